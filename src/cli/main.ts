@@ -1,0 +1,103 @@
+import yargs, { type Argv } from 'yargs';
+import { EngineError, ExitCode, toEngineError } from '../api/errors.js';
+import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
+import { ConnectError } from '../client/transport.js';
+import type { Args } from './command.js';
+import { commands } from './commands/index.js';
+import { CliContext } from './context.js';
+
+/** Splits `[global flags] COMMAND [command args]`; -H/--host and -D may come before the command. */
+function splitGlobal(argv: string[]): { host?: string; command?: string; rest: string[] } {
+  let host: string | undefined;
+  const rest: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-H' || a === '--host') host = argv[++i];
+    else if (a.startsWith('--host=')) host = a.slice('--host='.length);
+    else if (a === '-D' || a === '--debug') continue;
+    else break;
+  }
+  const command = argv[i];
+  rest.push(...argv.slice(i + 1));
+  return { host, command, rest };
+}
+
+function topLevelHelp(): string {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((n) => n.length)) + 3;
+  return [
+    'USAGE:',
+    '\tisula <command> [args...]',
+    '',
+    'COMMANDS:',
+    ...names.map((n) => `\t${n.padEnd(width)}${commands[n]!.describe}`),
+    '',
+    'OPTIONS:',
+    '\t-H, --host      Daemon socket to connect to (default $ISULAD_HOST or unix:///var/run/isulad.sock)',
+    '\t-D, --debug     Enable debug mode',
+    '\t--help          Show help',
+    '\t--version       Show the client version',
+    '',
+    "Run 'isula COMMAND --help' for more information on a command.",
+  ].join('\n');
+}
+
+async function runCommand(name: string, argv: string[], hostFlag: string | undefined): Promise<number> {
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
+    return ExitCode.invalidArgs;
+  }
+  const command = await entry.load();
+  let failure: string | undefined;
+  let y: Argv = yargs(argv)
+    .scriptName('isula')
+    .usage(`Usage:  isula ${command.usage}\n\n${command.describe}`)
+    .option('host', { alias: 'H', type: 'string', describe: 'Daemon socket to connect to' })
+    .option('debug', { alias: 'D', type: 'boolean', describe: 'Enable debug mode' })
+    .help('help')
+    .version(false)
+    .strict()
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .exitProcess(false)
+    .parserConfiguration({ 'halt-at-non-option': command.haltAtPositional === true, 'dot-notation': false, 'boolean-negation': false })
+    .fail((msg) => {
+      failure = msg;
+    });
+  if (command.options) y = command.options(y);
+  const args = y.parseSync() as unknown as Args;
+  if (failure) {
+    process.stderr.write(`isula ${name}: ${failure}\nSee 'isula ${name} --help'.\n`);
+    return ExitCode.invalidArgs;
+  }
+  if (args.help) return 0;
+  const ctx = new CliContext((args.host as string | undefined) ?? hostFlag);
+  try {
+    return await command.run(args, ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+export async function clientMain(argv: string[]): Promise<void> {
+  const { host, command, rest } = splitGlobal(argv);
+  let code: number;
+  try {
+    if (command === undefined || command === '--help' || command === 'help') {
+      process.stdout.write(`${topLevelHelp()}\n`);
+      code = command === undefined ? ExitCode.invalidArgs : 0;
+    } else if (command === '--version' || command === '-v') {
+      process.stdout.write(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
+      code = 0;
+    } else {
+      code = await runCommand(command, rest, host);
+    }
+  } catch (e) {
+    const err: EngineError = toEngineError(e);
+    const prefix = err instanceof ConnectError || !(e instanceof EngineError) ? '' : 'Error response from daemon: ';
+    process.stderr.write(`${prefix}${err.message}\n`);
+    code = err.exitCode;
+  }
+  process.exitCode = code;
+}

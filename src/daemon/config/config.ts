@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import { invalidArgs } from '../../api/errors.js';
+import { parseBytes, parseDurationMs } from '../../common/units.js';
+import { isLogLevel, type LogLevel } from '../../sys/log.js';
+import { validateDaemonJson } from './validate.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/isulad/daemon.json';
+
+export interface RuntimeEntry {
+  path?: string;
+  runtimeArgs?: string[];
+}
+
+/** The daemon's settings after defaults, daemon.json and flags are merged. */
+export interface DaemonConfig {
+  hosts: string[];
+  graph: string;
+  state: string;
+  pidfile: string;
+  /** Socket group; undefined means root's group. */
+  group: string | undefined;
+  logLevel: LogLevel;
+  logDriver: 'stdout' | 'file';
+  logFile: string;
+  logMaxBytes: number;
+  logMaxFiles: number;
+  logFileMode: number;
+  defaultRuntime: string;
+  runtimes: Record<string, RuntimeEntry>;
+  storageDriver: string;
+  storageOpts: string[];
+  cgroupParent: string;
+  startTimeoutMs: number;
+  containerLogDriver: string;
+  containerLogOpts: Record<string, string>;
+  nativeUmask: 'normal' | 'secure';
+  registryMirrors: string[];
+  insecureRegistries: string[];
+  podSandboxImage: string;
+  networkPlugin: string;
+  cniBinDir: string;
+  cniConfDir: string;
+  hookSpec: string | undefined;
+  configFile: string | undefined;
+}
+
+/** Settings given on the command line; undefined means "not given". */
+export interface DaemonFlags {
+  configFile?: string;
+  hosts?: string[];
+  graph?: string;
+  state?: string;
+  pidfile?: string;
+  group?: string;
+  logLevel?: string;
+  logDriver?: string;
+  logOpts?: string[];
+  defaultRuntime?: string;
+  cgroupParent?: string;
+  storageDriver?: string;
+  storageOpts?: string[];
+  startTimeout?: string;
+  hookSpec?: string;
+  nativeUmask?: string;
+}
+
+function readConfigFile(file: string, explicit: boolean): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !explicit) return {};
+    throw invalidArgs(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (text.trim() === '') return {};
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw invalidArgs(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return validateDaemonJson(doc);
+}
+
+/** List-valued settings that are refused when given both ways, as Docker does. */
+function noListConflict(key: string, flag: string, fromFlag: unknown[] | undefined, fromFile: unknown): void {
+  if (fromFlag && fromFlag.length > 0 && fromFile !== undefined) {
+    throw invalidArgs(`"${key}" is set both by the ${flag} flag and in daemon.json; give it in one place only`);
+  }
+}
+
+function parseKeyValues(list: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw invalidArgs(`invalid ${what} "${item}": want key=value`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+const logOptKeys = new Set(['log-path', 'log-file-mode', 'max-file', 'max-size']);
+
+/** Merges defaults, the config file and flags. Flags override scalar keys of the file. */
+export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
+  const configFile = flags.configFile ?? DEFAULT_CONFIG_FILE;
+  const file = readConfigFile(configFile, flags.configFile !== undefined);
+  const str = (key: string): string | undefined => file[key] as string | undefined;
+
+  noListConflict('hosts', '-H/--host', flags.hosts, file.hosts);
+  noListConflict('storage-opts', '--storage-opt', flags.storageOpts, file['storage-opts']);
+  noListConflict('log-opts', '--log-opt', flags.logOpts, file['log-opts']);
+
+  const logLevel = (flags.logLevel ?? str('log-level') ?? 'INFO').toUpperCase();
+  if (!isLogLevel(logLevel)) {
+    throw invalidArgs(`invalid log-level "${logLevel}": want one of FATAL ALERT CRIT ERROR WARN NOTICE INFO DEBUG TRACE`);
+  }
+  const logDriver = flags.logDriver ?? str('log-driver') ?? 'file';
+  if (logDriver !== 'stdout' && logDriver !== 'file') throw invalidArgs(`invalid log-driver "${logDriver}": want stdout or file`);
+
+  const graph = flags.graph ?? str('graph') ?? '/var/lib/isulad';
+  const logOpts = flags.logOpts ? parseKeyValues(flags.logOpts, 'log-opt') : ((file['log-opts'] as Record<string, string>) ?? {});
+  for (const k of Object.keys(logOpts)) {
+    if (!logOptKeys.has(k)) throw invalidArgs(`unknown log-opts key "${k}": want log-path, log-file-mode, max-file or max-size`);
+  }
+  const maxBytes = parseBytes(logOpts['max-size'] ?? '1MB');
+  if (maxBytes === undefined || maxBytes < 4096) throw invalidArgs(`invalid log-opts max-size "${logOpts['max-size']}": want a size of at least 4KB`);
+  const maxFiles = Number(logOpts['max-file'] ?? '7');
+  if (!Number.isInteger(maxFiles) || maxFiles < 1) throw invalidArgs(`invalid log-opts max-file "${logOpts['max-file']}": want a positive integer`);
+  const fileMode = parseInt(logOpts['log-file-mode'] ?? '0600', 8);
+  if (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o777) throw invalidArgs(`invalid log-opts log-file-mode "${logOpts['log-file-mode']}"`);
+
+  const runtimes = (file.runtimes as Record<string, RuntimeEntry> | undefined) ?? {};
+  const defaultRuntime = (flags.defaultRuntime ?? str('default-runtime') ?? 'lcr').toLowerCase();
+
+  const startTimeoutText = flags.startTimeout ?? str('start-timeout') ?? '0';
+  const startTimeoutMs = parseDurationMs(startTimeoutText);
+  if (startTimeoutMs === undefined) throw invalidArgs(`invalid start-timeout "${startTimeoutText}": want a duration such as 2m`);
+
+  const nativeUmask = flags.nativeUmask ?? str('native.umask') ?? 'secure';
+  if (nativeUmask !== 'normal' && nativeUmask !== 'secure') throw invalidArgs(`invalid native.umask "${nativeUmask}": want normal or secure`);
+
+  const containerLog = (file['container-log'] as { driver?: string; opts?: Record<string, string> } | undefined) ?? {};
+
+  return {
+    hosts: flags.hosts && flags.hosts.length > 0 ? flags.hosts : ((file.hosts as string[] | undefined) ?? ['unix:///var/run/isulad.sock']),
+    graph,
+    state: flags.state ?? str('state') ?? '/var/run/isulad',
+    pidfile: flags.pidfile ?? str('pidfile') ?? '/var/run/isulad.pid',
+    group: flags.group ?? str('group'),
+    logLevel,
+    logDriver,
+    logFile: `${logOpts['log-path'] ?? graph}/isulad.log`,
+    logMaxBytes: maxBytes,
+    logMaxFiles: maxFiles,
+    logFileMode: fileMode,
+    defaultRuntime,
+    runtimes,
+    storageDriver: flags.storageDriver ?? str('storage-driver') ?? 'overlay2',
+    storageOpts: flags.storageOpts ?? (file['storage-opts'] as string[] | undefined) ?? [],
+    cgroupParent: flags.cgroupParent ?? str('cgroup-parent') ?? '/isulad',
+    startTimeoutMs,
+    containerLogDriver: containerLog.driver ?? 'json-file',
+    containerLogOpts: containerLog.opts ?? {},
+    nativeUmask,
+    registryMirrors: (file['registry-mirrors'] as string[] | undefined) ?? [],
+    insecureRegistries: (file['insecure-registries'] as string[] | undefined) ?? [],
+    podSandboxImage: str('pod-sandbox-image') ?? '',
+    networkPlugin: str('network-plugin') ?? '',
+    cniBinDir: str('cni-bin-dir') || '/opt/cni/bin',
+    cniConfDir: str('cni-conf-dir') || '/etc/cni/net.d',
+    hookSpec: flags.hookSpec ?? str('hook-spec'),
+    configFile: flags.configFile ?? (fs.existsSync(configFile) ? configFile : undefined),
+  };
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import { EngineError, generalError, toEngineError } from '../api/errors.js';
+import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
+import { systemService } from '../services/system.js';
+import { hostCgroups } from '../sys/cgroup/mounts.js';
+import { groupId } from '../sys/groups.js';
+import { detectKernelFeatures } from '../sys/kernel.js';
+import { createLogger, RotatingFileSink, StdoutSink, type Logger } from '../sys/log.js';
+import { loadDaemonConfig, type DaemonConfig } from './config/config.js';
+import { parseDaemonArgs } from './flags.js';
+import { claimSingleInstance } from './pidfile.js';
+import { startServer, stopServer } from './server.js';
+
+function socketGid(config: DaemonConfig): number {
+  if (config.group === undefined) return groupId('isula') ?? 0;
+  const gid = groupId(config.group);
+  if (gid === undefined) throw generalError(`socket group "${config.group}" does not exist`);
+  return gid;
+}
+
+function makeLogger(config: DaemonConfig): Logger {
+  const sink =
+    config.logDriver === 'stdout'
+      ? new StdoutSink()
+      : new RotatingFileSink(config.logFile, config.logMaxBytes, config.logMaxFiles, config.logFileMode);
+  return createLogger(sink, config.logLevel, 'daemon');
+}
+
+async function run(config: DaemonConfig): Promise<void> {
+  fs.mkdirSync(config.graph, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(config.state, { recursive: true, mode: 0o700 });
+  const release = claimSingleInstance(config.pidfile, config.graph);
+  const log = makeLogger(config);
+  log.info(`isulad ${ENGINE_VERSION} (${GIT_COMMIT}) starting, pid ${process.pid}, graph ${config.graph}, state ${config.state}`);
+
+  const gid = socketGid(config);
+  const cgroups = hostCgroups();
+  const kernel = detectKernelFeatures();
+  for (const [feature, present] of Object.entries(kernel)) {
+    if (!present) log.warn(`kernel feature ${feature} not found: what needs it will be refused`);
+  }
+
+  const handlers = {
+    ...systemService({
+      rootDir: config.graph,
+      stateDir: config.state,
+      defaultRuntime: config.defaultRuntime,
+      runtimes: ['lcr', ...Object.keys(config.runtimes)],
+      storageDriver: config.storageDriver,
+      logDriver: config.logDriver,
+      logLevel: config.logLevel,
+      cgroup: { version: cgroups.version, controllers: cgroups.controllers },
+      kernel,
+      containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+      imageCount: () => 0,
+      gcLeftovers: () => [],
+    }),
+  };
+
+  let server;
+  try {
+    server = await startServer(config.hosts, handlers, { gid }, log.child('server'));
+  } catch (e) {
+    release();
+    throw e;
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`received ${signal}, shutting down`);
+    void stopServer(server).finally(() => {
+      for (const host of config.hosts) fs.rmSync(host.slice('unix://'.length), { force: true });
+      release();
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGPIPE', () => undefined);
+  log.info('daemon ready');
+}
+
+export async function daemonMain(argv: string[]): Promise<void> {
+  try {
+    const invocation = parseDaemonArgs(argv);
+    if (invocation.kind === 'help') return;
+    if (invocation.kind === 'version') {
+      process.stdout.write(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
+      return;
+    }
+    await run(loadDaemonConfig(invocation.flags));
+  } catch (e) {
+    const err = e instanceof EngineError ? e : toEngineError(e);
+    process.stderr.write(`isulad: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+}

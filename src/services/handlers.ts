@@ -1,0 +1,16 @@
+import type { MethodName, Req, Res, StreamMethod, UnaryMethod } from '../api/rpc.js';
+
+/** What a streaming handler sees of its call. */
+export interface StreamCall<M extends MethodName> {
+  write(message: Res<M>): void;
+  /** Further requests of a bidirectional call. */
+  onMessage(listener: (message: Req<M>) => void): void;
+  /** The client went away or cancelled. */
+  onCancel(listener: () => void): void;
+  readonly cancelled: boolean;
+}
+
+export type UnaryHandler<M extends UnaryMethod> = (request: Req<M>) => Promise<Res<M>>;
+export type StreamHandler<M extends StreamMethod> = (request: Req<M>, call: StreamCall<M>) => Promise<void>;
+
+export type HandlerTable = { [M in UnaryMethod]: UnaryHandler<M> } & { [M in StreamMethod]: StreamHandler<M> };
