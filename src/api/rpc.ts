@@ -1,4 +1,28 @@
+import type {
+  AttachRequest,
+  CreateRequest,
+  CreateResponse,
+  EngineEvent,
+  EventsRequest,
+  ExecRequest,
+  IdRequest,
+  InspectResponse,
+  KillRequest,
+  ListRequest,
+  ListResponse,
+  LogsRequest,
+  OutputChunk,
+  RemoveRequest,
+  RenameRequest,
+  StopRequest,
+  TopRequest,
+  TopResponse,
+  UpdateRequest,
+  WaitResponse,
+} from './containers.js';
 import type { InfoRequest, InfoResponse, VersionRequest, VersionResponse } from './system.js';
+
+type Empty = Record<string, never>;
 
 /**
  * The wire contract: every method the daemon serves, its shape, and its message types.
@@ -7,6 +31,24 @@ import type { InfoRequest, InfoResponse, VersionRequest, VersionResponse } from 
 export const methodKinds = {
   'SystemService/Version': 'unary',
   'SystemService/Info': 'unary',
+  'SystemService/Events': 'server-stream',
+  'ContainerService/Create': 'unary',
+  'ContainerService/Start': 'unary',
+  'ContainerService/Stop': 'unary',
+  'ContainerService/Kill': 'unary',
+  'ContainerService/Restart': 'unary',
+  'ContainerService/Pause': 'unary',
+  'ContainerService/Unpause': 'unary',
+  'ContainerService/Remove': 'unary',
+  'ContainerService/List': 'unary',
+  'ContainerService/Inspect': 'unary',
+  'ContainerService/Wait': 'unary',
+  'ContainerService/Rename': 'unary',
+  'ContainerService/Update': 'unary',
+  'ContainerService/Top': 'unary',
+  'ContainerService/Logs': 'server-stream',
+  'ContainerService/Attach': 'bidi',
+  'ContainerService/Exec': 'bidi',
 } as const;
 
 export type MethodName = keyof typeof methodKinds;
@@ -15,6 +57,24 @@ export type MethodKind = (typeof methodKinds)[MethodName];
 export interface MethodTypes {
   'SystemService/Version': { req: VersionRequest; res: VersionResponse };
   'SystemService/Info': { req: InfoRequest; res: InfoResponse };
+  'SystemService/Events': { req: EventsRequest; res: EngineEvent };
+  'ContainerService/Create': { req: CreateRequest; res: CreateResponse };
+  'ContainerService/Start': { req: IdRequest; res: Empty };
+  'ContainerService/Stop': { req: StopRequest; res: Empty };
+  'ContainerService/Kill': { req: KillRequest; res: Empty };
+  'ContainerService/Restart': { req: StopRequest; res: Empty };
+  'ContainerService/Pause': { req: IdRequest; res: Empty };
+  'ContainerService/Unpause': { req: IdRequest; res: Empty };
+  'ContainerService/Remove': { req: RemoveRequest; res: Empty };
+  'ContainerService/List': { req: ListRequest; res: ListResponse };
+  'ContainerService/Inspect': { req: IdRequest; res: InspectResponse };
+  'ContainerService/Wait': { req: IdRequest; res: WaitResponse };
+  'ContainerService/Rename': { req: RenameRequest; res: Empty };
+  'ContainerService/Update': { req: UpdateRequest; res: Empty };
+  'ContainerService/Top': { req: TopRequest; res: TopResponse };
+  'ContainerService/Logs': { req: LogsRequest; res: OutputChunk };
+  'ContainerService/Attach': { req: AttachRequest; res: OutputChunk };
+  'ContainerService/Exec': { req: ExecRequest; res: OutputChunk };
 }
 
 type MethodsOfKind<K extends MethodKind> = {

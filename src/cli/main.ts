@@ -58,7 +58,7 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
     .option('debug', { alias: 'D', type: 'boolean', describe: 'Enable debug mode' })
     .help('help')
     .version(false)
-    .strict()
+    .strictOptions()
     .wrap(Math.min(120, process.stdout.columns || 100))
     .exitProcess(false)
     .parserConfiguration({ 'halt-at-non-option': command.haltAtPositional === true, 'dot-notation': false, 'boolean-negation': false })

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { EngineError, generalError, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
+import { containerService } from '../services/containers.js';
 import { systemService } from '../services/system.js';
 import { hostCgroups } from '../sys/cgroup/mounts.js';
 import { groupId } from '../sys/groups.js';
@@ -8,6 +9,7 @@ import { detectKernelFeatures } from '../sys/kernel.js';
 import { createLogger, RotatingFileSink, StdoutSink, type Logger } from '../sys/log.js';
 import { loadDaemonConfig, type DaemonConfig } from './config/config.js';
 import { parseDaemonArgs } from './flags.js';
+import { startEngine } from './engine.js';
 import { claimSingleInstance } from './pidfile.js';
 import { startServer, stopServer } from './server.js';
 
@@ -40,7 +42,10 @@ async function run(config: DaemonConfig): Promise<void> {
     if (!present) log.warn(`kernel feature ${feature} not found: what needs it will be refused`);
   }
 
+  const engine = await startEngine(config, log);
+  const { store } = engine.ctx;
   const handlers = {
+    ...containerService(engine.ctx),
     ...systemService({
       rootDir: config.graph,
       stateDir: config.state,
@@ -51,7 +56,12 @@ async function run(config: DaemonConfig): Promise<void> {
       logLevel: config.logLevel,
       cgroup: { version: cgroups.version, controllers: cgroups.controllers },
       kernel,
-      containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+      containerCounts: () => {
+        const all = store.all();
+        const paused = all.filter((c) => c.status === 'paused').length;
+        const running = all.filter((c) => c.state.Running).length - paused;
+        return { total: all.length, running, paused, stopped: all.length - running - paused };
+      },
       imageCount: () => 0,
       gcLeftovers: () => [],
     }),
@@ -61,6 +71,7 @@ async function run(config: DaemonConfig): Promise<void> {
   try {
     server = await startServer(config.hosts, handlers, { gid }, log.child('server'));
   } catch (e) {
+    engine.close();
     release();
     throw e;
   }
@@ -71,6 +82,7 @@ async function run(config: DaemonConfig): Promise<void> {
     stopping = true;
     log.info(`received ${signal}, shutting down`);
     void stopServer(server).finally(() => {
+      engine.close();
       for (const host of config.hosts) fs.rmSync(host.slice('unix://'.length), { force: true });
       release();
       log.info('stopped');
@@ -80,6 +92,9 @@ async function run(config: DaemonConfig): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGPIPE', () => undefined);
+  // One bad request must not take every container's supervision down with it.
+  process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e.message}`));
+  process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
   log.info('daemon ready');
 }
 

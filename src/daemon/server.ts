@@ -44,9 +44,10 @@ function implementationFor(method: MethodName, handler: AnyHandler, log: Logger)
   }
   const serve = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, first: unknown): void => {
     let cancelled = false;
+    let finished = false;
     const cancelListeners: (() => void)[] = [];
     const cancel = (): void => {
-      if (cancelled) return;
+      if (cancelled || finished) return;
       cancelled = true;
       for (const l of cancelListeners) l();
     };
@@ -64,9 +65,11 @@ function implementationFor(method: MethodName, handler: AnyHandler, log: Logger)
     };
     handler(first, wrapped).then(
       () => {
+        finished = true;
         if (!cancelled) call.end();
       },
       (err: unknown) => {
+        finished = true;
         if (!cancelled) call.emit('error', errorStatus(err));
       },
     );

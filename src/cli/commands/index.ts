@@ -10,6 +10,25 @@ interface Entry {
  * code and parser, never for the whole table.
  */
 export const commands: Readonly<Record<string, Entry>> = {
-  version: { describe: 'Display information about isula', load: async () => (await import('./version.js')).default },
+  attach: { describe: 'Attach to a running container', load: async () => (await import('./attach.js')).default },
+  create: { describe: 'Create a new container', load: async () => (await import('./create.js')).default },
+  events: { describe: 'Get real time events from the server', load: async () => (await import('./events.js')).default },
+  exec: { describe: 'Run a command in a running container', load: async () => (await import('./exec.js')).default },
   info: { describe: 'Display system-wide information', load: async () => (await import('./info.js')).default },
+  inspect: { describe: 'Return low-level information on a container or image', load: async () => (await import('./inspect.js')).default },
+  kill: { describe: 'Kill one or more running containers', load: async () => (await import('./kill.js')).default },
+  logs: { describe: 'Fetch the logs of a container', load: async () => (await import('./logs.js')).default },
+  pause: { describe: 'Pause all processes within one or more containers', load: async () => (await import('./pause.js')).default },
+  ps: { describe: 'List containers', load: async () => (await import('./ps.js')).default },
+  rename: { describe: 'Rename a container', load: async () => (await import('./rename.js')).default },
+  restart: { describe: 'Restart one or more containers', load: async () => (await import('./restart.js')).default },
+  rm: { describe: 'Remove one or more containers', load: async () => (await import('./rm.js')).default },
+  run: { describe: 'Run a command in a new container', load: async () => (await import('./run.js')).default },
+  start: { describe: 'Start one or more stopped containers', load: async () => (await import('./start.js')).default },
+  stop: { describe: 'Stop one or more containers', load: async () => (await import('./stop.js')).default },
+  top: { describe: 'Display the running processes of a container', load: async () => (await import('./top.js')).default },
+  unpause: { describe: 'Unpause all processes within one or more containers', load: async () => (await import('./unpause.js')).default },
+  update: { describe: 'Update configuration of one or more containers', load: async () => (await import('./update.js')).default },
+  version: { describe: 'Display information about isula', load: async () => (await import('./version.js')).default },
+  wait: { describe: 'Block until one or more containers stop, then print their exit codes', load: async () => (await import('./wait.js')).default },
 };

@@ -1,0 +1,216 @@
+/** Messages of isulad.ContainerService. Field names follow Docker/iSulad's inspect output. */
+
+export interface MountSpec {
+  type: 'bind' | 'tmpfs' | 'squashfs';
+  source: string;
+  destination: string;
+  readOnly: boolean;
+  /** bind propagation: rprivate (default), private, rshared, shared, rslave, slave. */
+  propagation?: string;
+  /** tmpfs options, e.g. size=64m,mode=1777. */
+  options?: string;
+}
+
+export interface ResourceSpec {
+  memory?: number;
+  memorySwap?: number;
+  cpuShares?: number;
+  nanoCpus?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  filesLimit?: number;
+}
+
+export interface UlimitSpec {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface DeviceSpec {
+  hostPath: string;
+  containerPath: string;
+  permissions: string;
+}
+
+export interface RestartPolicySpec {
+  name: 'no' | 'always' | 'on-failure' | 'unless-stopped' | 'on-reboot';
+  maximumRetryCount: number;
+}
+
+/** Everything `isula create` sends; the daemon fills in image config and defaults. */
+export interface CreateRequest {
+  name?: string;
+  image: string;
+  externalRootfs?: string;
+  cmd: string[];
+  entrypoint?: string[];
+  env: string[];
+  labels: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  tty: boolean;
+  openStdin: boolean;
+  runtime?: string;
+  systemContainer: boolean;
+  readOnly: boolean;
+  mounts: MountSpec[];
+  resources: ResourceSpec;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  devices: DeviceSpec[];
+  ulimits: UlimitSpec[];
+  hookSpec?: string;
+  stopSignal?: string;
+  logOpts: Record<string, string>;
+  autoRemove: boolean;
+  restartPolicy?: RestartPolicySpec;
+  cgroupParent?: string;
+  networkMode?: string;
+}
+
+export interface IdRequest {
+  id: string;
+}
+
+export interface CreateResponse {
+  id: string;
+  warnings: string[];
+}
+
+export interface StopRequest {
+  id: string;
+  /** Seconds to wait after the stop signal before SIGKILL. */
+  timeout: number;
+  force?: boolean;
+}
+
+export interface KillRequest {
+  id: string;
+  signal: string;
+}
+
+export interface RemoveRequest {
+  id: string;
+  force: boolean;
+}
+
+export interface RenameRequest {
+  id: string;
+  newName: string;
+}
+
+export interface ListRequest {
+  all: boolean;
+  filters: Record<string, string[]>;
+  last?: number;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  command: string;
+  created: string;
+  status: string;
+  state: string;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  labels: Record<string, string>;
+  runtime: string;
+  pid: number;
+  inGc: boolean;
+}
+
+export interface ListResponse {
+  containers: ContainerSummary[];
+}
+
+/** `isula inspect` of a container: Docker's shape, as a plain JSON object. */
+export interface InspectResponse {
+  json: string;
+}
+
+export interface WaitResponse {
+  exitCode: number;
+}
+
+export interface LogsRequest {
+  id: string;
+  follow: boolean;
+  /** Number of last lines, -1 for all. */
+  tail: number;
+  timestamps: boolean;
+}
+
+/** One chunk of container output; `stream` 1 is stdout, 2 is stderr. */
+export interface OutputChunk {
+  stream?: 1 | 2;
+  data?: Uint8Array;
+  time?: string;
+  /** Set on the last message of an attach to the main process or of an exec: its exit code. */
+  exitCode?: number;
+}
+
+export interface AttachRequest {
+  id: string;
+  stdin?: boolean;
+  /** Further messages of the call carry input; `eof` closes the container's stdin. */
+  input?: Uint8Array;
+  eof?: boolean;
+  resize?: { rows: number; cols: number };
+  /** Start the container once attached (run without -d, start -a). */
+  start?: boolean;
+}
+
+export interface ExecRequest {
+  id: string;
+  cmd: string[];
+  env: string[];
+  user?: string;
+  workdir?: string;
+  tty: boolean;
+  stdin: boolean;
+  detach: boolean;
+  input?: Uint8Array;
+  eof?: boolean;
+  resize?: { rows: number; cols: number };
+}
+
+export interface TopRequest {
+  id: string;
+  psArgs: string[];
+}
+
+export interface TopResponse {
+  titles: string[];
+  processes: string[][];
+}
+
+export interface UpdateRequest {
+  id: string;
+  resources: ResourceSpec;
+  restartPolicy?: RestartPolicySpec;
+}
+
+export interface EventsRequest {
+  since?: string;
+  until?: string;
+  name?: string;
+}
+
+export interface EngineEvent {
+  time: string;
+  /** Nanoseconds since the epoch, for ordering and --since/--until. */
+  timeNano: string;
+  type: 'container' | 'image';
+  action: string;
+  id: string;
+  attributes: Record<string, string>;
+}

@@ -1,0 +1,257 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import type { CreateRequest, DeviceSpec, MountSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
+import { invalidArgs } from '../../api/errors.js';
+import { parseBytes } from '../../common/units.js';
+import { positionals, str, strList, type Args } from '../command.js';
+
+/** The flags `create` and `run` share (iSulad's CREATE_OPTIONS, the supported subset). */
+export function createOptions(y: Argv): Argv {
+  return y
+    .option('name', { alias: 'n', type: 'string', describe: 'Name of the container' })
+    .option('external-rootfs', { type: 'string', describe: 'Rootfs (directory or block device) not managed by isulad' })
+    .option('runtime', { alias: 'R', type: 'string', describe: 'Runtime to use for the container (lcr, lxc)' })
+    .option('system-container', { type: 'boolean', describe: 'Extend some features only needed by running a system container' })
+    .option('env', { alias: 'e', type: 'string', array: true, describe: 'Set environment variables' })
+    .option('env-file', { type: 'string', array: true, describe: 'Read in a line delimited file of environment variables' })
+    .option('label', { alias: 'l', type: 'string', array: true, describe: 'Set metadata on container' })
+    .option('label-file', { type: 'string', array: true, describe: 'Read in a line delimited file of labels' })
+    .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' })
+    .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
+    .option('hostname', { alias: 'h', type: 'string', describe: 'Container host name' })
+    .option('entrypoint', { type: 'string', describe: 'Entrypoint to run when starting the container' })
+    .option('tty', { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' })
+    .option('interactive', { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' })
+    .option('volume', { alias: 'v', type: 'string', array: true, describe: 'Bind mount a volume: /host:/container[:ro|rw]' })
+    .option('mount', { type: 'string', array: true, describe: 'Attach a filesystem mount: type=bind|tmpfs|squashfs,src=,dst=,ro=true' })
+    .option('tmpfs', { type: 'string', array: true, describe: 'Mount a tmpfs directory: /path[:options]' })
+    .option('read-only', { type: 'boolean', describe: "Make container's root filesystem read only" })
+    .option('stop-signal', { type: 'string', describe: 'Signal to stop a container (default SIGTERM)' })
+    .option('log-opt', { type: 'string', array: true, describe: 'Container log options: max-size, max-file, disable-log' })
+    .option('memory', { alias: 'm', type: 'string', describe: 'Memory limit' })
+    .option('memory-swap', { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" })
+    .option('cpu-shares', { type: 'number', describe: 'CPU shares (relative weight)' })
+    .option('cpus', { type: 'string', describe: 'Number of CPUs' })
+    .option('cpu-period', { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' })
+    .option('cpu-quota', { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) quota' })
+    .option('cpuset-cpus', { type: 'string', describe: 'CPUs in which to allow execution (e.g. 0-3, 0,1)' })
+    .option('cpuset-mems', { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' })
+    .option('pids-limit', { type: 'number', describe: 'Tune container pids limit (set -1 for unlimited)' })
+    .option('files-limit', { type: 'number', describe: 'Tune container files limit (set -1 for unlimited)' })
+    .option('cap-add', { type: 'string', array: true, describe: 'Add Linux capabilities' })
+    .option('cap-drop', { type: 'string', array: true, describe: 'Drop Linux capabilities' })
+    .option('privileged', { type: 'boolean', describe: 'Give extended privileges to this container' })
+    .option('device', { type: 'string', array: true, describe: 'Add a host device to the container' })
+    .option('ulimit', { type: 'string', array: true, describe: 'Ulimit options: name=soft[:hard]' })
+    .option('hook-spec', { type: 'string', describe: 'File containing hook definition (prestart, poststart, poststop)' })
+    .option('restart', { type: 'string', describe: 'Restart policy: no, always, on-failure[:max-retries], unless-stopped, on-reboot' })
+    .option('cgroup-parent', { type: 'string', describe: 'Optional parent cgroup for the container' })
+    .option('net', { alias: 'network', type: 'string', describe: 'Connect a container to a network: none (default) or host' });
+}
+
+function readLinesFile(file: string, what: string): string[] {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+  } catch {
+    throw invalidArgs(`open ${file}: no such ${what} file`);
+  }
+}
+
+/** `-e K=V`, or `-e K` taking K from our own environment, as Docker does. */
+function envList(args: Args): string[] {
+  const items = [...strList(args['env-file']).flatMap((f) => readLinesFile(f, 'env')), ...strList(args.env)];
+  const out: string[] = [];
+  for (const e of items) {
+    if (e.startsWith('=')) throw invalidArgs(`invalid environment variable: ${e}`);
+    if (e.includes('=')) out.push(e);
+    else if (process.env[e] !== undefined) out.push(`${e}=${process.env[e]}`);
+  }
+  return out;
+}
+
+function labels(args: Args): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of [...strList(args['label-file']).flatMap((f) => readLinesFile(f, 'label')), ...strList(args.label)]) {
+    const eq = l.indexOf('=');
+    if (eq === 0) throw invalidArgs(`invalid label: ${l}`);
+    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+  return out;
+}
+
+const absolute = (p: string): string => (path.isAbsolute(p) ? p : path.resolve(p));
+
+/** `-v /host:/container[:ro|rw][,propagation]`. Named volumes need the volume subsystem, which is not here. */
+export function parseVolume(spec: string): MountSpec {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3) throw invalidArgs(`invalid volume specification: '${spec}'`);
+  const [source = '', destination = '', mode = ''] = parts;
+  if (!source.startsWith('/')) throw invalidArgs(`invalid volume specification: '${spec}': named volumes are not supported, give an absolute host path`);
+  if (!destination.startsWith('/')) throw invalidArgs(`invalid volume specification: '${spec}': mount path must be absolute`);
+  let readOnly = false;
+  let propagation: string | undefined;
+  for (const m of mode.split(',').filter(Boolean)) {
+    if (m === 'ro') readOnly = true;
+    else if (m === 'rw') readOnly = false;
+    else if (['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'].includes(m)) propagation = m;
+    else throw invalidArgs(`invalid volume specification: '${spec}': invalid mode ${m}`);
+  }
+  return { type: 'bind', source, destination, readOnly, ...(propagation ? { propagation } : {}) };
+}
+
+/** `--mount type=bind|tmpfs|squashfs,src=...,dst=...,ro=true,bind-propagation=...`. */
+export function parseMount(spec: string): MountSpec {
+  const kv: Record<string, string> = {};
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    kv[key] = eq < 0 ? 'true' : part.slice(eq + 1);
+  }
+  const type = kv.type ?? 'volume';
+  if (type !== 'bind' && type !== 'tmpfs' && type !== 'squashfs') throw invalidArgs(`invalid mount type "${type}": want bind, tmpfs or squashfs`);
+  const source = kv.src ?? kv.source ?? '';
+  const destination = (kv.dst ?? kv.destination ?? kv.target ?? '').replace(/^\/\/+/, '/');
+  if (!destination) throw invalidArgs(`invalid mount "${spec}": dst is required`);
+  if (!destination.startsWith('/')) throw invalidArgs(`invalid mount "${spec}": dst must be an absolute path`);
+  const roText = kv.ro ?? kv.readonly ?? 'false';
+  if (!['true', 'false', '1', '0'].includes(roText)) throw invalidArgs(`invalid mount "${spec}": ro must be true or false, not ${roText}`);
+  const readOnly = roText === 'true' || roText === '1';
+  const propagation = kv['bind-propagation'];
+  if (propagation !== undefined && !['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'].includes(propagation)) {
+    throw invalidArgs(`invalid mount "${spec}": invalid bind-propagation ${propagation}`);
+  }
+  for (const k of Object.keys(kv)) {
+    if (!['type', 'src', 'source', 'dst', 'destination', 'target', 'ro', 'readonly', 'bind-propagation', 'tmpfs-size', 'tmpfs-mode'].includes(k)) {
+      throw invalidArgs(`invalid mount "${spec}": unknown key ${k}`);
+    }
+  }
+  if (type === 'tmpfs') {
+    const opts = [kv['tmpfs-size'] ? `size=${kv['tmpfs-size']}` : '', kv['tmpfs-mode'] ? `mode=${kv['tmpfs-mode']}` : ''].filter(Boolean).join(',');
+    return { type, source: 'tmpfs', destination, readOnly, ...(opts ? { options: opts } : {}) };
+  }
+  if (!source) throw invalidArgs(`invalid mount "${spec}": src is required`);
+  if (!source.startsWith('/')) throw invalidArgs(`invalid mount "${spec}": src must be an absolute path`);
+  return { type, source, destination, readOnly: type === 'squashfs' ? true : readOnly, ...(propagation ? { propagation } : {}) };
+}
+
+function parseTmpfs(spec: string): MountSpec {
+  const colon = spec.indexOf(':');
+  const destination = colon < 0 ? spec : spec.slice(0, colon);
+  if (!destination.startsWith('/')) throw invalidArgs(`invalid tmpfs "${spec}": path must be absolute`);
+  return { type: 'tmpfs', source: 'tmpfs', destination, readOnly: false, ...(colon < 0 ? {} : { options: spec.slice(colon + 1) }) };
+}
+
+function parseDevice(spec: string): DeviceSpec {
+  const [hostPath = '', containerPath, permissions] = spec.split(':');
+  if (!hostPath.startsWith('/')) throw invalidArgs(`invalid device "${spec}": host path must be absolute`);
+  const perms = permissions ?? (containerPath && /^[rwm]+$/.test(containerPath) ? containerPath : 'rwm');
+  const dst = containerPath && !/^[rwm]+$/.test(containerPath) ? containerPath : hostPath;
+  if (!/^[rwm]{1,3}$/.test(perms)) throw invalidArgs(`invalid device "${spec}": permissions must be a combination of r, w and m`);
+  return { hostPath, containerPath: dst, permissions: perms };
+}
+
+function parseUlimit(spec: string): UlimitSpec {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(spec);
+  if (!m) throw invalidArgs(`invalid ulimit "${spec}": want name=soft[:hard]`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (soft > hard) throw invalidArgs(`invalid ulimit "${spec}": soft limit ${soft} is greater than hard limit ${hard}`);
+  return { name: m[1]!, soft, hard };
+}
+
+export function parseRestartPolicy(spec: string): RestartPolicySpec {
+  const [name = '', max] = spec.split(':');
+  if (!['no', 'always', 'on-failure', 'unless-stopped', 'on-reboot'].includes(name)) throw invalidArgs(`invalid restart policy "${spec}"`);
+  if (max !== undefined && name !== 'on-failure') throw invalidArgs(`maximum retry count cannot be used with restart policy '${name}'`);
+  const count = max === undefined ? 0 : Number(max);
+  if (!Number.isInteger(count) || count < 0) throw invalidArgs(`invalid restart policy "${spec}": maximum retry count must be a non-negative integer`);
+  return { name: name as RestartPolicySpec['name'], maximumRetryCount: count };
+}
+
+function bytesFlag(value: unknown, flag: string): number | undefined {
+  const text = str(value);
+  if (text === undefined) return undefined;
+  if (text === '-1') return -1;
+  const n = parseBytes(text);
+  if (n === undefined) throw invalidArgs(`invalid value "${text}" for flag --${flag}: want a size such as 64m`);
+  return n;
+}
+
+const LOG_OPTS = new Set(['max-size', 'max-file', 'disable-log']);
+
+export function logOpts(args: Args): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of strList(args['log-opt'])) {
+    const eq = o.indexOf('=');
+    const key = eq < 0 ? o : o.slice(0, eq);
+    if (!LOG_OPTS.has(key)) throw invalidArgs(`invalid log opt "${key}": want max-size, max-file or disable-log`);
+    const value = o.slice(eq + 1);
+    if (key === 'max-size' && parseBytes(value) === undefined) throw invalidArgs(`invalid log opt max-size "${value}"`);
+    if (key === 'max-file' && !(Number.isInteger(Number(value)) && Number(value) > 0)) throw invalidArgs(`invalid log opt max-file "${value}"`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Builds the create request from the flags and `IMAGE [COMMAND] [ARG...]`. */
+export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
+  const [image, ...cmd] = positionals(args);
+  if (!image) throw invalidArgs('"create" requires at least 1 argument: an image, or none with --external-rootfs');
+  const cpus = str(args.cpus);
+  let nanoCpus: number | undefined;
+  if (cpus !== undefined) {
+    const n = Number(cpus);
+    if (!Number.isFinite(n) || n <= 0) throw invalidArgs(`invalid value "${cpus}" for flag --cpus`);
+    nanoCpus = Math.round(n * 1e9);
+  }
+  const net = str(args.net);
+  if (net !== undefined && net !== 'none' && net !== 'host') throw invalidArgs(`network "${net}" is not supported: want none or host`);
+  const externalRootfs = str(args['external-rootfs']);
+  return {
+    name: str(args.name),
+    image,
+    externalRootfs: externalRootfs === undefined ? undefined : absolute(externalRootfs),
+    cmd,
+    entrypoint: args.entrypoint === undefined ? undefined : str(args.entrypoint) === '' ? [] : [str(args.entrypoint)!],
+    env: envList(args),
+    labels: labels(args),
+    workdir: str(args.workdir),
+    user: str(args.user),
+    hostname: str(args.hostname),
+    tty: args.tty === true,
+    openStdin: args.interactive === true,
+    runtime: str(args.runtime),
+    systemContainer: args['system-container'] === true,
+    readOnly: args['read-only'] === true,
+    mounts: [...strList(args.volume).map(parseVolume), ...strList(args.mount).map(parseMount), ...strList(args.tmpfs).map(parseTmpfs)],
+    resources: {
+      memory: bytesFlag(args.memory, 'memory'),
+      memorySwap: bytesFlag(args['memory-swap'], 'memory-swap'),
+      cpuShares: args['cpu-shares'] as number | undefined,
+      nanoCpus,
+      cpuPeriod: args['cpu-period'] as number | undefined,
+      cpuQuota: args['cpu-quota'] as number | undefined,
+      cpusetCpus: str(args['cpuset-cpus']),
+      cpusetMems: str(args['cpuset-mems']),
+      pidsLimit: args['pids-limit'] as number | undefined,
+      filesLimit: args['files-limit'] as number | undefined,
+    },
+    capAdd: strList(args['cap-add']),
+    capDrop: strList(args['cap-drop']),
+    privileged: args.privileged === true,
+    devices: strList(args.device).map(parseDevice),
+    ulimits: strList(args.ulimit).map(parseUlimit),
+    hookSpec: str(args['hook-spec']),
+    stopSignal: str(args['stop-signal']),
+    logOpts: logOpts(args),
+    autoRemove,
+    restartPolicy: args.restart === undefined ? undefined : parseRestartPolicy(str(args.restart)!),
+    cgroupParent: str(args['cgroup-parent']),
+    networkMode: net,
+  };
+}

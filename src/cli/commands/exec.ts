@@ -1,0 +1,40 @@
+import { invalidArgs } from '../../api/errors.js';
+import type { Command } from '../command.js';
+import { positionals, str, strList } from '../command.js';
+import { forwardStdin, outputWriter } from '../stream.js';
+
+const exec: Command = {
+  usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+  describe: 'Run a command in a running container',
+  haltAtPositional: true,
+  options: (y) =>
+    y
+      .option('detach', { alias: 'd', type: 'boolean', describe: 'Run command in the background' })
+      .option('interactive', { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' })
+      .option('tty', { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' })
+      .option('env', { alias: 'e', type: 'string', array: true, describe: 'Set environment variables' })
+      .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
+      .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' }),
+  async run(args, ctx) {
+    const [id, ...cmd] = positionals(args);
+    if (!id || cmd.length === 0) throw invalidArgs('"exec" requires at least 2 arguments: CONTAINER COMMAND');
+    if (args.tty === true) throw invalidArgs('-t/--tty is not supported yet: run exec without -t');
+    const stdin = args.interactive === true;
+    const detach = args.detach === true;
+    const out = outputWriter();
+    const { done, handle } = ctx.client().stream(
+      'ContainerService/Exec',
+      { id, cmd, env: strList(args.env), user: str(args.user), workdir: str(args.workdir), tty: false, stdin, detach },
+      out.write,
+      stdin,
+    );
+    const stopStdin = stdin && !detach ? forwardStdin((m) => handle.send({ id, cmd: [], env: [], tty: false, stdin, detach, ...m })) : undefined;
+    try {
+      await done;
+    } finally {
+      stopStdin?.();
+    }
+    return detach ? 0 : (out.exitCode() ?? 125);
+  },
+};
+export default exec;

@@ -1,0 +1,36 @@
+import { invalidArgs } from '../../api/errors.js';
+import type { Command } from '../command.js';
+import { forwardStdin, outputWriter } from '../stream.js';
+import { createOptions, createRequestOf } from './create-flags.js';
+
+const run: Command = {
+  usage: 'run [OPTIONS] ROOTFS|IMAGE [COMMAND] [ARG...]',
+  describe: 'Run a command in a new container',
+  haltAtPositional: true,
+  options: (y) =>
+    createOptions(y)
+      .option('detach', { alias: 'd', type: 'boolean', describe: 'Run container in background and print container ID' })
+      .option('rm', { type: 'boolean', describe: 'Automatically remove the container when it exits' }),
+  async run(args, ctx) {
+    const detach = args.detach === true;
+    const request = createRequestOf(args, args.rm === true);
+    if (request.tty) throw invalidArgs('-t/--tty is not supported yet: run without -t');
+    const client = ctx.client();
+    const { id } = await client.unary('ContainerService/Create', request);
+    if (detach) {
+      await client.unary('ContainerService/Start', { id });
+      ctx.out(id);
+      return 0;
+    }
+    const out = outputWriter();
+    const { done, handle } = client.stream('ContainerService/Attach', { id, start: true, stdin: request.openStdin }, out.write, request.openStdin);
+    const stopStdin = request.openStdin ? forwardStdin((m) => handle.send({ id, ...m })) : undefined;
+    try {
+      await done;
+    } finally {
+      stopStdin?.();
+    }
+    return out.exitCode() ?? 125;
+  },
+};
+export default run;

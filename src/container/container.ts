@@ -1,0 +1,86 @@
+import path from 'node:path';
+import type { PassThrough } from 'node:stream';
+import { atomicWriteFileSync } from '../sys/atomic-write.js';
+import type { OutputPump } from './io.js';
+import type { ContainerRecord } from './record.js';
+import { statusOf, type Status } from './state.js';
+
+/** Serializes the verbs on one container: a start never races a stop or a remove. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** One container: its persisted record plus what exists only while the daemon runs. */
+export class Container {
+  readonly lock = new Mutex();
+  /** Output of the current run, while the container runs. */
+  pump: OutputPump | undefined;
+  /** The container's stdin while it runs with -i and this daemon started it. */
+  stdin: PassThrough | undefined;
+  /** Waiters for the end of the current run: its exit recorded, then everything after (--rm). */
+  private exitWaiters: ((code: number) => void)[] = [];
+  private finishWaiters: ((code: number) => void)[] = [];
+  /** True while the exit of the current run is being recorded. */
+  exiting = false;
+  removed = false;
+
+  constructor(
+    public record: ContainerRecord,
+    readonly dir: string,
+  ) {}
+
+  get id(): string {
+    return this.record.config.ID;
+  }
+
+  get name(): string {
+    return this.record.config.Name;
+  }
+
+  get status(): Status {
+    return statusOf(this.record.config.State);
+  }
+
+  get state() {
+    return this.record.config.State;
+  }
+
+  /** config.v2.json: written on every state change, atomically. */
+  save(): void {
+    atomicWriteFileSync(path.join(this.dir, 'config.v2.json'), JSON.stringify(this.record.config, null, 2));
+  }
+
+  /** hostconfig.json: written at create and update. */
+  saveHost(): void {
+    atomicWriteFileSync(path.join(this.dir, 'hostconfig.json'), JSON.stringify(this.record.host, null, 2));
+  }
+
+  /** The exit code of the current run once it is recorded; at once when not running. */
+  waitExit(): Promise<number> {
+    if (!this.state.Running) return Promise.resolve(this.state.ExitCode);
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  /** Like waitExit, but also waits for what follows an exit (auto-remove). */
+  waitFinished(): Promise<number> {
+    if (!this.state.Running && !this.exiting) return Promise.resolve(this.state.ExitCode);
+    return new Promise((resolve) => this.finishWaiters.push(resolve));
+  }
+
+  notifyExit(code: number): void {
+    const waiters = this.exitWaiters;
+    this.exitWaiters = [];
+    for (const w of waiters) w(code);
+  }
+
+  notifyFinished(code: number): void {
+    const waiters = this.finishWaiters;
+    this.finishWaiters = [];
+    for (const w of waiters) w(code);
+  }
+}

@@ -1,0 +1,27 @@
+import type { ImageBackend } from '../image/image.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Logger } from '../sys/log.js';
+import type { EventLog } from './events.js';
+import type { ContainerStore } from './store.js';
+
+/** Engine-wide defaults the verbs need, from the daemon's configuration. */
+export interface ContainerDefaults {
+  /** Parent cgroup of containers, e.g. isulad. */
+  cgroupParent: string;
+  defaultRuntime: string;
+  logMaxBytes: number;
+  logMaxFiles: number;
+  startTimeoutMs: number;
+}
+
+/** What every container verb works with. */
+export interface EngineContext {
+  store: ContainerStore;
+  runtime: Runtime;
+  images: ImageBackend[];
+  events: EventLog;
+  log: Logger;
+  defaults: ContainerDefaults;
+  /** Features the host kernel lacks make the flags that need them fail early. */
+  kernel: { pids: boolean; files: boolean; freezer: boolean; memsw: boolean };
+}

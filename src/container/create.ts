@@ -1,0 +1,186 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { CreateRequest, CreateResponse, MountSpec } from '../api/containers.js';
+import { imageNotFound, invalidArgs } from '../api/errors.js';
+import { unknownCaps } from '../runtime/lxc/capabilities.js';
+import { atomicWriteFileSync } from '../sys/atomic-write.js';
+import { signalNumber } from '../sys/signals.js';
+import { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { emptyState, type ContainerRecord } from './record.js';
+import { resolveUser } from './user.js';
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
+const MIN_MEMORY = 4 * 1024 * 1024;
+const ULIMIT_NAMES = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as']);
+
+export function runtimeName(requested: string | undefined, fallback: string): string {
+  const name = (requested || fallback).toLowerCase();
+  if (name === 'lcr' || name === 'lxc') return 'lcr';
+  throw invalidArgs(`Invalid runtime name "${requested ?? fallback}": this engine runs lcr (lxc); OCI runtimes are not available yet`);
+}
+
+/** User env wins over image env for the same key (iSulad's merge). */
+export function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...imageEnv, ...userEnv]) {
+    const eq = e.indexOf('=');
+    out.set(eq < 0 ? e : e.slice(0, eq), e);
+  }
+  if (![...out.keys()].includes('PATH')) out.set('PATH', DEFAULT_PATH);
+  return [...out.values()];
+}
+
+function validateMounts(mounts: MountSpec[]): void {
+  for (const m of mounts) {
+    if (!m.destination.startsWith('/')) throw invalidArgs(`invalid mount destination "${m.destination}": must be an absolute path`);
+    if (m.destination.replace(/\/+/g, '/') === '/') throw invalidArgs('invalid mount destination "/": cannot mount over the root filesystem');
+    if (m.type === 'bind') {
+      if (!m.source.startsWith('/')) throw invalidArgs(`invalid bind mount source "${m.source}": must be an absolute path`);
+      if (!fs.existsSync(m.source)) throw invalidArgs(`invalid bind mount source "${m.source}": no such file or directory`);
+      if (m.propagation && !PROPAGATIONS.has(m.propagation)) throw invalidArgs(`invalid bind-propagation "${m.propagation}"`);
+    }
+    if (m.type === 'squashfs') {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(m.source);
+      } catch {
+        throw invalidArgs(`invalid squashfs mount source "${m.source}": no such file`);
+      }
+      if (!st.isFile()) throw invalidArgs(`invalid squashfs mount source "${m.source}": must be a regular file`);
+    }
+  }
+}
+
+function validateResources(req: CreateRequest, ctx: EngineContext): void {
+  const r = req.resources;
+  if (r.memory !== undefined && r.memory > 0 && r.memory < MIN_MEMORY) throw invalidArgs('Minimum memory limit allowed is 4MB');
+  if (r.memorySwap !== undefined && r.memorySwap > 0) {
+    if (!r.memory) throw invalidArgs('You should always set the Memory limit when using Memoryswap limit');
+    if (r.memorySwap < r.memory) throw invalidArgs('Minimum memoryswap limit should be larger than memory limit, see usage');
+    if (!ctx.kernel.memsw) throw invalidArgs('Your kernel does not support swap limit capabilities (no memory.memsw.limit_in_bytes); --memory-swap is refused');
+  }
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0 && !ctx.kernel.pids) throw invalidArgs('Your kernel does not support the pids cgroup; --pids-limit is refused');
+  if (r.filesLimit !== undefined && r.filesLimit > 0 && !ctx.kernel.files) {
+    throw invalidArgs('Your kernel does not support the files cgroup (an openEuler kernel feature); --files-limit is refused');
+  }
+  if (r.nanoCpus !== undefined && (r.cpuPeriod || r.cpuQuota)) throw invalidArgs('Conflicting options: Nano CPUs and CPU Period/Quota cannot both be set');
+  if (r.nanoCpus !== undefined && r.nanoCpus > os.cpus().length * 1e9) {
+    throw invalidArgs(`Range of CPUs is from 0.01 to ${os.cpus().length}.00, as there are only ${os.cpus().length} CPUs available`);
+  }
+  if (r.cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(r.cpusetCpus)) throw invalidArgs(`Invalid value ${r.cpusetCpus} for cpuset cpus`);
+}
+
+/** `isula create`: validates everything first, so a refused request leaves nothing behind. */
+export async function createContainer(ctx: EngineContext, req: CreateRequest): Promise<CreateResponse> {
+  const runtime = runtimeName(req.runtime, ctx.defaults.defaultRuntime);
+  if (req.name !== undefined && req.name !== '') {
+    if (!NAME_RE.test(req.name)) throw invalidArgs(`Invalid container name (${req.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  if (req.autoRemove && req.restartPolicy && req.restartPolicy.name !== 'no') throw invalidArgs('Conflicting options: --restart and --rm');
+  const badCaps = unknownCaps([...req.capAdd, ...req.capDrop]);
+  if (badCaps.length > 0) throw invalidArgs(`Unknown capability: ${badCaps[0]}`);
+  if (req.stopSignal && signalNumber(req.stopSignal) === undefined) throw invalidArgs(`Invalid signal: ${req.stopSignal}`);
+  for (const u of req.ulimits) if (!ULIMIT_NAMES.has(u.name)) throw invalidArgs(`Invalid ulimit type: ${u.name}`);
+  for (const d of req.devices) if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
+  if (req.hookSpec) {
+    throw invalidArgs('--hook-spec is not supported yet by this engine');
+  }
+  validateMounts(req.mounts);
+  validateResources(req, ctx);
+
+  const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
+  if (!backend) throw imageNotFound(`No such image: ${req.image}`);
+  const image = await backend.resolve(req.image, req.externalRootfs);
+
+  const entrypoint = req.entrypoint ?? image.config.entrypoint;
+  let argv = [...entrypoint, ...req.cmd];
+  if (argv.length === 0 && req.systemContainer) argv = ['/sbin/init'];
+  if (argv.length === 0) throw invalidArgs('No command specified');
+  if (req.user) resolveUser(req.user, image.userDbRoot);
+
+  let id: string;
+  do id = crypto.randomBytes(32).toString('hex');
+  while (ctx.store.find(id));
+  const name = req.name || id;
+  ctx.store.assertNameFree(name);
+
+  const dir = ctx.store.dirOf(id);
+  const record: ContainerRecord = {
+    config: {
+      ID: id,
+      Name: name,
+      Created: new Date().toISOString(),
+      Path: argv[0]!,
+      Args: argv.slice(1),
+      Image: image.name,
+      ImageType: image.type,
+      BaseFs: image.rootfs.path,
+      LogPath: `${dir}/console.log`,
+      RestartCount: 0,
+      Config: {
+        Hostname: req.hostname || id.slice(0, 12),
+        User: req.user ?? '',
+        Env: mergeEnv(image.config.env, req.env),
+        Cmd: req.cmd,
+        Entrypoint: entrypoint,
+        WorkingDir: req.workdir || image.config.workdir || '/',
+        Labels: req.labels,
+        Tty: req.tty,
+        OpenStdin: req.openStdin,
+        StopSignal: req.stopSignal || (req.systemContainer ? 'SIGPWR' : 'SIGTERM'),
+      },
+      State: emptyState(),
+    },
+    host: {
+      Runtime: runtime,
+      SystemContainer: req.systemContainer,
+      ExternalRootfs: req.externalRootfs ?? '',
+      ReadonlyRootfs: req.readOnly,
+      Mounts: req.mounts,
+      ImageMounts: image.mounts,
+      Resources: req.resources,
+      CapAdd: req.capAdd,
+      CapDrop: req.capDrop,
+      Privileged: req.privileged,
+      Devices: req.devices,
+      Ulimits: req.ulimits,
+      HookSpec: req.hookSpec ?? '',
+      RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
+      AutoRemove: req.autoRemove,
+      LogConfig: { Type: 'json-file', Config: req.logOpts },
+      CgroupParent: req.cgroupParent ?? '',
+      NetworkMode: req.networkMode ?? 'none',
+    },
+  };
+  const container = new Container(record, dir);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeEtcFiles(container);
+    container.saveHost();
+    container.save();
+    ctx.store.add(container);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  ctx.events.emit('container', 'create', id, { name, image: image.name });
+  return { id, warnings: [] };
+}
+
+/** hostname, hosts and resolv.conf of an app container, bind-mounted over the rootfs's own. */
+export function writeEtcFiles(c: Container): void {
+  const hostname = c.record.config.Config.Hostname;
+  atomicWriteFileSync(`${c.dir}/hostname`, `${hostname}\n`, 0o644);
+  atomicWriteFileSync(`${c.dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, 0o644);
+  let resolv = '';
+  try {
+    resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    // a host without one gives the container an empty file
+  }
+  atomicWriteFileSync(`${c.dir}/resolv.conf`, resolv, 0o644);
+}

@@ -1,0 +1,28 @@
+import { invalidArgs } from '../api/errors.js';
+import { signalNumber } from '../sys/signals.js';
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { runtimeSpecOf } from './spec.js';
+import { startedOf } from './started.js';
+import { requireOperation } from './state.js';
+
+/** `isula kill [-s SIG]`: SIGKILL by default; a SIGKILL also thaws a paused container. */
+export function killContainer(ctx: EngineContext, c: Container, signal: string): Promise<void> {
+  return c.lock.run(async () => {
+    const n = signalNumber(signal || 'SIGKILL');
+    if (n === undefined) throw invalidArgs(`Invalid signal: ${signal}`);
+    requireOperation('kill', c.status, c.id);
+    if (n === 9) {
+      c.state.ForceKilled = true;
+      c.state.ManuallyStopped = true;
+      c.save();
+    }
+    ctx.runtime.kill(startedOf(c), n);
+    if (n === 9 && c.state.Paused) {
+      await ctx.runtime.resume(runtimeSpecOf(c, ctx.defaults));
+      c.state.Paused = false;
+      c.save();
+    }
+    ctx.events.emit('container', 'kill', c.id, { name: c.name, image: c.record.config.Image, signal: String(n) });
+  });
+}

@@ -1,0 +1,39 @@
+import type { ContainerSummary, ListRequest } from '../api/containers.js';
+import { invalidArgs } from '../api/errors.js';
+import type { Container } from './container.js';
+import type { ContainerStore } from './store.js';
+import { summaryOf } from './view.js';
+
+const FILTER_KEYS = new Set(['id', 'name', 'status', 'label']);
+const STATUS_ALIASES: Record<string, string> = { created: 'inited' };
+
+function matches(c: Container, key: string, value: string): boolean {
+  switch (key) {
+    case 'id':
+      return c.id.startsWith(value);
+    case 'name':
+      return c.name.includes(value);
+    case 'status':
+      return c.status === (STATUS_ALIASES[value] ?? value);
+    case 'label': {
+      const eq = value.indexOf('=');
+      const labels = c.record.config.Config.Labels;
+      return eq < 0 ? value in labels : labels[value.slice(0, eq)] === value.slice(eq + 1);
+    }
+    default:
+      return false;
+  }
+}
+
+/** `isula ps`: newest first; filters of one key are ORed, different keys ANDed, as Docker. */
+export function listContainers(store: ContainerStore, req: ListRequest): ContainerSummary[] {
+  for (const key of Object.keys(req.filters)) if (!FILTER_KEYS.has(key)) throw invalidArgs(`Invalid filter '${key}'`);
+  const filtered = Object.keys(req.filters).length > 0;
+  let list = store
+    .all()
+    .filter((c) => req.all || filtered || req.last !== undefined || c.state.Running)
+    .filter((c) => Object.entries(req.filters).every(([k, values]) => values.some((v) => matches(c, k, v))))
+    .sort((a, b) => b.record.config.Created.localeCompare(a.record.config.Created));
+  if (req.last !== undefined && req.last >= 0) list = list.slice(0, req.last);
+  return list.map(summaryOf);
+}

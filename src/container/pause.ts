@@ -1,0 +1,17 @@
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { runtimeSpecOf } from './spec.js';
+import { requireOperation } from './state.js';
+
+/** `isula pause` / `isula unpause`: the cgroup freezer. */
+export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Promise<void> {
+  return c.lock.run(async () => {
+    requireOperation(paused ? 'pause' : 'unpause', c.status, c.id);
+    const spec = runtimeSpecOf(c, ctx.defaults);
+    if (paused) await ctx.runtime.pause(spec);
+    else await ctx.runtime.resume(spec);
+    c.state.Paused = paused;
+    c.save();
+    ctx.events.emit('container', paused ? 'pause' : 'unpause', c.id, { name: c.name, image: c.record.config.Image });
+  });
+}

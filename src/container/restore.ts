@@ -1,0 +1,42 @@
+import { processAlive } from '../sys/procfs.js';
+import { isFrozen } from '../sys/cgroup/freezer.js';
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { handleExit } from './exit.js';
+import { removeContainer } from './remove.js';
+import { cgroupPathOf } from './spec.js';
+import { attachOutput } from './start.js';
+
+/** Exit code iSulad records when a container is found dead with no exit code to read. */
+const UNKNOWN_EXIT = 255;
+
+/**
+ * Reconciles a container loaded from disk with what really runs: running ones keep
+ * running and get their output back, ones that exited while the daemon was away are
+ * recorded with their real exit code.
+ */
+export async function restoreContainer(ctx: EngineContext, c: Container): Promise<void> {
+  const s = c.state;
+  if (!s.Running) {
+    if (c.record.host.AutoRemove) await removeContainer(ctx, c, true);
+    return;
+  }
+  const shimAlive = s.ShimPid > 0 && processAlive(s.ShimPid, s.ShimStartTime);
+  if (shimAlive) attachOutput(ctx, c, ctx.runtime.reattach(c.id));
+  const recorded = ctx.runtime.recordedExit(c.id);
+  if (recorded !== undefined) return handleExit(ctx, c, recorded);
+  if (processAlive(s.Pid, s.PidStartTime)) {
+    const paused = isFrozen(cgroupPathOf(c, ctx.defaults));
+    if (paused !== s.Paused) {
+      s.Paused = paused;
+      c.save();
+    }
+    ctx.log.info(`container ${c.id} still running (pid ${s.Pid})`);
+    return;
+  }
+  // Init gone; a live shim records the exit any moment now, a dead one never will.
+  if (!shimAlive) {
+    ctx.log.warn(`container ${c.id} died while the daemon was down and left no exit code; recording ${UNKNOWN_EXIT}`);
+    await handleExit(ctx, c, UNKNOWN_EXIT);
+  }
+}

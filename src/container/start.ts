@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { generalError } from '../api/errors.js';
+import { parseBytes } from '../common/units.js';
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { handleExit } from './exit.js';
+import { OutputPump } from './io.js';
+import { JsonFileWriter } from './logs/json-file.js';
+import type { ContainerIo } from '../runtime/runtime.js';
+import { runtimeSpecOf } from './spec.js';
+import { requireOperation } from './state.js';
+
+/** --log-opt max-size/max-file of the container, else the daemon's container-log defaults. */
+export function logLimits(c: Container, ctx: EngineContext): { maxBytes: number; maxFiles: number } {
+  const opts = c.record.host.LogConfig.Config;
+  const maxBytes = opts['max-size'] ? (parseBytes(opts['max-size']) ?? ctx.defaults.logMaxBytes) : ctx.defaults.logMaxBytes;
+  const maxFiles = opts['max-file'] ? Number(opts['max-file']) : ctx.defaults.logMaxFiles;
+  return { maxBytes, maxFiles };
+}
+
+/** System containers get hostname, hosts and resolv.conf written into the rootfs, as iSulad does. */
+function writeSystemContainerEtc(c: Container): void {
+  const etc = path.join(c.record.config.BaseFs, 'etc');
+  if (c.record.host.ReadonlyRootfs || !fs.existsSync(etc)) return;
+  try {
+    fs.accessSync(etc, fs.constants.W_OK);
+    fs.writeFileSync(path.join(etc, 'hostname'), `${c.record.config.Config.Hostname}\n`);
+    for (const f of ['hosts', 'resolv.conf']) fs.copyFileSync(path.join(c.dir, f), path.join(etc, f));
+  } catch {
+    // a read-only filesystem: iSulad skips this too
+  }
+}
+
+/** Starts reading a running container's output and arranges for its exit to be handled. */
+export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo): void {
+  const { maxBytes, maxFiles } = logLimits(c, ctx);
+  const log = c.record.host.LogConfig.Config['disable-log'] === 'true' ? undefined : new JsonFileWriter(c.record.config.LogPath, maxBytes, maxFiles);
+  c.pump = new OutputPump(io, log);
+}
+
+/** `isula start` (and the start half of run and restart); the caller holds the lock. */
+export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough): Promise<void> {
+  if (c.removed) throw generalError(`No such container: ${c.id}`);
+  if (requireOperation('start', c.status, c.id)) return;
+  const spec = runtimeSpecOf(c, ctx.defaults);
+  if (c.record.host.SystemContainer) writeSystemContainerEtc(c);
+  const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
+  let result;
+  try {
+    result = await ctx.runtime.start(spec, stdinSource);
+  } catch (e) {
+    c.state.Error = (e as Error).message;
+    c.save();
+    throw e;
+  }
+  const s = c.state;
+  s.Running = true;
+  s.Paused = false;
+  s.Restarting = false;
+  s.Pid = result.started.pid;
+  s.PidStartTime = result.started.pidStartTime;
+  s.ShimPid = result.started.shimPid;
+  s.ShimStartTime = result.started.shimStartTime;
+  s.ExitCode = 0;
+  s.Error = '';
+  s.StartedAt = new Date().toISOString();
+  s.ManuallyStopped = false;
+  s.ForceKilled = false;
+  c.save();
+  c.stdin = stdinSource;
+  attachOutput(ctx, c, result.io);
+  ctx.events.emit('container', 'start', c.id, { name: c.name, image: c.record.config.Image, pid: String(s.Pid) });
+  // An exit recorded before we started listening (a very short-lived container) is picked up here.
+  const early = ctx.runtime.recordedExit(c.id);
+  if (early !== undefined) void handleExit(ctx, c, early);
+}
+
+export function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough): Promise<void> {
+  return c.lock.run(() => startLocked(ctx, c, stdin));
+}

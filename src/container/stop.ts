@@ -1,0 +1,37 @@
+import { generalError } from '../api/errors.js';
+import { signalNumber } from '../sys/signals.js';
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { runtimeSpecOf } from './spec.js';
+import { awaitExit } from './exit.js';
+import { startedOf } from './started.js';
+
+const KILL_WAIT_MS = 10_000;
+
+/**
+ * Stop signal, wait `timeoutSec`, then SIGKILL (iSulad's stop). A paused container is
+ * thawed so the signal lands, as Docker does. The caller holds the lock.
+ */
+export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: number): Promise<void> {
+  if (!c.state.Running) return;
+  c.state.ManuallyStopped = true;
+  c.save();
+  const started = startedOf(c);
+  const spec = runtimeSpecOf(c, ctx.defaults);
+  ctx.runtime.kill(started, signalNumber(c.record.config.Config.StopSignal) ?? 15);
+  if (c.state.Paused) {
+    await ctx.runtime.resume(spec);
+    c.state.Paused = false;
+    c.save();
+  }
+  if (!(await awaitExit(ctx, c, Math.max(0, timeoutSec) * 1000))) {
+    c.state.ForceKilled = true;
+    ctx.runtime.kill(started, 'SIGKILL');
+    if (!(await awaitExit(ctx, c, KILL_WAIT_MS))) throw generalError(`Failed to stop container ${c.id}: it did not die after SIGKILL`);
+  }
+  ctx.events.emit('container', 'stop', c.id, { name: c.name, image: c.record.config.Image });
+}
+
+export function stopContainer(ctx: EngineContext, c: Container, timeoutSec: number): Promise<void> {
+  return c.lock.run(() => stopLocked(ctx, c, timeoutSec));
+}

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { generalError, nameConflict } from '../api/errors.js';
+import type { Logger } from '../sys/log.js';
+import { Container } from './container.js';
+import type { ContainerConfigV2, HostConfig } from './record.js';
+
+/** All containers in memory, indexed by id and name; each one's files live in its own dir. */
+export class ContainerStore {
+  private readonly byId = new Map<string, Container>();
+  private readonly byName = new Map<string, Container>();
+
+  constructor(readonly root: string) {}
+
+  dirOf(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  /** Loads every container directory that has both records; torn ones are reported and skipped. */
+  load(log: Logger): Container[] {
+    let entries: string[] = [];
+    try {
+      entries = fs.readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    const loaded: Container[] = [];
+    for (const id of entries) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const dir = this.dirOf(id);
+      try {
+        const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.v2.json'), 'utf8')) as ContainerConfigV2;
+        const host = JSON.parse(fs.readFileSync(path.join(dir, 'hostconfig.json'), 'utf8')) as HostConfig;
+        const c = new Container({ config, host }, dir);
+        this.add(c);
+        loaded.push(c);
+      } catch (e) {
+        log.warn(`skipping container ${id}: cannot read its records: ${(e as Error).message}`);
+      }
+    }
+    return loaded;
+  }
+
+  /** Throws iSulad's name conflict (exit code 3) when `name` belongs to a container. */
+  assertNameFree(name: string): void {
+    const holder = this.byName.get(name);
+    if (holder) {
+      throw nameConflict(`Conflict. The name "${name}" is already in use by container ${holder.id}. You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+  }
+
+  add(c: Container): void {
+    this.assertNameFree(c.name);
+    this.byId.set(c.id, c);
+    this.byName.set(c.name, c);
+  }
+
+  delete(c: Container): void {
+    this.byId.delete(c.id);
+    if (this.byName.get(c.name) === c) this.byName.delete(c.name);
+  }
+
+  rename(c: Container, newName: string): void {
+    this.assertNameFree(newName);
+    this.byName.delete(c.name);
+    c.record.config.Name = newName;
+    this.byName.set(newName, c);
+  }
+
+  /** By full id, by name, or by a unique id prefix, as Docker resolves references. */
+  find(ref: string): Container | undefined {
+    const exact = this.byId.get(ref) ?? this.byName.get(ref) ?? this.byName.get(ref.replace(/^\//, ''));
+    if (exact) return exact;
+    if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+    const matches = [...this.byId.values()].filter((c) => c.id.startsWith(ref));
+    if (matches.length > 1) throw generalError(`Multiple IDs found with provided prefix: ${ref}`);
+    return matches[0];
+  }
+
+  get(ref: string): Container {
+    const c = this.find(ref);
+    if (!c) throw generalError(`No such container: ${ref}`);
+    return c;
+  }
+
+  all(): Container[] {
+    return [...this.byId.values()];
+  }
+}

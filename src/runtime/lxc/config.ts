@@ -1,0 +1,126 @@
+import type { MountSpec, ResourceSpec } from '../../api/containers.js';
+import type { RuntimeSpec } from '../runtime.js';
+import { effectiveCaps, DEFAULT_CAPS, SYSTEM_CONTAINER_CAPS } from './capabilities.js';
+
+/** Paths the LXC config refers to, owned by the LXC back-end. */
+export interface LxcPaths {
+  containerDir: string;
+  logFile: string;
+  postStopHook: string;
+  seccompProfile: string | undefined;
+  monitorCgroup: string;
+}
+
+/** Devices every container may use (Docker's default device cgroup rules). */
+const DEFAULT_DEVICE_RULES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm'];
+
+/** LXC config values run to the end of the line: a newline would inject another key. */
+function clean(value: string, what: string): string {
+  if (/[\r\n]/.test(value)) throw new Error(`${what} must not contain a newline`);
+  return value;
+}
+
+const inRootfs = (p: string): string => p.replace(/^\/+/, '');
+
+function mountEntry(m: MountSpec, isFile: (path: string) => boolean): string {
+  const dst = clean(inRootfs(m.destination), 'mount destination');
+  switch (m.type) {
+    case 'tmpfs': {
+      const opts = ['rw', 'nosuid', 'nodev', 'noexec', 'create=dir', ...(m.options ? m.options.split(',') : [])];
+      return `tmpfs ${dst} tmpfs ${opts.join(',')} 0 0`;
+    }
+    case 'squashfs':
+      return `${clean(m.source, 'mount source')} ${dst} squashfs ro,nodev,create=dir 0 0`;
+    case 'bind': {
+      const opts = ['rbind', m.readOnly ? 'ro' : 'rw', m.propagation ?? 'rprivate', `create=${isFile(m.source) ? 'file' : 'dir'}`];
+      return `${clean(m.source, 'mount source')} ${dst} none ${opts.join(',')} 0 0`;
+    }
+  }
+}
+
+/** Resource limits as cgroup v1 keys, or v2 keys on a pure cgroup2 host. */
+export function resourceLines(r: ResourceSpec, cgroupV2: boolean): string[] {
+  const lines: string[] = [];
+  const v = cgroupV2 ? 'lxc.cgroup2' : 'lxc.cgroup';
+  if (r.memory) lines.push(cgroupV2 ? `${v}.memory.max = ${r.memory}` : `${v}.memory.limit_in_bytes = ${r.memory}`);
+  if (r.memorySwap !== undefined && r.memorySwap !== 0) {
+    if (cgroupV2) lines.push(`${v}.memory.swap.max = ${r.memorySwap < 0 ? 'max' : r.memorySwap - (r.memory ?? 0)}`);
+    else lines.push(`${v}.memory.memsw.limit_in_bytes = ${r.memorySwap}`);
+  }
+  if (r.cpuShares) lines.push(cgroupV2 ? `${v}.cpu.weight = ${Math.max(1, Math.min(10000, Math.round(1 + ((r.cpuShares - 2) * 9999) / 262142)))}` : `${v}.cpu.shares = ${r.cpuShares}`);
+  let period = r.cpuPeriod;
+  let quota = r.cpuQuota;
+  if (r.nanoCpus) {
+    period = 100_000;
+    quota = Math.round((r.nanoCpus * period) / 1e9);
+  }
+  if (quota) {
+    if (cgroupV2) lines.push(`${v}.cpu.max = ${quota} ${period ?? 100_000}`);
+    else lines.push(`${v}.cpu.cfs_period_us = ${period ?? 100_000}`, `${v}.cpu.cfs_quota_us = ${quota}`);
+  }
+  if (r.cpusetCpus) lines.push(`${v}.cpuset.cpus = ${clean(r.cpusetCpus, 'cpuset-cpus')}`);
+  if (r.cpusetMems) lines.push(`${v}.cpuset.mems = ${clean(r.cpusetMems, 'cpuset-mems')}`);
+  if (r.pidsLimit && r.pidsLimit > 0) lines.push(`${v}.pids.max = ${r.pidsLimit}`);
+  if (r.filesLimit && r.filesLimit > 0) lines.push(`lxc.cgroup.files.limit = ${r.filesLimit}`);
+  return lines;
+}
+
+/** Renders the LXC config of a container: no templates, everything explicit. */
+export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: boolean, isFile: (path: string) => boolean): string {
+  const lines: string[] = [
+    '# Written by isulad; regenerated at every start.',
+    `lxc.uts.name = ${clean(spec.hostname, 'hostname')}`,
+    spec.rootfs.kind === 'dir' ? `lxc.rootfs.path = dir:${clean(spec.rootfs.path, 'rootfs')}` : `lxc.rootfs.path = ${clean(spec.rootfs.path, 'rootfs')}`,
+  ];
+  if (spec.readOnly) lines.push('lxc.rootfs.options = ro');
+  lines.push(
+    spec.networkMode === 'host' ? 'lxc.net.0.type = none' : 'lxc.net.0.type = empty',
+    'lxc.apparmor.profile = unconfined',
+    'lxc.autodev = 1',
+    `lxc.mount.auto = ${spec.privileged ? 'proc:rw sys:rw cgroup:rw' : 'proc:mixed sys:ro cgroup:mixed'}`,
+    'lxc.tty.max = 0',
+    'lxc.pty.max = 1024',
+    spec.tty ? '' : 'lxc.console.path = none',
+    `lxc.cgroup.dir.container = ${spec.cgroupPath}`,
+    `lxc.cgroup.dir.monitor = ${paths.monitorCgroup}`,
+    `lxc.log.file = ${paths.logFile}`,
+    // INFO carries the "Child <pid> ended on ..." line the post-stop hook turns into the exit code.
+    'lxc.log.level = INFO',
+    `lxc.hook.post-stop = ${paths.postStopHook}`,
+    `lxc.init.uid = ${spec.user.uid}`,
+    `lxc.init.gid = ${spec.user.gid}`,
+    `lxc.init.cwd = ${clean(spec.workdir || '/', 'workdir')}`,
+  );
+  if (spec.user.groups.length > 0) lines.push(`lxc.init.groups = ${spec.user.groups.join(',')}`);
+  if (spec.systemContainer) lines.push('lxc.signal.halt = SIGPWR', 'lxc.signal.stop = SIGKILL');
+  if (!spec.privileged && paths.seccompProfile) lines.push(`lxc.seccomp.profile = ${paths.seccompProfile}`);
+
+  const caps = effectiveCaps(spec.systemContainer ? SYSTEM_CONTAINER_CAPS : DEFAULT_CAPS, spec.capAdd, spec.capDrop, spec.privileged);
+  if (caps) lines.push(`lxc.cap.keep = ${caps.length > 0 ? caps.map((c) => c.toLowerCase()).join(' ') : 'none'}`);
+
+  const devicesKey = cgroupV2 ? 'lxc.cgroup2.devices' : 'lxc.cgroup.devices';
+  if (spec.privileged) lines.push(`${devicesKey}.allow = a`);
+  else {
+    lines.push(`${devicesKey}.deny = a`);
+    for (const rule of DEFAULT_DEVICE_RULES) lines.push(`${devicesKey}.allow = ${rule}`);
+  }
+  for (const d of spec.devices) {
+    lines.push(`lxc.mount.entry = ${clean(d.hostPath, 'device')} ${inRootfs(d.containerPath)} none bind,create=file 0 0`);
+  }
+
+  lines.push(...resourceLines(spec.resources, cgroupV2));
+  for (const u of spec.ulimits) lines.push(`lxc.prlimit.${u.name} = ${u.soft}:${u.hard}`);
+
+  if (!spec.systemContainer) {
+    for (const [file, dst] of [
+      [spec.etcFiles.hostname, 'etc/hostname'],
+      [spec.etcFiles.hosts, 'etc/hosts'],
+      [spec.etcFiles.resolvConf, 'etc/resolv.conf'],
+    ] as const) {
+      lines.push(`lxc.mount.entry = ${file} ${dst} none bind,create=file${spec.readOnly ? ',ro' : ''} 0 0`);
+    }
+  }
+  for (const m of spec.mounts) lines.push(`lxc.mount.entry = ${mountEntry(m, isFile)}`);
+  for (const e of spec.env) lines.push(`lxc.environment = ${clean(e, 'environment variable')}`);
+  return `${lines.filter((l) => l !== '').join('\n')}\n`;
+}

@@ -1,0 +1,350 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ResourceSpec } from '../../api/containers.js';
+import { generalError } from '../../api/errors.js';
+import { atomicWriteFileSync } from '../../sys/atomic-write.js';
+import { setFrozen } from '../../sys/cgroup/freezer.js';
+import { cgroupPids, controllerDir, isCgroupV2Only, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
+import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
+import type { Logger } from '../../sys/log.js';
+import { processAlive, readProcStat } from '../../sys/procfs.js';
+import { which } from '../../sys/which.js';
+import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
+import { renderLxcConfig, resourceLines } from './config.js';
+import { LxcMonitor } from './monitor.js';
+import { POST_STOP_HOOK, SHIM_SCRIPT } from './scripts.js';
+
+const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
+
+/** Reads lines from a child's stdout until `until` returns a value. */
+function readLines(stream: Readable, onLine: (line: string) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (onLine(line)) {
+          stream.off('data', onData);
+          stream.off('end', onEnd);
+          resolve();
+          return;
+        }
+      }
+    };
+    const onEnd = (): void => reject(new Error('the shim exited before the container started'));
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+  });
+}
+
+async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !fs.existsSync(file) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The container's init: the child of the LXC monitor that is pid 1 of its own pid namespace. */
+function findInit(monitorPid: number): number | undefined {
+  let children: string[];
+  try {
+    children = fs.readFileSync(`/proc/${monitorPid}/task/${monitorPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return undefined;
+  }
+  for (const c of children) {
+    try {
+      const status = fs.readFileSync(`/proc/${c}/status`, 'utf8');
+      if (/^NSpid:.*\t1$/m.test(status)) return Number(c);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** LXC's ERROR lines of the last start, for a start failure message. */
+function lastLxcError(logFile: string): string {
+  try {
+    const errors = fs
+      .readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => / ERROR /.test(l) && !/Unsupported config key/.test(l));
+    const last = errors.at(-1);
+    return last ? last.replace(/^.* - /, '') : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The LXC runtime (iSulad's `lcr`), driven through Debian's lxc-* tools. Containers run
+ * under `lxc-start -F` inside a small shell shim that outlives the daemon.
+ */
+export class LxcRuntime implements Runtime {
+  readonly name = 'lcr';
+  readonly lxcpath: string;
+  readonly statePath: string;
+  readonly exitsDir: string;
+  private readonly shimScript: string;
+  private readonly hookScript: string;
+  private monitor: LxcMonitor | undefined;
+
+  constructor(
+    graph: string,
+    state: string,
+    private readonly monitorCgroupParent: string,
+    private readonly log: Logger,
+  ) {
+    this.lxcpath = path.join(graph, 'engines', 'lcr');
+    this.statePath = path.join(state, 'lcr');
+    this.exitsDir = path.join(this.statePath, 'exits');
+    this.shimScript = path.join(this.statePath, 'isulad-shim');
+    this.hookScript = path.join(this.statePath, 'record-exit');
+  }
+
+  async detect(): Promise<string | undefined> {
+    for (const tool of ['lxc-start', 'lxc-attach']) if (!which(tool)) return `${tool} not found: install Debian's lxc package`;
+    return undefined;
+  }
+
+  /** Prepares directories, the shim and hook scripts, and the monitor FIFO reader. */
+  init(): void {
+    for (const dir of [this.lxcpath, this.statePath, this.exitsDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const [file, text] of [
+      [this.shimScript, SHIM_SCRIPT],
+      [this.hookScript, POST_STOP_HOOK],
+    ] as const) {
+      let current = '';
+      try {
+        current = fs.readFileSync(file, 'utf8');
+      } catch {
+        // first start
+      }
+      if (current !== text) atomicWriteFileSync(file, text, 0o755);
+    }
+    this.monitor = new LxcMonitor(this.lxcpath);
+    fs.mkdirSync(path.dirname(this.monitor.fifoPath), { recursive: true });
+    ensureFifo(this.monitor.fifoPath);
+    this.monitor.open();
+    this.monitor.on('error', (e: Error) => this.log.error(`LXC monitor FIFO: ${e.message}`));
+  }
+
+  containerDir(id: string): string {
+    return path.join(this.lxcpath, id);
+  }
+
+  stateDir(id: string): string {
+    return path.join(this.statePath, id);
+  }
+
+  private writeConfig(spec: RuntimeSpec): void {
+    const dir = this.containerDir(spec.id);
+    const isFile = (p: string): boolean => {
+      try {
+        return !fs.statSync(p).isDirectory();
+      } catch {
+        return false;
+      }
+    };
+    const text = renderLxcConfig(
+      spec,
+      {
+        containerDir: dir,
+        logFile: path.join(dir, 'lxc.log'),
+        postStopHook: this.hookScript,
+        seccompProfile: fs.existsSync(SECCOMP_PROFILE) ? SECCOMP_PROFILE : undefined,
+        monitorCgroup: `${this.monitorCgroupParent}/${spec.id}`,
+      },
+      isCgroupV2Only(),
+      isFile,
+    );
+    atomicWriteFileSync(path.join(dir, 'config'), text, 0o640);
+  }
+
+  async create(spec: RuntimeSpec): Promise<void> {
+    fs.mkdirSync(this.containerDir(spec.id), { recursive: true, mode: 0o700 });
+    this.writeConfig(spec);
+  }
+
+  async start(spec: RuntimeSpec, stdinSource: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }> {
+    const monitor = this.monitor;
+    if (!monitor) throw new Error('LXC runtime not initialised');
+    const dir = this.containerDir(spec.id);
+    const stateDir = this.stateDir(spec.id);
+    // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
+    removeCgroup(spec.cgroupPath);
+    removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
+    this.writeConfig(spec);
+    fs.writeFileSync(path.join(dir, 'lxc.log'), '');
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
+
+    const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], 60_000);
+    reached.catch(() => undefined);
+    const withStdin = stdinSource !== undefined;
+    const shim = spawn(
+      '/bin/sh',
+      [this.shimScript, stateDir, this.exitsDir, spec.id, withStdin ? 'fifo' : 'null', path.join(dir, 'init-status'), '--', 'lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args],
+      { detached: true, stdio: ['ignore', 'pipe', 'ignore'], cwd: '/' },
+    );
+    shim.unref();
+    let monitorPid = 0;
+    let stdin: ContainerIo['stdin'];
+    await readLines(shim.stdout, (line) => {
+      if (line === 'fifos') {
+        stdin = openFifoWriter(path.join(stateDir, 'stdin'));
+        return false;
+      }
+      const m = /^ready (\d+)$/.exec(line);
+      if (m) monitorPid = Number(m[1]);
+      return m !== null;
+    });
+    shim.stdout.destroy();
+    const io: ContainerIo = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')), stdin };
+    if (stdin && stdinSource) stdinSource.pipe(stdin);
+
+    const state = await reached;
+    if (state !== 'RUNNING') {
+      io.stdout.destroy();
+      io.stderr.destroy();
+      // The shim waits to be released once it recorded the exit; nothing will read it.
+      await waitForFile(path.join(this.exitsDir, spec.id), 5000);
+      if (shim.pid) process.kill(shim.pid, 'SIGTERM');
+      fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
+      const reason = lastLxcError(path.join(dir, 'lxc.log'));
+      throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
+    }
+    let pid = findInit(monitorPid);
+    for (let i = 0; pid === undefined && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      pid = findInit(monitorPid);
+    }
+    // No init left to find: it already exited, and the shim is recording how.
+    return {
+      started: {
+        pid: pid ?? 0,
+        pidStartTime: pid === undefined ? 0 : (readProcStat(pid)?.startTime ?? 0),
+        shimPid: shim.pid ?? 0,
+        shimStartTime: readProcStat(shim.pid ?? 0)?.startTime ?? 0,
+      },
+      io,
+    };
+  }
+
+  reattach(id: string): ContainerIo {
+    const stateDir = this.stateDir(id);
+    return { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+  }
+
+  /** The exit code the shim recorded for `id`, if the container has exited. */
+  recordedExit(id: string): number | undefined {
+    try {
+      const text = fs.readFileSync(path.join(this.exitsDir, id), 'utf8').trim();
+      return text === '' ? undefined : Number(text);
+    } catch {
+      return undefined;
+    }
+  }
+
+  clearRecordedExit(id: string): void {
+    fs.rmSync(path.join(this.exitsDir, id), { force: true });
+  }
+
+  kill(started: StartedContainer, signal: NodeJS.Signals | number): void {
+    if (!processAlive(started.pid, started.pidStartTime)) return;
+    try {
+      process.kill(started.pid, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+
+  async pause(spec: RuntimeSpec): Promise<void> {
+    await setFrozen(spec.cgroupPath, true);
+  }
+
+  async resume(spec: RuntimeSpec): Promise<void> {
+    await setFrozen(spec.cgroupPath, false);
+  }
+
+  exec(spec: RuntimeSpec, o: ExecOptions): ExecProcess {
+    const args = ['-n', spec.id, '-P', this.lxcpath, '--clear-env', '-q'];
+    for (const e of o.env) args.push('-v', e);
+    if (o.user) args.push('-u', String(o.user.uid), '-g', String(o.user.gid));
+    args.push('--');
+    // lxc-attach 5.0 has no --cwd; a shell in the container changes directory first.
+    if (o.workdir) args.push('/bin/sh', '-c', 'cd "$0" && exec "$@"', o.workdir);
+    args.push(...o.args);
+    const child = spawn('lxc-attach', args, { cwd: '/', stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number>((resolve) => {
+      child.on('error', () => resolve(126));
+      child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+    });
+    return {
+      pid: child.pid ?? 0,
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited,
+      resize: () => undefined,
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+    };
+  }
+
+  listPids(spec: RuntimeSpec): number[] {
+    return cgroupPids(spec.cgroupPath);
+  }
+
+  async update(spec: RuntimeSpec, resources: ResourceSpec): Promise<void> {
+    const v2 = isCgroupV2Only();
+    for (const line of resourceLines(resources, v2)) {
+      const m = /^lxc\.cgroup2?\.([a-z_]+)\.([a-z_.]+) = (.*)$/.exec(line);
+      if (!m) continue;
+      const [, controller, key, value] = m as unknown as [string, string, string, string];
+      const dir = controllerDir(spec.cgroupPath, controller);
+      if (!dir) throw generalError(`cannot update ${controller}.${key}: no ${controller} cgroup on this host`);
+      writeCgroupFile(dir, `${controller}.${key}`, value);
+    }
+    this.writeConfig(spec);
+  }
+
+  async resize(): Promise<void> {
+    throw generalError('resizing the terminal of a container is not supported yet');
+  }
+
+  release(started: StartedContainer): void {
+    if (started.shimPid > 0 && processAlive(started.shimPid, started.shimStartTime)) {
+      try {
+        process.kill(started.shimPid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  async cleanup(spec: RuntimeSpec): Promise<void> {
+    removeCgroup(spec.cgroupPath);
+    removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
+    fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });
+    fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
+    for (const f of ['config', 'lxc.log', 'init-status']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });
+  }
+
+  close(): void {
+    this.monitor?.close();
+  }
+}
+
+/** Detects whether the LXC tools answer at all (used by `isula info`). */
+export function lxcVersion(): string | undefined {
+  const r = spawnSync('lxc-start', ['--version']);
+  return r.status === 0 ? r.stdout.toString().trim() : undefined;
+}

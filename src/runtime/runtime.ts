@@ -1,0 +1,97 @@
+import type { Readable, Writable } from 'node:stream';
+import type { DeviceSpec, MountSpec, ResourceSpec, UlimitSpec } from '../api/containers.js';
+
+/** Everything a runtime needs to run one container, derived from its record. */
+export interface RuntimeSpec {
+  id: string;
+  hostname: string;
+  rootfs: { kind: 'dir' | 'block'; path: string };
+  readOnly: boolean;
+  args: string[];
+  env: string[];
+  workdir: string;
+  user: { uid: number; gid: number; groups: number[] };
+  tty: boolean;
+  openStdin: boolean;
+  /** Image layers first, then the user's mounts, in mount order. */
+  mounts: MountSpec[];
+  resources: ResourceSpec;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  devices: DeviceSpec[];
+  ulimits: UlimitSpec[];
+  systemContainer: boolean;
+  /** Cgroup path of the container relative to every hierarchy's root, e.g. isulad/<id>. */
+  cgroupPath: string;
+  networkMode: string;
+  /** Files the engine bind-mounts for app containers: hostname, hosts, resolv.conf. */
+  etcFiles: { hostname: string; hosts: string; resolvConf: string };
+}
+
+/** The running container's processes, persisted so a restarted daemon finds them again. */
+export interface StartedContainer {
+  pid: number;
+  pidStartTime: number;
+  shimPid: number;
+  shimStartTime: number;
+}
+
+/** The container's output streams while it runs; both end once it exited and all was read. */
+export interface ContainerIo {
+  stdout: Readable;
+  stderr: Readable;
+  /** Present when the container was started with an open stdin. */
+  stdin?: Writable;
+}
+
+export interface ExecOptions {
+  args: string[];
+  env: string[];
+  user?: { uid: number; gid: number };
+  workdir?: string;
+  tty: boolean;
+  stdin: boolean;
+}
+
+export interface ExecProcess {
+  pid: number;
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  /** Exit code: 128+n when killed by signal n. */
+  exited: Promise<number>;
+  resize(rows: number, cols: number): void;
+  /** Ends the process if it still runs (its client went away). */
+  kill(): void;
+}
+
+/**
+ * A container runtime (iSulad's rt_ops). Each method takes the container's spec or its
+ * persisted processes and returns plain data.
+ */
+export interface Runtime {
+  readonly name: string;
+  /** Where the runtime records exit codes, one file per container id; the supervisor watches it. */
+  readonly exitsDir: string;
+  /** The exit code recorded for `id`, if its container has exited. */
+  recordedExit(id: string): number | undefined;
+  /** Undefined when the runtime can be used here, else why not. */
+  detect(): Promise<string | undefined>;
+  /** Writes the runtime's own configuration of the container. */
+  create(spec: RuntimeSpec): Promise<void>;
+  start(spec: RuntimeSpec, stdin: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }>;
+  /** Re-opens the output of a container that kept running while the daemon was away. */
+  reattach(id: string): ContainerIo;
+  kill(started: StartedContainer, signal: NodeJS.Signals | number): void;
+  pause(spec: RuntimeSpec): Promise<void>;
+  resume(spec: RuntimeSpec): Promise<void>;
+  exec(spec: RuntimeSpec, options: ExecOptions): ExecProcess;
+  listPids(spec: RuntimeSpec): number[];
+  update(spec: RuntimeSpec, resources: ResourceSpec): Promise<void>;
+  resize(started: StartedContainer, rows: number, cols: number): Promise<void>;
+  /** Ends the shim of an exited container so its output streams close. */
+  release(started: StartedContainer): void;
+  /** Removes what the runtime made for a container: its config, state, and cgroups. */
+  cleanup(spec: RuntimeSpec): Promise<void>;
+}

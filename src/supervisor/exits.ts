@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../sys/log.js';
+
+/**
+ * The supervisor: shims record each container's exit code as a file named by the
+ * container id in one directory. One inotify watch on it tells the daemon of every exit,
+ * with no process per container and no polling; a scan at start finds the exits that
+ * happened while the daemon was down.
+ */
+export class ExitWatcher {
+  private watcher: fs.FSWatcher | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly onExit: (id: string, code: number) => void,
+    private readonly log: Logger,
+  ) {}
+
+  private read(id: string): void {
+    if (!/^[0-9a-f]{64}$/.test(id)) return;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(this.dir, id), 'utf8').trim();
+    } catch {
+      return; // removed again by a new start
+    }
+    const code = Number(text);
+    if (text === '' || !Number.isInteger(code)) {
+      this.log.warn(`ignoring unreadable exit record of ${id}: ${JSON.stringify(text)}`);
+      return;
+    }
+    this.onExit(id, code);
+  }
+
+  start(): void {
+    this.watcher = fs.watch(this.dir, (_event, filename) => {
+      if (filename) this.read(filename.toString());
+    });
+    this.watcher.on('error', (e) => this.log.error(`exit watcher: ${e.message}`));
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+}

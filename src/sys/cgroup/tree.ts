@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { hostCgroups, type CgroupMount } from './mounts.js';
+
+/** The directory of cgroup `rel` (e.g. isulad/<id>) in every mounted hierarchy. */
+export function cgroupDirs(rel: string): { mount: CgroupMount; dir: string }[] {
+  return hostCgroups().mounts.map((mount) => ({ mount, dir: path.join(mount.path, rel) }));
+}
+
+/** The directory of `rel` in the hierarchy that holds `controller` (v1), or in cgroup2. */
+export function controllerDir(rel: string, controller: string): string | undefined {
+  const layout = hostCgroups();
+  const v1 = layout.mounts.find((m) => m.version === 1 && m.controllers.includes(controller));
+  if (v1) return path.join(v1.path, rel);
+  const v2 = layout.mounts.find((m) => m.version === 2);
+  return v2 ? path.join(v2.path, rel) : undefined;
+}
+
+export function isCgroupV2Only(): boolean {
+  return hostCgroups().version === 'v2';
+}
+
+function readLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(dir, d.name));
+  } catch {
+    return [];
+  }
+}
+
+/** Every pid in cgroup `rel` and its descendants, from the pids (or any) hierarchy. */
+export function cgroupPids(rel: string): number[] {
+  const roots = [controllerDir(rel, 'pids'), ...cgroupDirs(rel).map((d) => d.dir)].filter((d): d is string => !!d && fs.existsSync(d));
+  const root = roots[0];
+  if (!root) return [];
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    for (const l of readLines(path.join(dir, 'cgroup.procs'))) pids.add(Number(l));
+    for (const sub of subdirs(dir)) walk(sub);
+  };
+  walk(root);
+  return [...pids];
+}
+
+/** Removes cgroup `rel` in every hierarchy, deepest directories first. Returns what could not go. */
+export function removeCgroup(rel: string): string[] {
+  const left: string[] = [];
+  const remove = (dir: string): void => {
+    for (const sub of subdirs(dir)) remove(sub);
+    try {
+      fs.rmdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') left.push(dir);
+    }
+  };
+  for (const { dir } of cgroupDirs(rel)) remove(dir);
+  return left;
+}
+
+export function cgroupExists(rel: string): boolean {
+  return cgroupDirs(rel).some(({ dir }) => fs.existsSync(dir));
+}
+
+export function writeCgroupFile(dir: string, file: string, value: string): void {
+  fs.writeFileSync(path.join(dir, file), value);
+}
+
+export function readCgroupFile(dir: string, file: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
