@@ -33,7 +33,7 @@ cat > .cache/sea-config.json <<JSON
 { "main": "dist/isulad.cjs", "output": ".cache/sea-prep.blob",
   "disableExperimentalSEAWarning": true, "useCodeCache": true }
 JSON
-node --experimental-sea-config .cache/sea-config.json >/dev/null
+node --experimental-sea-config .cache/sea-config.json >/dev/null 2>&1
 
 # Strip before injecting: stripping a finished single executable breaks it.
 cp "$base_node" dist/isulad.tmp

@@ -20,6 +20,16 @@ import type {
   UpdateRequest,
   WaitResponse,
 } from './containers.js';
+import type {
+  ImageSummary,
+  InspectImageRequest,
+  InspectImageResponse,
+  ListImagesRequest,
+  ListImagesResponse,
+  LoadRequest,
+  LoadResponse,
+  RemoveImageRequest,
+} from './images.js';
 import type { InfoRequest, InfoResponse, VersionRequest, VersionResponse } from './system.js';
 
 type Empty = Record<string, never>;
@@ -49,6 +59,10 @@ export const methodKinds = {
   'ContainerService/Logs': 'server-stream',
   'ContainerService/Attach': 'bidi',
   'ContainerService/Exec': 'bidi',
+  'ImageService/Load': 'unary',
+  'ImageService/List': 'unary',
+  'ImageService/Remove': 'unary',
+  'ImageService/Inspect': 'unary',
 } as const;
 
 export type MethodName = keyof typeof methodKinds;
@@ -75,7 +89,13 @@ export interface MethodTypes {
   'ContainerService/Logs': { req: LogsRequest; res: OutputChunk };
   'ContainerService/Attach': { req: AttachRequest; res: OutputChunk };
   'ContainerService/Exec': { req: ExecRequest; res: OutputChunk };
+  'ImageService/Load': { req: LoadRequest; res: LoadResponse };
+  'ImageService/List': { req: ListImagesRequest; res: ListImagesResponse };
+  'ImageService/Remove': { req: RemoveImageRequest; res: Empty };
+  'ImageService/Inspect': { req: InspectImageRequest; res: InspectImageResponse };
 }
+
+export type { ImageSummary };
 
 type MethodsOfKind<K extends MethodKind> = {
   [M in MethodName]: (typeof methodKinds)[M] extends K ? M : never;

@@ -128,7 +128,11 @@ export class Transport {
       };
     };
     req.on('response', readStatus);
-    req.on('trailers', readStatus);
+    req.on('trailers', (headers) => {
+      readStatus(headers);
+      // The daemon has finished; close our side too so the stream can close.
+      if (!req.writableEnded) req.end();
+    });
     req.on('data', (chunk: Buffer) => {
       try {
         for (const m of reader.push(chunk)) sink.onMessage(decodeMessage(m));

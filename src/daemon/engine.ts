@@ -5,6 +5,8 @@ import { EventLog } from '../container/events.js';
 import { handleExit } from '../container/exit.js';
 import { restoreContainer } from '../container/restore.js';
 import { ContainerStore } from '../container/store.js';
+import { EmbeddedImageBackend } from '../image/embedded/backend.js';
+import { EmbeddedImageStore } from '../image/embedded/store.js';
 import { ExternalImageBackend } from '../image/external/external.js';
 import { LxcRuntime } from '../runtime/lxc/lxc.js';
 import { hostCgroups } from '../sys/cgroup/mounts.js';
@@ -14,6 +16,7 @@ import type { DaemonConfig } from './config/config.js';
 
 export interface Engine {
   ctx: EngineContext;
+  images: EmbeddedImageStore;
   close(): void;
 }
 
@@ -32,11 +35,13 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
   if (unusable) log.warn(`runtime lcr unusable: ${unusable}`);
   runtime.init();
   const store = new ContainerStore(runtime.lxcpath);
+  const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
   const controllers = hostCgroups().controllers;
   const ctx: EngineContext = {
     store,
     runtime,
-    images: [new ExternalImageBackend()],
+    // iSulad's detection order: external rootfs first, then embedded images.
+    images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
     events: new EventLog(),
     log: log.child('container'),
     defaults: {
@@ -69,6 +74,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
   log.info(`restored ${loaded.length} container(s)`);
   return {
     ctx,
+    images,
     close: () => {
       watcher.close();
       // Containers keep running; their output waits in the FIFOs for the next daemon.

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { EngineError, generalError, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { containerService } from '../services/containers.js';
+import { imageService } from '../services/images.js';
 import { systemService } from '../services/system.js';
 import { hostCgroups } from '../sys/cgroup/mounts.js';
 import { groupId } from '../sys/groups.js';
@@ -46,6 +47,7 @@ async function run(config: DaemonConfig): Promise<void> {
   const { store } = engine.ctx;
   const handlers = {
     ...containerService(engine.ctx),
+    ...imageService(engine.images, store, engine.ctx.events),
     ...systemService({
       rootDir: config.graph,
       stateDir: config.state,
@@ -62,7 +64,7 @@ async function run(config: DaemonConfig): Promise<void> {
         const running = all.filter((c) => c.state.Running).length - paused;
         return { total: all.length, running, paused, stopped: all.length - running - paused };
       },
-      imageCount: () => 0,
+      imageCount: () => engine.images.count(),
       gcLeftovers: () => [],
     }),
   };

@@ -53,11 +53,19 @@ function implementationFor(method: MethodName, handler: AnyHandler, log: Logger)
     };
     call.on('cancelled', cancel);
     call.on('close', cancel);
+    // Requests after the first can arrive before the handler listens (it may be starting
+    // a container meanwhile): queue them until it does.
+    const queued: unknown[] = [];
+    let listener: ((m: unknown) => void) | undefined;
+    call.on('data', (m: unknown) => (listener ? listener(m) : queued.push(m)));
     const wrapped: StreamCall<MethodName> = {
       write: (m) => {
         if (!cancelled) call.write(m);
       },
-      onMessage: (l) => call.on('data', l),
+      onMessage: (l) => {
+        listener = l as (m: unknown) => void;
+        for (const m of queued.splice(0)) listener(m);
+      },
       onCancel: (l) => cancelListeners.push(l),
       get cancelled() {
         return cancelled;
@@ -79,6 +87,7 @@ function implementationFor(method: MethodName, handler: AnyHandler, log: Logger)
     return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
       call.once('data', (first: unknown) => serve(call, first));
     };
+
   }
   return (call: grpc.ServerWritableStream<unknown, unknown>) => serve(call, call.request);
 }

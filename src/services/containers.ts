@@ -19,7 +19,7 @@ import { updateContainer } from '../container/update.js';
 import { inspectView } from '../container/view.js';
 import type { HandlerTable, StreamCall } from './handlers.js';
 
-type ContainerHandlers = Omit<HandlerTable, 'SystemService/Version' | 'SystemService/Info'>;
+type ContainerHandlers = Omit<HandlerTable, 'SystemService/Version' | 'SystemService/Info' | `ImageService/${string}`>;
 
 const cancelledOf = (call: { onCancel(listener: () => void): void }): Promise<void> => new Promise((resolve) => call.onCancel(resolve));
 

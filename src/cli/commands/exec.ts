@@ -12,7 +12,7 @@ const exec: Command = {
       .option('detach', { alias: 'd', type: 'boolean', describe: 'Run command in the background' })
       .option('interactive', { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' })
       .option('tty', { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' })
-      .option('env', { alias: 'e', type: 'string', array: true, describe: 'Set environment variables' })
+      .option('env', { alias: 'e', type: 'string', describe: 'Set environment variables' })
       .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
       .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' }),
   async run(args, ctx) {

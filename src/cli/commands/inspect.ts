@@ -1,8 +1,24 @@
-import { toEngineError } from '../../api/errors.js';
+import { EngineError, ExitCode, toEngineError } from '../../api/errors.js';
 import { ConnectError } from '../../client/transport.js';
 import type { Command } from '../command.js';
 import { positionals, str } from '../command.js';
+import type { CliContext } from '../context.js';
 import { compileTemplate } from '../format/template.js';
+
+/** A container first, then an image of that name, as iSulad looks them up. */
+async function inspectOne(ctx: CliContext, ref: string): Promise<string> {
+  try {
+    return (await ctx.client().unary('ContainerService/Inspect', { id: ref })).json;
+  } catch (e) {
+    if (e instanceof ConnectError || !/^No such container/.test(toEngineError(e).message)) throw e;
+    try {
+      return (await ctx.client().unary('ImageService/Inspect', { name: ref })).json;
+    } catch (imageError) {
+      if (/^No such image/.test(toEngineError(imageError).message)) throw new EngineError(ExitCode.general, `No such image or container: ${ref}`);
+      throw imageError;
+    }
+  }
+}
 
 const inspect: Command = {
   usage: 'inspect [OPTIONS] CONTAINER|IMAGE [CONTAINER|IMAGE...]',
@@ -18,8 +34,7 @@ const inspect: Command = {
     let code = 0;
     for (const ref of positionals(args)) {
       try {
-        const { json } = await ctx.client().unary('ContainerService/Inspect', { id: ref });
-        found.push(JSON.parse(json));
+        found.push(JSON.parse(await inspectOne(ctx, ref)));
       } catch (e) {
         if (e instanceof ConnectError) throw e;
         const err = toEngineError(e);

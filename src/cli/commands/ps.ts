@@ -67,7 +67,7 @@ const ps: Command = {
       .option('last', { alias: 'n', type: 'number', describe: 'Show n last created containers (includes all states)' })
       .option('latest', { alias: 'l', type: 'boolean', describe: 'Show the latest created container (includes all states)' })
       .option('no-trunc', { type: 'boolean', describe: "Don't truncate output" })
-      .option('filter', { alias: 'f', type: 'string', array: true, describe: 'Filter output based on conditions provided' })
+      .option('filter', { alias: 'f', type: 'string', describe: 'Filter output based on conditions provided' })
       .option('format', { type: 'string', describe: 'Format the output using the given go template' }),
   async run(args, ctx) {
     const noTrunc = args['no-trunc'] === true;

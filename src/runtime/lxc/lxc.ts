@@ -2,13 +2,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ResourceSpec } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync } from '../../sys/atomic-write.js';
 import { setFrozen } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
+import { attachLoop, detachLoop } from '../../sys/loop.js';
+import { isMountPoint, mountDevice, unmount } from '../../sys/mount.js';
 import type { Logger } from '../../sys/log.js';
 import { processAlive, readProcStat } from '../../sys/procfs.js';
 import { which } from '../../sys/which.js';
@@ -40,6 +42,18 @@ function readLines(stream: Readable, onLine: (line: string) => boolean): Promise
     const onEnd = (): void => reject(new Error('the shim exited before the container started'));
     stream.on('data', onData);
     stream.on('end', onEnd);
+  });
+}
+
+/**
+ * Copies input into a FIFO and closes it at the end: a FIFO cannot be shut down like a
+ * socket, so the container sees EOF only when our descriptor is closed.
+ */
+function pipeToFifo(source: Readable, fifo: Writable): void {
+  source.pipe(fifo, { end: false });
+  source.once('end', () => {
+    if (fifo.writableLength === 0) fifo.destroy();
+    else fifo.once('drain', () => fifo.destroy());
   });
 }
 
@@ -173,14 +187,56 @@ export class LxcRuntime implements Runtime {
   }
 
   async start(spec: RuntimeSpec, stdinSource: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }> {
-    const monitor = this.monitor;
-    if (!monitor) throw new Error('LXC runtime not initialised');
-    const dir = this.containerDir(spec.id);
-    const stateDir = this.stateDir(spec.id);
+    if (!this.monitor) throw new Error('LXC runtime not initialised');
     // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
     removeCgroup(spec.cgroupPath);
     removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
-    this.writeConfig(spec);
+    const loops: string[] = [];
+    try {
+      fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
+      this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops));
+      return await this.launch(spec, stdinSource);
+    } finally {
+      // Detaching a mounted loop device only marks it autoclear: it goes away with the
+      // container's mount namespace, so none outlives the container, even if we crash.
+      for (const dev of loops) await detachLoop(dev).catch((e: Error) => this.log.warn(e.message));
+    }
+  }
+
+  /**
+   * LXC 5 cannot use a raw block device as rootfs (its dir storage bind-mounts the path), so
+   * the engine mounts it on the host under the container's state dir and hands LXC that dir.
+   */
+  private async blockRootfsAsDir(spec: RuntimeSpec): Promise<RuntimeSpec> {
+    if (spec.rootfs.kind !== 'block') return spec;
+    const dir = this.blockRootfsDir(spec.id);
+    if (!isMountPoint(dir)) await mountDevice(spec.rootfs.path, dir, spec.readOnly);
+    return { ...spec, rootfs: { kind: 'dir', path: dir } };
+  }
+
+  private blockRootfsDir(id: string): string {
+    return path.join(this.stateDir(id), 'rootfs');
+  }
+
+  /** squashfs mounts go through read-only loop devices, attached here for this run. */
+  private async withLoopDevices(spec: RuntimeSpec, loops: string[]): Promise<RuntimeSpec> {
+    const mounts = [];
+    for (const m of spec.mounts) {
+      if (m.type !== 'squashfs') {
+        mounts.push(m);
+        continue;
+      }
+      const dev = await attachLoop(m.source, true);
+      loops.push(dev);
+      mounts.push({ ...m, source: dev });
+    }
+    return { ...spec, mounts };
+  }
+
+  private async launch(spec: RuntimeSpec, stdinSource: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }> {
+    const monitor = this.monitor!;
+    const dir = this.containerDir(spec.id);
+    const stateDir = this.stateDir(spec.id);
     fs.writeFileSync(path.join(dir, 'lxc.log'), '');
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
@@ -207,7 +263,7 @@ export class LxcRuntime implements Runtime {
     });
     shim.stdout.destroy();
     const io: ContainerIo = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')), stdin };
-    if (stdin && stdinSource) stdinSource.pipe(stdin);
+    if (stdin && stdinSource) pipeToFifo(stdinSource, stdin);
 
     const state = await reached;
     if (state !== 'RUNNING') {
@@ -331,6 +387,7 @@ export class LxcRuntime implements Runtime {
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
+    await unmount(this.blockRootfsDir(spec.id));
     removeCgroup(spec.cgroupPath);
     removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
     fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });

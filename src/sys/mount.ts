@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: { ...process.env, LC_ALL: 'C' } }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const detail = stderr.toString().trim().split('\n')[0] || err.message;
+      reject(new Error(`${cmd} ${args.join(' ')} failed: ${detail.replace(/^(u?mount): /, '')}`));
+    });
+  });
+}
+
+/** Mount points currently in this mount namespace (octal escapes of mountinfo decoded). */
+export function mountPoints(): Set<string> {
+  const points = new Set<string>();
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const field = line.split(' ')[4];
+    if (field) points.add(field.replace(/\\(\d{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+  }
+  return points;
+}
+
+export function isMountPoint(dir: string): boolean {
+  return mountPoints().has(dir);
+}
+
+/** Mounts a block device (filesystem type detected by mount(8)) on `dir`. */
+export async function mountDevice(device: string, dir: string, readOnly: boolean): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await run('mount', ['-o', readOnly ? 'ro' : 'rw', device, dir]);
+}
+
+/** Unmounts `dir` if it is a mount point; a busy one is detached lazily. */
+export async function unmount(dir: string): Promise<void> {
+  if (!isMountPoint(dir)) return;
+  try {
+    await run('umount', [dir]);
+  } catch {
+    await run('umount', ['-l', dir]);
+  }
+}
