@@ -20,18 +20,24 @@ commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mkdir -p dist .cache
 
-npx esbuild src/main.ts --bundle --platform=node --target=node20 --format=cjs \
-  --outfile=dist/isulad.cjs --minify --legal-comments=none --log-level=warning \
-  --alias:cbor-extract=./build/stubs/cbor-extract.cjs \
-  --define:import.meta.url=__import_meta_url \
-  --banner:js="const __import_meta_url = require('node:url').pathToFileURL(__filename).href;" \
-  --define:__ISULAD_VERSION__="\"$version\"" \
-  --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
-  --define:__ISULAD_BUILD_TIME__="\"$built\""
+bundle() {
+  npx esbuild "$1" --bundle --platform=node --target=node20 --format=cjs \
+    --outfile="$2" --minify --legal-comments=none --log-level=warning \
+    --alias:cbor-extract=./build/stubs/cbor-extract.cjs \
+    --define:import.meta.url=__import_meta_url \
+    --banner:js="const __import_meta_url = require('node:url').pathToFileURL(__filename).href;" \
+    --define:__ISULAD_VERSION__="\"$version\"" \
+    --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
+    --define:__ISULAD_BUILD_TIME__="\"$built\""
+}
+# The client is the executable's main script; the daemon rides along as an asset.
+bundle src/main.ts dist/isulad.cjs
+bundle src/daemon/main.ts dist/isulad-daemon.cjs
 
 cat > .cache/sea-config.json <<JSON
 { "main": "dist/isulad.cjs", "output": ".cache/sea-prep.blob",
-  "disableExperimentalSEAWarning": true, "useCodeCache": true }
+  "disableExperimentalSEAWarning": true, "useCodeCache": true,
+  "assets": { "isulad-daemon.cjs": "dist/isulad-daemon.cjs" } }
 JSON
 node --experimental-sea-config .cache/sea-config.json >/dev/null 2>&1
 

@@ -1,8 +1,7 @@
-import type { Argv } from 'yargs';
+import type { Args, OptionTable } from './args.js';
 import type { CliContext } from './context.js';
 
-/** Parsed arguments as yargs hands them over: flags by name, positionals in `_`. */
-export type Args = Record<string, unknown> & { _: (string | number)[] };
+export type { Args };
 
 /** One `isula` command: its flags, and what it does. Returns the process exit code. */
 export interface Command {
@@ -10,7 +9,7 @@ export interface Command {
   describe: string;
   /** Stop flag parsing at the first positional: what follows belongs to the container. */
   haltAtPositional?: boolean;
-  options?(y: Argv): Argv;
+  options?: OptionTable;
   run(args: Args, ctx: CliContext): Promise<number>;
 }
 

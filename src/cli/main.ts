@@ -1,8 +1,8 @@
-import yargs, { type Argv } from 'yargs';
 import { EngineError, ExitCode, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { ConnectError } from '../client/transport.js';
-import type { Args } from './command.js';
+import { GLOBAL_OPTIONS, parseArgs, type Args } from './args.js';
+import { str, type Command } from './command.js';
 import { commands } from './commands/index.js';
 import { CliContext } from './context.js';
 
@@ -43,6 +43,21 @@ function topLevelHelp(): string {
   ].join('\n');
 }
 
+/** Help goes through yargs, loaded only when asked for: it costs ~30 ms a call otherwise. */
+async function printHelp(command: Command): Promise<void> {
+  const { default: yargs } = await import('yargs');
+  let y = yargs([])
+    .scriptName('isula')
+    .usage(`Usage:  isula ${command.usage}\n\n${command.describe}`)
+    .help(false)
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 100));
+  for (const [name, { list, ...spec }] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS })) {
+    y = y.option(name, { ...spec, ...(list ? { array: true } : {}) });
+  }
+  process.stdout.write(`${await y.getHelp()}\n`);
+}
+
 async function runCommand(name: string, argv: string[], hostFlag: string | undefined): Promise<number> {
   const entry = commands[name];
   if (!entry) {
@@ -50,29 +65,18 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
     return ExitCode.invalidArgs;
   }
   const command = await entry.load();
-  let failure: string | undefined;
-  let y: Argv = yargs(argv)
-    .scriptName('isula')
-    .usage(`Usage:  isula ${command.usage}\n\n${command.describe}`)
-    .option('host', { alias: 'H', type: 'string', describe: 'Daemon socket to connect to' })
-    .option('debug', { alias: 'D', type: 'boolean', describe: 'Enable debug mode' })
-    .help('help')
-    .version(false)
-    .strictOptions()
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .exitProcess(false)
-    .parserConfiguration({ 'halt-at-non-option': command.haltAtPositional === true, 'dot-notation': false, 'boolean-negation': false })
-    .fail((msg) => {
-      failure = msg;
-    });
-  if (command.options) y = command.options(y);
-  const args = y.parseSync() as unknown as Args;
-  if (failure) {
-    process.stderr.write(`isula ${name}: ${failure}\nSee 'isula ${name} --help'.\n`);
+  let args: Args;
+  try {
+    args = parseArgs(argv, command.options ?? {}, command.haltAtPositional === true);
+  } catch (e) {
+    process.stderr.write(`isula ${name}: ${toEngineError(e).message}\nSee 'isula ${name} --help'.\n`);
     return ExitCode.invalidArgs;
   }
-  if (args.help) return 0;
-  const ctx = new CliContext((args.host as string | undefined) ?? hostFlag);
+  if (args.help) {
+    await printHelp(command);
+    return 0;
+  }
+  const ctx = new CliContext(str(args.host) ?? hostFlag);
   try {
     return await command.run(args, ctx);
   } finally {

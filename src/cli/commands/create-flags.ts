@@ -1,54 +1,53 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import type { CreateRequest, DeviceSpec, MountSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
 import { invalidArgs } from '../../api/errors.js';
 import { parseBytes } from '../../common/units.js';
+import type { OptionTable } from '../args.js';
 import { positionals, str, strList, type Args } from '../command.js';
 
 /** The flags `create` and `run` share (iSulad's CREATE_OPTIONS, the supported subset). */
-export function createOptions(y: Argv): Argv {
-  return y
-    .option('name', { alias: 'n', type: 'string', describe: 'Name of the container' })
-    .option('external-rootfs', { type: 'string', describe: 'Rootfs (directory or block device) not managed by isulad' })
-    .option('runtime', { alias: 'R', type: 'string', describe: 'Runtime to use for the container (lcr, lxc)' })
-    .option('system-container', { type: 'boolean', describe: 'Extend some features only needed by running a system container' })
-    .option('env', { alias: 'e', type: 'string', describe: 'Set environment variables' })
-    .option('env-file', { type: 'string', describe: 'Read in a line delimited file of environment variables' })
-    .option('label', { alias: 'l', type: 'string', describe: 'Set metadata on container' })
-    .option('label-file', { type: 'string', describe: 'Read in a line delimited file of labels' })
-    .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' })
-    .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
-    .option('hostname', { alias: 'h', type: 'string', describe: 'Container host name' })
-    .option('entrypoint', { type: 'string', describe: 'Entrypoint to run when starting the container' })
-    .option('tty', { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' })
-    .option('interactive', { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' })
-    .option('volume', { alias: 'v', type: 'string', describe: 'Bind mount a volume: /host:/container[:ro|rw]' })
-    .option('mount', { type: 'string', describe: 'Attach a filesystem mount: type=bind|tmpfs|squashfs,src=,dst=,ro=true' })
-    .option('tmpfs', { type: 'string', describe: 'Mount a tmpfs directory: /path[:options]' })
-    .option('read-only', { type: 'boolean', describe: "Make container's root filesystem read only" })
-    .option('stop-signal', { type: 'string', describe: 'Signal to stop a container (default SIGTERM)' })
-    .option('log-opt', { type: 'string', describe: 'Container log options: max-size, max-file, disable-log' })
-    .option('memory', { alias: 'm', type: 'string', describe: 'Memory limit' })
-    .option('memory-swap', { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" })
-    .option('cpu-shares', { type: 'number', describe: 'CPU shares (relative weight)' })
-    .option('cpus', { type: 'string', describe: 'Number of CPUs' })
-    .option('cpu-period', { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' })
-    .option('cpu-quota', { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) quota' })
-    .option('cpuset-cpus', { type: 'string', describe: 'CPUs in which to allow execution (e.g. 0-3, 0,1)' })
-    .option('cpuset-mems', { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' })
-    .option('pids-limit', { type: 'number', describe: 'Tune container pids limit (set -1 for unlimited)' })
-    .option('files-limit', { type: 'number', describe: 'Tune container files limit (set -1 for unlimited)' })
-    .option('cap-add', { type: 'string', describe: 'Add Linux capabilities' })
-    .option('cap-drop', { type: 'string', describe: 'Drop Linux capabilities' })
-    .option('privileged', { type: 'boolean', describe: 'Give extended privileges to this container' })
-    .option('device', { type: 'string', describe: 'Add a host device to the container' })
-    .option('ulimit', { type: 'string', describe: 'Ulimit options: name=soft[:hard]' })
-    .option('hook-spec', { type: 'string', describe: 'File containing hook definition (prestart, poststart, poststop)' })
-    .option('restart', { type: 'string', describe: 'Restart policy: no, always, on-failure[:max-retries], unless-stopped, on-reboot' })
-    .option('cgroup-parent', { type: 'string', describe: 'Optional parent cgroup for the container' })
-    .option('net', { alias: 'network', type: 'string', describe: 'Connect a container to a network: none (default) or host' });
-}
+export const CREATE_OPTIONS: OptionTable = {
+    'name': { alias: 'n', type: 'string', describe: 'Name of the container' },
+    'external-rootfs': { type: 'string', describe: 'Rootfs (directory or block device) not managed by isulad' },
+    'runtime': { alias: 'R', type: 'string', describe: 'Runtime to use for the container (lcr, lxc)' },
+    'system-container': { type: 'boolean', describe: 'Extend some features only needed by running a system container' },
+    'env': { alias: 'e', type: 'string', list: true, describe: 'Set environment variables' },
+    'env-file': { type: 'string', list: true, describe: 'Read in a line delimited file of environment variables' },
+    'label': { alias: 'l', type: 'string', list: true, describe: 'Set metadata on container' },
+    'label-file': { type: 'string', list: true, describe: 'Read in a line delimited file of labels' },
+    'workdir': { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
+    'user': { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+    'hostname': { alias: 'h', type: 'string', describe: 'Container host name' },
+    'entrypoint': { type: 'string', describe: 'Entrypoint to run when starting the container' },
+    'tty': { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' },
+    'interactive': { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' },
+    'volume': { alias: 'v', type: 'string', list: true, describe: 'Bind mount a volume: /host:/container[:ro|rw]' },
+    'mount': { type: 'string', list: true, describe: 'Attach a filesystem mount: type=bind|tmpfs|squashfs,src=,dst=,ro=true' },
+    'tmpfs': { type: 'string', list: true, describe: 'Mount a tmpfs directory: /path[:options]' },
+    'read-only': { type: 'boolean', describe: "Make container's root filesystem read only" },
+    'stop-signal': { type: 'string', describe: 'Signal to stop a container (default SIGTERM)' },
+    'log-opt': { type: 'string', list: true, describe: 'Container log options: max-size, max-file, disable-log' },
+    'memory': { alias: 'm', type: 'string', describe: 'Memory limit' },
+    'memory-swap': { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+    'cpu-shares': { type: 'number', describe: 'CPU shares (relative weight)' },
+    'cpus': { type: 'string', describe: 'Number of CPUs' },
+    'cpu-period': { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+    'cpu-quota': { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+    'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (e.g. 0-3, 0,1)' },
+    'cpuset-mems': { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' },
+    'pids-limit': { type: 'number', describe: 'Tune container pids limit (set -1 for unlimited)' },
+    'files-limit': { type: 'number', describe: 'Tune container files limit (set -1 for unlimited)' },
+    'cap-add': { type: 'string', list: true, describe: 'Add Linux capabilities' },
+    'cap-drop': { type: 'string', list: true, describe: 'Drop Linux capabilities' },
+    'privileged': { type: 'boolean', describe: 'Give extended privileges to this container' },
+    'device': { type: 'string', list: true, describe: 'Add a host device to the container' },
+    'ulimit': { type: 'string', list: true, describe: 'Ulimit options: name=soft[:hard]' },
+    'hook-spec': { type: 'string', describe: 'File containing hook definition (prestart, poststart, poststop)' },
+    'restart': { type: 'string', describe: 'Restart policy: no, always, on-failure[:max-retries], unless-stopped, on-reboot' },
+    'cgroup-parent': { type: 'string', describe: 'Optional parent cgroup for the container' },
+    'net': { alias: 'network', type: 'string', describe: 'Connect a container to a network: none (default) or host' },
+};
 
 function readLinesFile(file: string, what: string): string[] {
   try {

@@ -1,11 +1,11 @@
 import type { Command } from '../command.js';
-import { createOptions, createRequestOf } from './create-flags.js';
+import { CREATE_OPTIONS, createRequestOf } from './create-flags.js';
 
 const create: Command = {
   usage: 'create [OPTIONS] --external-rootfs=PATH|IMAGE [COMMAND] [ARG...]',
   describe: 'Create a new container',
   haltAtPositional: true,
-  options: createOptions,
+  options: CREATE_OPTIONS,
   async run(args, ctx) {
     const { id } = await ctx.client().unary('ContainerService/Create', createRequestOf(args));
     ctx.out(id);

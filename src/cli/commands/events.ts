@@ -6,11 +6,11 @@ import { parseTimeArg } from '../format/time.js';
 const events: Command = {
   usage: 'events [OPTIONS]',
   describe: 'Get real time events from the server',
-  options: (y) =>
-    y
-      .option('name', { alias: 'n', type: 'string', describe: 'Only events of this container (name or id)' })
-      .option('since', { alias: 'S', type: 'string', describe: 'Show all events created since timestamp' })
-      .option('until', { alias: 'U', type: 'string', describe: 'Stream events until this timestamp' }),
+  options: {
+      'name': { alias: 'n', type: 'string', describe: 'Only events of this container (name or id)' },
+      'since': { alias: 'S', type: 'string', describe: 'Show all events created since timestamp' },
+      'until': { alias: 'U', type: 'string', describe: 'Stream events until this timestamp' },
+  },
   async run(args, ctx) {
     const time = (flag: 'since' | 'until'): string | undefined => {
       const text = str(args[flag]);

@@ -7,14 +7,14 @@ const exec: Command = {
   usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
   describe: 'Run a command in a running container',
   haltAtPositional: true,
-  options: (y) =>
-    y
-      .option('detach', { alias: 'd', type: 'boolean', describe: 'Run command in the background' })
-      .option('interactive', { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' })
-      .option('tty', { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' })
-      .option('env', { alias: 'e', type: 'string', describe: 'Set environment variables' })
-      .option('user', { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' })
-      .option('workdir', { alias: 'w', type: 'string', describe: 'Working directory inside the container' }),
+  options: {
+      'detach': { alias: 'd', type: 'boolean', describe: 'Run command in the background' },
+      'interactive': { alias: 'i', type: 'boolean', describe: 'Keep STDIN open even if not attached' },
+      'tty': { alias: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' },
+      'env': { alias: 'e', type: 'string', list: true, describe: 'Set environment variables' },
+      'user': { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+      'workdir': { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
+  },
   async run(args, ctx) {
     const [id, ...cmd] = positionals(args);
     if (!id || cmd.length === 0) throw invalidArgs('"exec" requires at least 2 arguments: CONTAINER COMMAND');

@@ -6,10 +6,10 @@ import { renderTable } from '../format/table.js';
 const images: Command = {
   usage: 'images [OPTIONS]',
   describe: 'List images',
-  options: (y) =>
-    y
-      .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only show image IDs' })
-      .option('filter', { alias: 'f', type: 'string', describe: 'Filter output based on conditions provided (reference=NAME[:TAG])' }),
+  options: {
+      'quiet': { alias: 'q', type: 'boolean', describe: 'Only show image IDs' },
+      'filter': { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided (reference=NAME[:TAG])' },
+  },
   async run(args, ctx) {
     const filters: Record<string, string[]> = {};
     for (const f of strList(args.filter)) {

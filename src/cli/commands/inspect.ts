@@ -3,7 +3,6 @@ import { ConnectError } from '../../client/transport.js';
 import type { Command } from '../command.js';
 import { positionals, str } from '../command.js';
 import type { CliContext } from '../context.js';
-import { compileTemplate } from '../format/template.js';
 
 /** A container first, then an image of that name, as iSulad looks them up. */
 async function inspectOne(ctx: CliContext, ref: string): Promise<string> {
@@ -23,13 +22,13 @@ async function inspectOne(ctx: CliContext, ref: string): Promise<string> {
 const inspect: Command = {
   usage: 'inspect [OPTIONS] CONTAINER|IMAGE [CONTAINER|IMAGE...]',
   describe: 'Return low-level information on a container or image',
-  options: (y) =>
-    y
-      .option('format', { alias: 'f', type: 'string', describe: 'Format the output using the given go template' })
-      .option('time', { alias: 't', type: 'number', default: 120, describe: 'Timeout in seconds to wait for the inspection' }),
+  options: {
+      'format': { alias: 'f', type: 'string', describe: 'Format the output using the given go template' },
+      'time': { alias: 't', type: 'number', default: 120, describe: 'Timeout in seconds to wait for the inspection' },
+  },
   async run(args, ctx) {
     const format = str(args.format);
-    const template = format ? compileTemplate(format) : undefined;
+    const template = format ? (await import('../format/template.js')).compileTemplate(format) : undefined;
     const found: unknown[] = [];
     let code = 0;
     for (const ref of positionals(args)) {

@@ -7,11 +7,11 @@ import { str } from '../command.js';
 const load: Command = {
   usage: 'load [OPTIONS] --input=FILE',
   describe: 'Load an image from a manifest or tar archive file',
-  options: (y) =>
-    y
-      .option('input', { alias: 'i', type: 'string', describe: 'Read from a manifest or tar archive file' })
-      .option('type', { alias: 't', type: 'string', default: 'docker', describe: 'Image type: embedded or docker' })
-      .option('tag', { type: 'string', describe: 'Name and tag for the image (docker type only)' }),
+  options: {
+      'input': { alias: 'i', type: 'string', describe: 'Read from a manifest or tar archive file' },
+      'type': { alias: 't', type: 'string', default: 'docker', describe: 'Image type: embedded or docker' },
+      'tag': { type: 'string', describe: 'Name and tag for the image (docker type only)' },
+  },
   async run(args, ctx) {
     const type = str(args.type) ?? 'docker';
     if (type !== 'embedded' && type !== 'docker') throw generalError(`Invalid image type "${type}": want embedded or docker`);

@@ -5,11 +5,11 @@ import { positionals, str } from '../command.js';
 const logs: Command = {
   usage: 'logs [OPTIONS] CONTAINER',
   describe: 'Fetch the logs of a container',
-  options: (y) =>
-    y
-      .option('follow', { alias: 'f', type: 'boolean', describe: 'Follow log output' })
-      .option('tail', { type: 'string', default: 'all', describe: 'Number of lines to show from the end of the logs' })
-      .option('timestamps', { alias: 't', type: 'boolean', describe: 'Show timestamps' }),
+  options: {
+      'follow': { alias: 'f', type: 'boolean', describe: 'Follow log output' },
+      'tail': { type: 'string', default: 'all', describe: 'Number of lines to show from the end of the logs' },
+      'timestamps': { alias: 't', type: 'boolean', describe: 'Show timestamps' },
+  },
   async run(args, ctx) {
     const [id, ...extra] = positionals(args);
     if (!id || extra.length > 0) throw invalidArgs('"logs" requires exactly 1 argument: CONTAINER');

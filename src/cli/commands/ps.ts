@@ -3,7 +3,6 @@ import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
 import { str, strList } from '../command.js';
 import { renderTable } from '../format/table.js';
-import { compileTemplate } from '../format/template.js';
 import { ago, humanDuration } from '../format/time.js';
 
 function statusText(c: ContainerSummary, now: number): string {
@@ -60,19 +59,19 @@ function parseFilters(list: string[]): Record<string, string[]> {
 const ps: Command = {
   usage: 'ps [OPTIONS]',
   describe: 'List containers',
-  options: (y) =>
-    y
-      .option('all', { alias: 'a', type: 'boolean', describe: 'Show all containers (default shows just running)' })
-      .option('quiet', { alias: 'q', type: 'boolean', describe: 'Only display numeric IDs' })
-      .option('last', { alias: 'n', type: 'number', describe: 'Show n last created containers (includes all states)' })
-      .option('latest', { alias: 'l', type: 'boolean', describe: 'Show the latest created container (includes all states)' })
-      .option('no-trunc', { type: 'boolean', describe: "Don't truncate output" })
-      .option('filter', { alias: 'f', type: 'string', describe: 'Filter output based on conditions provided' })
-      .option('format', { type: 'string', describe: 'Format the output using the given go template' }),
+  options: {
+      'all': { alias: 'a', type: 'boolean', describe: 'Show all containers (default shows just running)' },
+      'quiet': { alias: 'q', type: 'boolean', describe: 'Only display numeric IDs' },
+      'last': { alias: 'n', type: 'number', describe: 'Show n last created containers (includes all states)' },
+      'latest': { alias: 'l', type: 'boolean', describe: 'Show the latest created container (includes all states)' },
+      'no-trunc': { type: 'boolean', describe: "Don't truncate output" },
+      'filter': { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided' },
+      'format': { type: 'string', describe: 'Format the output using the given go template' },
+  },
   async run(args, ctx) {
     const noTrunc = args['no-trunc'] === true;
     const format = str(args.format);
-    const template = format && format !== 'table' ? compileTemplate(format.replace(/^table\s+/, '')) : undefined;
+    const template = format && format !== 'table' ? (await import('../format/template.js')).compileTemplate(format.replace(/^table\s+/, '')) : undefined;
     const last = args.latest === true ? 1 : (args.last as number | undefined);
     if (last !== undefined && !Number.isInteger(last)) throw invalidArgs('invalid value for --last: want an integer');
     const { containers } = await ctx.client().unary('ContainerService/List', {

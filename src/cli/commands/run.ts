@@ -1,16 +1,17 @@
 import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
 import { forwardStdin, outputWriter } from '../stream.js';
-import { createOptions, createRequestOf } from './create-flags.js';
+import { CREATE_OPTIONS, createRequestOf } from './create-flags.js';
 
 const run: Command = {
   usage: 'run [OPTIONS] ROOTFS|IMAGE [COMMAND] [ARG...]',
   describe: 'Run a command in a new container',
   haltAtPositional: true,
-  options: (y) =>
-    createOptions(y)
-      .option('detach', { alias: 'd', type: 'boolean', describe: 'Run container in background and print container ID' })
-      .option('rm', { type: 'boolean', describe: 'Automatically remove the container when it exits' }),
+  options: {
+    ...CREATE_OPTIONS,
+      'detach': { alias: 'd', type: 'boolean', describe: 'Run container in background and print container ID' },
+      'rm': { type: 'boolean', describe: 'Automatically remove the container when it exits' },
+  },
   async run(args, ctx) {
     const detach = args.detach === true;
     const request = createRequestOf(args, args.rm === true);

@@ -6,10 +6,10 @@ import { eachContainer } from './each.js';
 const start: Command = {
   usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
   describe: 'Start one or more stopped containers',
-  options: (y) =>
-    y
-      .option('attach', { alias: 'a', type: 'boolean', describe: "Attach container's STDOUT and STDERR" })
-      .option('interactive', { alias: 'i', type: 'boolean', describe: "Attach container's STDIN" }),
+  options: {
+      'attach': { alias: 'a', type: 'boolean', describe: "Attach container's STDOUT and STDERR" },
+      'interactive': { alias: 'i', type: 'boolean', describe: "Attach container's STDIN" },
+  },
   async run(args, ctx) {
     const refs = positionals(args);
     if (args.attach === true && refs.length === 1) {

@@ -5,10 +5,10 @@ import { eachContainer } from './each.js';
 const stop: Command = {
   usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
   describe: 'Stop one or more containers',
-  options: (y) =>
-    y
-      .option('time', { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait for stop before killing it' })
-      .option('force', { alias: 'f', type: 'boolean', describe: 'Stop container by force killing it' }),
+  options: {
+      'time': { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait for stop before killing it' },
+      'force': { alias: 'f', type: 'boolean', describe: 'Stop container by force killing it' },
+  },
   run: (args, ctx) =>
     eachContainer(ctx, positionals(args), 'stop', (id) =>
       ctx.client().unary('ContainerService/Stop', { id, timeout: Number(args.time), force: args.force === true }),

@@ -8,18 +8,18 @@ import { eachContainer } from './each.js';
 const update: Command = {
   usage: 'update [OPTIONS] CONTAINER [CONTAINER...]',
   describe: 'Update configuration of one or more containers',
-  options: (y) =>
-    y
-      .option('memory', { alias: 'm', type: 'string', describe: 'Memory limit' })
-      .option('memory-swap', { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" })
-      .option('cpu-shares', { type: 'number', describe: 'CPU shares (relative weight)' })
-      .option('cpus', { type: 'string', describe: 'Number of CPUs' })
-      .option('cpu-period', { type: 'number', describe: 'Limit CPU CFS period' })
-      .option('cpu-quota', { type: 'number', describe: 'Limit CPU CFS quota' })
-      .option('cpuset-cpus', { type: 'string', describe: 'CPUs in which to allow execution (0-3, 0,1)' })
-      .option('cpuset-mems', { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' })
-      .option('pids-limit', { type: 'number', describe: 'Tune container pids limit (set -1 for unlimited)' })
-      .option('restart', { type: 'string', describe: 'Restart policy to apply when a container exits' }),
+  options: {
+      'memory': { alias: 'm', type: 'string', describe: 'Memory limit' },
+      'memory-swap': { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+      'cpu-shares': { type: 'number', describe: 'CPU shares (relative weight)' },
+      'cpus': { type: 'string', describe: 'Number of CPUs' },
+      'cpu-period': { type: 'number', describe: 'Limit CPU CFS period' },
+      'cpu-quota': { type: 'number', describe: 'Limit CPU CFS quota' },
+      'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (0-3, 0,1)' },
+      'cpuset-mems': { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' },
+      'pids-limit': { type: 'number', describe: 'Tune container pids limit (set -1 for unlimited)' },
+      'restart': { type: 'string', describe: 'Restart policy to apply when a container exits' },
+  },
   async run(args, ctx) {
     const bytes = (flag: string): number | undefined => {
       const text = str(args[flag]);
