@@ -1,6 +1,6 @@
 import { EngineError, ExitCode, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
-import { ConnectError } from '../client/transport.js';
+import { DaemonError } from '../client/transport.js';
 import { GLOBAL_OPTIONS, parseArgs, type Args } from './args.js';
 import { str, type Command } from './command.js';
 import { commands } from './commands/index.js';
@@ -84,7 +84,17 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
   }
 }
 
+/** A reader that went away (`isula logs -f | head`) ends us quietly, as SIGPIPE would. */
+function exitOnClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 export async function clientMain(argv: string[]): Promise<void> {
+  exitOnClosedOutput(process.stdout);
+  exitOnClosedOutput(process.stderr);
   const { host, command, rest } = splitGlobal(argv);
   let code: number;
   try {
@@ -99,7 +109,7 @@ export async function clientMain(argv: string[]): Promise<void> {
     }
   } catch (e) {
     const err: EngineError = toEngineError(e);
-    const prefix = err instanceof ConnectError || !(e instanceof EngineError) ? '' : 'Error response from daemon: ';
+    const prefix = e instanceof DaemonError ? 'Error response from daemon: ' : '';
     process.stderr.write(`${prefix}${err.message}\n`);
     code = err.exitCode;
   }

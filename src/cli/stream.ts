@@ -1,3 +1,5 @@
+import type { Transport } from '../client/transport.js';
+import { onResize, rawMode, terminalSize } from './terminal.js';
 import type { OutputChunk } from '../api/containers.js';
 
 /** Writes container output to our stdout/stderr as it arrives; returns the exit code once it comes. */
@@ -24,4 +26,25 @@ export function forwardStdin(send: (m: { input?: Uint8Array; eof?: boolean }) =>
     process.stdin.off('end', onEnd);
     process.stdin.pause();
   };
+}
+
+/**
+ * Attaches to a container's output (and stdin with -i), starts it, and relays until it
+ * exits: `run` without -d and `start -a`. Returns the container's exit code.
+ */
+export async function attachAndStart(client: Transport, id: string, stdin: boolean, tty: boolean): Promise<number> {
+  const out = outputWriter();
+  const size = tty ? terminalSize() : undefined;
+  const { done, handle } = client.stream('ContainerService/Attach', { id, start: true, stdin, ...(size ? { resize: size } : {}) }, out.write, true);
+  const restoreMode = tty && stdin ? rawMode() : () => undefined;
+  const stopResize = tty ? onResize((resize) => handle.send({ id, resize })) : () => undefined;
+  const stopStdin = stdin ? forwardStdin((m) => handle.send({ id, ...m })) : undefined;
+  try {
+    await done;
+  } finally {
+    stopStdin?.();
+    stopResize();
+    restoreMode();
+  }
+  return out.exitCode() ?? 125;
 }

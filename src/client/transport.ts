@@ -22,6 +22,9 @@ export class ConnectError extends EngineError {
   }
 }
 
+/** An error the daemon answered with (as opposed to one found in the client). */
+export class DaemonError extends EngineError {}
+
 export interface StreamHandle<In> {
   /** Sends one more message to the daemon (bidirectional methods only). */
   send(message: In): void;
@@ -151,7 +154,7 @@ export class Transport {
       if (!status) return finish(new EngineError(ExitCode.general, 'connection to the daemon closed unexpectedly'));
       if (status.code === GRPC_OK) return finish();
       const exitCode = isExitCode(status.exitCode) ? status.exitCode : ExitCode.general;
-      finish(new EngineError(exitCode, status.message || `daemon error (gRPC status ${status.code})`));
+      finish(new DaemonError(exitCode, status.message || `daemon error (gRPC status ${status.code})`));
     });
     req.write(frame(encodeMessage(request)));
     if (endRequest) req.end();

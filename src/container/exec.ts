@@ -22,6 +22,7 @@ export function execInContainer(ctx: EngineContext, c: Container, req: ExecReque
     user: user ? { uid: user.uid, gid: user.gid } : spec.user,
     workdir: req.workdir,
     tty: req.tty,
+    ...(req.resize ? { ttySize: req.resize } : {}),
     stdin: req.stdin,
   });
   ctx.events.emit('container', 'exec_start', c.id, attrs);

@@ -17,6 +17,7 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
   try {
     ctx.runtime.release(startedOf(c));
     await c.pump?.drained(DRAIN_TIMEOUT_MS);
+    await ctx.runtime.stopped(c.id).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
     c.pump = undefined;
     c.stdin = undefined;
     const s = c.state;

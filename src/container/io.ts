@@ -18,6 +18,7 @@ export class OutputPump extends EventEmitter {
   constructor(
     readonly io: ContainerIo,
     private readonly log: JsonFileWriter | undefined,
+    private readonly tty = false,
   ) {
     super();
     this.follow(io.stdout, 1);
@@ -30,7 +31,10 @@ export class OutputPump extends EventEmitter {
     stream.once('close', () => this.onClose(n));
   }
 
-  private onData(n: 1 | 2, data: Buffer): void {
+  private onData(n: 1 | 2, raw: Buffer): void {
+    // A terminal's output passes two ptys (LXC's console inside, ours outside): until our
+    // outer one is set -onlcr at start, line ends arrive as CR CR LF.
+    const data = this.tty && raw.includes('\r\r\n') ? Buffer.from(raw.toString('latin1').replace(/\r\r\n/g, '\r\n'), 'latin1') : raw;
     const time = new Date().toISOString();
     for (const s of this.subscribers) s({ stream: n, data, time });
     if (!this.log) return;

@@ -6,6 +6,7 @@ import { parseBytes } from '../common/units.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handleExit } from './exit.js';
+import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
 import type { ContainerIo } from '../runtime/runtime.js';
@@ -37,11 +38,11 @@ function writeSystemContainerEtc(c: Container): void {
 export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo): void {
   const { maxBytes, maxFiles } = logLimits(c, ctx);
   const log = c.record.host.LogConfig.Config['disable-log'] === 'true' ? undefined : new JsonFileWriter(c.record.config.LogPath, maxBytes, maxFiles);
-  c.pump = new OutputPump(io, log);
+  c.pump = new OutputPump(io, log, c.record.config.Config.Tty);
 }
 
 /** `isula start` (and the start half of run and restart); the caller holds the lock. */
-export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough): Promise<void> {
+export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: { rows: number; cols: number }): Promise<void> {
   if (c.removed) throw generalError(`No such container: ${c.id}`);
   if (requireOperation('start', c.status, c.id)) return;
   const spec = runtimeSpecOf(c, ctx.defaults);
@@ -49,7 +50,7 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
   let result;
   try {
-    result = await ctx.runtime.start(spec, stdinSource);
+    result = await ctx.runtime.start(spec, stdinSource, ttySize);
   } catch (e) {
     c.state.Error = (e as Error).message;
     c.save();
@@ -77,6 +78,12 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
   if (early !== undefined) void handleExit(ctx, c, early);
 }
 
-export function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough): Promise<void> {
-  return c.lock.run(() => startLocked(ctx, c, stdin));
+/** Starts a container; one run with --rm whose start fails is removed, as iSulad does. */
+export async function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: { rows: number; cols: number }): Promise<void> {
+  try {
+    await c.lock.run(() => startLocked(ctx, c, stdin, ttySize));
+  } catch (e) {
+    if (c.record.host.AutoRemove && !c.state.Running) await removeContainer(ctx, c, true).catch(() => undefined);
+    throw e;
+  }
 }

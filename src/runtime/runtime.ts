@@ -51,6 +51,7 @@ export interface ExecOptions {
   user?: { uid: number; gid: number };
   workdir?: string;
   tty: boolean;
+  ttySize?: { rows: number; cols: number };
   stdin: boolean;
 }
 
@@ -80,10 +81,13 @@ export interface Runtime {
   detect(): Promise<string | undefined>;
   /** Writes the runtime's own configuration of the container. */
   create(spec: RuntimeSpec): Promise<void>;
-  start(spec: RuntimeSpec, stdin: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }>;
+  /** `ttySize` is the client's terminal size for a container with a terminal (-t). */
+  start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: { rows: number; cols: number }): Promise<{ started: StartedContainer; io: ContainerIo }>;
   /** Re-opens the output of a container that kept running while the daemon was away. */
   reattach(id: string): ContainerIo;
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void;
+  /** SIGKILL to every process in the container's cgroups, for when its init is not known. */
+  killAll(spec: RuntimeSpec): void;
   pause(spec: RuntimeSpec): Promise<void>;
   resume(spec: RuntimeSpec): Promise<void>;
   exec(spec: RuntimeSpec, options: ExecOptions): ExecProcess;
@@ -92,6 +96,8 @@ export interface Runtime {
   resize(started: StartedContainer, rows: number, cols: number): Promise<void>;
   /** Ends the shim of an exited container so its output streams close. */
   release(started: StartedContainer): void;
+  /** Releases what one run of the container held on the host (mounts), once it exited. */
+  stopped(id: string): Promise<void>;
   /** Removes what the runtime made for a container: its config, state, and cgroups. */
   cleanup(spec: RuntimeSpec): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { removeContainer } from '../container/remove.js';
 import { renameContainer } from '../container/rename.js';
 import { restartContainer } from '../container/restart.js';
 import { startContainer } from '../container/start.js';
+import { startedOf } from '../container/started.js';
 import { requireOperation } from '../container/state.js';
 import { stopContainer } from '../container/stop.js';
 import { topContainer } from '../container/top.js';
@@ -84,17 +85,16 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       let stdin = c.stdin;
       if (req.start) {
         stdin = req.stdin && c.record.config.Config.OpenStdin ? new PassThrough() : undefined;
-        await startContainer(ctx, c, stdin);
+        await startContainer(ctx, c, stdin, req.resize);
       } else {
         requireOperation('attach', c.status, c.id);
       }
-      if (req.stdin && stdin) {
-        const input = stdin;
-        call.onMessage((m) => {
-          if (m.input) input.write(Buffer.from(m.input));
-          if (m.eof) input.end();
-        });
-      }
+      const input = req.stdin ? stdin : undefined;
+      call.onMessage((m) => {
+        if (m.input) input?.write(Buffer.from(m.input));
+        if (m.eof) input?.end();
+        if (m.resize && c.state.Running) void ctx.runtime.resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
+      });
       const unsubscribe = c.pump?.subscribe((chunk: OutputChunk) => call.write(chunk));
       try {
         const code = await Promise.race([c.waitFinished(), cancelledOf(call).then(() => undefined)]);
@@ -109,6 +109,7 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       call.onMessage((m) => {
         if (m.input) proc.stdin?.write(Buffer.from(m.input));
         if (m.eof) proc.stdin?.end();
+        if (m.resize) proc.resize(m.resize.rows, m.resize.cols);
       });
       call.onCancel(() => proc.kill());
       const drained = [proc.stdout, proc.stderr].map(

@@ -2,6 +2,7 @@ import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
 import { positionals, str, strList } from '../command.js';
 import { forwardStdin, outputWriter } from '../stream.js';
+import { onResize, rawMode, terminalSize } from '../terminal.js';
 
 const exec: Command = {
   usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
@@ -18,21 +19,28 @@ const exec: Command = {
   async run(args, ctx) {
     const [id, ...cmd] = positionals(args);
     if (!id || cmd.length === 0) throw invalidArgs('"exec" requires at least 2 arguments: CONTAINER COMMAND');
-    if (args.tty === true) throw invalidArgs('-t/--tty is not supported yet: run exec without -t');
     const stdin = args.interactive === true;
     const detach = args.detach === true;
+    const tty = args.tty === true;
+    const size = tty ? terminalSize() : undefined;
     const out = outputWriter();
     const { done, handle } = ctx.client().stream(
       'ContainerService/Exec',
-      { id, cmd, env: strList(args.env), user: str(args.user), workdir: str(args.workdir), tty: false, stdin, detach },
+      { id, cmd, env: strList(args.env), user: str(args.user), workdir: str(args.workdir), tty, stdin, detach, ...(size ? { resize: size } : {}) },
       out.write,
-      stdin,
+      true,
     );
-    const stopStdin = stdin && !detach ? forwardStdin((m) => handle.send({ id, cmd: [], env: [], tty: false, stdin, detach, ...m })) : undefined;
+    const send = (m: { input?: Uint8Array; eof?: boolean; resize?: { rows: number; cols: number } }): void =>
+      handle.send({ id, cmd: [], env: [], tty, stdin, detach, ...m });
+    const restoreMode = tty && stdin && !detach ? rawMode() : () => undefined;
+    const stopResize = tty && !detach ? onResize((resize) => send({ resize })) : () => undefined;
+    const stopStdin = stdin && !detach ? forwardStdin(send) : undefined;
     try {
       await done;
     } finally {
       stopStdin?.();
+      stopResize();
+      restoreMode();
     }
     return detach ? 0 : (out.exitCode() ?? 125);
   },

@@ -1,6 +1,5 @@
-import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
-import { forwardStdin, outputWriter } from '../stream.js';
+import { attachAndStart } from '../stream.js';
 import { CREATE_OPTIONS, createRequestOf } from './create-flags.js';
 
 const run: Command = {
@@ -15,7 +14,6 @@ const run: Command = {
   async run(args, ctx) {
     const detach = args.detach === true;
     const request = createRequestOf(args, args.rm === true);
-    if (request.tty) throw invalidArgs('-t/--tty is not supported yet: run without -t');
     const client = ctx.client();
     const { id } = await client.unary('ContainerService/Create', request);
     if (detach) {
@@ -23,15 +21,7 @@ const run: Command = {
       ctx.out(id);
       return 0;
     }
-    const out = outputWriter();
-    const { done, handle } = client.stream('ContainerService/Attach', { id, start: true, stdin: request.openStdin }, out.write, request.openStdin);
-    const stopStdin = request.openStdin ? forwardStdin((m) => handle.send({ id, ...m })) : undefined;
-    try {
-      await done;
-    } finally {
-      stopStdin?.();
-    }
-    return out.exitCode() ?? 125;
+    return attachAndStart(client, id, request.openStdin, request.tty);
   },
 };
 export default run;

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { positionals } from '../command.js';
-import { forwardStdin, outputWriter } from '../stream.js';
+import { attachAndStart } from '../stream.js';
 import { eachContainer } from './each.js';
 
 const start: Command = {
@@ -13,17 +13,9 @@ const start: Command = {
   async run(args, ctx) {
     const refs = positionals(args);
     if (args.attach === true && refs.length === 1) {
-      const id = refs[0]!;
-      const out = outputWriter();
-      const withStdin = args.interactive === true;
-      const { done, handle } = ctx.client().stream('ContainerService/Attach', { id, start: true, stdin: withStdin }, out.write, withStdin);
-      const stopStdin = withStdin ? forwardStdin((m) => handle.send({ id, ...m })) : undefined;
-      try {
-        await done;
-      } finally {
-        stopStdin?.();
-      }
-      return out.exitCode() ?? 125;
+      const { json } = await ctx.client().unary('ContainerService/Inspect', { id: refs[0]! });
+      const tty = (JSON.parse(json) as { Config: { Tty: boolean } }).Config.Tty;
+      return attachAndStart(ctx.client(), refs[0]!, args.interactive === true, tty);
     }
     return eachContainer(ctx, refs, 'start', (id) => ctx.client().unary('ContainerService/Start', { id }));
   },

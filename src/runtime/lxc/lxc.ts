@@ -63,6 +63,48 @@ async function waitForFile(file: string, timeoutMs: number): Promise<void> {
   }
 }
 
+export interface TtySize {
+  rows: number;
+  cols: number;
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs `argv` on a new pseudo-terminal (util-linux `script`), for -t. The terminal gets the
+ * client's size and no CR insertion: LXC's own console pty inside already adds it.
+ */
+function withTerminal(argv: string[], tty: boolean, size: TtySize | undefined): string[] {
+  if (!tty) return argv;
+  const { rows, cols } = size ?? { rows: 24, cols: 80 };
+  return ['script', '-qfec', `stty -onlcr rows ${rows} cols ${cols} 2>/dev/null; exec ${argv.map(shellQuote).join(' ')}`, '/dev/null'];
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Sets the size of the terminal `script` (pid) made; the kernel then sends SIGWINCH. */
+async function resizeTerminalOf(scriptPid: number, rows: number, cols: number): Promise<void> {
+  const child = childrenOf(scriptPid)[0];
+  if (child === undefined) return;
+  let pty: string;
+  try {
+    pty = fs.readlinkSync(`/proc/${child}/fd/0`);
+  } catch {
+    return;
+  }
+  if (!pty.startsWith('/dev/pts/')) return;
+  // -onlcr again: LXC resets its terminal to ONLCR, and its console pty inside adds CRs already.
+  await new Promise<void>((resolve) =>
+    spawn('stty', ['-F', pty, '-onlcr', 'rows', String(rows), 'cols', String(cols)], { stdio: 'ignore' }).on('close', () => resolve()),
+  );
+}
+
 /** The container's init: the child of the LXC monitor that is pid 1 of its own pid namespace. */
 function findInit(monitorPid: number): number | undefined {
   let children: string[];
@@ -82,15 +124,15 @@ function findInit(monitorPid: number): number | undefined {
   return undefined;
 }
 
-/** LXC's ERROR lines of the last start, for a start failure message. */
-function lastLxcError(logFile: string): string {
+/** The first ERROR line of LXC's last start: the cause; later ones only report its fallout. */
+function firstLxcError(logFile: string): string {
   try {
     const errors = fs
       .readFileSync(logFile, 'utf8')
       .split('\n')
       .filter((l) => / ERROR /.test(l) && !/Unsupported config key/.test(l));
-    const last = errors.at(-1);
-    return last ? last.replace(/^.* - /, '') : '';
+    const first = errors[0];
+    return first ? first.replace(/^.*?:\d+ - /, '') : '';
   } catch {
     return '';
   }
@@ -186,7 +228,7 @@ export class LxcRuntime implements Runtime {
     this.writeConfig(spec);
   }
 
-  async start(spec: RuntimeSpec, stdinSource: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }> {
+  async start(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TtySize): Promise<{ started: StartedContainer; io: ContainerIo }> {
     if (!this.monitor) throw new Error('LXC runtime not initialised');
     // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
     removeCgroup(spec.cgroupPath);
@@ -195,7 +237,7 @@ export class LxcRuntime implements Runtime {
     try {
       fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
       this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops));
-      return await this.launch(spec, stdinSource);
+      return await this.launch(spec, stdinSource, ttySize);
     } finally {
       // Detaching a mounted loop device only marks it autoclear: it goes away with the
       // container's mount namespace, so none outlives the container, even if we crash.
@@ -233,7 +275,7 @@ export class LxcRuntime implements Runtime {
     return { ...spec, mounts };
   }
 
-  private async launch(spec: RuntimeSpec, stdinSource: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }> {
+  private async launch(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TtySize): Promise<{ started: StartedContainer; io: ContainerIo }> {
     const monitor = this.monitor!;
     const dir = this.containerDir(spec.id);
     const stateDir = this.stateDir(spec.id);
@@ -246,7 +288,16 @@ export class LxcRuntime implements Runtime {
     const withStdin = stdinSource !== undefined;
     const shim = spawn(
       '/bin/sh',
-      [this.shimScript, stateDir, this.exitsDir, spec.id, withStdin ? 'fifo' : 'null', path.join(dir, 'init-status'), '--', 'lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args],
+      [
+        this.shimScript,
+        stateDir,
+        this.exitsDir,
+        spec.id,
+        withStdin ? 'fifo' : 'null',
+        path.join(dir, 'init-status'),
+        '--',
+        ...withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args], spec.tty, ttySize),
+      ],
       { detached: true, stdio: ['ignore', 'pipe', 'ignore'], cwd: '/' },
     );
     shim.unref();
@@ -273,14 +324,19 @@ export class LxcRuntime implements Runtime {
       await waitForFile(path.join(this.exitsDir, spec.id), 5000);
       if (shim.pid) process.kill(shim.pid, 'SIGTERM');
       fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
-      const reason = lastLxcError(path.join(dir, 'lxc.log'));
+      await unmount(this.blockRootfsDir(spec.id)).catch(() => undefined);
+      const reason = firstLxcError(path.join(dir, 'lxc.log'));
       throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
     }
-    let pid = findInit(monitorPid);
-    for (let i = 0; pid === undefined && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 2));
-      pid = findInit(monitorPid);
+    if (spec.tty) await resizeTerminalOf(monitorPid, ttySize?.rows ?? 24, ttySize?.cols ?? 80);
+    // With -t the monitor runs under `script`: one level further down.
+    const lxcStart = (): number => (spec.tty ? (childrenOf(monitorPid)[0] ?? monitorPid) : monitorPid);
+    let pid = findInit(lxcStart());
+    for (let i = 0; pid === undefined && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      pid = findInit(lxcStart());
     }
+    if (pid === undefined) this.log.debug(`no init found under ${lxcStart()} (children ${childrenOf(lxcStart()).join(' ')})`);
     // No init left to find: it already exited, and the shim is recording how.
     return {
       started: {
@@ -321,6 +377,16 @@ export class LxcRuntime implements Runtime {
     }
   }
 
+  killAll(spec: RuntimeSpec): void {
+    for (const pid of cgroupPids(spec.cgroupPath)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
   async pause(spec: RuntimeSpec): Promise<void> {
     await setFrozen(spec.cgroupPath, true);
   }
@@ -337,7 +403,8 @@ export class LxcRuntime implements Runtime {
     // lxc-attach 5.0 has no --cwd; a shell in the container changes directory first.
     if (o.workdir) args.push('/bin/sh', '-c', 'cd "$0" && exec "$@"', o.workdir);
     args.push(...o.args);
-    const child = spawn('lxc-attach', args, { cwd: '/', stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const [cmd, ...cmdArgs] = withTerminal(['lxc-attach', ...args], o.tty, o.ttySize);
+    const child = spawn(cmd!, cmdArgs, { cwd: '/', stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number>((resolve) => {
       child.on('error', () => resolve(126));
       child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
@@ -348,7 +415,9 @@ export class LxcRuntime implements Runtime {
       stdout: child.stdout,
       stderr: child.stderr,
       exited,
-      resize: () => undefined,
+      resize: (rows: number, cols: number) => {
+        if (o.tty && child.pid) void resizeTerminalOf(child.pid, rows, cols);
+      },
       kill: () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       },
@@ -372,8 +441,10 @@ export class LxcRuntime implements Runtime {
     this.writeConfig(spec);
   }
 
-  async resize(): Promise<void> {
-    throw generalError('resizing the terminal of a container is not supported yet');
+  async resize(started: StartedContainer, rows: number, cols: number): Promise<void> {
+    // shim → script → lxc-start: the terminal is script's, lxc-start's stdin.
+    const script = childrenOf(started.shimPid)[0];
+    if (script !== undefined) await resizeTerminalOf(script, rows, cols);
   }
 
   release(started: StartedContainer): void {
@@ -384,6 +455,11 @@ export class LxcRuntime implements Runtime {
         // already gone
       }
     }
+  }
+
+  async stopped(id: string): Promise<void> {
+    // A block-device rootfs is mounted per run; the image's device must not stay busy.
+    await unmount(this.blockRootfsDir(id));
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
