@@ -11,6 +11,20 @@ export interface MountSpec {
   options?: string;
 }
 
+/** One OCI hook (runtime-spec config.md "POSIX-platform Hooks"). */
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface OciHooks {
+  prestart?: OciHook[];
+  poststart?: OciHook[];
+  poststop?: OciHook[];
+}
+
 export interface ResourceSpec {
   memory?: number;
   memorySwap?: number;

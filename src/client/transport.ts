@@ -130,12 +130,14 @@ export class Transport {
         exitCode: exit,
       };
     };
-    req.on('response', readStatus);
-    req.on('trailers', (headers) => {
+    // A status ends the call, in trailers or in a trailers-only response; close our side
+    // too, or a bidirectional stream never closes.
+    const onHeaders = (headers: http2.IncomingHttpHeaders): void => {
       readStatus(headers);
-      // The daemon has finished; close our side too so the stream can close.
-      if (!req.writableEnded) req.end();
-    });
+      if (status && !req.writableEnded) req.end();
+    };
+    req.on('response', onHeaders);
+    req.on('trailers', onHeaders);
     req.on('data', (chunk: Buffer) => {
       try {
         for (const m of reader.push(chunk)) sink.onMessage(decodeMessage(m));

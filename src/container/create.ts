@@ -7,8 +7,10 @@ import { unknownCaps } from '../runtime/lxc/capabilities.js';
 import { atomicWriteFileSync } from '../sys/atomic-write.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
+import { readHookSpec } from './hooks.js';
 import type { EngineContext } from './context.js';
 import { emptyState, type ContainerRecord } from './record.js';
+import { runtimeSpecOf } from './spec.js';
 import { resolveUser } from './user.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -86,9 +88,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   if (req.stopSignal && signalNumber(req.stopSignal) === undefined) throw invalidArgs(`Invalid signal: ${req.stopSignal}`);
   for (const u of req.ulimits) if (!ULIMIT_NAMES.has(u.name)) throw invalidArgs(`Invalid ulimit type: ${u.name}`);
   for (const d of req.devices) if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
-  if (req.hookSpec) {
-    throw invalidArgs('--hook-spec is not supported yet by this engine');
-  }
+  const hooks = req.hookSpec ? readHookSpec(req.hookSpec) : undefined;
   validateMounts(req.mounts);
   validateResources(req, ctx);
 
@@ -149,6 +149,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       Devices: req.devices,
       Ulimits: req.ulimits,
       HookSpec: req.hookSpec ?? '',
+      ...(hooks ? { Hooks: hooks } : {}),
       RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
       AutoRemove: req.autoRemove,
       LogConfig: { Type: 'json-file', Config: req.logOpts },
@@ -162,6 +163,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
     writeEtcFiles(container);
     container.saveHost();
     container.save();
+    await ctx.runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import type { DeviceSpec, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../api/containers.js';
+import type { DeviceSpec, OciHooks, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../api/containers.js';
 
 /** The persisted state of a container (the `State` member of config.v2.json). */
 export interface ContainerState {
@@ -68,6 +68,8 @@ export interface HostConfig {
   Devices: DeviceSpec[];
   Ulimits: UlimitSpec[];
   HookSpec: string;
+  /** The hooks read from HookSpec at create, so later edits of that file change nothing. */
+  Hooks?: OciHooks;
   RestartPolicy: RestartPolicySpec;
   AutoRemove: boolean;
   LogConfig: { Type: string; Config: Record<string, string> };

@@ -36,6 +36,7 @@ export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): Runtim
     systemContainer: host.SystemContainer,
     cgroupPath: cgroupPathOf(c, defaults),
     networkMode: host.NetworkMode,
+    hooks: host.Hooks,
     etcFiles: {
       hostname: path.join(c.dir, 'hostname'),
       hosts: path.join(c.dir, 'hosts'),

@@ -33,7 +33,10 @@ function implementationFor(method: MethodName, handler: AnyHandler, log: Logger)
   const kind = methodKinds[method] as string;
   if (kind === 'unary') {
     return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      handler(call.request).then(
+      // Through a promise, so a handler that throws before its first await still answers.
+      Promise.resolve()
+        .then(() => handler(call.request))
+        .then(
         (res) => callback(null, res ?? {}),
         (err: unknown) => {
           log.debug(`${method} failed: ${toEngineError(err).message}`);
@@ -71,7 +74,9 @@ function implementationFor(method: MethodName, handler: AnyHandler, log: Logger)
         return cancelled;
       },
     };
-    handler(first, wrapped).then(
+    Promise.resolve()
+      .then(() => handler(first, wrapped))
+      .then(
       () => {
         finished = true;
         if (!cancelled) call.end();

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { DeviceSpec, MountSpec, ResourceSpec, UlimitSpec } from '../api/containers.js';
+import type { DeviceSpec, OciHooks, MountSpec, ResourceSpec, UlimitSpec } from '../api/containers.js';
 
 /** Everything a runtime needs to run one container, derived from its record. */
 export interface RuntimeSpec {
@@ -25,6 +25,8 @@ export interface RuntimeSpec {
   /** Cgroup path of the container relative to every hierarchy's root, e.g. isulad/<id>. */
   cgroupPath: string;
   networkMode: string;
+  /** OCI hooks (--hook-spec). */
+  hooks: OciHooks | undefined;
   /** Files the engine bind-mounts for app containers: hostname, hosts, resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
 }

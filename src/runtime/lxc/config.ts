@@ -8,6 +8,8 @@ export interface LxcPaths {
   logFile: string;
   postStopHook: string;
   seccompProfile: string | undefined;
+  /** Script running the container's OCI hooks, when it has any. */
+  hookScript: string | undefined;
   monitorCgroup: string;
 }
 
@@ -87,6 +89,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
     // INFO carries the "Child <pid> ended on ..." line the post-stop hook turns into the exit code.
     'lxc.log.level = INFO',
     `lxc.hook.post-stop = ${paths.postStopHook}`,
+    ...(paths.hookScript ? [`lxc.hook.start-host = /bin/sh ${paths.hookScript} prestart`, `lxc.hook.post-stop = /bin/sh ${paths.hookScript} poststop`] : []),
     `lxc.init.uid = ${spec.user.uid}`,
     `lxc.init.gid = ${spec.user.gid}`,
     `lxc.init.cwd = ${clean(spec.workdir || '/', 'workdir')}`,

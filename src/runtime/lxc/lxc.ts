@@ -16,6 +16,7 @@ import { processAlive, readProcStat } from '../../sys/procfs.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { renderLxcConfig, resourceLines } from './config.js';
+import { renderHookScript } from './hooks.js';
 import { LxcMonitor } from './monitor.js';
 import { POST_STOP_HOOK, SHIM_SCRIPT } from './scripts.js';
 
@@ -215,12 +216,33 @@ export class LxcRuntime implements Runtime {
         logFile: path.join(dir, 'lxc.log'),
         postStopHook: this.hookScript,
         seccompProfile: fs.existsSync(SECCOMP_PROFILE) ? SECCOMP_PROFILE : undefined,
+        hookScript: this.writeHookScript(spec),
         monitorCgroup: `${this.monitorCgroupParent}/${spec.id}`,
       },
       isCgroupV2Only(),
       isFile,
     );
     atomicWriteFileSync(path.join(dir, 'config'), text, 0o640);
+  }
+
+  private hookScriptPath(id: string): string {
+    return path.join(this.containerDir(id), 'oci-hooks.sh');
+  }
+
+  private writeHookScript(spec: RuntimeSpec): string | undefined {
+    if (!spec.hooks) return undefined;
+    const file = this.hookScriptPath(spec.id);
+    atomicWriteFileSync(file, renderHookScript(spec.id, this.containerDir(spec.id), spec.hooks), 0o700);
+    return file;
+  }
+
+  /** OCI poststart hooks run once the container runs; a failure is only a warning (runtime spec). */
+  private runPoststart(spec: RuntimeSpec, pid: number): void {
+    if (!spec.hooks?.poststart?.length) return;
+    const child = spawn('/bin/sh', [this.hookScriptPath(spec.id), 'poststart'], { env: { ...process.env, LXC_PID: String(pid) }, stdio: 'ignore' });
+    child.on('close', (code) => {
+      if (code !== 0) this.log.warn(`poststart hook of ${spec.id} failed with exit code ${code}`);
+    });
   }
 
   async create(spec: RuntimeSpec): Promise<void> {
@@ -336,6 +358,7 @@ export class LxcRuntime implements Runtime {
       await new Promise((r) => setTimeout(r, 5));
       pid = findInit(lxcStart());
     }
+    if (pid !== undefined) this.runPoststart(spec, pid);
     if (pid === undefined) this.log.debug(`no init found under ${lxcStart()} (children ${childrenOf(lxcStart()).join(' ')})`);
     // No init left to find: it already exited, and the shim is recording how.
     return {
