@@ -73,7 +73,12 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
   if (r.nanoCpus !== undefined && r.nanoCpus > os.cpus().length * 1e9) {
     throw invalidArgs(`Range of CPUs is from 0.01 to ${os.cpus().length}.00, as there are only ${os.cpus().length} CPUs available`);
   }
-  if (r.cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(r.cpusetCpus)) throw invalidArgs(`Invalid value ${r.cpusetCpus} for cpuset cpus`);
+  if (r.cpusetCpus !== undefined) {
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(r.cpusetCpus)) throw invalidArgs(`Invalid value ${r.cpusetCpus} for cpuset cpus`);
+    const highest = Math.max(...r.cpusetCpus.split(/[,-]/).map(Number));
+    const cpus = os.cpus().length;
+    if (highest >= cpus) throw invalidArgs(`Requested CPUs are not available - requested ${r.cpusetCpus}, available: 0-${cpus - 1}`);
+  }
 }
 
 /** `isula create`: validates everything first, so a refused request leaves nothing behind. */

@@ -6,7 +6,7 @@ import { runtimeSpecOf } from './spec.js';
 import { startedOf } from './started.js';
 import { requireOperation } from './state.js';
 
-/** `isula kill [-s SIG]`: SIGKILL by default; a SIGKILL also thaws a paused container. */
+/** `isula kill [-s SIG]`: SIGKILL by default; a paused container is thawed so the signal lands. */
 export function killContainer(ctx: EngineContext, c: Container, signal: string): Promise<void> {
   return c.lock.run(async () => {
     const n = signalNumber(signal || 'SIGKILL');
@@ -18,7 +18,8 @@ export function killContainer(ctx: EngineContext, c: Container, signal: string):
       c.save();
     }
     ctx.runtime.kill(startedOf(c), n);
-    if (n === 9 && c.state.Paused) {
+    // A frozen process gets its signal only once thawed (Docker thaws it too).
+    if (c.state.Paused) {
       await ctx.runtime.resume(runtimeSpecOf(c, ctx.defaults));
       c.state.Paused = false;
       c.save();

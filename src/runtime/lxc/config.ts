@@ -8,6 +8,8 @@ export interface LxcPaths {
   logFile: string;
   postStopHook: string;
   seccompProfile: string | undefined;
+  /** Mount hook that makes the rootfs read-only once everything is mounted. */
+  remountReadOnlyHook: string;
   /** Script running the container's OCI hooks, when it has any. */
   hookScript: string | undefined;
   monitorCgroup: string;
@@ -74,7 +76,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
     `lxc.uts.name = ${clean(spec.hostname, 'hostname')}`,
     spec.rootfs.kind === 'dir' ? `lxc.rootfs.path = dir:${clean(spec.rootfs.path, 'rootfs')}` : `lxc.rootfs.path = ${clean(spec.rootfs.path, 'rootfs')}`,
   ];
-  if (spec.readOnly) lines.push('lxc.rootfs.options = ro');
+  if (spec.readOnly) lines.push(`lxc.hook.mount = ${paths.remountReadOnlyHook}`);
   lines.push(
     spec.networkMode === 'host' ? 'lxc.net.0.type = none' : 'lxc.net.0.type = empty',
     'lxc.apparmor.profile = unconfined',

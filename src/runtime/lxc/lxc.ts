@@ -18,7 +18,7 @@ import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, Start
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
 import { LxcMonitor } from './monitor.js';
-import { POST_STOP_HOOK, SHIM_SCRIPT } from './scripts.js';
+import { POST_STOP_HOOK, REMOUNT_RO_HOOK, SHIM_SCRIPT } from './scripts.js';
 
 const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
 
@@ -150,6 +150,7 @@ export class LxcRuntime implements Runtime {
   readonly exitsDir: string;
   private readonly shimScript: string;
   private readonly hookScript: string;
+  private readonly remountHook: string;
   private monitor: LxcMonitor | undefined;
 
   constructor(
@@ -163,6 +164,7 @@ export class LxcRuntime implements Runtime {
     this.exitsDir = path.join(this.statePath, 'exits');
     this.shimScript = path.join(this.statePath, 'isulad-shim');
     this.hookScript = path.join(this.statePath, 'record-exit');
+    this.remountHook = path.join(this.statePath, 'remount-ro');
   }
 
   async detect(): Promise<string | undefined> {
@@ -176,6 +178,7 @@ export class LxcRuntime implements Runtime {
     for (const [file, text] of [
       [this.shimScript, SHIM_SCRIPT],
       [this.hookScript, POST_STOP_HOOK],
+      [this.remountHook, REMOUNT_RO_HOOK],
     ] as const) {
       let current = '';
       try {
@@ -217,6 +220,7 @@ export class LxcRuntime implements Runtime {
         postStopHook: this.hookScript,
         seccompProfile: fs.existsSync(SECCOMP_PROFILE) ? SECCOMP_PROFILE : undefined,
         hookScript: this.writeHookScript(spec),
+        remountReadOnlyHook: this.remountHook,
         monitorCgroup: `${this.monitorCgroupParent}/${spec.id}`,
       },
       isCgroupV2Only(),

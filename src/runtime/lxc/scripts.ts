@@ -51,3 +51,12 @@ case "$line" in
 esac
 printf '%s' "$code" > "$dir/init-status"
 `;
+
+/**
+ * LXC mount hook for --read-only: LXC mounts the rootfs, then the container's own mounts
+ * (creating their mount points), then runs this; a rootfs mounted read-only from the start
+ * would refuse those mount points.
+ */
+export const REMOUNT_RO_HOOK = `#!/bin/sh
+exec mount -o remount,bind,ro "$LXC_ROOTFS_MOUNT"
+`;
