@@ -2,6 +2,7 @@ import type { ImageBackend } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../sys/log.js';
 import type { EventLog } from './events.js';
+import type { RestartManager } from './restart-manager.js';
 import type { ContainerStore } from './store.js';
 
 /** Engine-wide defaults the verbs need, from the daemon's configuration. */
@@ -20,6 +21,7 @@ export interface EngineContext {
   runtime: Runtime;
   images: ImageBackend[];
   events: EventLog;
+  restarts: RestartManager;
   log: Logger;
   defaults: ContainerDefaults;
   /** Features the host kernel lacks make the flags that need them fail early. */

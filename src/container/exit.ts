@@ -31,7 +31,8 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
     c.save();
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
     c.notifyExit(exitCode);
-    if (c.record.host.AutoRemove && !c.removed) {
+    const restarting = ctx.restarts.onExit(ctx, c, exitCode);
+    if (c.record.host.AutoRemove && !c.removed && !restarting) {
       await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
     }
     c.notifyFinished(exitCode);

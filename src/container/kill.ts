@@ -12,6 +12,8 @@ export function killContainer(ctx: EngineContext, c: Container, signal: string):
     const n = signalNumber(signal || 'SIGKILL');
     if (n === undefined) throw invalidArgs(`Invalid signal: ${signal}`);
     requireOperation('kill', c.status, c.id);
+    if (n === 9) ctx.restarts.cancel(c);
+    if (!c.state.Running) return;
     if (n === 9) {
       c.state.ForceKilled = true;
       c.state.ManuallyStopped = true;

@@ -11,6 +11,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
+    ctx.restarts.cancel(c);
     const spec = runtimeSpecOf(c, ctx.defaults);
     if (c.state.Running) {
       c.state.ForceKilled = true;

@@ -19,6 +19,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
   const s = c.state;
   if (!s.Running) {
     if (c.record.host.AutoRemove) await removeContainer(ctx, c, true);
+    else ctx.restarts.onRestore(ctx, c);
     return;
   }
   const shimAlive = s.ShimPid > 0 && processAlive(s.ShimPid, s.ShimStartTime);

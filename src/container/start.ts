@@ -81,7 +81,12 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
 /** Starts a container; one run with --rm whose start fails is removed, as iSulad does. */
 export async function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: { rows: number; cols: number }): Promise<void> {
   try {
-    await c.lock.run(() => startLocked(ctx, c, stdin, ttySize));
+    await c.lock.run(() => {
+      // A start by the user begins a new count for on-failure:N.
+      ctx.restarts.cancel(c);
+      c.record.config.RestartCount = 0;
+      return startLocked(ctx, c, stdin, ttySize);
+    });
   } catch (e) {
     if (c.record.host.AutoRemove && !c.state.Running) await removeContainer(ctx, c, true).catch(() => undefined);
     throw e;

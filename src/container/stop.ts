@@ -13,6 +13,7 @@ const KILL_WAIT_MS = 10_000;
  * thawed so the signal lands, as Docker does. The caller holds the lock.
  */
 export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: number): Promise<void> {
+  ctx.restarts.cancel(c);
   if (!c.state.Running) return;
   c.state.ManuallyStopped = true;
   c.save();

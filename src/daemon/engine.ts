@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
 import { handleExit } from '../container/exit.js';
+import { RestartManager } from '../container/restart-manager.js';
 import { restoreContainer } from '../container/restore.js';
+import { startLocked } from '../container/start.js';
 import { ContainerStore } from '../container/store.js';
 import { EmbeddedImageBackend } from '../image/embedded/backend.js';
 import { EmbeddedImageStore } from '../image/embedded/store.js';
@@ -43,6 +45,12 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
     // iSulad's detection order: external rootfs first, then embedded images.
     images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
     events: new EventLog(),
+    restarts: new RestartManager((c) =>
+      c.lock.run(async () => {
+        c.state.Restarting = false;
+        await startLocked(ctx, c);
+      }),
+    ),
     log: log.child('container'),
     defaults: {
       cgroupParent,
@@ -77,6 +85,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
     images,
     close: () => {
       watcher.close();
+      ctx.restarts.close();
       // Containers keep running; their output waits in the FIFOs for the next daemon.
       for (const c of store.all()) c.pump?.detach();
       runtime.close();

@@ -324,6 +324,20 @@ describe('logs', () => {
     }
   });
 
+  it('logs -f interrupted with Ctrl-C ends quietly', async () => {
+    await cli.runDetached(['--name', 'lfint'], ['sh', '-c', 'echo ready; sleep 1000']);
+    const f = cli.spawn(['logs', '-f', 'lfint']);
+    try {
+      await f.waitFor(/ready\n/);
+      f.child.kill('SIGINT');
+      const code = await f.exit(5000);
+      assert.ok(code === 0 || code === 130, `exit ${code}: ${f.stderr}`);
+      assert.equal(f.stderr, '');
+    } finally {
+      f.kill();
+    }
+  });
+
   it('logs -f of a stopped container prints the log and returns', async () => {
     const r = await cli.isula(['logs', '-f', 'lg'], { timeoutMs: 10_000 });
     assert.equal(r.code, 0, show(r));
@@ -483,6 +497,14 @@ describe('exec', () => {
     assert.equal(await cli.ok(['exec', 'ex', 'sh', '-c', 'echo $FROM_RUN; id -u; pwd; hostname']), `1\n0\n/\n${(await cli.ok(['inspect', '-f', '{{.Config.Hostname}}', 'ex'])).trim()}\n`);
     assert.equal(await cli.ok(['exec', '-e', 'FOO=bar', '-e', 'SP=a b', '-u', '1000', '-w', '/home/app', 'ex', 'sh', '-c', 'echo "$FOO|$SP|$FROM_RUN"; id -u; pwd']), 'bar|a b|1\n1000\n/home/app\n');
     assert.equal(await cli.ok(['exec', '--user', 'app', '--workdir', '/tmp', 'ex', 'sh', '-c', 'id -un; pwd']), 'app\n/tmp\n');
+  });
+
+  it('exec -e NAME without a value takes NAME from the client environment (Docker)', async () => {
+    const r = await run(ISULA, ['-H', cli.engine.host, 'exec', '-e', 'FROM_CLIENT', '-e', 'NOT_SET_ANYWHERE', 'ex', 'sh', '-c', 'echo "[$FROM_CLIENT]"; env | grep -c NOT_SET_ANYWHERE'], {
+      env: { ...process.env, FROM_CLIENT: 'client value', NOT_SET_ANYWHERE: undefined },
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.stdout, '[client value]\n0\n', show(r));
   });
 
   it('the exit code of the exec\'d process is the client\'s exit code', async () => {

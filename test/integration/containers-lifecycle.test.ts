@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestEngine, type RunResult } from '../helpers/engine.js';
+import { ISULA, run, TestEngine, type RunResult } from '../helpers/engine.js';
 import { busyboxRootfs, freshRootfs, removeBuiltRootfs, systemRootfs } from '../helpers/rootfs.js';
 
 /**
@@ -294,6 +294,16 @@ describe('stop, kill, restart, pause, rm', () => {
     assert.equal(await cli.status('rs'), 'running 0');
   });
 
+  it('restart of a paused container thaws, stops and starts it', async () => {
+    await cli.runDetached(['--name', 'rsp'], TERM_TRAP);
+    const pid1 = (await cli.ok(['inspect', '-f', '{{.State.Pid}}', 'rsp'])).trim();
+    await cli.ok(['pause', 'rsp']);
+    assert.equal(await cli.ok(['restart', '-t', '5', 'rsp']), 'rsp\n');
+    assert.equal(await cli.status('rsp'), 'running 0');
+    assert.notEqual((await cli.ok(['inspect', '-f', '{{.State.Pid}}', 'rsp'])).trim(), pid1);
+    assert.equal(await cli.ok(['exec', 'rsp', 'echo', 'alive']), 'alive\n');
+  });
+
   it('start of a running container is a no-op that succeeds', async () => {
     const pid = (await cli.ok(['inspect', '-f', '{{.State.Pid}}', 'rs'])).trim();
     assert.equal(await cli.ok(['start', 'rs']), 'rs\n');
@@ -476,6 +486,14 @@ describe('process and environment flags', () => {
     assert.match(r.stderr, /missing\.env/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.deepEqual(await cli.names(), before);
+  });
+
+  it('-e NAME without a value takes NAME from the client environment, or leaves it unset', async () => {
+    const r = await run(ISULA, ['-H', cli.engine.host, 'run', '--rm', '-e', 'FROM_CLIENT', '-e', 'NOT_SET_ANYWHERE', '--external-rootfs', cli.rootfs, 'none', 'sh', '-c', 'echo "[$FROM_CLIENT]"; env | grep -c NOT_SET_ANYWHERE'], {
+      env: { ...process.env, FROM_CLIENT: 'client value', NOT_SET_ANYWHERE: undefined },
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.stdout, '[client value]\n0\n', show(r));
   });
 
   it('-e and inspect: the container env holds the flags and PATH', async () => {
