@@ -17,8 +17,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
       c.state.ForceKilled = true;
       c.state.ManuallyStopped = true;
       ctx.runtime.kill(startedOf(c), 'SIGKILL');
-      if (c.state.Pid <= 0) ctx.runtime.killAll(spec);
-      if (c.state.Paused) await ctx.runtime.resume(spec).catch(() => undefined);
+      await ctx.runtime.killAll(spec);
       if (!(await awaitExit(ctx, c, 10_000))) throw new Error(`container ${c.id} did not die after SIGKILL`);
     }
     await ctx.runtime.cleanup(spec);

@@ -28,7 +28,7 @@ export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: n
   if (!(await awaitExit(ctx, c, Math.max(0, timeoutSec) * 1000))) {
     c.state.ForceKilled = true;
     ctx.runtime.kill(started, 'SIGKILL');
-    if (started.pid <= 0) ctx.runtime.killAll(spec);
+    await ctx.runtime.killAll(spec);
     if (!(await awaitExit(ctx, c, KILL_WAIT_MS))) throw generalError(`Failed to stop container ${c.id}: it did not die after SIGKILL`);
   }
   ctx.events.emit('container', 'stop', c.id, { name: c.name, image: c.record.config.Image });

@@ -88,8 +88,8 @@ export interface Runtime {
   /** Re-opens the output of a container that kept running while the daemon was away. */
   reattach(id: string): ContainerIo;
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void;
-  /** SIGKILL to every process in the container's cgroups, for when its init is not known. */
-  killAll(spec: RuntimeSpec): void;
+  /** SIGKILL to every process in the container's cgroup, thawing it if frozen. */
+  killAll(spec: RuntimeSpec): Promise<void>;
   pause(spec: RuntimeSpec): Promise<void>;
   resume(spec: RuntimeSpec): Promise<void>;
   exec(spec: RuntimeSpec, options: ExecOptions): ExecProcess;

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ResourceSpec } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync } from '../../sys/atomic-write.js';
-import { setFrozen } from '../../sys/cgroup/freezer.js';
+import { isFreezingOrFrozen, setFrozen } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
 import { attachLoop, detachLoop } from '../../sys/loop.js';
@@ -404,7 +404,7 @@ export class LxcRuntime implements Runtime {
     }
   }
 
-  killAll(spec: RuntimeSpec): void {
+  async killAll(spec: RuntimeSpec): Promise<void> {
     for (const pid of cgroupPids(spec.cgroupPath)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -412,6 +412,9 @@ export class LxcRuntime implements Runtime {
         // gone meanwhile
       }
     }
+    // A frozen task keeps a SIGKILL pending until thawed; whoever froze the container's
+    // own cgroup (us, or someone writing freezer.state), it must thaw for the kill to land.
+    if (isFreezingOrFrozen(spec.cgroupPath)) await setFrozen(spec.cgroupPath, false).catch(() => undefined);
   }
 
   async pause(spec: RuntimeSpec): Promise<void> {
