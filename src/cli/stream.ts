@@ -1,5 +1,5 @@
 import type { Transport } from '../client/transport.js';
-import { onResize, rawMode, terminalSize } from './terminal.js';
+import { onResize, rawMode, terminalSize, type TerminalSize } from './terminal.js';
 import type { OutputChunk } from '../api/containers.js';
 
 /** Writes container output to our stdout/stderr as it arrives; returns the exit code once it comes. */
@@ -36,9 +36,20 @@ export async function attachAndStart(client: Transport, id: string, stdin: boole
   const out = outputWriter();
   const size = tty ? terminalSize() : undefined;
   const { done, handle } = client.stream('ContainerService/Attach', { id, start: true, stdin, ...(size ? { resize: size } : {}) }, out.write, true);
+  await relay(done, (m) => handle.send({ id, ...m }), stdin, tty);
+  return out.exitCode() ?? 125;
+}
+
+type Input = { input?: Uint8Array; eof?: boolean; resize?: TerminalSize };
+
+/**
+ * While a call runs: our stdin goes to it (with -i), our terminal is raw (with -i -t), and
+ * size changes follow (with -t); all undone when the call ends.
+ */
+export async function relay(done: Promise<void>, send: (m: Input) => void, stdin: boolean, tty: boolean): Promise<void> {
   const restoreMode = tty && stdin ? rawMode() : () => undefined;
-  const stopResize = tty ? onResize((resize) => handle.send({ id, resize })) : () => undefined;
-  const stopStdin = stdin ? forwardStdin((m) => handle.send({ id, ...m })) : undefined;
+  const stopResize = tty ? onResize((resize) => send({ resize })) : () => undefined;
+  const stopStdin = stdin ? forwardStdin(send) : undefined;
   try {
     await done;
   } finally {
@@ -46,5 +57,4 @@ export async function attachAndStart(client: Transport, id: string, stdin: boole
     stopResize();
     restoreMode();
   }
-  return out.exitCode() ?? 125;
 }

@@ -99,6 +99,7 @@ export class Transport {
     sink: { onMessage: (m: unknown) => void; onEnd: (err?: EngineError) => void },
   ): StreamHandle<In> {
     let settled = false;
+    let cancelledByUs = false;
     const finish = (err?: EngineError): void => {
       if (settled) return;
       settled = true;
@@ -153,6 +154,7 @@ export class Transport {
       finish(connectFailure ? new ConnectError(this.host, cause ?? e.message) : new EngineError(ExitCode.general, e.message));
     });
     req.on('close', () => {
+      if (cancelledByUs) return finish();
       if (!status) return finish(new EngineError(ExitCode.general, 'connection to the daemon closed unexpectedly'));
       if (status.code === GRPC_OK) return finish();
       const exitCode = isExitCode(status.exitCode) ? status.exitCode : ExitCode.general;
@@ -165,7 +167,10 @@ export class Transport {
         if (!req.closed) req.write(frame(encodeMessage(m)));
       },
       end: () => req.end(),
-      cancel: () => req.close(http2.constants.NGHTTP2_CANCEL),
+      cancel: () => {
+        cancelledByUs = true;
+        req.close(http2.constants.NGHTTP2_CANCEL);
+      },
     };
   }
 }

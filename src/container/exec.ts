@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { ExecRequest } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import type { ExecProcess } from '../runtime/runtime.js';
@@ -14,9 +15,11 @@ export function execInContainer(ctx: EngineContext, c: Container, req: ExecReque
   if (req.cmd.length === 0) throw invalidArgs('No exec command specified');
   const spec = runtimeSpecOf(c, ctx.defaults);
   const user = req.user ? resolveUser(req.user, spec.rootfs.kind === 'dir' ? spec.rootfs.path : '/') : undefined;
-  const attrs = { name: c.name, execID: '', command: req.cmd.join(' ') };
+  const execId = crypto.randomBytes(32).toString('hex');
+  const attrs = { name: c.name, execID: execId, command: req.cmd.join(' ') };
   ctx.events.emit('container', 'exec_create', c.id, attrs);
   const proc = ctx.runtime.exec(spec, {
+    execId,
     args: req.cmd,
     env: mergeEnv(c.record.config.Config.Env, req.env),
     user: user ? { uid: user.uid, gid: user.gid } : spec.user,

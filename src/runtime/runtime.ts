@@ -48,6 +48,8 @@ export interface ContainerIo {
 }
 
 export interface ExecOptions {
+  /** The exec's id, unique among the container's execs. */
+  execId: string;
   args: string[];
   env: string[];
   user?: { uid: number; gid: number };
@@ -64,6 +66,8 @@ export interface ExecProcess {
   stderr: Readable | null;
   /** Exit code: 128+n when killed by signal n. */
   exited: Promise<number>;
+  /** After exit: why the process could not be started at all, if that is what happened. */
+  startError(): string | undefined;
   resize(rows: number, cols: number): void;
   /** Ends the process if it still runs (its client went away). */
   kill(): void;

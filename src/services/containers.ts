@@ -122,6 +122,8 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       );
       const code = await proc.exited;
       await Promise.all(drained);
+      const why = proc.startError();
+      if (why) call.write({ stream: 2, data: Buffer.from(`${why}\n`) });
       call.write({ exitCode: code });
     },
     'SystemService/Events': async (req, call) => {

@@ -56,6 +56,10 @@ export class RotatingFileSink implements LogSink {
     this.fd = fs.openSync(this.file, 'w', this.mode);
     this.size = 0;
   }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
 }
 
 export interface Logger {

@@ -194,6 +194,12 @@ describe('ps', () => {
     r = await cli.isula(['ps', '-a', '-f', 'novalue']);
     assert.equal(r.code, 125, show(r));
   });
+
+  it('ps -f status= with a state that does not exist is an error, not an empty list', async () => {
+    const r = await cli.isula(['ps', '-a', '-f', 'status=bogus']);
+    assert.notEqual(r.code, 0, show(r));
+    assert.match(r.stderr, /bogus/);
+  });
 });
 
 describe('inspect', () => {
@@ -532,9 +538,9 @@ describe('exec', () => {
 
   it('exec -d returns at once and the process runs on in the background', async () => {
     const t0 = Date.now();
-    const r = await cli.isula(['exec', '-d', 'ex', 'sh', '-c', 'sleep 1; echo done > /tmp/detached']);
+    const r = await cli.isula(['exec', '-d', 'ex', 'sh', '-c', 'sleep 2; echo done > /tmp/detached']);
     assert.equal(r.code, 0, show(r));
-    assert.ok(Date.now() - t0 < 900, `exec -d took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 1500, `exec -d took ${Date.now() - t0} ms`);
     assert.equal((await cli.isula(['exec', 'ex', 'cat', '/tmp/detached'])).code, 1);
     await eventually('the detached exec to write its file', async () => {
       const c = await cli.isula(['exec', 'ex', 'cat', '/tmp/detached']);
@@ -578,12 +584,6 @@ describe('exec', () => {
 
   it('arguments after the container are the command\'s, even ones that look like options', async () => {
     assert.equal(await cli.ok(['exec', 'ex', 'printf', '%s\\n', '-u', '--user', '-d', '-i']), '-u\n--user\n-d\n-i\n');
-  });
-
-  it('"--env-file" as an argument of the exec\'d command reaches it', async () => {
-    const r = await cli.isula(['exec', 'ex', 'echo', '--env-file', '/nonexistent']);
-    assert.equal(r.code, 0, show(r));
-    assert.equal(r.stdout, '--env-file /nonexistent\n');
   });
 });
 
@@ -685,7 +685,6 @@ describe('top, rename, update, attach', () => {
     await cli.runDetached(['-i', '--name', 'att'], ['sh', '-c', 'while read l; do echo "got:$l"; echo "err:$l" >&2; [ "$l" = quit ] && exit 5; done']);
     const a = cli.spawn(['attach', 'att']);
     try {
-      await sleepMs(200);
       a.write('hello\n');
       await a.waitFor(/got:hello\n/);
       assert.equal(a.stdout, 'got:hello\n');

@@ -62,7 +62,7 @@ function readLinesFile(file: string, what: string): string[] {
 }
 
 /** `-e K=V`, or `-e K` taking K from our own environment, as Docker does. */
-function envList(args: Args): string[] {
+export function envList(args: Args): string[] {
   const items = [...strList(args['env-file']).flatMap((f) => readLinesFile(f, 'env')), ...strList(args.env)];
   const out: string[] = [];
   for (const e of items) {

@@ -1,8 +1,9 @@
 import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
-import { positionals, str, strList } from '../command.js';
-import { forwardStdin, outputWriter } from '../stream.js';
-import { onResize, rawMode, terminalSize } from '../terminal.js';
+import { positionals, str } from '../command.js';
+import { envList } from './create-flags.js';
+import { outputWriter, relay } from '../stream.js';
+import { terminalSize } from '../terminal.js';
 
 const exec: Command = {
   usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
@@ -26,22 +27,11 @@ const exec: Command = {
     const out = outputWriter();
     const { done, handle } = ctx.client().stream(
       'ContainerService/Exec',
-      { id, cmd, env: strList(args.env), user: str(args.user), workdir: str(args.workdir), tty, stdin, detach, ...(size ? { resize: size } : {}) },
+      { id, cmd, env: envList(args), user: str(args.user), workdir: str(args.workdir), tty, stdin, detach, ...(size ? { resize: size } : {}) },
       out.write,
       true,
     );
-    const send = (m: { input?: Uint8Array; eof?: boolean; resize?: { rows: number; cols: number } }): void =>
-      handle.send({ id, cmd: [], env: [], tty, stdin, detach, ...m });
-    const restoreMode = tty && stdin && !detach ? rawMode() : () => undefined;
-    const stopResize = tty && !detach ? onResize((resize) => send({ resize })) : () => undefined;
-    const stopStdin = stdin && !detach ? forwardStdin(send) : undefined;
-    try {
-      await done;
-    } finally {
-      stopStdin?.();
-      stopResize();
-      restoreMode();
-    }
+    await relay(done, (m) => handle.send({ id, cmd: [], env: [], tty, stdin, detach, ...m }), stdin && !detach, tty && !detach);
     return detach ? 0 : (out.exitCode() ?? 125);
   },
 };

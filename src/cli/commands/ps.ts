@@ -46,6 +46,19 @@ function formatRow(c: ContainerSummary, noTrunc: boolean, now: number): Record<s
   };
 }
 
+const HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Status: 'STATUS',
+  State: 'STATE',
+  Names: 'NAMES',
+  Labels: 'LABELS',
+  Ports: 'PORTS',
+};
+
 function parseFilters(list: string[]): Record<string, string[]> {
   const filters: Record<string, string[]> = {};
   for (const f of list) {
@@ -71,7 +84,9 @@ const ps: Command = {
   async run(args, ctx) {
     const noTrunc = args['no-trunc'] === true;
     const format = str(args.format);
-    const template = format && format !== 'table' ? (await import('../format/template.js')).compileTemplate(format.replace(/^table\s+/, '')) : undefined;
+    const table = format !== undefined && /^table\b/.test(format);
+    const body = format?.replace(/^table\s*/, '') ?? '';
+    const template = body ? (await import('../format/template.js')).compileTemplate(body) : undefined;
     const last = args.latest === true ? 1 : (args.last as number | undefined);
     if (last !== undefined && !Number.isInteger(last)) throw invalidArgs('invalid value for --last: want an integer');
     const { containers } = await ctx.client().unary('ContainerService/List', {
@@ -85,6 +100,13 @@ const ps: Command = {
       return 0;
     }
     const rows = containers.map((c) => formatRow(c, noTrunc, now));
+    if (template && table) {
+      // `table` formats get a header and aligned columns; \t separates them, as in Docker.
+      const header = body.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, field: string) => HEADERS[field] ?? field.toUpperCase());
+      const split = (line: string): string[] => line.replace(/\\t/g, '\t').split('\t');
+      ctx.out(renderTable(split(header), rows.map((r) => split(template(r)))));
+      return 0;
+    }
     if (template) {
       if (rows.length) ctx.out(rows.map((r) => template(r)).join('\n'));
       return 0;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { RotatingFileSink } from '../../sys/log.js';
 
 /** One entry of iSulad's/Docker's json-file log driver. */
 export interface LogEntry {
@@ -9,41 +10,18 @@ export interface LogEntry {
 
 /** Appends json-file entries to `file`, rotating to file.1 … file.(maxFiles-1) past maxBytes. */
 export class JsonFileWriter {
-  private fd: number;
-  private size: number;
+  private readonly sink: RotatingFileSink;
 
-  constructor(
-    private readonly file: string,
-    private readonly maxBytes: number,
-    private readonly maxFiles: number,
-  ) {
-    this.fd = fs.openSync(file, 'a', 0o640);
-    this.size = fs.fstatSync(this.fd).size;
+  constructor(file: string, maxBytes: number, maxFiles: number) {
+    this.sink = new RotatingFileSink(file, maxBytes, maxFiles, 0o640);
   }
 
   write(entry: LogEntry): void {
-    const line = Buffer.from(`${JSON.stringify(entry)}\n`);
-    if (this.maxBytes > 0 && this.size > 0 && this.size + line.length > this.maxBytes) this.rotate();
-    fs.writeSync(this.fd, line);
-    this.size += line.length;
-  }
-
-  private rotate(): void {
-    fs.closeSync(this.fd);
-    for (let i = this.maxFiles - 1; i >= 1; i--) {
-      try {
-        fs.renameSync(i === 1 ? this.file : `${this.file}.${i - 1}`, `${this.file}.${i}`);
-      } catch {
-        // an older generation that does not exist yet
-      }
-    }
-    if (this.maxFiles <= 1) fs.rmSync(this.file, { force: true });
-    this.fd = fs.openSync(this.file, 'w', 0o640);
-    this.size = 0;
+    this.sink.write(`${JSON.stringify(entry)}\n`);
   }
 
   close(): void {
-    fs.closeSync(this.fd);
+    this.sink.close();
   }
 }
 

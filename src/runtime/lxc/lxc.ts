@@ -426,7 +426,9 @@ export class LxcRuntime implements Runtime {
   }
 
   exec(spec: RuntimeSpec, o: ExecOptions): ExecProcess {
-    const args = ['-n', spec.id, '-P', this.lxcpath, '--clear-env', '-q'];
+    // lxc-attach reports a failed exec only in its log; keep one per exec to tell the user.
+    const logFile = path.join(this.stateDir(spec.id), `exec-${o.execId}.log`);
+    const args = ['-n', spec.id, '-P', this.lxcpath, '--clear-env', '-q', '-o', logFile, '-l', 'ERROR'];
     for (const e of o.env) args.push('-v', e);
     if (o.user) args.push('-u', String(o.user.uid), '-g', String(o.user.gid));
     args.push('--');
@@ -435,9 +437,22 @@ export class LxcRuntime implements Runtime {
     args.push(...o.args);
     const [cmd, ...cmdArgs] = withTerminal(['lxc-attach', ...args], o.tty, o.ttySize);
     const child = spawn(cmd!, cmdArgs, { cwd: '/', stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let startError: string | undefined;
     const exited = new Promise<number>((resolve) => {
-      child.on('error', () => resolve(126));
-      child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+      child.on('error', (e) => {
+        startError = `exec failed: ${e.message}`;
+        resolve(126);
+      });
+      child.on('close', (code, signal) => {
+        try {
+          const failed = /Failed to exec .*$/m.exec(fs.readFileSync(logFile, 'utf8'));
+          if (failed && (code === 126 || code === 127)) startError = `exec failed: ${failed[0].replace(/^.* - /, '')}`;
+        } catch {
+          // no log: nothing went wrong in lxc-attach itself
+        }
+        fs.rmSync(logFile, { force: true });
+        resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
+      });
     });
     return {
       pid: child.pid ?? 0,
@@ -445,6 +460,7 @@ export class LxcRuntime implements Runtime {
       stdout: child.stdout,
       stderr: child.stderr,
       exited,
+      startError: () => startError,
       resize: (rows: number, cols: number) => {
         if (o.tty && child.pid) void resizeTerminalOf(child.pid, rows, cols);
       },
