@@ -1,7 +1,8 @@
 // Container lifecycle timings, ptcr style: N containers serially (all created, then all
 // started, then all stopped, then all removed; median per operation) and M in parallel
 // (each phase launched at once; wall time and successes). Engines: isula (this repo's
-// dist/, private daemon, external rootfs) and lxc (raw lxc-* tools, the floor).
+// dist/, private daemon, external rootfs), isula-api (the same daemon driven over gRPC from
+// one process: the daemon's share) and lxc (raw lxc-* tools, the floor).
 // Usage: node bench/lifecycle.mjs [--engines isula,lxc] [--serial 10] [--parallel 50]
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ const argOf = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
-const engines = argOf('engines', 'isula,lxc').split(',');
+const engines = argOf('engines', 'isula,isula-api,lxc').split(',');
 const serialN = Number(argOf('serial', 10));
 const parallelN = Number(argOf('parallel', 50));
 
@@ -38,6 +39,33 @@ function isulaEngine(host) {
     start: (i) => c('start', `bench${i}`),
     stop: (i) => c('stop', '-t', '0', `bench${i}`),
     rm: (i) => c('rm', `bench${i}`),
+  };
+}
+
+// The same operations as gRPC calls from this one process: the daemon's own cost, without
+// starting a Node client per operation (needs `npx tsc -p tsconfig.json`, which npm test runs).
+async function isulaApiEngine(host) {
+  const { Transport } = await import(path.join(ROOT, 'out', 'src', 'client', 'transport.js'));
+  const t = new Transport(host, host.slice('unix://'.length));
+  const call = async (method, req) => {
+    const t0 = performance.now();
+    try {
+      await t.unary(method, req);
+      return { ok: true, ms: performance.now() - t0 };
+    } catch (err) {
+      return { ok: false, ms: performance.now() - t0, err };
+    }
+  };
+  const createReq = (i) => ({
+    name: `api${i}`, image: 'none', externalRootfs: rootfs, cmd: ['sleep', '1000'], env: [], labels: {}, tty: false, openStdin: false,
+    systemContainer: false, readOnly: false, mounts: [], resources: {}, capAdd: [], capDrop: [], privileged: false, devices: [], ulimits: [], logOpts: {}, autoRemove: false,
+  });
+  return {
+    create: (i) => call('ContainerService/Create', createReq(i)),
+    start: (i) => call('ContainerService/Start', { id: `api${i}` }),
+    stop: (i) => call('ContainerService/Stop', { id: `api${i}`, timeout: 0 }),
+    rm: (i) => call('ContainerService/Remove', { id: `api${i}`, force: false }),
+    close: () => t.close(),
   };
 }
 
@@ -101,11 +129,15 @@ for (const name of engines) {
   if (name === 'isula') {
     daemon = await startDaemon();
     engine = isulaEngine(daemon.host);
+  } else if (name === 'isula-api') {
+    daemon = await startDaemon();
+    engine = await isulaApiEngine(daemon.host);
   } else if (name === 'lxc') engine = lxcEngine();
   else throw new Error(`unknown engine ${name}`);
   const serial = await measure(engine, serialN, false);
   const parallel = await measure(engine, parallelN, true);
   rows.push({ name, serial, parallel, rss: daemon ? daemon.rssKb() : 0 });
+  engine.close?.();
   await daemon?.stop();
 }
 fs.rmSync(work, { recursive: true, force: true });

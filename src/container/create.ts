@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { CreateRequest, CreateResponse, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
 import { unknownCaps } from '../runtime/lxc/capabilities.js';
-import { atomicWriteFileSync } from '../sys/atomic-write.js';
+import { replaceFileSync } from '../sys/atomic-write.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
 import { readHookSpec } from './hooks.js';
@@ -178,16 +178,16 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   return { id, warnings: [] };
 }
 
-/** hostname, hosts and resolv.conf of an app container, bind-mounted over the rootfs's own. */
+/** hostname, hosts and resolv.conf of an app container, bind-mounted over the rootfs's own (derived files). */
 export function writeEtcFiles(c: Container): void {
   const hostname = c.record.config.Config.Hostname;
-  atomicWriteFileSync(`${c.dir}/hostname`, `${hostname}\n`, 0o644);
-  atomicWriteFileSync(`${c.dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, 0o644);
+  replaceFileSync(`${c.dir}/hostname`, `${hostname}\n`, 0o644);
+  replaceFileSync(`${c.dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, 0o644);
   let resolv = '';
   try {
     resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
     // a host without one gives the container an empty file
   }
-  atomicWriteFileSync(`${c.dir}/resolv.conf`, resolv, 0o644);
+  replaceFileSync(`${c.dir}/resolv.conf`, resolv, 0o644);
 }

@@ -19,6 +19,16 @@ export function atomicWriteFileSync(file: string, data: string | Uint8Array, mod
   fsyncDir(dir);
 }
 
+/**
+ * Replaces `file` without ever showing a torn one, but without the fsyncs: for files the
+ * engine derives from its records and writes again at every start (LXC config, /etc files).
+ */
+export function replaceFileSync(file: string, data: string | Uint8Array, mode = 0o640): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, data, { mode });
+  fs.renameSync(tmp, file);
+}
+
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ResourceSpec } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
-import { atomicWriteFileSync } from '../../sys/atomic-write.js';
+import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
 import { isFreezingOrFrozen, setFrozen } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
@@ -226,7 +226,7 @@ export class LxcRuntime implements Runtime {
       isCgroupV2Only(),
       isFile,
     );
-    atomicWriteFileSync(path.join(dir, 'config'), text, 0o640);
+    replaceFileSync(path.join(dir, 'config'), text, 0o640);
   }
 
   private hookScriptPath(id: string): string {
@@ -236,7 +236,7 @@ export class LxcRuntime implements Runtime {
   private writeHookScript(spec: RuntimeSpec): string | undefined {
     if (!spec.hooks) return undefined;
     const file = this.hookScriptPath(spec.id);
-    atomicWriteFileSync(file, renderHookScript(spec.id, this.containerDir(spec.id), spec.hooks), 0o700);
+    replaceFileSync(file, renderHookScript(spec.id, this.containerDir(spec.id), spec.hooks), 0o700);
     return file;
   }
 
