@@ -56,6 +56,16 @@ export interface RestartPolicySpec {
 }
 
 /** Everything `isula create` sends; the daemon fills in image config and defaults. */
+/** Health check flags; durations in milliseconds, 0 meaning the default. */
+export interface HealthcheckSpec {
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  startPeriodMs: number;
+  retries?: number;
+  exitOnUnhealthy: boolean;
+}
+
 export interface CreateRequest {
   name?: string;
   image: string;
@@ -86,6 +96,7 @@ export interface CreateRequest {
   restartPolicy?: RestartPolicySpec;
   cgroupParent?: string;
   networkMode?: string;
+  healthcheck?: HealthcheckSpec;
 }
 
 export interface IdRequest {
@@ -140,6 +151,8 @@ export interface ContainerSummary {
   runtime: string;
   pid: number;
   inGc: boolean;
+  /** starting, healthy or unhealthy when the container has a health check. */
+  health?: string;
 }
 
 export interface ListResponse {

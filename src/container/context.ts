@@ -2,6 +2,7 @@ import type { ImageBackend } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../sys/log.js';
 import type { EventLog } from './events.js';
+import type { HealthChecks } from './health.js';
 import type { RestartManager } from './restart-manager.js';
 import type { ContainerStore } from './store.js';
 
@@ -22,6 +23,7 @@ export interface EngineContext {
   images: ImageBackend[];
   events: EventLog;
   restarts: RestartManager;
+  health: HealthChecks;
   log: Logger;
   defaults: ContainerDefaults;
   /** Features the host kernel lacks make the flags that need them fail early. */

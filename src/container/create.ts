@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { CreateRequest, CreateResponse, MountSpec } from '../api/containers.js';
+import type { CreateRequest, CreateResponse, HealthcheckSpec, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
 import { unknownCaps } from '../runtime/lxc/capabilities.js';
 import { replaceFileSync } from '../sys/atomic-write.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
+import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS, type HealthConfig } from './health.js';
 import { readHookSpec } from './hooks.js';
 import type { EngineContext } from './context.js';
 import { emptyState, type ContainerRecord } from './record.js';
@@ -81,6 +82,25 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
   }
 }
 
+/** Health check flags with iSulad's defaults and limits (verify.c). */
+export function healthConfigOf(h: HealthcheckSpec | undefined): HealthConfig | undefined {
+  if (!h) return undefined;
+  if (h.test[0] === 'NONE') return { Test: ['NONE'], IntervalMs: 0, TimeoutMs: 0, StartPeriodMs: 0, Retries: 0, ExitOnUnhealthy: false };
+  for (const [flag, ms] of [['--health-interval', h.intervalMs], ['--health-timeout', h.timeoutMs], ['--health-start-period', h.startPeriodMs]] as const) {
+    if (ms < 0 || (ms > 0 && ms < 1000)) throw invalidArgs(`Invalid ${flag}: must be at least 1 second`);
+  }
+  if (h.timeoutMs > HEALTH_MAX_TIMEOUT_MS) throw invalidArgs('Invalid --health-timeout: must be at most 10 minutes');
+  if (h.retries !== undefined && (!Number.isInteger(h.retries) || h.retries < 0)) throw invalidArgs('Invalid --health-retries: must be a non-negative integer');
+  return {
+    Test: h.test,
+    IntervalMs: h.intervalMs || HEALTH_DEFAULTS.intervalMs,
+    TimeoutMs: h.timeoutMs || HEALTH_DEFAULTS.timeoutMs,
+    StartPeriodMs: h.startPeriodMs || HEALTH_DEFAULTS.startPeriodMs,
+    Retries: h.retries === undefined || h.retries === 0 ? HEALTH_DEFAULTS.retries : h.retries,
+    ExitOnUnhealthy: h.exitOnUnhealthy,
+  };
+}
+
 /** `isula create`: validates everything first, so a refused request leaves nothing behind. */
 export async function createContainer(ctx: EngineContext, req: CreateRequest): Promise<CreateResponse> {
   const runtime = runtimeName(req.runtime, ctx.defaults.defaultRuntime);
@@ -96,6 +116,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const hooks = req.hookSpec ? readHookSpec(req.hookSpec) : undefined;
   validateMounts(req.mounts);
   validateResources(req, ctx);
+  const healthcheck = healthConfigOf(req.healthcheck);
 
   const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
   if (!backend) throw imageNotFound(`No such image: ${req.image}`);
@@ -137,6 +158,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
         Tty: req.tty,
         OpenStdin: req.openStdin,
         StopSignal: req.stopSignal || (req.systemContainer ? 'SIGPWR' : 'SIGTERM'),
+        ...(healthcheck ? { Healthcheck: healthcheck } : {}),
       },
       State: emptyState(),
     },

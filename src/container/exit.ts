@@ -14,6 +14,7 @@ const DRAIN_TIMEOUT_MS = 5000;
 export async function handleExit(ctx: EngineContext, c: Container, code: number): Promise<void> {
   if (!c.state.Running || c.exiting) return;
   c.exiting = true;
+  ctx.health.stop(c);
   try {
     ctx.runtime.release(startedOf(c));
     await c.pump?.drained(DRAIN_TIMEOUT_MS);

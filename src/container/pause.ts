@@ -12,6 +12,8 @@ export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Pr
     else await ctx.runtime.resume(spec);
     c.state.Paused = paused;
     c.save();
+    if (paused) ctx.health.stop(c);
+    else ctx.health.start(ctx, c);
     ctx.events.emit('container', paused ? 'pause' : 'unpause', c.id, { name: c.name, image: c.record.config.Image });
   });
 }

@@ -1,3 +1,4 @@
+import type { HealthConfig, HealthState } from './health.js';
 import type { DeviceSpec, OciHooks, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../api/containers.js';
 
 /** The persisted state of a container (the `State` member of config.v2.json). */
@@ -21,6 +22,7 @@ export interface ContainerState {
   ManuallyStopped: boolean;
   /** The engine sent SIGKILL itself; an exit then counts as 137 whatever the runtime says. */
   ForceKilled: boolean;
+  Health?: HealthState;
 }
 
 export interface ContainerConfig {
@@ -34,6 +36,7 @@ export interface ContainerConfig {
   Tty: boolean;
   OpenStdin: boolean;
   StopSignal: string;
+  Healthcheck?: HealthConfig;
 }
 
 /** config.v2.json: identity, configuration and state. */

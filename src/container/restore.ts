@@ -33,6 +33,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
       c.save();
     }
     ctx.log.info(`container ${c.id} still running (pid ${s.Pid})`);
+    if (!s.Paused) ctx.health.start(ctx, c);
     return;
   }
   // Init gone; a live shim records the exit any moment now, a dead one never will.

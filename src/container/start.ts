@@ -69,7 +69,9 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
   s.StartedAt = new Date().toISOString();
   s.ManuallyStopped = false;
   s.ForceKilled = false;
+  if (c.record.config.Config.Healthcheck && c.record.config.Config.Healthcheck.Test[0] !== 'NONE') s.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
   c.save();
+  ctx.health.start(ctx, c);
   c.stdin = stdinSource;
   attachOutput(ctx, c, result.io);
   ctx.events.emit('container', 'start', c.id, { name: c.name, image: c.record.config.Image, pid: String(s.Pid) });

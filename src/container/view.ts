@@ -23,6 +23,7 @@ export function inspectView(c: Container): Record<string, unknown> {
       Error: s.Error,
       StartedAt: s.StartedAt,
       FinishedAt: s.FinishedAt,
+      ...(s.Health ? { Health: s.Health } : {}),
     },
     Image: cfg.Image,
     ImageType: cfg.ImageType,
@@ -82,6 +83,18 @@ export function inspectView(c: Container): Record<string, unknown> {
       OpenStdin: cfg.Config.OpenStdin,
       StopSignal: cfg.Config.StopSignal,
       Image: cfg.Image,
+      ...(cfg.Config.Healthcheck
+        ? {
+            Healthcheck: {
+              Test: cfg.Config.Healthcheck.Test,
+              Interval: cfg.Config.Healthcheck.IntervalMs * 1e6,
+              Timeout: cfg.Config.Healthcheck.TimeoutMs * 1e6,
+              StartPeriod: cfg.Config.Healthcheck.StartPeriodMs * 1e6,
+              Retries: cfg.Config.Healthcheck.Retries,
+              ExitOnUnhealthy: cfg.Config.Healthcheck.ExitOnUnhealthy,
+            },
+          }
+        : {}),
     },
   };
 }
@@ -104,5 +117,6 @@ export function summaryOf(c: Container): ContainerSummary {
     runtime: c.record.host.Runtime,
     pid: s.Running ? s.Pid : 0,
     inGc: false,
+    ...(s.Running && s.Health ? { health: s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status } : {}),
   };
 }

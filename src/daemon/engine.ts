@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
 import { handleExit } from '../container/exit.js';
+import { HealthChecks } from '../container/health.js';
 import { RestartManager } from '../container/restart-manager.js';
+import { stopContainer } from '../container/stop.js';
 import { restoreContainer } from '../container/restore.js';
 import { startLocked } from '../container/start.js';
 import { ContainerStore } from '../container/store.js';
@@ -45,6 +47,8 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
     // iSulad's detection order: external rootfs first, then embedded images.
     images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
     events: new EventLog(),
+    // --health-exit-on-unhealthy: iSulad stops the container with a 3 s timeout.
+    health: new HealthChecks((c) => stopContainer(ctx, c, 3)),
     restarts: new RestartManager((c) =>
       c.lock.run(async () => {
         c.state.Restarting = false;
@@ -86,6 +90,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
     close: () => {
       watcher.close();
       ctx.restarts.close();
+      ctx.health.close();
       // Containers keep running; their output waits in the FIFOs for the next daemon.
       for (const c of store.all()) c.pump?.detach();
       runtime.close();

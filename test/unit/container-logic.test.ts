@@ -5,6 +5,7 @@ import { checkOperation, statusOf } from '../../src/container/state.js';
 import { emptyState } from '../../src/container/record.js';
 import { mergeEnv } from '../../src/container/create.js';
 import { effectiveCaps } from '../../src/runtime/lxc/capabilities.js';
+import { judgeProbe } from '../../src/container/health.js';
 
 describe('status derivation', () => {
   it('follows iSulad: inited, running, paused, restarting, exited', () => {
@@ -85,5 +86,18 @@ describe('capabilities', () => {
     assert.deepEqual(effectiveCaps(['CHOWN', 'KILL'], ['NET_ADMIN'], ['ALL'], false), ['NET_ADMIN']);
     assert.equal(effectiveCaps(['CHOWN'], [], [], true), undefined);
     assert.deepEqual(effectiveCaps(['CHOWN', 'KILL'], [], ['kill'], false), ['CHOWN']);
+  });
+});
+
+describe('health check verdicts', () => {
+  const cfg = { Test: ['CMD-SHELL', 'true'], IntervalMs: 1000, TimeoutMs: 1000, StartPeriodMs: 5000, Retries: 3, ExitOnUnhealthy: false };
+  it('a pass is healthy and resets the streak; failures count up to retries', () => {
+    assert.deepEqual(judgeProbe({ Status: 'unhealthy', FailingStreak: 4, Log: [] }, 0, cfg, 10_000), { status: 'healthy', streak: 0 });
+    assert.deepEqual(judgeProbe({ Status: 'healthy', FailingStreak: 1, Log: [] }, 1, cfg, 10_000), { status: 'healthy', streak: 2 });
+    assert.deepEqual(judgeProbe({ Status: 'healthy', FailingStreak: 2, Log: [] }, 1, cfg, 10_000), { status: 'unhealthy', streak: 3 });
+  });
+  it('failures in the start period do not count while starting', () => {
+    assert.deepEqual(judgeProbe({ Status: 'starting', FailingStreak: 0, Log: [] }, 1, cfg, 1000), { status: 'starting', streak: 0 });
+    assert.deepEqual(judgeProbe({ Status: 'starting', FailingStreak: 0, Log: [] }, 1, cfg, 6000), { status: 'starting', streak: 1 });
   });
 });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CreateRequest, DeviceSpec, MountSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
+import type { CreateRequest, DeviceSpec, HealthcheckSpec, MountSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
 import { invalidArgs } from '../../api/errors.js';
-import { parseBytes } from '../../common/units.js';
+import { parseBytes, parseDurationMs } from '../../common/units.js';
 import type { OptionTable } from '../args.js';
 import { positionals, str, strList, type Args } from '../command.js';
 
@@ -47,7 +47,45 @@ export const CREATE_OPTIONS: OptionTable = {
     'restart': { type: 'string', describe: 'Restart policy: no, always, on-failure[:max-retries], unless-stopped, on-reboot' },
     'cgroup-parent': { type: 'string', describe: 'Optional parent cgroup for the container' },
     'net': { alias: 'network', type: 'string', describe: 'Connect a container to a network: none (default) or host' },
+    'health-cmd': { type: 'string', describe: 'Command to run to check health' },
+    'health-interval': { type: 'string', describe: 'Time between running the check (ms|s|m|h) (default 30s)' },
+    'health-timeout': { type: 'string', describe: 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)' },
+    'health-start-period': { type: 'string', describe: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+    'health-retries': { type: 'number', describe: 'Consecutive failures needed to report unhealthy (default 3)' },
+    'no-healthcheck': { type: 'boolean', describe: 'Disable any container-specified HEALTHCHECK' },
+    'health-exit-on-unhealthy': { type: 'boolean', describe: 'Stop the container when it becomes unhealthy' },
 };
+
+function durationFlag(args: Args, flag: string): number {
+  const text = str(args[flag]);
+  if (text === undefined) return 0;
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw invalidArgs(`invalid value "${text}" for flag --${flag}: want a duration such as 30s`);
+  return ms;
+}
+
+/** --health-* flags; undefined when none is given. */
+function healthcheckOf(args: Args): HealthcheckSpec | undefined {
+  const timing = ['health-interval', 'health-timeout', 'health-start-period', 'health-retries', 'health-exit-on-unhealthy'].filter((f) => args[f] !== undefined);
+  if (args['no-healthcheck'] === true) {
+    if (args['health-cmd'] !== undefined || timing.length > 0) throw invalidArgs('--no-healthcheck conflicts with --health-* options');
+    return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, startPeriodMs: 0, exitOnUnhealthy: false };
+  }
+  const cmd = str(args['health-cmd']);
+  if (cmd === undefined) {
+    if (timing.length > 0) throw invalidArgs(`--${timing[0]} needs --health-cmd: there is no image health check to change`);
+    return undefined;
+  }
+  const retries = args['health-retries'] as number | undefined;
+  return {
+    test: ['CMD-SHELL', cmd],
+    intervalMs: durationFlag(args, 'health-interval'),
+    timeoutMs: durationFlag(args, 'health-timeout'),
+    startPeriodMs: durationFlag(args, 'health-start-period'),
+    ...(retries !== undefined ? { retries } : {}),
+    exitOnUnhealthy: args['health-exit-on-unhealthy'] === true,
+  };
+}
 
 function readLinesFile(file: string, what: string): string[] {
   try {
@@ -252,5 +290,6 @@ export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
     restartPolicy: args.restart === undefined ? undefined : parseRestartPolicy(str(args.restart)!),
     cgroupParent: str(args['cgroup-parent']),
     networkMode: net,
+    healthcheck: healthcheckOf(args),
   };
 }

@@ -8,7 +8,7 @@ import { ago, humanDuration } from '../format/time.js';
 function statusText(c: ContainerSummary, now: number): string {
   switch (c.state) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(c.startedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(c.startedAt))}${c.health ? ` (${c.health})` : ''}`;
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(c.startedAt))} (Paused)`;
     case 'restarting':

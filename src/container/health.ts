@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+import { runtimeSpecOf } from './spec.js';
+
+/** iSulad's health check numbers (health_check.c). */
+export const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, startPeriodMs: 0, retries: 3 };
+export const HEALTH_MAX_TIMEOUT_MS = 10 * 60_000;
+const LOG_ENTRIES = 5;
+const OUTPUT_MAX = 4096;
+
+export interface HealthConfig {
+  /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]. */
+  Test: string[];
+  IntervalMs: number;
+  TimeoutMs: number;
+  StartPeriodMs: number;
+  Retries: number;
+  ExitOnUnhealthy: boolean;
+}
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
+
+/** The next health status after a probe (iSulad's rules), and the new failing streak. */
+export function judgeProbe(
+  state: HealthState,
+  exitCode: number,
+  cfg: HealthConfig,
+  sinceStartMs: number,
+): { status: HealthState['Status']; streak: number } {
+  if (exitCode === 0) return { status: 'healthy', streak: 0 };
+  // Failures in the start period do not count while the container is still starting.
+  if (state.Status === 'starting' && sinceStartMs < cfg.StartPeriodMs) return { status: 'starting', streak: state.FailingStreak };
+  const streak = state.FailingStreak + 1;
+  return { status: streak >= cfg.Retries ? 'unhealthy' : state.Status, streak };
+}
+
+/** One probe loop per running container with a health check; probes are execs in it. */
+export class HealthChecks {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly onUnhealthy: (c: Container) => Promise<void>) {}
+
+  start(ctx: EngineContext, c: Container): void {
+    const cfg = c.record.config.Config.Healthcheck;
+    if (!cfg || cfg.Test[0] === 'NONE' || this.timers.has(c.id)) return;
+    if (!c.state.Health) c.state.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
+    this.schedule(ctx, c, cfg);
+  }
+
+  stop(c: Container): void {
+    const t = this.timers.get(c.id);
+    if (t) clearTimeout(t);
+    this.timers.delete(c.id);
+  }
+
+  close(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private schedule(ctx: EngineContext, c: Container, cfg: HealthConfig): void {
+    this.timers.set(
+      c.id,
+      setTimeout(() => {
+        void this.probe(ctx, c, cfg).finally(() => {
+          if (this.timers.has(c.id) && c.state.Running && !c.state.Paused) this.schedule(ctx, c, cfg);
+        });
+      }, cfg.IntervalMs),
+    );
+  }
+
+  private async probe(ctx: EngineContext, c: Container, cfg: HealthConfig): Promise<void> {
+    if (!c.state.Running || c.state.Paused) return;
+    const start = new Date();
+    const args = cfg.Test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', cfg.Test.slice(1).join(' ')] : cfg.Test.slice(1);
+    const spec = runtimeSpecOf(c, ctx.defaults);
+    const proc = ctx.runtime.exec(spec, { execId: crypto.randomBytes(32).toString('hex'), args, env: c.record.config.Config.Env, user: spec.user, tty: false, stdin: false });
+    let output = '';
+    const collect = (d: Buffer): void => {
+      if (output.length < OUTPUT_MAX) output += d.toString('utf8');
+    };
+    proc.stdout?.on('data', collect);
+    proc.stderr?.on('data', collect);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill();
+    }, cfg.TimeoutMs);
+    let exitCode = await proc.exited;
+    clearTimeout(timer);
+    if (timedOut) {
+      exitCode = -1;
+      output = `Health check exceeded timeout (${cfg.TimeoutMs / 1000}s)`;
+    }
+    if (output.length > OUTPUT_MAX) output = `${output.slice(0, OUTPUT_MAX - 3)}...`;
+    if (!c.state.Running || !c.state.Health) return;
+    const health = c.state.Health;
+    const verdict = judgeProbe(health, exitCode, cfg, start.getTime() - Date.parse(c.state.StartedAt));
+    health.Log = [...health.Log, { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output }].slice(-LOG_ENTRIES);
+    health.FailingStreak = verdict.streak;
+    const changed = verdict.status !== health.Status;
+    health.Status = verdict.status;
+    c.save();
+    if (changed) ctx.events.emit('container', `health_status: ${verdict.status}`, c.id, { name: c.name });
+    if (verdict.status === 'unhealthy' && cfg.ExitOnUnhealthy) {
+      this.stop(c);
+      await this.onUnhealthy(c).catch((e: Error) => ctx.log.warn(`stopping unhealthy ${c.id}: ${e.message}`));
+    }
+  }
+}
