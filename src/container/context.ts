@@ -1,3 +1,4 @@
+import type { GarbageCollector } from '../gc/collector.js';
 import type { ImageBackend } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../sys/log.js';
@@ -23,6 +24,7 @@ export interface EngineContext {
   images: ImageBackend[];
   events: EventLog;
   restarts: RestartManager;
+  gc: GarbageCollector;
   health: HealthChecks;
   log: Logger;
   defaults: ContainerDefaults;

@@ -6,11 +6,12 @@ import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { mergeEnv } from './create.js';
 import { runtimeSpecOf } from './spec.js';
-import { requireOperation } from './state.js';
+import { refuseInGc, requireOperation } from './state.js';
 import { resolveUser } from './user.js';
 
 /** `isula exec`: runs a process in the running container; events exec_create/exec_start/exec_die. */
 export function execInContainer(ctx: EngineContext, c: Container, req: ExecRequest): ExecProcess {
+  refuseInGc(ctx.gc.has(c.id), c.id, 'exec');
   requireOperation('exec', c.status, c.id);
   if (req.cmd.length === 0) throw invalidArgs('No exec command specified');
   const spec = runtimeSpecOf(c, ctx.defaults);

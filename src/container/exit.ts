@@ -1,6 +1,8 @@
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import type { RuntimeSpec } from '../runtime/runtime.js';
 import { removeContainer } from './remove.js';
+import { runtimeSpecOf } from './spec.js';
 import { processAlive } from '../sys/procfs.js';
 import { settlesWithin, startedOf } from './started.js';
 
@@ -17,8 +19,18 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
   ctx.health.stop(c);
   try {
     ctx.runtime.release(startedOf(c));
-    await c.pump?.drained(DRAIN_TIMEOUT_MS);
-    await ctx.runtime.stopped(c.id).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
+    const spec = runtimeSpecOf(c, ctx.defaults);
+    // Processes left after the init's exit (a killed monitor, a frozen cgroup) would hold the
+    // output open; kill them first, and hand what survives to the garbage collector.
+    const leftover = ctx.runtime.listPids(spec).length > 0;
+    if (leftover) await ctx.runtime.killAll(spec);
+    await c.pump?.drained(leftover ? 1000 : DRAIN_TIMEOUT_MS);
+    if (leftover && !(await gone(ctx, spec, 1000))) {
+      const res = ctx.runtime.hostResources(spec);
+      ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [], removed: false });
+    } else {
+      await ctx.runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
+    }
     c.pump = undefined;
     c.stdin = undefined;
     const s = c.state;
@@ -32,14 +44,23 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
     c.save();
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
     c.notifyExit(exitCode);
-    const restarting = ctx.restarts.onExit(ctx, c, exitCode);
-    if (c.record.host.AutoRemove && !c.removed && !restarting) {
+    // A container in the garbage collector gets its policy and --rm once collected.
+    const restarting = !ctx.gc.has(c.id) && ctx.restarts.onExit(ctx, c, exitCode);
+    if (c.record.host.AutoRemove && !c.removed && !restarting && !ctx.gc.has(c.id)) {
       await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
     }
     c.notifyFinished(exitCode);
   } finally {
     c.exiting = false;
   }
+}
+
+/** Waits up to `ms` for the container's cgroup to hold no process. */
+async function gone(ctx: EngineContext, spec: RuntimeSpec, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    if (ctx.runtime.listPids(spec).length === 0) return true;
+  }
+  return ctx.runtime.listPids(spec).length === 0;
 }
 
 /**

@@ -4,13 +4,14 @@ import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { runtimeSpecOf } from './spec.js';
 import { startedOf } from './started.js';
-import { requireOperation } from './state.js';
+import { refuseInGc, requireOperation } from './state.js';
 
 /** `isula kill [-s SIG]`: SIGKILL by default; a paused container is thawed so the signal lands. */
 export function killContainer(ctx: EngineContext, c: Container, signal: string): Promise<void> {
   return c.lock.run(async () => {
     const n = signalNumber(signal || 'SIGKILL');
     if (n === undefined) throw invalidArgs(`Invalid signal: ${signal}`);
+  refuseInGc(ctx.gc.has(c.id), c.id, 'kill');
     requireOperation('kill', c.status, c.id);
     if (n === 9) ctx.restarts.cancel(c);
     if (!c.state.Running) return;

@@ -27,7 +27,7 @@ function matches(c: Container, key: string, value: string): boolean {
 }
 
 /** `isula ps`: newest first; filters of one key are ORed, different keys ANDed, as Docker. */
-export function listContainers(store: ContainerStore, req: ListRequest): ContainerSummary[] {
+export function listContainers(store: ContainerStore, req: ListRequest, inGc: (id: string) => boolean = () => false): ContainerSummary[] {
   for (const key of Object.keys(req.filters)) if (!FILTER_KEYS.has(key)) throw invalidArgs(`Invalid filter '${key}'`);
   for (const s of req.filters.status ?? []) {
     if (!STATUSES.has(s)) throw invalidArgs(`Invalid filter 'status=${s}': want one of created, restarting, running, paused, exited`);
@@ -40,5 +40,5 @@ export function listContainers(store: ContainerStore, req: ListRequest): Contain
     .filter((c) => Object.entries(req.filters).every(([k, values]) => values.some((v) => matches(c, k, v))))
     .sort((a, b) => b.record.config.Created.localeCompare(a.record.config.Created));
   if (req.last !== undefined && req.last >= 0) list = list.slice(0, req.last);
-  return list.map(summaryOf);
+  return list.map((c) => summaryOf(c, inGc(c.id)));
 }

@@ -1,11 +1,12 @@
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { runtimeSpecOf } from './spec.js';
-import { requireOperation } from './state.js';
+import { refuseInGc, requireOperation } from './state.js';
 
 /** `isula pause` / `isula unpause`: the cgroup freezer. */
 export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Promise<void> {
   return c.lock.run(async () => {
+  refuseInGc(ctx.gc.has(c.id), c.id, 'pause');
     requireOperation(paused ? 'pause' : 'unpause', c.status, c.id);
     const spec = runtimeSpecOf(c, ctx.defaults);
     if (paused) await ctx.runtime.pause(spec);

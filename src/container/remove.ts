@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { generalError } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { runtimeSpecOf } from './spec.js';
@@ -6,11 +7,23 @@ import { awaitExit } from './exit.js';
 import { startedOf } from './started.js';
 import { requireOperation } from './state.js';
 
+/** SIGKILL not obeyed within this long means stuck (D state, frozen by someone else). */
+const STUCK_AFTER_MS = 1000;
+
+function forget(ctx: EngineContext, c: Container): void {
+  c.removed = true;
+  ctx.store.delete(c);
+  ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
+  c.notifyExit(c.state.ExitCode);
+  c.notifyFinished(c.state.ExitCode);
+}
+
 /** `isula rm [-f]`: a running container needs -f, and is killed first. */
 export function removeContainer(ctx: EngineContext, c: Container, force: boolean): Promise<void> {
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
+    if (ctx.gc.has(c.id) && !force) throw generalError(`Cannot remove container ${c.id.slice(0, 12)}: it is in garbage collector progress, use -f`);
     ctx.restarts.cancel(c);
     const spec = runtimeSpecOf(c, ctx.defaults);
     if (c.state.Running) {
@@ -18,12 +31,23 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
       c.state.ManuallyStopped = true;
       ctx.runtime.kill(startedOf(c), 'SIGKILL');
       await ctx.runtime.killAll(spec);
-      if (!(await awaitExit(ctx, c, 10_000))) throw new Error(`container ${c.id} did not die after SIGKILL`);
+      // Unlike iSulad (refuses) and Docker (hangs), a container whose processes will not die
+      // goes at once: its leftovers stay with the garbage collector, its name is free.
+      if (!(await awaitExit(ctx, c, STUCK_AFTER_MS))) {
+        const res = ctx.runtime.hostResources(spec);
+        c.pump?.detach();
+        ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [...res.stateDirs, c.dir], removed: true });
+        forget(ctx, c);
+        return;
+      }
+    }
+    if (ctx.gc.has(c.id)) {
+      ctx.gc.markRemoved(c.id, [...ctx.runtime.hostResources(spec).stateDirs, c.dir]);
+      forget(ctx, c);
+      return;
     }
     await ctx.runtime.cleanup(spec);
-    c.removed = true;
-    ctx.store.delete(c);
     fs.rmSync(c.dir, { recursive: true, force: true });
-    ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
+    forget(ctx, c);
   });
 }

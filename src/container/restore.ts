@@ -17,6 +17,8 @@ const UNKNOWN_EXIT = 255;
  */
 export async function restoreContainer(ctx: EngineContext, c: Container): Promise<void> {
   const s = c.state;
+  // iSulad skips containers the garbage collector owns; it finishes them.
+  if (ctx.gc.has(c.id)) return;
   if (!s.Running) {
     if (c.record.host.AutoRemove) await removeContainer(ctx, c, true);
     else ctx.restarts.onRestore(ctx, c);

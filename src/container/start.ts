@@ -11,7 +11,7 @@ import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
 import type { ContainerIo } from '../runtime/runtime.js';
 import { runtimeSpecOf } from './spec.js';
-import { requireOperation } from './state.js';
+import { refuseInGc, requireOperation } from './state.js';
 
 /** --log-opt max-size/max-file of the container, else the daemon's container-log defaults. */
 export function logLimits(c: Container, ctx: EngineContext): { maxBytes: number; maxFiles: number } {
@@ -44,6 +44,7 @@ export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo):
 /** `isula start` (and the start half of run and restart); the caller holds the lock. */
 export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: { rows: number; cols: number }): Promise<void> {
   if (c.removed) throw generalError(`No such container: ${c.id}`);
+  refuseInGc(ctx.gc.has(c.id), c.id, 'start');
   if (requireOperation('start', c.status, c.id)) return;
   const spec = runtimeSpecOf(c, ctx.defaults);
   if (c.record.host.SystemContainer) writeSystemContainerEtc(c);

@@ -64,3 +64,8 @@ export function requireOperation(op: Operation, status: Status, id: string, forc
   if (verdict !== 'ok') throw generalError(verdict);
   return false;
 }
+
+/** iSulad refuses most verbs while a container's leftovers are being collected. */
+export function refuseInGc(inGc: boolean, id: string, op: Operation): void {
+  if (inGc) throw generalError(`Cannot ${op} container ${id.slice(0, 12)}: it is in garbage collector progress`);
+}

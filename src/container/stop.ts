@@ -5,6 +5,7 @@ import type { EngineContext } from './context.js';
 import { runtimeSpecOf } from './spec.js';
 import { awaitExit } from './exit.js';
 import { startedOf } from './started.js';
+import { refuseInGc } from './state.js';
 
 const KILL_WAIT_MS = 10_000;
 
@@ -13,6 +14,7 @@ const KILL_WAIT_MS = 10_000;
  * thawed so the signal lands, as Docker does. The caller holds the lock.
  */
 export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: number): Promise<void> {
+  refuseInGc(ctx.gc.has(c.id), c.id, 'stop');
   ctx.restarts.cancel(c);
   if (!c.state.Running) return;
   c.state.ManuallyStopped = true;

@@ -1,9 +1,10 @@
 import type { ContainerSummary } from '../api/containers.js';
+import type { GcEntry } from '../gc/collector.js';
 import type { Container } from './container.js';
 import { ZERO_TIME } from './record.js';
 
 /** The container as `isula inspect` shows it: Docker's layout, iSulad's names. */
-export function inspectView(c: Container): Record<string, unknown> {
+export function inspectView(c: Container, gc?: GcEntry): Record<string, unknown> {
   const { config: cfg, host } = c.record;
   const s = cfg.State;
   return {
@@ -25,6 +26,9 @@ export function inspectView(c: Container): Record<string, unknown> {
       FinishedAt: s.FinishedAt,
       ...(s.Health ? { Health: s.Health } : {}),
     },
+    GarbageCollector: gc
+      ? { InGc: true, Since: gc.since, Processes: gc.processes.map((p) => ({ Pid: p.pid, State: p.state, Wchan: p.wchan, Command: p.comm })) }
+      : { InGc: false },
     Image: cfg.Image,
     ImageType: cfg.ImageType,
     ResolvConfPath: `${c.dir}/resolv.conf`,
@@ -99,7 +103,7 @@ export function inspectView(c: Container): Record<string, unknown> {
   };
 }
 
-export function summaryOf(c: Container): ContainerSummary {
+export function summaryOf(c: Container, inGc = false): ContainerSummary {
   const cfg = c.record.config;
   const s = cfg.State;
   return {
@@ -116,7 +120,7 @@ export function summaryOf(c: Container): ContainerSummary {
     labels: cfg.Config.Labels,
     runtime: c.record.host.Runtime,
     pid: s.Running ? s.Pid : 0,
-    inGc: false,
+    inGc,
     ...(s.Running && s.Health ? { health: s.Health.Status === 'starting' ? 'health: starting' : s.Health.Status } : {}),
   };
 }

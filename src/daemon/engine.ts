@@ -4,6 +4,8 @@ import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
 import { handleExit } from '../container/exit.js';
 import { HealthChecks } from '../container/health.js';
+import { removeContainer } from '../container/remove.js';
+import { GarbageCollector } from '../gc/collector.js';
 import { RestartManager } from '../container/restart-manager.js';
 import { stopContainer } from '../container/stop.js';
 import { restoreContainer } from '../container/restore.js';
@@ -49,6 +51,19 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
     events: new EventLog(),
     // --health-exit-on-unhealthy: iSulad stops the container with a 3 s timeout.
     health: new HealthChecks((c) => stopContainer(ctx, c, 3)),
+    gc: new GarbageCollector(
+      config.graph,
+      log.child('gc'),
+      (action, entry) => ctx.events.emit('container', action, entry.id, { name: entry.name }),
+      (entry) => {
+        // Collected: now the exit's restart policy and --rm apply, as after any exit.
+        const c = entry.removed ? undefined : store.find(entry.id);
+        if (!c || c.removed || c.state.Running) return;
+        if (!ctx.restarts.onExit(ctx, c, c.state.ExitCode) && c.record.host.AutoRemove) {
+          void removeContainer(ctx, c, true).catch((e: Error) => log.warn(`auto-remove of ${c.id}: ${e.message}`));
+        }
+      },
+    ),
     restarts: new RestartManager((c) =>
       c.lock.run(async () => {
         c.state.Restarting = false;
@@ -70,6 +85,8 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
       memsw: memswSupported(),
     },
   };
+  // iSulad's order: the GC list first, then the containers, then the GC thread.
+  ctx.gc.load();
   const loaded = store.load(log);
   const watcher = new ExitWatcher(
     runtime.exitsDir,
@@ -84,6 +101,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
     await restoreContainer(ctx, c).catch((e: Error) => log.error(`restoring ${c.id}: ${e.message}`));
   }
   log.info(`restored ${loaded.length} container(s)`);
+  ctx.gc.start();
   return {
     ctx,
     images,
@@ -91,6 +109,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
       watcher.close();
       ctx.restarts.close();
       ctx.health.close();
+      ctx.gc.close();
       // Containers keep running; their output waits in the FIFOs for the next daemon.
       for (const c of store.all()) c.pump?.detach();
       runtime.close();

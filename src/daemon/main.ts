@@ -65,7 +65,7 @@ async function run(config: DaemonConfig): Promise<void> {
         return { total: all.length, running, paused, stopped: all.length - running - paused };
       },
       imageCount: () => engine.images.count(),
-      gcLeftovers: () => [],
+      gcLeftovers: () => engine.ctx.gc.leftovers(),
     }),
   };
 

@@ -102,8 +102,10 @@ export interface Runtime {
   resize(started: StartedContainer, rows: number, cols: number): Promise<void>;
   /** Ends the shim of an exited container so its output streams close. */
   release(started: StartedContainer): void;
-  /** Releases what one run of the container held on the host (mounts), once it exited. */
-  stopped(id: string): Promise<void>;
+  /** Releases what one run of the container held on the host (mounts, cgroups), once it exited. */
+  stopped(spec: RuntimeSpec): Promise<void>;
+  /** What the container holds on the host, for the garbage collector to release. */
+  hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] };
   /** Removes what the runtime made for a container: its config, state, and cgroups. */
   cleanup(spec: RuntimeSpec): Promise<void>;
 }

@@ -65,8 +65,11 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       await removeContainer(ctx, get(req.id), req.force);
       return {};
     },
-    'ContainerService/List': async (req) => ({ containers: listContainers(ctx.store, req) }),
-    'ContainerService/Inspect': async (req) => ({ json: JSON.stringify(inspectView(get(req.id))) }),
+    'ContainerService/List': async (req) => ({ containers: listContainers(ctx.store, req, (id) => ctx.gc.has(id)) }),
+    'ContainerService/Inspect': async (req) => {
+      const c = get(req.id);
+      return { json: JSON.stringify(inspectView(c, ctx.gc.get(c.id))) };
+    },
     'ContainerService/Wait': async (req) => ({ exitCode: await get(req.id).waitFinished() }),
     'ContainerService/Rename': async (req) => {
       await renameContainer(ctx, get(req.id), req.newName);

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ResourceSpec } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
-import { isFreezingOrFrozen, setFrozen } from '../../sys/cgroup/freezer.js';
+import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
 import { attachLoop, detachLoop } from '../../sys/loop.js';
@@ -414,7 +414,9 @@ export class LxcRuntime implements Runtime {
     }
     // A frozen task keeps a SIGKILL pending until thawed; whoever froze the container's
     // own cgroup (us, or someone writing freezer.state), it must thaw for the kill to land.
-    if (isFreezingOrFrozen(spec.cgroupPath)) await setFrozen(spec.cgroupPath, false).catch(() => undefined);
+    // Without waiting: under a parent frozen by someone else it stays frozen, and a kill must
+    // never hang on that (the garbage collector takes over).
+    if (isFreezingOrFrozen(spec.cgroupPath)) setFrozenNoWait(spec.cgroupPath, false);
   }
 
   async pause(spec: RuntimeSpec): Promise<void> {
@@ -503,9 +505,21 @@ export class LxcRuntime implements Runtime {
     }
   }
 
-  async stopped(id: string): Promise<void> {
+  async stopped(spec: RuntimeSpec): Promise<void> {
     // A block-device rootfs is mounted per run; the image's device must not stay busy.
-    await unmount(this.blockRootfsDir(id));
+    await unmount(this.blockRootfsDir(spec.id));
+    // LXC removes its cgroups itself, unless its monitor was killed.
+    removeCgroup(spec.cgroupPath);
+    removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
+  }
+
+  hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] } {
+    return {
+      cgroupPath: spec.cgroupPath,
+      monitorCgroupPath: `${this.monitorCgroupParent}/${spec.id}`,
+      mounts: [this.blockRootfsDir(spec.id)],
+      stateDirs: [this.stateDir(spec.id), path.join(this.exitsDir, spec.id)],
+    };
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {

@@ -17,6 +17,18 @@ export async function setFrozen(rel: string, frozen: boolean, timeoutMs = 5000):
   }
 }
 
+/** Asks for a freeze or thaw without waiting: the collector must never block on one. */
+export function setFrozenNoWait(rel: string, frozen: boolean): void {
+  const dir = controllerDir(rel, 'freezer');
+  if (!dir) return;
+  try {
+    if (isCgroupV2Only()) writeCgroupFile(dir, 'cgroup.freeze', frozen ? '1' : '0');
+    else writeCgroupFile(dir, 'freezer.state', frozen ? 'FROZEN' : 'THAWED');
+  } catch {
+    // the cgroup went away meanwhile
+  }
+}
+
 /** True when frozen; FREEZING counts as not yet. */
 export function isFrozen(rel: string): boolean {
   const dir = controllerDir(rel, 'freezer');

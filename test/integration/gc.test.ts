@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { TestEngine } from '../helpers/engine.js';
+import { busyboxRootfs } from '../helpers/rootfs.js';
+
+const FREEZER = '/sys/fs/cgroup/freezer';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const cgroupDirsOf = (rel: string): string[] =>
+  fs
+    .readdirSync('/sys/fs/cgroup')
+    .map((h) => `/sys/fs/cgroup/${h}/${rel}`)
+    .filter((d) => fs.existsSync(d));
+
+const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
+
+describe('garbage collection of D and Z state containers', { skip: !fs.existsSync(FREEZER) && 'needs the cgroup v1 freezer' }, () => {
+  let engine: TestEngine;
+  let rootfs: string;
+  before(async () => {
+    engine = await TestEngine.start();
+    rootfs = busyboxRootfs();
+  });
+  after(async () => {
+    for (const d of cgroupDirsOf('isulad-test-outside')) fs.rmdirSync(d);
+    await engine.cleanup();
+  });
+
+  const runDetached = async (args: string[]): Promise<{ id: string; pid: number }> => {
+    const r = await engine.isula(['run', '-d', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    const pid = Number((await engine.isula(['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim());
+    return { id, pid };
+  };
+
+  it('rm -f of a container frozen from outside returns within 3 s and leaves nothing', async () => {
+    const { id, pid } = await runDetached(['--name', 'frozen', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    fs.writeFileSync(`${FREEZER}/isulad/${id}/freezer.state`, 'FROZEN');
+    await until('D state', () => (/State:\s+D/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')) ? true : undefined), 3000);
+    const t0 = Date.now();
+    const r = await engine.isula(['rm', '-f', 'frozen']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 < 3000, `rm -f took ${Date.now() - t0} ms`);
+    await until('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
+  });
+
+  it('a frozen container whose LXC monitor is SIGKILLed ends up exited, its processes and cgroups gone, within 5 s', async () => {
+    const { id, pid } = await runDetached(['--name', 'orphan', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    fs.writeFileSync(`${FREEZER}/isulad/${id}/freezer.state`, 'FROZEN');
+    const monitor = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    process.kill(monitor, 'SIGKILL');
+    await until(
+      'exited and clean',
+      async () => {
+        const status = (await engine.isula(['inspect', '-f', '{{.State.Status}}', 'orphan'])).stdout.trim();
+        return status === 'exited' && !alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined;
+      },
+      5000,
+    );
+  });
+
+  it('zombies that pid 1 never reaps are cleaned by stop and rm', async () => {
+    const { id, pid } = await runDetached(['--name', 'zombies', '--pids-limit', '16', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'for i in 1 2 3 4 5; do sleep 0.1 & done; exec sleep 1000']);
+    await until('zombies', () => (fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && fs.existsSync(`/proc/${p}/stat`) && / Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')) && fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid)).length >= 5 ? true : undefined), 5000);
+    assert.equal((await engine.isula(['stop', '-t', '1', 'zombies'])).code, 0);
+    assert.equal((await engine.isula(['rm', 'zombies'])).code, 0);
+    await until('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
+  });
+
+  it('stuck under a parent frozen by someone else: rm -f returns, the name is free, info lists it, thaw reclaims it; the GC survives a daemon SIGKILL', async () => {
+    const parent = `${FREEZER}/isulad-test-outside`;
+    fs.mkdirSync(parent, { recursive: true });
+    const { id, pid } = await runDetached(['--name', 'stuck', '--cgroup-parent', '/isulad-test-outside', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    fs.writeFileSync(`${parent}/freezer.state`, 'FROZEN');
+    const t0 = Date.now();
+    const rm = await engine.isula(['rm', '-f', 'stuck']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.ok(Date.now() - t0 < 3000, `rm -f took ${Date.now() - t0} ms`);
+    assert.doesNotMatch((await engine.isula(['ps', '-a'])).stdout, /stuck/);
+    assert.equal((await engine.isula(['create', '--name', 'stuck', '--external-rootfs', rootfs, 'none', 'true'])).code, 0);
+    const info = await engine.isula(['info']);
+    assert.match(info.stdout, /^Garbage Collector: 1 leftover\(s\)$/m);
+    assert.match(info.stdout, new RegExp(`${id.slice(0, 12)} stuck since`));
+    assert.match(info.stdout, new RegExp(`pid ${pid} state D`));
+    // The engine must not thaw a cgroup it does not own.
+    assert.equal(fs.readFileSync(`${parent}/freezer.state`, 'utf8').trim(), 'FROZEN');
+
+    await engine.restart();
+    assert.match((await engine.isula(['info'])).stdout, /^Garbage Collector: 1 leftover\(s\)$/m);
+
+    fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
+    await until(
+      'reclaimed',
+      async () => (/^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`isulad-test-outside/${id}`).length === 0 ? true : undefined),
+      5000,
+    );
+  });
+});
