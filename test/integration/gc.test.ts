@@ -22,7 +22,14 @@ const cgroupDirsOf = (rel: string): string[] =>
     .map((h) => `/sys/fs/cgroup/${h}/${rel}`)
     .filter((d) => fs.existsSync(d));
 
-const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
+/** Still a process: a zombie reparented to the host's init is only waiting for that init to reap it. */
+const alive = (pid: number): boolean => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
 
 describe('garbage collection of D and Z state containers', { skip: !fs.existsSync(FREEZER) && 'needs the cgroup v1 freezer' }, () => {
   let engine: TestEngine;
@@ -32,7 +39,7 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     rootfs = busyboxRootfs();
   });
   after(async () => {
-    for (const d of cgroupDirsOf('isulad-test-outside')) fs.rmdirSync(d);
+    for (const d of [...cgroupDirsOf('isulad-test-outside'), ...cgroupDirsOf('isulad-test-outside2')]) fs.rmdirSync(d);
     await engine.cleanup();
   });
 
@@ -105,5 +112,42 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
       async () => (/^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`isulad-test-outside/${id}`).length === 0 ? true : undefined),
       5000,
     );
+  });
+
+  it('a container in the collector shows it in inspect and ps, refuses start, and leaves it once thawed', async () => {
+    const parent = `${FREEZER}/isulad-test-outside2`;
+    fs.mkdirSync(parent, { recursive: true });
+    const { id, pid } = await runDetached(['--name', 'ingc', '--cgroup-parent', '/isulad-test-outside2', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    fs.writeFileSync(`${parent}/freezer.state`, 'FROZEN');
+    const monitor = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    process.kill(monitor, 'SIGKILL');
+    const gc = await until(
+      'in GC',
+      async () => {
+        const r = await engine.isula(['inspect', '-f', '{{json .GarbageCollector}}', 'ingc']);
+        const v = JSON.parse(r.stdout) as { InGc: boolean; Since?: string; Processes?: { Pid: number; State: string; Wchan: string }[] };
+        return v.InGc ? v : undefined;
+      },
+      8000,
+    );
+    assert.ok(gc.Since && !Number.isNaN(Date.parse(gc.Since)));
+    assert.ok(gc.Processes?.some((p) => p.Pid === pid && p.State === 'D'), JSON.stringify(gc));
+    assert.match((await engine.isula(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, /^ingc .*\(in GC\)$/m);
+    const start = await engine.isula(['start', 'ingc']);
+    assert.equal(start.code, 1);
+    assert.match(start.stderr, /garbage collector/);
+    fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
+    await until('out of GC', async () => ((await engine.isula(['inspect', '-f', '{{.GarbageCollector.InGc}} {{.State.Status}}', 'ingc'])).stdout.trim() === 'false exited' ? true : undefined), 5000);
+    assert.equal(alive(pid), false);
+    assert.deepEqual(cgroupDirsOf(`isulad-test-outside2/${id}`), []);
+    const events = await engine.isula(['events', '-n', 'ingc', '--since', '60s', '--until', '0s']);
+    assert.match(events.stdout, /container gc_enter /);
+    assert.match(events.stdout, /container gc_leave /);
+  });
+
+  it('update --restart changes the policy of a container', async () => {
+    await runDetached(['--name', 'upd', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    assert.equal((await engine.isula(['update', '--restart', 'on-failure:2', 'upd'])).code, 0);
+    assert.equal((await engine.isula(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'upd'])).stdout.trim(), 'on-failure 2');
   });
 });
