@@ -14,7 +14,8 @@ export interface ContainerDefaults {
   defaultRuntime: string;
   logMaxBytes: number;
   logMaxFiles: number;
-  startTimeoutMs: number;
+  /** The daemon's --hook-spec: OCI hooks for containers created without their own. */
+  hookSpec: string | undefined;
 }
 
 /** What every container verb works with. */

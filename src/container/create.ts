@@ -113,7 +113,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   if (req.stopSignal && signalNumber(req.stopSignal) === undefined) throw invalidArgs(`Invalid signal: ${req.stopSignal}`);
   for (const u of req.ulimits) if (!ULIMIT_NAMES.has(u.name)) throw invalidArgs(`Invalid ulimit type: ${u.name}`);
   for (const d of req.devices) if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
-  const hooks = req.hookSpec ? readHookSpec(req.hookSpec) : undefined;
+  const hookSpec = req.hookSpec || ctx.defaults.hookSpec;
+  const hooks = hookSpec ? readHookSpec(hookSpec) : undefined;
   validateMounts(req.mounts);
   validateResources(req, ctx);
   const healthcheck = healthConfigOf(req.healthcheck);
@@ -175,7 +176,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       Privileged: req.privileged,
       Devices: req.devices,
       Ulimits: req.ulimits,
-      HookSpec: req.hookSpec ?? '',
+      HookSpec: hookSpec ?? '',
       ...(hooks ? { Hooks: hooks } : {}),
       RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
       AutoRemove: req.autoRemove,

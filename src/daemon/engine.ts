@@ -36,7 +36,7 @@ function memswSupported(): boolean {
 /** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
 export async function startEngine(config: DaemonConfig, log: Logger): Promise<Engine> {
   const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
-  const runtime = new LxcRuntime(config.graph, config.state, `${cgroupParent}.monitor`, log.child('lxc'));
+  const runtime = new LxcRuntime(config.graph, config.state, `${cgroupParent}.monitor`, log.child('lxc'), config.startTimeoutMs || undefined);
   const unusable = await runtime.detect();
   if (unusable) log.warn(`runtime lcr unusable: ${unusable}`);
   runtime.init();
@@ -76,7 +76,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
       defaultRuntime: config.defaultRuntime,
       logMaxBytes: 1024 * 1024,
       logMaxFiles: 7,
-      startTimeoutMs: config.startTimeoutMs,
+      hookSpec: config.hookSpec,
     },
     kernel: {
       pids: controllers.includes('pids'),

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CreateRequest, DeviceSpec, HealthcheckSpec, MountSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
+import type { CreateRequest, DeviceSpec, HealthcheckSpec, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
 import { invalidArgs } from '../../api/errors.js';
 import { parseBytes, parseDurationMs } from '../../common/units.js';
 import type { OptionTable } from '../args.js';
@@ -235,10 +235,8 @@ export function logOpts(args: Args): Record<string, string> {
   return out;
 }
 
-/** Builds the create request from the flags and `IMAGE [COMMAND] [ARG...]`. */
-export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
-  const [image, ...cmd] = positionals(args);
-  if (!image) throw invalidArgs('"create" requires at least 1 argument: an image, or none with --external-rootfs');
+/** The resource flags `create`, `run` and `update` share; flags not given are left out. */
+export function resourcesOf(args: Args): ResourceSpec {
   const cpus = str(args.cpus);
   let nanoCpus: number | undefined;
   if (cpus !== undefined) {
@@ -246,6 +244,27 @@ export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
     if (!Number.isFinite(n) || n <= 0) throw invalidArgs(`invalid value "${cpus}" for flag --cpus`);
     nanoCpus = Math.round(n * 1e9);
   }
+  const all: ResourceSpec = {
+    memory: bytesFlag(args.memory, 'memory'),
+    memorySwap: bytesFlag(args['memory-swap'], 'memory-swap'),
+    cpuShares: args['cpu-shares'] as number | undefined,
+    nanoCpus,
+    cpuPeriod: args['cpu-period'] as number | undefined,
+    cpuQuota: args['cpu-quota'] as number | undefined,
+    cpusetCpus: str(args['cpuset-cpus']),
+    cpusetMems: str(args['cpuset-mems']),
+    pidsLimit: args['pids-limit'] as number | undefined,
+    filesLimit: args['files-limit'] as number | undefined,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as ResourceSpec;
+}
+
+export const RESOURCE_FLAGS = ['memory', 'memory-swap', 'cpu-shares', 'cpus', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems', 'pids-limit'] as const;
+
+/** Builds the create request from the flags and `IMAGE [COMMAND] [ARG...]`. */
+export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
+  const [image, ...cmd] = positionals(args);
+  if (!image) throw invalidArgs('"create" requires at least 1 argument: an image, or none with --external-rootfs');
   const net = str(args.net);
   if (net !== undefined && net !== 'none' && net !== 'host') throw invalidArgs(`network "${net}" is not supported: want none or host`);
   const externalRootfs = str(args['external-rootfs']);
@@ -266,18 +285,7 @@ export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
     systemContainer: args['system-container'] === true,
     readOnly: args['read-only'] === true,
     mounts: [...strList(args.volume).map(parseVolume), ...strList(args.mount).map(parseMount), ...strList(args.tmpfs).map(parseTmpfs)],
-    resources: {
-      memory: bytesFlag(args.memory, 'memory'),
-      memorySwap: bytesFlag(args['memory-swap'], 'memory-swap'),
-      cpuShares: args['cpu-shares'] as number | undefined,
-      nanoCpus,
-      cpuPeriod: args['cpu-period'] as number | undefined,
-      cpuQuota: args['cpu-quota'] as number | undefined,
-      cpusetCpus: str(args['cpuset-cpus']),
-      cpusetMems: str(args['cpuset-mems']),
-      pidsLimit: args['pids-limit'] as number | undefined,
-      filesLimit: args['files-limit'] as number | undefined,
-    },
+    resources: resourcesOf(args),
     capAdd: strList(args['cap-add']),
     capDrop: strList(args['cap-drop']),
     privileged: args.privileged === true,

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -158,6 +158,8 @@ export class LxcRuntime implements Runtime {
     state: string,
     private readonly monitorCgroupParent: string,
     private readonly log: Logger,
+    /** How long a start may take before it counts as failed (daemon `start-timeout`). */
+    private readonly startTimeoutMs = 60_000,
   ) {
     this.lxcpath = path.join(graph, 'engines', 'lcr');
     this.statePath = path.join(state, 'lcr');
@@ -309,7 +311,7 @@ export class LxcRuntime implements Runtime {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
 
-    const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], 60_000);
+    const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], this.startTimeoutMs);
     reached.catch(() => undefined);
     const withStdin = stdinSource !== undefined;
     const shim = spawn(
@@ -534,10 +536,4 @@ export class LxcRuntime implements Runtime {
   close(): void {
     this.monitor?.close();
   }
-}
-
-/** Detects whether the LXC tools answer at all (used by `isula info`). */
-export function lxcVersion(): string | undefined {
-  const r = spawnSync('lxc-start', ['--version']);
-  return r.status === 0 ? r.stdout.toString().trim() : undefined;
 }
