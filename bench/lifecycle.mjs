@@ -141,6 +141,16 @@ for (const name of engines) {
   await daemon?.stop();
 }
 fs.rmSync(work, { recursive: true, force: true });
+// The raw LXC runs leave their (empty) parent cgroups behind: remove them.
+for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+  for (const d of ['lxcbench', 'lxcbench.monitor']) {
+    try {
+      fs.rmdirSync(`/sys/fs/cgroup/${h}/${d}`);
+    } catch {
+      // absent, or not a hierarchy
+    }
+  }
+}
 
 const f = (x) => x.toFixed(0);
 console.log(`machine: ${machine()}`);
