@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ISULA, run, TestEngine, type RunResult } from '../helpers/engine.js';
+import { Cli, eventually, show, sleepMs } from '../helpers/cli.js';
+import { ISULA, run, TestEngine } from '../helpers/engine.js';
 import { busyboxRootfs, freshRootfs, removeBuiltRootfs, systemRootfs } from '../helpers/rootfs.js';
 
 /**
@@ -13,78 +14,6 @@ import { busyboxRootfs, freshRootfs, removeBuiltRootfs, systemRootfs } from '../
  */
 
 after(() => removeBuiltRootfs());
-
-const sleepMs = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
-
-/** Polls `check` until it returns a value other than undefined, or fails at the deadline. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, deadlineMs = 10_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await sleepMs(50);
-  }
-}
-
-const show = (r: RunResult): string => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
-/** Client calls on one engine, with the rootfs given as `--external-rootfs DIR none`. */
-class Cli {
-  constructor(
-    readonly engine: TestEngine,
-    readonly rootfs: string,
-  ) {}
-
-  /** A hung client fails its test after 20 s instead of the helper's 60 s, to keep the file's runtime bounded. */
-  isula(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.engine.isula(args, { timeoutMs: 20_000, ...opts });
-  }
-
-  /** `isula VERB [flags] --external-rootfs ROOTFS none CMD...` */
-  withRootfs(verb: 'run' | 'create', flags: string[], cmd: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.isula([verb, ...flags, '--external-rootfs', this.rootfs, 'none', ...cmd], opts);
-  }
-
-  /** Runs a command and requires exit 0; returns its stdout. */
-  async ok(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
-    const r = await this.isula(args, opts);
-    assert.equal(r.code, 0, `isula ${args.join(' ')}: ${show(r)}`);
-    return r.stdout;
-  }
-
-  /** `run -d`, returns the full id. */
-  async runDetached(flags: string[], cmd: string[]): Promise<string> {
-    const r = await this.withRootfs('run', ['-d', ...flags], cmd);
-    assert.equal(r.code, 0, show(r));
-    const id = r.stdout.trim();
-    assert.match(id, /^[0-9a-f]{64}$/);
-    return id;
-  }
-
-  async status(ref: string): Promise<string> {
-    return (await this.ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', ref])).trim();
-  }
-
-  /** Waits until the container's inspect status starts with `state`. */
-  waitState(ref: string, state: string, deadlineMs = 10_000): Promise<string> {
-    return eventually(`${ref} to be ${state}`, async () => {
-      const s = await this.status(ref);
-      return s.startsWith(`${state} `) ? s : undefined;
-    }, deadlineMs);
-  }
-
-  async names(): Promise<string[]> {
-    return (await this.ok(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter(Boolean).sort();
-  }
-
-  /** Runs a one-shot container with --rm and returns its stdout (exit 0 required). */
-  async inside(flags: string[], script: string): Promise<string> {
-    const r = await this.withRootfs('run', ['--rm', ...flags], ['sh', '-c', script]);
-    assert.equal(r.code, 0, show(r));
-    return r.stdout;
-  }
-}
 
 /** A program that exits 143 on SIGTERM (sh as pid 1 needs a trap to die of TERM). */
 const TERM_TRAP = ['sh', '-c', 'trap "exit 143" TERM; while true; do sleep 0.1; done'];

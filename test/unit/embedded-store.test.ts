@@ -9,26 +9,10 @@ import { EmbeddedImageBackend, inspectEmbeddedImage } from '../../src/image/embe
 import { type LoadedManifest, readEmbeddedManifest, signaturePathFor } from '../../src/image/embedded/manifest.js';
 import { type EmbeddedManifest, LAYER_DIR, LAYER_SQUASHFS, MANIFEST_MEDIA_TYPE } from '../../src/image/embedded/schema.js';
 import { EmbeddedImageStore, STORE_FILE, withDefaultTag } from '../../src/image/embedded/store.js';
+import { findBlockDevice } from '../helpers/block-device.js';
 
 const sha256 = (data: string | Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-/** A block device that exists here (e.g. /dev/vda, /dev/loop0), for a squashfs layer 0. */
-function findBlockDevice(): string | undefined {
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync('/sys/block');
-  } catch {
-    return undefined;
-  }
-  for (const name of names) {
-    try {
-      if (fs.statSync(`/dev/${name}`).isBlockDevice()) return `/dev/${name}`;
-    } catch {
-      // listed in sysfs but no node in this /dev
-    }
-  }
-  return undefined;
-}
 const blockDevice = findBlockDevice();
 const noDevice = 'no block device under /dev matches /sys/block on this machine';
 
