@@ -1,5 +1,11 @@
 /** Messages of isulad.ContainerService. Field names follow Docker/iSulad's inspect output. */
 
+/** A terminal's size, as -t sends it and resize changes it. */
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
 export interface MountSpec {
   type: 'bind' | 'tmpfs' | 'squashfs';
   source: string;
@@ -191,7 +197,7 @@ export interface AttachRequest {
   /** Further messages of the call carry input; `eof` closes the container's stdin. */
   input?: Uint8Array;
   eof?: boolean;
-  resize?: { rows: number; cols: number };
+  resize?: TerminalSize;
   /** Start the container once attached (run without -d, start -a). */
   start?: boolean;
 }
@@ -207,7 +213,7 @@ export interface ExecRequest {
   detach: boolean;
   input?: Uint8Array;
   eof?: boolean;
-  resize?: { rows: number; cols: number };
+  resize?: TerminalSize;
 }
 
 export interface TopRequest {

@@ -1,9 +1,8 @@
 /** The client's own terminal, for -t: raw mode while attached, and its size as it changes. */
 
-export interface TerminalSize {
-  rows: number;
-  cols: number;
-}
+import type { TerminalSize } from '../api/containers.js';
+
+export type { TerminalSize };
 
 export function terminalSize(): TerminalSize | undefined {
   const { rows, columns } = process.stdout;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { TerminalSize } from '../api/containers.js';
 import { generalError } from '../api/errors.js';
 import { parseBytes } from '../common/units.js';
 import type { Container } from './container.js';
@@ -42,7 +43,7 @@ export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo):
 }
 
 /** `isula start` (and the start half of run and restart); the caller holds the lock. */
-export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: { rows: number; cols: number }): Promise<void> {
+export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: TerminalSize): Promise<void> {
   if (c.removed) throw generalError(`No such container: ${c.id}`);
   refuseInGc(ctx.gc.has(c.id), c.id, 'start');
   if (requireOperation('start', c.status, c.id)) return;
@@ -82,7 +83,7 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
 }
 
 /** Starts a container; one run with --rm whose start fails is removed, as iSulad does. */
-export async function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: { rows: number; cols: number }): Promise<void> {
+export async function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: TerminalSize): Promise<void> {
   try {
     await c.lock.run(() => {
       // A start by the user begins a new count for on-failure:N.

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { DeviceSpec, OciHooks, MountSpec, ResourceSpec, UlimitSpec } from '../api/containers.js';
+import type { DeviceSpec, OciHooks, TerminalSize, MountSpec, ResourceSpec, UlimitSpec } from '../api/containers.js';
 
 /** Everything a runtime needs to run one container, derived from its record. */
 export interface RuntimeSpec {
@@ -55,7 +55,7 @@ export interface ExecOptions {
   user?: { uid: number; gid: number };
   workdir?: string;
   tty: boolean;
-  ttySize?: { rows: number; cols: number };
+  ttySize?: TerminalSize;
   stdin: boolean;
 }
 
@@ -88,7 +88,7 @@ export interface Runtime {
   /** Writes the runtime's own configuration of the container. */
   create(spec: RuntimeSpec): Promise<void>;
   /** `ttySize` is the client's terminal size for a container with a terminal (-t). */
-  start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: { rows: number; cols: number }): Promise<{ started: StartedContainer; io: ContainerIo }>;
+  start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }>;
   /** Re-opens the output of a container that kept running while the daemon was away. */
   reattach(id: string): ContainerIo;
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void;

@@ -7,7 +7,7 @@ import { ISULA, type RunResult, type TestEngine } from './engine.js';
 export const sleepMs = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
 /** Polls `check` until it returns a value other than undefined, or fails at the deadline. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, deadlineMs = 10_000): Promise<T> {
+export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, deadlineMs = 10_000): Promise<T> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const v = await check();

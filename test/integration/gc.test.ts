@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/cli.js';
 import { TestEngine } from '../helpers/engine.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
 
 const FREEZER = '/sys/fs/cgroup/freezer';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const cgroupDirsOf = (rel: string): string[] =>
   fs
@@ -54,12 +45,12 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
   it('rm -f of a container frozen from outside returns within 3 s and leaves nothing', async () => {
     const { id, pid } = await runDetached(['--name', 'frozen', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
     fs.writeFileSync(`${FREEZER}/isulad/${id}/freezer.state`, 'FROZEN');
-    await until('D state', () => (/State:\s+D/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')) ? true : undefined), 3000);
+    await eventually('D state', () => (/State:\s+D/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')) ? true : undefined), 3000);
     const t0 = Date.now();
     const r = await engine.isula(['rm', '-f', 'frozen']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Date.now() - t0 < 3000, `rm -f took ${Date.now() - t0} ms`);
-    await until('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
+    await eventually('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
   });
 
   it('a frozen container whose LXC monitor is SIGKILLed ends up exited, its processes and cgroups gone, within 5 s', async () => {
@@ -67,7 +58,7 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     fs.writeFileSync(`${FREEZER}/isulad/${id}/freezer.state`, 'FROZEN');
     const monitor = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     process.kill(monitor, 'SIGKILL');
-    await until(
+    await eventually(
       'exited and clean',
       async () => {
         const status = (await engine.isula(['inspect', '-f', '{{.State.Status}}', 'orphan'])).stdout.trim();
@@ -79,10 +70,10 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
 
   it('zombies that pid 1 never reaps are cleaned by stop and rm', async () => {
     const { id, pid } = await runDetached(['--name', 'zombies', '--pids-limit', '16', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'for i in 1 2 3 4 5; do sleep 0.1 & done; exec sleep 1000']);
-    await until('zombies', () => (fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && fs.existsSync(`/proc/${p}/stat`) && / Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')) && fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid)).length >= 5 ? true : undefined), 5000);
+    await eventually('zombies', () => (fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && fs.existsSync(`/proc/${p}/stat`) && / Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')) && fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid)).length >= 5 ? true : undefined), 5000);
     assert.equal((await engine.isula(['stop', '-t', '1', 'zombies'])).code, 0);
     assert.equal((await engine.isula(['rm', 'zombies'])).code, 0);
-    await until('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
+    await eventually('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
   });
 
   it('stuck under a parent frozen by someone else: rm -f returns, the name is free, info lists it, thaw reclaims it; the GC survives a daemon SIGKILL', async () => {
@@ -107,7 +98,7 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     assert.match((await engine.isula(['info'])).stdout, /^Garbage Collector: 1 leftover\(s\)$/m);
 
     fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
-    await until(
+    await eventually(
       'reclaimed',
       async () => (/^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`isulad-test-outside/${id}`).length === 0 ? true : undefined),
       5000,
@@ -121,7 +112,7 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     fs.writeFileSync(`${parent}/freezer.state`, 'FROZEN');
     const monitor = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     process.kill(monitor, 'SIGKILL');
-    const gc = await until(
+    const gc = await eventually(
       'in GC',
       async () => {
         const r = await engine.isula(['inspect', '-f', '{{json .GarbageCollector}}', 'ingc']);
@@ -137,7 +128,7 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     assert.equal(start.code, 1);
     assert.match(start.stderr, /garbage collector/);
     fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
-    await until('out of GC', async () => ((await engine.isula(['inspect', '-f', '{{.GarbageCollector.InGc}} {{.State.Status}}', 'ingc'])).stdout.trim() === 'false exited' ? true : undefined), 5000);
+    await eventually('out of GC', async () => ((await engine.isula(['inspect', '-f', '{{.GarbageCollector.InGc}} {{.State.Status}}', 'ingc'])).stdout.trim() === 'false exited' ? true : undefined), 5000);
     assert.equal(alive(pid), false);
     assert.deepEqual(cgroupDirsOf(`isulad-test-outside2/${id}`), []);
     const events = await engine.isula(['events', '-n', 'ingc', '--since', '60s', '--until', '0s']);

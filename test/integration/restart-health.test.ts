@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../helpers/cli.js';
 import { TestEngine } from '../helpers/engine.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('restart policies and health checks', () => {
   let engine: TestEngine;
@@ -31,7 +22,7 @@ describe('restart policies and health checks', () => {
   it('on-failure:3 restarts exactly 3 times, with growing back-off between the runs', async () => {
     const r = await engine.isula(['run', '-d', '--name', 'of', '--restart', 'on-failure:3', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'exit 1']);
     assert.equal(r.code, 0, r.stderr);
-    await until('3 restarts', async () => ((await inspect('of', '{{.State.Status}} {{.RestartCount}}')) === 'exited 3' ? true : undefined));
+    await eventually('3 restarts', async () => ((await inspect('of', '{{.State.Status}} {{.RestartCount}}')) === 'exited 3' ? true : undefined), 20_000);
     await new Promise((res) => setTimeout(res, 1500));
     assert.equal(await inspect('of', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}'), 'exited 3 1');
     const events = await engine.isula(['events', '-n', 'of', '--since', '60s', '--until', '0s']);
@@ -50,10 +41,10 @@ describe('restart policies and health checks', () => {
     assert.equal((await engine.isula(['run', '-d', '--name', 'al', '--restart', 'always', '--external-rootfs', rootfs, 'none', 'sleep', '1000'])).code, 0);
     const pid = Number(await inspect('al', '{{.State.Pid}}'));
     process.kill(pid, 'SIGKILL');
-    await until('a restart', async () => {
+    await eventually('a restart', async () => {
       const [status, count, newPid] = (await inspect('al', '{{.State.Status}} {{.RestartCount}} {{.State.Pid}}')).split(' ');
       return status === 'running' && count === '1' && Number(newPid) !== pid ? true : undefined;
-    });
+    }, 20_000);
     assert.equal((await engine.isula(['stop', '-t', '0', 'al'])).code, 0);
     await new Promise((res) => setTimeout(res, 500));
     assert.equal(await inspect('al', '{{.State.Status}} {{.RestartCount}}'), 'exited 1');
@@ -71,11 +62,11 @@ describe('restart policies and health checks', () => {
   it('a failing health check turns the container unhealthy after retries, and keeps 5 results', async () => {
     const r = await engine.isula(['run', '-d', '--name', 'hc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '1s', '--health-retries', '2', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 1000']);
     assert.equal(r.code, 0, r.stderr);
-    await until('healthy', async () => ((await inspect('hc', '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+    await eventually('healthy', async () => ((await inspect('hc', '{{.State.Health.Status}}')) === 'healthy' ? true : undefined), 20_000);
     const ps = await engine.isula(['ps', '--format', '{{.Names}} {{.Status}}']);
     assert.match(ps.stdout, /^hc Up .* \(healthy\)$/m);
-    await until('unhealthy', async () => ((await inspect('hc', '{{.State.Health.Status}}')) === 'unhealthy' ? true : undefined));
-    await until('5 log entries', async () => ((await inspect('hc', '{{len .State.Health.Log}}')) === '5' ? true : undefined));
+    await eventually('unhealthy', async () => ((await inspect('hc', '{{.State.Health.Status}}')) === 'unhealthy' ? true : undefined), 20_000);
+    await eventually('5 log entries', async () => ((await inspect('hc', '{{len .State.Health.Log}}')) === '5' ? true : undefined), 20_000);
     const events = await engine.isula(['events', '-n', 'hc', '--since', '60s', '--until', '0s']);
     assert.match(events.stdout, /health_status: healthy/);
     assert.match(events.stdout, /health_status: unhealthy/);
@@ -84,7 +75,7 @@ describe('restart policies and health checks', () => {
   it('--health-exit-on-unhealthy stops the container', async () => {
     const r = await engine.isula(['run', '-d', '--name', 'hx', '--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-exit-on-unhealthy', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
     assert.equal(r.code, 0, r.stderr);
-    await until('stopped', async () => ((await inspect('hx', '{{.State.Status}}')) === 'exited' ? true : undefined));
+    await eventually('stopped', async () => ((await inspect('hx', '{{.State.Status}}')) === 'exited' ? true : undefined), 20_000);
     assert.equal(await inspect('hx', '{{.State.Health.Status}}'), 'unhealthy');
   });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { ResourceSpec } from '../../api/containers.js';
+import type { ResourceSpec, TerminalSize } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
 import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
@@ -64,18 +64,13 @@ async function waitForFile(file: string, timeoutMs: number): Promise<void> {
   }
 }
 
-export interface TtySize {
-  rows: number;
-  cols: number;
-}
-
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Runs `argv` on a new pseudo-terminal (util-linux `script`), for -t. The terminal gets the
  * client's size and no CR insertion: LXC's own console pty inside already adds it.
  */
-function withTerminal(argv: string[], tty: boolean, size: TtySize | undefined): string[] {
+function withTerminal(argv: string[], tty: boolean, size: TerminalSize | undefined): string[] {
   if (!tty) return argv;
   const { rows, cols } = size ?? { rows: 24, cols: 80 };
   return ['script', '-qfec', `stty -onlcr rows ${rows} cols ${cols} 2>/dev/null; exec ${argv.map(shellQuote).join(' ')}`, '/dev/null'];
@@ -256,7 +251,7 @@ export class LxcRuntime implements Runtime {
     this.writeConfig(spec);
   }
 
-  async start(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TtySize): Promise<{ started: StartedContainer; io: ContainerIo }> {
+  async start(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {
     if (!this.monitor) throw new Error('LXC runtime not initialised');
     // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
     removeCgroup(spec.cgroupPath);
@@ -303,7 +298,7 @@ export class LxcRuntime implements Runtime {
     return { ...spec, mounts };
   }
 
-  private async launch(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TtySize): Promise<{ started: StartedContainer; io: ContainerIo }> {
+  private async launch(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {
     const monitor = this.monitor!;
     const dir = this.containerDir(spec.id);
     const stateDir = this.stateDir(spec.id);
