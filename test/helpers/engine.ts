@@ -54,6 +54,28 @@ function waitForSocket(file: string, deadlineMs: number): Promise<void> {
   });
 }
 
+/**
+ * The engine's parent cgroups (`isulad`, `isulad.monitor`) outlive its containers; once
+ * empty they go too. rmdir refuses a cgroup still in use, so another engine is safe.
+ */
+function removeEmptyEngineCgroups(): void {
+  let hierarchies: string[] = [];
+  try {
+    hierarchies = fs.readdirSync('/sys/fs/cgroup');
+  } catch {
+    return;
+  }
+  for (const h of hierarchies) {
+    for (const parent of ['isulad', 'isulad.monitor']) {
+      try {
+        fs.rmdirSync(`/sys/fs/cgroup/${h}/${parent}`);
+      } catch {
+        // absent, still in use, or not a hierarchy
+      }
+    }
+  }
+}
+
 /** A daemon from the built executable on a private root, state dir, socket and pidfile. */
 export class TestEngine {
   readonly dir: string;
@@ -142,5 +164,6 @@ export class TestEngine {
       await this.stop();
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+    removeEmptyEngineCgroups();
   }
 }
