@@ -37,6 +37,11 @@ export interface KernelFeatures {
   userNamespaces: boolean;
   freezer: boolean;
   pids: boolean;
+  memory: boolean;
+  memsw: boolean;
+  cpu: boolean;
+  cpuset: boolean;
+  files: boolean;
 }
 
 export interface GcLeftover {

@@ -1,6 +1,7 @@
 import type { GarbageCollector } from '../gc/collector.js';
 import type { ImageBackend } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { Logger } from '../sys/log.js';
 import type { EventLog } from './events.js';
 import type { HealthChecks } from './health.js';
@@ -30,5 +31,5 @@ export interface EngineContext {
   log: Logger;
   defaults: ContainerDefaults;
   /** Features the host kernel lacks make the flags that need them fail early. */
-  kernel: { pids: boolean; files: boolean; freezer: boolean; memsw: boolean };
+  kernel: KernelFeatureSet;
 }

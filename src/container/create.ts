@@ -58,6 +58,14 @@ function validateMounts(mounts: MountSpec[]): void {
   }
 }
 
+/** squashfs layers and mounts go through read-only loop devices, so both must be there. */
+function requireSquashfsSupport(ctx: EngineContext, mounts: MountSpec[]): void {
+  const squashfs = mounts.find((m) => m.type === 'squashfs');
+  if (!squashfs) return;
+  const missing = !ctx.kernel.squashfs ? 'the squashfs filesystem' : !ctx.kernel.loop ? 'loop devices' : undefined;
+  if (missing) throw invalidArgs(`Your kernel does not support ${missing}; the squashfs mount of ${squashfs.source} at ${squashfs.destination} is refused`);
+}
+
 function validateResources(req: CreateRequest, ctx: EngineContext): void {
   const r = req.resources;
   if (r.memory !== undefined && r.memory > 0 && r.memory < MIN_MEMORY) throw invalidArgs('Minimum memory limit allowed is 4MB');
@@ -66,7 +74,16 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
     if (r.memorySwap < r.memory) throw invalidArgs('Minimum memoryswap limit should be larger than memory limit, see usage');
     if (!ctx.kernel.memsw) throw invalidArgs('Your kernel does not support swap limit capabilities (no memory.memsw.limit_in_bytes); --memory-swap is refused');
   }
-  if (r.pidsLimit !== undefined && r.pidsLimit > 0 && !ctx.kernel.pids) throw invalidArgs('Your kernel does not support the pids cgroup; --pids-limit is refused');
+  const unsupported = (cgroup: string, flag: string): never => {
+    throw invalidArgs(`Your kernel does not support the ${cgroup} cgroup; ${flag} is refused`);
+  };
+  if (r.memory && !ctx.kernel.memory) unsupported('memory', '--memory');
+  for (const [flag, value] of [['--cpu-shares', r.cpuShares], ['--cpus', r.nanoCpus], ['--cpu-period', r.cpuPeriod], ['--cpu-quota', r.cpuQuota]] as const) {
+    if (value && !ctx.kernel.cpu) unsupported('cpu', flag);
+  }
+  if (r.cpusetCpus !== undefined && !ctx.kernel.cpuset) unsupported('cpuset', '--cpuset-cpus');
+  if (r.cpusetMems !== undefined && !ctx.kernel.cpuset) unsupported('cpuset', '--cpuset-mems');
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0 && !ctx.kernel.pids) unsupported('pids', '--pids-limit');
   if (r.filesLimit !== undefined && r.filesLimit > 0 && !ctx.kernel.files) {
     throw invalidArgs('Your kernel does not support the files cgroup (an openEuler kernel feature); --files-limit is refused');
   }
@@ -122,6 +139,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
   if (!backend) throw imageNotFound(`No such image: ${req.image}`);
   const image = await backend.resolve(req.image, req.externalRootfs);
+  requireSquashfsSupport(ctx, [...image.mounts, ...req.mounts]);
 
   const entrypoint = req.entrypoint ?? image.config.entrypoint;
   let argv = [...entrypoint, ...req.cmd];

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
@@ -15,7 +14,7 @@ import { EmbeddedImageBackend } from '../image/embedded/backend.js';
 import { EmbeddedImageStore } from '../image/embedded/store.js';
 import { ExternalImageBackend } from '../image/external/external.js';
 import { LxcRuntime } from '../runtime/lxc/lxc.js';
-import { hostCgroups } from '../sys/cgroup/mounts.js';
+import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { Logger } from '../sys/log.js';
 import { ExitWatcher } from '../supervisor/exits.js';
 import type { DaemonConfig } from './config/config.js';
@@ -26,15 +25,8 @@ export interface Engine {
   close(): void;
 }
 
-function memswSupported(): boolean {
-  const layout = hostCgroups();
-  if (layout.version === 'v2') return true;
-  const memory = layout.mounts.find((m) => m.version === 1 && m.controllers.includes('memory'));
-  return memory !== undefined && fs.existsSync(path.join(memory.path, 'memory.memsw.limit_in_bytes'));
-}
-
 /** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
-export async function startEngine(config: DaemonConfig, log: Logger): Promise<Engine> {
+export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
   const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
   const runtime = new LxcRuntime(config.graph, config.state, `${cgroupParent}.monitor`, log.child('lxc'), config.startTimeoutMs || undefined);
   const unusable = await runtime.detect();
@@ -42,7 +34,6 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
   runtime.init();
   const store = new ContainerStore(runtime.lxcpath);
   const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
-  const controllers = hostCgroups().controllers;
   const ctx: EngineContext = {
     store,
     runtime,
@@ -78,12 +69,7 @@ export async function startEngine(config: DaemonConfig, log: Logger): Promise<En
       logMaxFiles: 7,
       hookSpec: config.hookSpec,
     },
-    kernel: {
-      pids: controllers.includes('pids'),
-      files: controllers.includes('files'),
-      freezer: controllers.includes('freezer') || hostCgroups().version === 'v2',
-      memsw: memswSupported(),
-    },
+    kernel,
   };
   // iSulad's order: the GC list first, then the containers, then the GC thread.
   ctx.gc.load();

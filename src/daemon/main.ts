@@ -6,7 +6,7 @@ import { imageService } from '../services/images.js';
 import { systemService } from '../services/system.js';
 import { hostCgroups } from '../sys/cgroup/mounts.js';
 import { groupId } from '../sys/groups.js';
-import { detectKernelFeatures } from '../sys/kernel.js';
+import { detectKernelFeatures, effectiveStorageDriver, kernelDegradations } from '../sys/kernel.js';
 import { createLogger, RotatingFileSink, StdoutSink, type Logger } from '../sys/log.js';
 import { loadDaemonConfig, type DaemonConfig } from './config/config.js';
 import { parseDaemonArgs } from './flags.js';
@@ -38,22 +38,21 @@ async function run(config: DaemonConfig): Promise<void> {
 
   const gid = socketGid(config);
   const cgroups = hostCgroups();
-  const kernel = detectKernelFeatures();
-  for (const [feature, present] of Object.entries(kernel)) {
-    if (!present) log.warn(`kernel feature ${feature} not found: what needs it will be refused`);
-  }
+  const kernel = detectKernelFeatures(cgroups);
+  for (const line of kernelDegradations(kernel)) log.warn(`kernel: ${line}`);
+  const storageDriver = effectiveStorageDriver(config.storageDriver, kernel);
 
-  const engine = await startEngine(config, log);
+  const engine = await startEngine(config, kernel, log);
   const { store } = engine.ctx;
   const handlers = {
     ...containerService(engine.ctx),
-    ...imageService(engine.images, store, engine.ctx.events),
+    ...imageService(engine.images, store, engine.ctx.events, kernel),
     ...systemService({
       rootDir: config.graph,
       stateDir: config.state,
       defaultRuntime: config.defaultRuntime,
       runtimes: ['lcr', ...Object.keys(config.runtimes)],
-      storageDriver: config.storageDriver,
+      storageDriver,
       logDriver: config.logDriver,
       logLevel: config.logLevel,
       cgroup: { version: cgroups.version, controllers: cgroups.controllers },

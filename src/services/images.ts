@@ -5,6 +5,7 @@ import type { ContainerStore } from '../container/store.js';
 import { inspectEmbeddedImage } from '../image/embedded/backend.js';
 import { readEmbeddedManifest } from '../image/embedded/manifest.js';
 import { type EmbeddedImageStore, withDefaultTag } from '../image/embedded/store.js';
+import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { UnaryHandler } from './handlers.js';
 
 interface ImageHandlers {
@@ -15,7 +16,7 @@ interface ImageHandlers {
 }
 
 /** isula load / images / rmi / inspect IMAGE, for iSulad's embedded images. */
-export function imageService(store: EmbeddedImageStore, containers: ContainerStore, events: EventLog): ImageHandlers {
+export function imageService(store: EmbeddedImageStore, containers: ContainerStore, events: EventLog, kernel: KernelFeatureSet): ImageHandlers {
   const usersOf = (name: string) => containers.all().filter((c) => c.record.config.Image === name);
   return {
     'ImageService/Load': async (req) => {
@@ -24,6 +25,9 @@ export function imageService(store: EmbeddedImageStore, containers: ContainerSto
       }
       if (req.tag) throw generalError('--tag is only for docker type images');
       const manifest = await readEmbeddedManifest(req.path);
+      if (manifest.layers.some((l) => l.type === 'squashfs') && !(kernel.squashfs && kernel.loop)) {
+        throw generalError(`Your kernel does not support ${kernel.squashfs ? 'loop devices' : 'the squashfs filesystem'}; embedded image ${req.path} has squashfs layers and is refused`);
+      }
       const { image, created } = store.add(manifest);
       if (created) events.emit('image', 'load', image.name, { name: image.name, type: 'embedded' });
       return { name: image.name, created };

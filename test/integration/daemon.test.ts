@@ -39,6 +39,13 @@ describe('isulad daemon and isula client', () => {
     assert.match(r.stdout, /^Default Runtime: lcr$/m);
     assert.match(r.stdout, /^Cgroup Version: (v1|v2|hybrid)$/m);
     assert.match(r.stdout, /^Containers: \d+$/m);
+    const v2Root = '/sys/fs/cgroup/cgroup.controllers';
+    const pids = fs.existsSync('/sys/fs/cgroup/pids') || (fs.existsSync(v2Root) && /\bpids\b/.test(fs.readFileSync(v2Root, 'utf8')));
+    assert.match(r.stdout, new RegExp(`^Kernel Features: .*\\bpids=${pids ? 'yes' : 'no'}\\b`, 'm'));
+    if (/\toverlay$/m.test(fs.readFileSync('/proc/filesystems', 'utf8'))) {
+      assert.match(r.stdout, /^Kernel Features: .*\boverlay=yes\b/m);
+      assert.match(r.stdout, /^Storage Driver: overlay2$/m);
+    }
   });
 
   it('the socket is mode 0660 and the pidfile holds the daemon pid', () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { describeCgroups, parseCgroupMounts } from '../../src/sys/cgroup/mounts.js';
 import { RotatingFileSink } from '../../src/sys/log.js';
+import { detectKernelFeatures, effectiveStorageDriver, kernelDegradations, type KernelFeatureSet } from '../../src/sys/kernel.js';
 import { parseProcStat } from '../../src/sys/procfs.js';
 import { atomicWriteFileSync } from '../../src/sys/atomic-write.js';
 import { frame, FrameReader } from '../../src/client/frames.js';
@@ -74,5 +75,40 @@ describe('gRPC framing', () => {
     const reader = new FrameReader();
     const got = [...reader.push(all.subarray(0, 3)), ...reader.push(all.subarray(3, 12)), ...reader.push(all.subarray(12))];
     assert.deepEqual(got.map(String), ['hello', 'world!']);
+  });
+});
+
+describe('kernel features', () => {
+  const v2 = describeCgroups([{ path: '/sys/fs/cgroup', version: 2, controllers: ['cpu', 'memory', 'pids'] }]);
+  const all: KernelFeatureSet = { overlay: true, squashfs: true, loop: true, userNamespaces: true, freezer: true, pids: true, memory: true, memsw: true, cpu: true, cpuset: true, files: false };
+
+  it('on cgroup v2 the freezer and swap accounting come with the unified hierarchy and memory', () => {
+    const k = detectKernelFeatures(v2);
+    assert.equal(k.freezer, true);
+    assert.equal(k.memsw, true);
+    assert.equal(k.cpuset, false);
+    assert.equal(k.pids, true);
+  });
+
+  it('a v1 host without a freezer hierarchy has no freezer', () => {
+    const v1 = describeCgroups([{ path: '/nonexistent/memory', version: 1, controllers: ['memory'] }]);
+    const k = detectKernelFeatures(v1);
+    assert.equal(k.freezer, false);
+    assert.equal(k.memsw, false, 'no memory.memsw.limit_in_bytes under the mount');
+  });
+
+  it('overlay2 falls back to vfs only when overlay is missing; other drivers stay', () => {
+    assert.equal(effectiveStorageDriver('overlay2', all), 'overlay2');
+    assert.equal(effectiveStorageDriver('overlay2', { ...all, overlay: false }), 'vfs');
+    assert.equal(effectiveStorageDriver('devicemapper', { ...all, overlay: false }), 'devicemapper');
+  });
+
+  it('names each missing feature and what is refused; the optional files cgroup is not a degradation', () => {
+    assert.deepEqual(kernelDegradations(all), []);
+    const lines = kernelDegradations({ ...all, pids: false, overlay: false, freezer: false });
+    assert.equal(lines.length, 3);
+    assert.match(lines.join('\n'), /--pids-limit is refused/);
+    assert.match(lines.join('\n'), /falls back to vfs/);
+    assert.match(lines.join('\n'), /pause is refused/);
   });
 });
