@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing iSulad-TS need on a fresh Debian 12 machine
 # (as root): Debian's LXC tools, busybox-static for sample root filesystems, squashfs and
-# ext4 tools for embedded images, and the npm packages from package-lock.json.
+# ext4 tools for embedded images; for the release artefacts, aarch64 binutils and
+# qemu-user-static (the aarch64 executable), QEMU system emulators, kmod, cpio and zstd
+# (the test images of qemu/), rpm, createrepo-c and dnf (the RPMs and their repository);
+# then the npm packages from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  lxc busybox-static squashfs-tools e2fsprogs util-linux procps binutils git ca-certificates >/dev/null
+  lxc busybox-static squashfs-tools e2fsprogs util-linux procps binutils git ca-certificates file \
+  binutils-aarch64-linux-gnu qemu-user-static qemu-system-x86 qemu-system-arm kmod cpio zstd xz-utils \
+  rpm createrepo-c dnf >/dev/null
 npm ci --no-audit --no-fund

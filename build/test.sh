@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
-# Builds the single executable, compiles the tests, and runs them with Node's test runner.
-# `build/test.sh unit` runs only the unit tests (no build, no root needed).
+# Builds the single executables, compiles the tests, and runs them: unit and integration
+# tests with Node's test runner, then the release checks (the aarch64 executable under
+# qemu-user, the RPMs installed by dnf from their repository, the x86_64 QEMU test image).
+# `build/test.sh unit` runs only the unit tests (no build, no root needed);
+# `build/test.sh node` runs unit and integration tests; `build/test.sh release` only the
+# release checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scope=${1:-all}
-rm -rf out
-npx tsc -p tsconfig.json
-if [ "$scope" = unit ]; then
-  exec node --test out/test/unit/
+case "$scope" in unit|node|release|all) ;; *) echo "usage: build/test.sh [unit|node|release|all]" >&2; exit 2 ;; esac
+status=0
+if [ "$scope" != release ]; then
+  rm -rf out
+  npx tsc -p tsconfig.json
+  if [ "$scope" = unit ]; then
+    exec node --test out/test/unit/
+  fi
+  bash build/build.sh --arch all
+  # Integration tests drive real containers; one file at a time keeps them off each other's cgroups.
+  node --test --test-concurrency=1 out/test/unit/ out/test/integration/ || status=$?
+  [ "$scope" = node ] && exit "$status"
+else
+  bash build/build.sh --arch all
 fi
-bash build/build.sh
-# Integration tests drive real containers; one file at a time keeps them off each other's cgroups.
-exec node --test --test-concurrency=1 out/test/unit/ out/test/integration/
+release_check() {
+  echo "== $*"
+  "$@" || { echo "release check failed: $*" >&2; status=1; }
+}
+release_check env SKIP_BUILD=1 bash build/check-aarch64.sh
+release_check env SKIP_BUILD=1 bash build/rpm.sh
+release_check bash build/check-rpm.sh
+release_check bash qemu/run.sh x86_64
+exit "$status"
