@@ -1,4 +1,5 @@
 import { resolveHost, Transport } from '../client/transport.js';
+import { stderr, stdout } from './stdio.js';
 
 /** What every command gets: its output streams and a lazily opened connection to the daemon. */
 export class CliContext {
@@ -15,11 +16,11 @@ export class CliContext {
   }
 
   out(text: string): void {
-    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    stdout().write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   err(text: string): void {
-    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+    stderr().write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import { GLOBAL_OPTIONS, parseArgs, type Args } from './args.js';
 import { str, type Command } from './command.js';
 import { commands } from './commands/index.js';
 import { CliContext } from './context.js';
+import { stderr, stdout } from './stdio.js';
 
 /** Splits `[global flags] COMMAND [command args]`; -H/--host and -D may come before the command. */
 function splitGlobal(argv: string[]): { host?: string; command?: string; rest: string[] } {
@@ -51,17 +52,17 @@ async function printHelp(command: Command): Promise<void> {
     .usage(`Usage:  isula ${command.usage}\n\n${command.describe}`)
     .help(false)
     .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 100));
+    .wrap(Math.min(120, stdout().columns || 100));
   for (const [name, { list, ...spec }] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS })) {
     y = y.option(name, { ...spec, ...(list ? { array: true } : {}) });
   }
-  process.stdout.write(`${await y.getHelp()}\n`);
+  stdout().write(`${await y.getHelp()}\n`);
 }
 
 async function runCommand(name: string, argv: string[], hostFlag: string | undefined): Promise<number> {
   const entry = commands[name];
   if (!entry) {
-    process.stderr.write(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
+    stderr().write(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
     return ExitCode.invalidArgs;
   }
   const command = await entry.load();
@@ -69,7 +70,7 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
   try {
     args = parseArgs(argv, command.options ?? {}, command.haltAtPositional === true);
   } catch (e) {
-    process.stderr.write(`isula ${name}: ${toEngineError(e).message}\nSee 'isula ${name} --help'.\n`);
+    stderr().write(`isula ${name}: ${toEngineError(e).message}\nSee 'isula ${name} --help'.\n`);
     return ExitCode.invalidArgs;
   }
   if (args.help) {
@@ -84,25 +85,15 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
   }
 }
 
-/** A reader that went away (`isula logs -f | head`) ends us quietly, as SIGPIPE would. */
-function exitOnClosedOutput(stream: NodeJS.WriteStream): void {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
-
 export async function clientMain(argv: string[]): Promise<void> {
-  exitOnClosedOutput(process.stdout);
-  exitOnClosedOutput(process.stderr);
   const { host, command, rest } = splitGlobal(argv);
   let code: number;
   try {
     if (command === undefined || command === '--help' || command === 'help') {
-      process.stdout.write(`${topLevelHelp()}\n`);
+      stdout().write(`${topLevelHelp()}\n`);
       code = command === undefined ? ExitCode.invalidArgs : 0;
     } else if (command === '--version' || command === '-v') {
-      process.stdout.write(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
+      stdout().write(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
       code = 0;
     } else {
       code = await runCommand(command, rest, host);
@@ -110,7 +101,7 @@ export async function clientMain(argv: string[]): Promise<void> {
   } catch (e) {
     const err: EngineError = toEngineError(e);
     const prefix = e instanceof DaemonError ? 'Error response from daemon: ' : '';
-    process.stderr.write(`${prefix}${err.message}\n`);
+    stderr().write(`${prefix}${err.message}\n`);
     code = err.exitCode;
   }
   process.exitCode = code;

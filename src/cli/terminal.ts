@@ -1,12 +1,13 @@
 /** The client's own terminal, for -t: raw mode while attached, and its size as it changes. */
 
 import type { TerminalSize } from '../api/containers.js';
+import { stdout } from './stdio.js';
 
 export type { TerminalSize };
 
 export function terminalSize(): TerminalSize | undefined {
-  const { rows, columns } = process.stdout;
-  return process.stdout.isTTY && rows && columns ? { rows, cols: columns } : undefined;
+  const { rows, columns } = stdout();
+  return stdout().isTTY && rows && columns ? { rows, cols: columns } : undefined;
 }
 
 /** Puts our stdin in raw mode (keys go to the container's terminal as typed); returns the undo. */
@@ -21,6 +22,6 @@ export function onResize(listener: (size: TerminalSize) => void): () => void {
     const size = terminalSize();
     if (size) listener(size);
   };
-  process.stdout.on('resize', handler);
-  return () => process.stdout.off('resize', handler);
+  stdout().on('resize', handler);
+  return () => stdout().off('resize', handler);
 }

@@ -165,7 +165,7 @@ export class LxcRuntime implements Runtime {
   }
 
   async detect(): Promise<string | undefined> {
-    for (const tool of ['lxc-start', 'lxc-attach']) if (!which(tool)) return `${tool} not found: install Debian's lxc package`;
+    for (const tool of ['lxc-start', 'lxc-attach']) if (!which(tool)) return `${tool} not found: install the lxc package`;
     return undefined;
   }
 
