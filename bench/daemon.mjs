@@ -5,14 +5,37 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-export const ISULA = path.join(ROOT, 'dist', 'isula');
+// ISULAD_BENCH_DIST: a copy of dist/ (bench/compare.sh makes one, so a rebuild during its
+// run does not change what is measured).
+export const DIST = process.env.ISULAD_BENCH_DIST || path.join(ROOT, 'dist');
+export const ISULA = path.join(DIST, 'isula');
 
-export async function startDaemon() {
+/**
+ * Starts isulad (DIST/isulad) on a temporary graph, state dir and socket.
+ * - config: daemon.json keys (e.g. { 'cgroup-parent': '/isulad-bench' }).
+ * - profileDir: run the daemon from the TypeScript build (out/, `npx tsc -p tsconfig.json`:
+ *   readable function names, unlike the minified bundle) under this Node with --cpu-prof; the
+ *   single executable refuses --cpu-prof in NODE_OPTIONS. The profile (isulad.cpuprofile) is
+ *   written to profileDir when the daemon stops.
+ */
+export async function startDaemon({ config = {}, profileDir } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-bench-'));
   const sock = path.join(dir, 'isulad.sock');
-  fs.writeFileSync(path.join(dir, 'daemon.json'), '{}');
-  const child = spawn(path.join(ROOT, 'dist', 'isulad'), ['-g', `${dir}/root`, '-S', `${dir}/state`, '-H', `unix://${sock}`, '-p', `${dir}/isulad.pid`, '--config-file', `${dir}/daemon.json`], { stdio: 'ignore' });
+  fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify(config));
+  const args = ['-g', `${dir}/root`, '-S', `${dir}/state`, '-H', `unix://${sock}`, '-p', `${dir}/isulad.pid`, '--config-file', `${dir}/daemon.json`];
+  let child;
+  if (profileDir) {
+    const main = path.join(ROOT, 'out', 'src', 'daemon', 'main.js');
+    if (!fs.existsSync(main)) throw new Error(`${main} missing: run npx tsc -p tsconfig.json`);
+    const entry = path.join(dir, 'isulad-profile.mjs');
+    fs.writeFileSync(entry, `const m = await import(${JSON.stringify(main)});\nawait m.daemonMain(process.argv.slice(2));\n`);
+    fs.mkdirSync(profileDir, { recursive: true });
+    child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', 'isulad.cpuprofile', entry, ...args], { stdio: 'ignore' });
+  } else {
+    child = spawn(path.join(DIST, 'isulad'), args, { stdio: 'ignore' });
+  }
   for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!fs.existsSync(sock)) throw new Error(`isulad did not create ${sock} within 10 s`);
   await new Promise((r) => setTimeout(r, 100));
   return {
     dir,
@@ -24,9 +47,12 @@ export async function startDaemon() {
         const ids = execFileSync(ISULA, ['-H', `unix://${sock}`, 'ps', '-aq']).toString().split('\n').filter(Boolean);
         if (ids.length) execFileSync(ISULA, ['-H', `unix://${sock}`, 'rm', '-f', ...ids], { stdio: 'ignore' });
       } catch {}
+      const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on('exit', r)));
       child.kill('SIGTERM');
-      await new Promise((r) => child.on('exit', r));
+      await exited;
       fs.rmSync(dir, { recursive: true, force: true });
+      // LXC's lock files for the containers of this graph (/run/lxc/lock/<lxcpath>/.<name>).
+      fs.rmSync(`/run/lxc/lock${dir}`, { recursive: true, force: true });
     },
   };
 }

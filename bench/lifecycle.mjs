@@ -1,71 +1,332 @@
-// Container lifecycle timings, ptcr style: N containers serially (all created, then all
-// started, then all stopped, then all removed; median per operation) and M in parallel
-// (each phase launched at once; wall time and successes). Engines: isula (this repo's
-// dist/, private daemon, external rootfs), isula-api (the same daemon driven over gRPC from
-// one process: the daemon's share) and lxc (raw lxc-* tools, the floor).
-// Usage: node bench/lifecycle.mjs [--engines isula,lxc] [--serial 10] [--parallel 50]
+// Container lifecycle timings, ptcr style, for one or more engines, one after the other:
+// - serial: N containers (default 10) all created, then all started, all stopped, all
+//   removed; median and total per operation;
+// - parallel: M containers (default 100), each phase launched at once; wall time of the
+//   phase and how many succeeded;
+// - `run -d` end to end, serially, N containers;
+// - memory: the engine daemon's VmRSS fresh, idle (no container, after one warm-up
+//   container run and removed) and with the M
+//   parallel containers running, and the summed VmRSS (and PSS) of the per-container helper
+//   processes (shims, monitors): every ancestor of a container's init up to the daemon or
+//   pid 1.
+// Every engine runs the same busybox root filesystem (rootfs-samples/busybox-rootfs.sh),
+// the same command (`sleep 3600`), no network, and the same stop semantics: `stop -t 0`
+// (SIGTERM, then SIGKILL at once: `sleep` as pid 1 ignores SIGTERM); raw LXC: `lxc-stop -k`.
+// Engines:
+//   isula      this repo's dist/isula against a private dist/isulad (external rootfs,
+//              cgroup parent /isulad-bench)
+//   isula-api  the same daemon driven over gRPC from this process: the daemon's own share
+//              (needs out/ from `npx tsc -p tsconfig.json`)
+//   docker     the docker CLI against a running dockerd (--docker-host); the rootfs as an
+//              image made by `docker import`, removed at the end
+//   podman     podman on a private --root/--runroot/--tmpdir (cgroupfs, file events, runc),
+//              the rootfs imported with `podman import`; all of it deleted at the end
+//   lxc        raw lxc-* tools, the floor: mkdir + config write, `lxc-start -d`,
+//              `lxc-stop -k`, rm -rf
+// Usage: node bench/lifecycle.mjs [--engines isula,isula-api,lxc] [--serial 10] [--parallel 100]
+//          [--json FILE] [--docker-host unix:///var/run/docker.sock] [--docker-cli PATH]
+//          [--profile DIR]
+// --json writes the results (an array, one object per engine) for bench/report.mjs.
+// --profile DIR (isula, isula-api): the daemon runs from out/ under `node --cpu-prof`; its
+//   profile goes to DIR/isulad.cpuprofile (summarised by bench/report.mjs).
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { ISULA, ROOT, machine, median, startDaemon } from './daemon.mjs';
 
-const argOf = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const engines = argOf('engines', 'isula,isula-api,lxc').split(',');
-const serialN = Number(argOf('serial', 10));
-const parallelN = Number(argOf('parallel', 50));
+const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-api,lxc,docker,podman] [--serial N] [--parallel M]
+         [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--profile DIR]`;
+let opts;
+try {
+  opts = parseArgs({
+    options: {
+      engines: { type: 'string', default: 'isula,isula-api,lxc' },
+      serial: { type: 'string', default: '10' },
+      parallel: { type: 'string', default: '100' },
+      json: { type: 'string' },
+      'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
+      'docker-cli': { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values;
+} catch (e) {
+  console.error(`${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const KNOWN = ['isula', 'isula-api', 'docker', 'podman', 'lxc'];
+const engines = opts.engines.split(',').filter(Boolean);
+const serialN = Number(opts.serial);
+const parallelN = Number(opts.parallel);
+const bad = engines.filter((e) => !KNOWN.includes(e));
+if (bad.length || !engines.length || !(serialN >= 1) || !(parallelN >= 1) || !Number.isInteger(serialN) || !Number.isInteger(parallelN)) {
+  console.error(`${bad.length ? `unknown engine ${bad.join(',')}; ` : ''}want engines from ${KNOWN.join(',')} and positive counts\n${USAGE}`);
+  process.exit(2);
+}
 
-const run = (cmd, args) =>
+const COMMAND = ['sleep', '3600'];
+const OP_TIMEOUT_MS = 600_000;
+const log = (msg) => process.stderr.write(`[lifecycle ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const run = (cmd, args, env) =>
   new Promise((resolve) => {
     const t0 = performance.now();
-    execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, stdout) => resolve({ ok: !err, ms: performance.now() - t0, out: stdout.toString().trim(), err }));
+    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: OP_TIMEOUT_MS, killSignal: 'SIGKILL', env: env ?? process.env }, (err, stdout, stderr) =>
+      resolve({ ok: !err, ms: performance.now() - t0, out: stdout.toString().trim(), err: err && new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`) }),
+    );
   });
+const mustRun = async (cmd, args) => {
+  const r = await run(cmd, args);
+  if (!r.ok) throw r.err;
+  return r.out;
+};
+const timed = async (fn) => {
+  const t0 = performance.now();
+  try {
+    await fn();
+    return { ok: true, ms: performance.now() - t0 };
+  } catch (err) {
+    return { ok: false, ms: performance.now() - t0, err };
+  }
+};
 
+// --- /proc ----------------------------------------------------------------------------------
+function procStat(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = s.lastIndexOf(')');
+    return { comm: s.slice(s.indexOf('(') + 1, close), ppid: Number(s.slice(close + 2).split(' ')[1]) };
+  } catch {
+    return undefined;
+  }
+}
+const statusKb = (pid, key) => {
+  try {
+    return Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+const rssKb = (pid) => statusKb(pid, 'VmRSS');
+const pssKb = (pid) => {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+const pidsByComm = (names) =>
+  fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => names.includes(procStat(pid)?.comm));
+// This process and its ancestors: never counted as a container's helper.
+const ourAncestors = new Set();
+for (let p = process.pid; p > 1; p = procStat(p)?.ppid ?? 0) ourAncestors.add(p);
+
+/** Helpers of containers whose init pids are given: their ancestors up to a daemon or pid 1. */
+function helperProcesses(initPids, daemonPids) {
+  const stopAt = new Set([0, 1, ...daemonPids, ...ourAncestors]);
+  const helpers = new Map();
+  for (const init of initPids) {
+    for (let p = procStat(init)?.ppid ?? 0; !stopAt.has(p); p = procStat(p)?.ppid ?? 0) {
+      const st = procStat(p);
+      if (!st) break;
+      helpers.set(p, st.comm);
+    }
+  }
+  const byComm = {};
+  let rss = 0;
+  let pss = 0;
+  for (const [pid, comm] of helpers) {
+    const r = rssKb(pid);
+    const q = pssKb(pid);
+    rss += r;
+    pss += q;
+    byComm[comm] ??= { count: 0, rssKb: 0 };
+    byComm[comm].count++;
+    byComm[comm].rssKb += r;
+  }
+  return { processes: helpers.size, rssKb: rss, pssKb: pss, byComm };
+}
+
+// --- shared image ---------------------------------------------------------------------------
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-bench-life-'));
 const rootfs = path.join(work, 'bb');
 execFileSync(path.join(ROOT, 'rootfs-samples', 'busybox-rootfs.sh'), [rootfs], { stdio: 'ignore' });
+let tarball;
+const rootfsTarball = () => {
+  if (!tarball) {
+    tarball = path.join(work, 'busybox.tar');
+    execFileSync('tar', ['-C', rootfs, '-cf', tarball, '.']);
+  }
+  return tarball;
+};
+const IMAGE = 'isulad-bench/busybox:latest';
 
-function isulaEngine(host) {
-  const c = (...a) => run(ISULA, ['-H', host, ...a]);
+// --- engines --------------------------------------------------------------------------------
+// A factory sets the engine up (daemon, image) and returns create/start/stop/rm/runD(name),
+// forceRemove(names), initPids(names), daemonPids(), version(), floor (the CLI's --version),
+// teardown(), and cgroups: the top-level cgroup names it makes.
+
+/** An engine driven by a docker-like CLI (isula, docker, podman). */
+function cliEngine({ cmd, prefix, createArgs, rmForce, env }) {
+  const c = (...a) => run(cmd, [...prefix, ...a], env);
   return {
-    create: async (i) => {
-      const r = await c('create', '--name', `bench${i}`, '--external-rootfs', rootfs, 'none', 'sleep', '1000');
-      return r;
+    create: (n) => c('create', '--name', n, ...createArgs),
+    start: (n) => c('start', n),
+    stop: (n) => c('stop', '-t', '0', n),
+    rm: (n) => c('rm', n),
+    runD: (n) => c('run', '-d', '--name', n, ...createArgs),
+    forceRemove: async (names) => {
+      for (let i = 0; i < names.length; i += 50) await c(...rmForce, ...names.slice(i, i + 50));
     },
-    start: (i) => c('start', `bench${i}`),
-    stop: (i) => c('stop', '-t', '0', `bench${i}`),
-    rm: (i) => c('rm', `bench${i}`),
+    initPids: async (names) => {
+      const r = await c('inspect', '-f', '{{.State.Pid}}', ...names);
+      return r.out.split('\n').map(Number).filter((p) => p > 0);
+    },
+  };
+}
+
+async function isulaEngine() {
+  const daemon = await startDaemon({ config: { 'cgroup-parent': '/isulad-bench' }, profileDir: opts.profile });
+  const e = cliEngine({ cmd: ISULA, prefix: ['-H', daemon.host], createArgs: ['--net', 'none', '--external-rootfs', rootfs, 'none', ...COMMAND], rmForce: ['rm', '-f'] });
+  return {
+    ...e,
+    daemon,
+    cgroups: ['isulad-bench', 'isulad-bench.monitor'],
+    daemonPids: () => [daemon.pid],
+    version: async () => (await mustRun(ISULA, ['--version'])).split('\n')[0],
+    floor: [ISULA, ['--version']],
+    teardown: () => daemon.stop(),
   };
 }
 
 // The same operations as gRPC calls from this one process: the daemon's own cost, without
-// starting a Node client per operation (needs `npx tsc -p tsconfig.json`, which npm test runs).
-async function isulaApiEngine(host) {
-  const { Transport } = await import(path.join(ROOT, 'out', 'src', 'client', 'transport.js'));
-  const t = new Transport(host, host.slice('unix://'.length));
-  const call = async (method, req) => {
-    const t0 = performance.now();
-    try {
-      await t.unary(method, req);
-      return { ok: true, ms: performance.now() - t0 };
-    } catch (err) {
-      return { ok: false, ms: performance.now() - t0, err };
-    }
-  };
-  const createReq = (i) => ({
-    name: `api${i}`, image: 'none', externalRootfs: rootfs, cmd: ['sleep', '1000'], env: [], labels: {}, tty: false, openStdin: false,
+// starting a Node client per operation.
+async function isulaApiEngine() {
+  const transportJs = path.join(ROOT, 'out', 'src', 'client', 'transport.js');
+  if (!fs.existsSync(transportJs)) throw new Error(`${transportJs} missing: run npx tsc -p tsconfig.json`);
+  const { Transport } = await import(transportJs);
+  const base = await isulaEngine();
+  const t = new Transport(base.daemon.host, base.daemon.host.slice('unix://'.length));
+  const call = (method, req) => timed(() => t.unary(method, req));
+  const createReq = (name) => ({
+    name, image: 'none', externalRootfs: rootfs, cmd: COMMAND, env: [], labels: {}, tty: false, openStdin: false, networkMode: 'none',
     systemContainer: false, readOnly: false, mounts: [], resources: {}, capAdd: [], capDrop: [], privileged: false, devices: [], ulimits: [], logOpts: {}, autoRemove: false,
   });
   return {
-    create: (i) => call('ContainerService/Create', createReq(i)),
-    start: (i) => call('ContainerService/Start', { id: `api${i}` }),
-    stop: (i) => call('ContainerService/Stop', { id: `api${i}`, timeout: 0 }),
-    rm: (i) => call('ContainerService/Remove', { id: `api${i}`, force: false }),
-    close: () => t.close(),
+    ...base,
+    floor: undefined,
+    create: (n) => call('ContainerService/Create', createReq(n)),
+    start: (n) => call('ContainerService/Start', { id: n }),
+    stop: (n) => call('ContainerService/Stop', { id: n, timeout: 0 }),
+    rm: (n) => call('ContainerService/Remove', { id: n, force: false }),
+    runD: (n) =>
+      timed(async () => {
+        await t.unary('ContainerService/Create', createReq(n));
+        await t.unary('ContainerService/Start', { id: n });
+      }),
+    forceRemove: async (names) => {
+      for (const n of names) await call('ContainerService/Remove', { id: n, force: true });
+    },
+    teardown: async () => {
+      t.close();
+      await base.teardown();
+    },
+  };
+}
+
+function dockerCli() {
+  if (opts['docker-cli']) return opts['docker-cli'];
+  // The client shipped with the daemon (Debian's docker.io: /usr/bin/docker beside /usr/sbin/dockerd).
+  for (const p of ['/usr/bin/docker', '/usr/local/bin/docker']) if (fs.existsSync(p)) return p;
+  return 'docker';
+}
+
+async function dockerEngine() {
+  const cmd = dockerCli();
+  const prefix = ['-H', opts['docker-host']];
+  const server = await run(cmd, [...prefix, 'version', '-f', '{{.Server.Version}}']);
+  if (!server.ok) throw new Error(`no Docker daemon at ${opts['docker-host']} (bench/compare.sh starts one): ${server.err.message}`);
+  await mustRun(cmd, [...prefix, 'import', rootfsTarball(), IMAGE]);
+  const e = cliEngine({ cmd, prefix, createArgs: ['--network', 'none', IMAGE, ...COMMAND], rmForce: ['rm', '-f'] });
+  return {
+    ...e,
+    cgroups: ['docker'],
+    // dockerd and the containerd it talks to.
+    daemonPids: () => pidsByComm(['dockerd', 'containerd']),
+    floor: [cmd, ['--version']],
+    version: async () => `Docker ${server.out} (client ${(await mustRun(cmd, ['--version'])).replace(/^Docker version /, '')})`,
+    teardown: async () => {
+      await run(cmd, [...prefix, 'rmi', '-f', IMAGE]);
+    },
+  };
+}
+
+function hasCapSysResource() {
+  const eff = /^CapEff:\s+([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return (BigInt(`0x${eff}`) >> 24n) & 1n;
+}
+
+/**
+ * Files a tool creates outside its private directories: whichever of `paths` did not exist
+ * before are deleted by the returned function (deepest first).
+ */
+function hostLeftovers(paths) {
+  const absent = paths.filter((p) => !fs.existsSync(p));
+  return () => {
+    for (const p of [...absent].sort((a, b) => b.length - a.length)) fs.rmSync(p, { recursive: true, force: true });
+  };
+}
+
+async function podmanEngine() {
+  const dir = path.join(work, 'podman');
+  // Podman writes these whatever --root says: the image blob cache, netavark's state, runc's root.
+  const removeLeftovers = hostLeftovers(['/var/lib/containers', '/var/lib/containers/cache', '/var/lib/containers/cache/blob-info-cache-v1.boltdb', '/run/containers', '/run/containers/networks', '/etc/containers/networks', '/run/runc']);
+  const prefix = ['--root', `${dir}/root`, '--runroot', `${dir}/run`, '--tmpdir', `${dir}/tmp`, '--network-config-dir', `${dir}/networks`, '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--storage-driver', 'overlay'];
+  // runc, as under Docker (Debian's podman picks crun first when both are installed).
+  if (fs.existsSync('/usr/bin/runc') || fs.existsSync('/usr/sbin/runc')) prefix.push('--runtime', 'runc');
+  // Podman raises RLIMIT_NOFILE/NPROC of every container to 1048576; without CAP_SYS_RESOURCE
+  // (a sandboxed host) runc cannot, and every start fails: ask for limits it may set.
+  const ulimits = hasCapSysResource() ? [] : ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
+  const removeStorage = async () => {
+    await run('podman', [...prefix, 'rm', '-a', '-f', '-t', '0']);
+    await run('podman', [...prefix, 'rmi', '-a', '-f']);
+    // Whatever containers/storage left mounted under the private root, innermost first.
+    const mounts = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m) => m && m.startsWith(`${dir}/`))
+      .reverse();
+    for (const m of mounts) await run('umount', ['-l', m]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    removeLeftovers();
+  };
+  try {
+    await mustRun('podman', [...prefix, 'import', rootfsTarball(), IMAGE]);
+  } catch (e) {
+    await removeStorage();
+    throw e;
+  }
+  const e = cliEngine({ cmd: 'podman', prefix, createArgs: ['--network', 'none', ...ulimits, IMAGE, ...COMMAND], rmForce: ['rm', '-f', '-t', '0'] });
+  return {
+    ...e,
+    cgroups: ['libpod_parent', 'machine.slice'],
+    daemonPids: () => [],
+    floor: ['podman', ['--version']],
+    version: async () => `${await mustRun('podman', ['--version'])}${ulimits.length ? ' (--ulimit nofile=1024 nproc=4096: no CAP_SYS_RESOURCE here)' : ''}`,
+    teardown: removeStorage,
   };
 }
 
@@ -84,80 +345,189 @@ lxc.console.path = none
 lxc.cgroup.dir.container = lxcbench/${name}
 lxc.cgroup.dir.monitor = lxcbench.monitor/${name}
 `;
-  const timed = async (fn) => {
-    const t0 = performance.now();
-    try {
-      fn();
-      return { ok: true, ms: performance.now() - t0 };
-    } catch (err) {
-      return { ok: false, ms: performance.now() - t0, err };
-    }
-  };
+  const create = (n) =>
+    timed(() => {
+      fs.mkdirSync(path.join(lxcpath, n), { recursive: true });
+      fs.writeFileSync(path.join(lxcpath, n, 'config'), config(n));
+    });
+  const start = (n) => run('lxc-start', ['-d', '-n', n, '-P', lxcpath, '--', ...COMMAND]);
   return {
-    create: (i) =>
-      timed(() => {
-        fs.mkdirSync(path.join(lxcpath, `bench${i}`), { recursive: true });
-        fs.writeFileSync(path.join(lxcpath, `bench${i}`, 'config'), config(`bench${i}`));
+    cgroups: ['lxcbench', 'lxcbench.monitor'],
+    create,
+    start,
+    stop: (n) => run('lxc-stop', ['-k', '-n', n, '-P', lxcpath]),
+    rm: (n) => timed(() => fs.rmSync(path.join(lxcpath, n), { recursive: true, force: true })),
+    runD: (n) =>
+      timed(async () => {
+        await create(n);
+        const r = await start(n);
+        if (!r.ok) throw r.err;
       }),
-    start: (i) => run('lxc-start', ['-d', '-n', `bench${i}`, '-P', lxcpath, '--', 'sleep', '1000']),
-    stop: (i) => run('lxc-stop', ['-k', '-n', `bench${i}`, '-P', lxcpath]),
-    rm: (i) => timed(() => fs.rmSync(path.join(lxcpath, `bench${i}`), { recursive: true, force: true })),
+    forceRemove: async (names) => {
+      await Promise.all(names.map((n) => run('lxc-stop', ['-k', '-n', n, '-P', lxcpath])));
+      for (const n of names) fs.rmSync(path.join(lxcpath, n), { recursive: true, force: true });
+    },
+    initPids: async (names) => (await Promise.all(names.map((n) => run('lxc-info', ['-p', '-H', '-n', n, '-P', lxcpath])))).map((r) => Number(r.out)).filter((p) => p > 0),
+    daemonPids: () => [],
+    floor: ['lxc-start', ['--version']],
+    version: async () => `LXC ${await mustRun('lxc-start', ['--version'])}`,
+    teardown: async () => {
+      const left = fs.readdirSync(lxcpath);
+      if (left.length) await Promise.all(left.map((n) => run('lxc-stop', ['-k', '-n', n, '-P', lxcpath])));
+    },
   };
 }
 
-async function measure(engine, n, parallel) {
-  const result = {};
-  for (const op of ['create', 'start', 'stop', 'rm']) {
-    const t0 = performance.now();
-    let rs;
-    if (parallel) rs = await Promise.all(Array.from({ length: n }, (_, i) => engine[op](i)));
-    else {
-      rs = [];
-      for (let i = 0; i < n; i++) rs.push(await engine[op](i));
-    }
-    const failed = rs.filter((r) => !r.ok);
-    if (failed.length) console.error(`${op}: ${failed.length} failed, e.g. ${failed[0].err?.message?.split('\n')[0]}`);
-    result[op] = { median: median(rs.map((r) => r.ms)), wall: performance.now() - t0, ok: rs.length - failed.length };
+const factories = { isula: isulaEngine, 'isula-api': isulaApiEngine, docker: dockerEngine, podman: podmanEngine, lxc: lxcEngine };
+
+// --- cgroups ----------------------------------------------------------------------------------
+const hierarchies = () => {
+  try {
+    return fs
+      .readdirSync('/sys/fs/cgroup', { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `/sys/fs/cgroup/${d.name}`)
+      .concat(fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : []);
+  } catch {
+    return [];
   }
+};
+/** Removes the engine's (empty) parent cgroups that did not exist before it ran. */
+function removeNewCgroups(names, existedBefore) {
+  const rmTree = (dir) => {
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) rmTree(path.join(dir, d.name));
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // busy (something still in it) or gone
+    }
+  };
+  for (const h of hierarchies()) for (const n of names) if (!existedBefore.has(`${h}/${n}`) && fs.existsSync(`${h}/${n}`)) rmTree(`${h}/${n}`);
+}
+
+// --- measuring --------------------------------------------------------------------------------
+const OPS = ['create', 'start', 'stop', 'rm'];
+
+async function phase(engine, op, names, parallel) {
+  const t0 = performance.now();
+  let rs;
+  if (parallel) rs = await Promise.all(names.map((n) => engine[op](n)));
+  else {
+    rs = [];
+    for (const n of names) rs.push(await engine[op](n));
+  }
+  const wall = performance.now() - t0;
+  const failed = rs.filter((r) => !r.ok);
+  if (failed.length) log(`${op}: ${failed.length} of ${names.length} failed, e.g. ${failed[0].err?.message?.split('\n')[0]}`);
+  const times = rs.map((r) => r.ms);
+  return { n: names.length, ok: rs.length - failed.length, median: median(times), min: Math.min(...times), max: Math.max(...times), total: wall, wall };
+}
+
+async function timesOf(n, fn) {
+  const ms = [];
+  for (let i = 0; i < n; i++) ms.push((await fn()).ms);
+  return ms;
+}
+
+async function measureEngine(name) {
+  const existed = new Set(hierarchies().flatMap((h) => fs.readdirSync(h).map((d) => `${h}/${d}`)));
+  const loadBefore = os.loadavg()[0];
+  const engine = await factories[name]();
+  const result = { engine: name, version: await engine.version(), serialN, parallelN, command: COMMAND.join(' '), startedAt: new Date().toISOString(), loadBefore };
+  const removeAtEnd = new Set();
+  const names = (tag, n) => Array.from({ length: n }, (_, i) => `ibench-${tag}${i}`);
+  const daemonRss = () => engine.daemonPids().reduce((s, p) => s + rssKb(p), 0);
+  const daemonFreshKb = daemonRss();
+  try {
+    // Warm-up: one container run and removed (first-use costs: image layers, JIT, caches).
+    await engine.forceRemove(['ibench-w0']);
+    const w = await engine.runD('ibench-w0');
+    if (!w.ok) throw new Error(`warm-up run -d failed: ${w.err?.message}`);
+    await engine.forceRemove(['ibench-w0']);
+    await sleep(500);
+    // Idle: no container, after the warm-up; fresh: before it (just started, for isula).
+    result.memory = { daemonFreshKb, daemonIdleKb: daemonRss(), daemonProcesses: engine.daemonPids().map((p) => procStat(p)?.comm) };
+
+    log(`${name}: serial ${serialN}`);
+    const sNames = names('s', serialN);
+    sNames.forEach((n) => removeAtEnd.add(n));
+    result.serial = {};
+    for (const op of OPS) result.serial[op] = await phase(engine, op, sNames, false);
+
+    log(`${name}: parallel ${parallelN}`);
+    const pNames = names('p', parallelN);
+    pNames.forEach((n) => removeAtEnd.add(n));
+    result.parallel = {};
+    for (const op of OPS) {
+      result.parallel[op] = await phase(engine, op, pNames, true);
+      if (op === 'start') {
+        // Memory with the parallel containers running.
+        const inits = await engine.initPids(pNames);
+        const helpers = helperProcesses(inits, engine.daemonPids());
+        const daemonLoaded = daemonRss();
+        Object.assign(result.memory, {
+          running: inits.length,
+          daemonLoadedKb: daemonLoaded,
+          helpers,
+          perContainerKb: inits.length ? (helpers.rssKb + Math.max(0, daemonLoaded - result.memory.daemonIdleKb)) / inits.length : 0,
+          helperPerContainerKb: inits.length ? helpers.rssKb / inits.length : 0,
+        });
+      }
+    }
+
+    log(`${name}: run -d ${serialN}`);
+    const rNames = names('r', serialN);
+    rNames.forEach((n) => removeAtEnd.add(n));
+    result.run = await phase(engine, 'runD', rNames, false);
+    await engine.forceRemove(rNames);
+    await sleep(500);
+    result.memory.daemonAfterKb = daemonRss();
+    // What starting the client alone costs (`--version`: no daemon call), and Node alone.
+    if (engine.floor) {
+      result.clientStartMs = median(await timesOf(7, () => run(...engine.floor)));
+      // The same, M at once: the floor of every parallel phase of a CLI engine.
+      result.clientStartParallelMs = (await timed(() => Promise.all(Array.from({ length: parallelN }, () => run(...engine.floor))))).ms;
+    }
+    result.nodeStartMs = median(await timesOf(7, () => run(process.execPath, ['-e', '0'])));
+  } finally {
+    await engine.forceRemove([...removeAtEnd]).catch(() => undefined);
+    await engine.teardown();
+    removeNewCgroups(engine.cgroups, existed);
+  }
+  result.loadAfter = os.loadavg()[0];
   return result;
 }
 
-const rows = [];
-for (const name of engines) {
-  let daemon;
-  let engine;
-  if (name === 'isula') {
-    daemon = await startDaemon();
-    engine = isulaEngine(daemon.host);
-  } else if (name === 'isula-api') {
-    daemon = await startDaemon();
-    engine = await isulaApiEngine(daemon.host);
-  } else if (name === 'lxc') engine = lxcEngine();
-  else throw new Error(`unknown engine ${name}`);
-  const serial = await measure(engine, serialN, false);
-  const parallel = await measure(engine, parallelN, true);
-  rows.push({ name, serial, parallel, rss: daemon ? daemon.rssKb() : 0 });
-  engine.close?.();
-  await daemon?.stop();
-}
-fs.rmSync(work, { recursive: true, force: true });
-// The raw LXC runs leave their (empty) parent cgroups behind: remove them.
-for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-  for (const d of ['lxcbench', 'lxcbench.monitor']) {
+const results = [];
+let failed = false;
+try {
+  for (const name of engines) {
     try {
-      fs.rmdirSync(`/sys/fs/cgroup/${h}/${d}`);
-    } catch {
-      // absent, or not a hierarchy
+      results.push(await measureEngine(name));
+    } catch (e) {
+      failed = true;
+      log(`${name}: ${e.message}`);
     }
   }
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+  // lxc-* tools leave a lock file per container under /run/lxc/lock/<lxcpath>.
+  fs.rmSync(`/run/lxc/lock${work}`, { recursive: true, force: true });
 }
 
-const f = (x) => x.toFixed(0);
-console.log(`machine: ${machine()}`);
-console.log(`serial ${serialN}: median ms per container | parallel ${parallelN}: wall ms per phase (successes)`);
-console.log('| engine | create | start | stop | rm | par. create | par. start | par. stop | par. rm |');
-console.log('|---|---|---|---|---|---|---|---|---|');
-for (const r of rows) {
+const machineLine = machine();
+if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify({ machine: machineLine, results }, null, 1)}\n`);
+const f = (x) => (x === undefined ? '-' : x.toFixed(0));
+const mb = (kb) => (kb === undefined ? '-' : (kb / 1024).toFixed(1));
+console.log(`machine: ${machineLine}`);
+console.log(`serial ${serialN}: median ms per container | parallel ${parallelN}: wall ms per phase (successes) | memory MB`);
+console.log('| engine | create | start | stop | rm | run -d | par. create | par. start | par. stop | par. rm | daemon idle | daemon loaded | helpers per container |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
   const p = (op) => `${f(r.parallel[op].wall)} (${r.parallel[op].ok})`;
-  console.log(`| ${r.name} | ${f(r.serial.create.median)} | ${f(r.serial.start.median)} | ${f(r.serial.stop.median)} | ${f(r.serial.rm.median)} | ${p('create')} | ${p('start')} | ${p('stop')} | ${p('rm')} |`);
+  const m = r.memory;
+  console.log(
+    `| ${r.engine} | ${f(r.serial.create.median)} | ${f(r.serial.start.median)} | ${f(r.serial.stop.median)} | ${f(r.serial.rm.median)} | ${f(r.run.median)} | ${p('create')} | ${p('start')} | ${p('stop')} | ${p('rm')} | ${mb(m.daemonIdleKb)} | ${mb(m.daemonLoadedKb)} | ${mb(m.helperPerContainerKb)} |`,
+  );
 }
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# isula side by side with Docker, Podman and raw LXC (ptcr style), in one run:
+#   bench/compare.sh [--engines isula,lxc,docker,podman] [--serial 10] [--parallel 100]
+#                    [--rounds 3] [--install] [--no-api] [--no-profile] [--results DIR]
+#                    [--md docs/benchmarks.md] [--svg docs/compare.svg]
+# Every available engine runs back to back, ABAB order (round 1 in the given order, round 2
+# reversed, ...), each run being one `node bench/lifecycle.mjs --engines E`; then
+# bench/report.mjs writes the medians of the rounds, their ranges and the isula/peer ratios
+# into a generated section of docs/benchmarks.md and a chart into docs/compare.svg.
+# - --install: apt-get install the peers that are missing (docker.io, podman, lxc); without
+#   it a missing engine is skipped with a message.
+# - Docker: a running daemon (DOCKER_HOST or /var/run/docker.sock) is used as it is;
+#   otherwise dockerd is started here on a private data root, exec root, pidfile and socket,
+#   without iptables or bridge (containerd as its child), and stopped and deleted at the end.
+# - Podman runs on a private --root/--runroot per run (bench/lifecycle.mjs deletes it).
+# - isula-api (the daemon's own share: the same daemon over gRPC from one process) runs
+#   next to isula unless --no-api; a profiling run of the daemon follows unless --no-profile.
+# - --results DIR keeps the per-run JSON files (default: a temporary directory, deleted).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+prog=bench/compare.sh
+
+usage() {
+  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit "${1:-2}"
+}
+
+engines=isula,lxc,docker,podman serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
+results='' md=$repo/docs/benchmarks.md svg=$repo/docs/compare.svg
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --engines) engines=${2:-}; shift 2 || usage ;;
+    --serial) serial=${2:-}; shift 2 || usage ;;
+    --parallel) parallel=${2:-}; shift 2 || usage ;;
+    --rounds) rounds=${2:-}; shift 2 || usage ;;
+    --results) results=${2:-}; shift 2 || usage ;;
+    --md) md=${2:-}; shift 2 || usage ;;
+    --svg) svg=${2:-}; shift 2 || usage ;;
+    --install) install=yes; shift ;;
+    --no-api) api=no; shift ;;
+    --no-profile) profile=no; shift ;;
+    -h | --help) usage 0 ;;
+    *) echo "$prog: unknown argument: $1" >&2; usage ;;
+  esac
+done
+for n in "$serial" "$parallel" "$rounds"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$prog: counts must be positive integers" >&2; usage; }
+done
+[ -n "$md" ] && [ -n "$svg" ] || usage
+IFS=, read -r -a wanted <<<"$engines"
+[ "${#wanted[@]}" -gt 0 ] || usage
+for e in "${wanted[@]}"; do
+  case "$e" in isula | lxc | docker | podman) ;; *) echo "$prog: unknown engine: $e (want isula, lxc, docker, podman)" >&2; usage ;; esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "$prog: needs root (containers, cgroups, dockerd)" >&2; exit 1; }
+
+say() { echo "[$prog $(date -u +%H:%M:%S)] $*" >&2; }
+t_start=$(date +%s)
+
+# --- peers ------------------------------------------------------------------------------------
+if [ "$install" = yes ]; then
+  pkgs=()
+  for e in "${wanted[@]}"; do
+    case "$e" in
+      docker) command -v dockerd >/dev/null || pkgs+=(docker.io) ;;
+      podman) command -v podman >/dev/null || pkgs+=(podman) ;;
+      lxc) command -v lxc-start >/dev/null || pkgs+=(lxc) ;;
+    esac
+  done
+  if [ "${#pkgs[@]}" -gt 0 ]; then
+    say "installing ${pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  fi
+fi
+
+work=$(mktemp -d /tmp/isulad-bench-compare.XXXXXX)
+keep_results=yes
+if [ -z "$results" ]; then results=$work/results keep_results=no; fi
+mkdir -p "$results"
+results=$(cd "$results" && pwd)
+
+docker_host=${DOCKER_HOST:-unix:///var/run/docker.sock}
+docker_cli=$(command -v /usr/bin/docker docker 2>/dev/null | head -n 1 || true)
+dockerd_pid='' docker_dir='' docker_cgroup_existed=() docker_leftovers=()
+
+cleanup() {
+  local status=$?
+  set +e
+  if [ -n "$dockerd_pid" ]; then
+    say "stopping the private dockerd ($dockerd_pid)"
+    kill -TERM "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$dockerd_pid" 2>/dev/null || true
+    # containerd ran as dockerd's child; it ends with it. Anything still mounted goes.
+    awk -v d="$docker_dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
+    rm -rf "$docker_dir"
+    # What dockerd writes outside its data root whatever the flags say, if it was not there.
+    for p in "${docker_leftovers[@]}"; do rm -rf "$p"; done
+    # The parent cgroups dockerd made, if they were not there before (and are empty).
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+      [ -d "${h}docker" ] || continue
+      printf '%s\n' "${docker_cgroup_existed[@]}" | grep -qx "${h}docker" && continue
+      find "${h}docker" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+  fi
+  [ "$keep_results" = yes ] || rm -rf "$results"
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_dockerd() {
+  docker_dir=$work/docker
+  mkdir -p "$docker_dir"
+  echo '{}' >"$docker_dir/daemon.json"
+  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do [ -d "${h}docker" ] && docker_cgroup_existed+=("${h}docker"); done
+  for p in /etc/docker/key.json /run/docker /run/containerd; do [ -e "$p" ] || docker_leftovers+=("$p"); done
+  docker_host=unix://$docker_dir/docker.sock
+  dockerd --config-file "$docker_dir/daemon.json" --data-root "$docker_dir/data" --exec-root "$docker_dir/exec" \
+    -H "$docker_host" --pidfile "$docker_dir/dockerd.pid" --iptables=false --ip-masq=false --ip-forward=false \
+    --bridge=none --log-level warn >"$docker_dir/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 1 150); do
+    "$docker_cli" -H "$docker_host" version >/dev/null 2>&1 && return 0
+    kill -0 "$dockerd_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  say "dockerd did not come up: $(tail -n 3 "$docker_dir/dockerd.log")"
+  return 1
+}
+
+available=()
+for e in "${wanted[@]}"; do
+  case "$e" in
+    isula)
+      if [ -x "$repo/dist/isula" ]; then available+=(isula); else say "skipping isula: dist/isula missing (npm run build)"; fi ;;
+    lxc)
+      if command -v lxc-start >/dev/null; then available+=(lxc); else say "skipping lxc: lxc-start missing (apt-get install lxc, or --install)"; fi ;;
+    docker)
+      if [ -z "$docker_cli" ]; then
+        say "skipping docker: no docker client (apt-get install docker.io, or --install)"
+      elif "$docker_cli" -H "$docker_host" version >/dev/null 2>&1; then
+        say "docker: using the running daemon at $docker_host"
+        available+=(docker)
+      elif ! command -v dockerd >/dev/null; then
+        say "skipping docker: no daemon at $docker_host and no dockerd (apt-get install docker.io, or --install)"
+      elif start_dockerd; then
+        say "docker: started a private dockerd (pid $dockerd_pid) at $docker_host"
+        available+=(docker)
+      else
+        say "skipping docker: could not start dockerd"
+      fi ;;
+    podman)
+      if command -v podman >/dev/null; then available+=(podman); else say "skipping podman: podman missing (apt-get install podman, or --install)"; fi ;;
+  esac
+done
+[ "${#available[@]}" -gt 0 ] || { say "no engine available"; exit 1; }
+
+# isula: every round measures the same executable, even if dist/ is rebuilt meanwhile.
+if printf '%s\n' "${available[@]}" | grep -qx isula; then
+  mkdir -p "$work/dist"
+  cp "$repo/dist/isulad" "$repo/dist/isulad.cjs" "$repo/dist/isulad-daemon.cjs" "$work/dist/"
+  ln -s isulad "$work/dist/isula"
+  export ISULAD_BENCH_DIST=$work/dist
+fi
+
+# isula-api needs the TypeScript build in out/.
+runs=()
+for e in "${available[@]}"; do
+  runs+=("$e")
+  if [ "$e" = isula ] && [ "$api" = yes ]; then
+    if [ -f "$repo/out/src/client/transport.js" ] || (cd "$repo" && npx tsc -p tsconfig.json >/dev/null 2>&1); then
+      runs+=(isula-api)
+    else
+      say "skipping isula-api: npx tsc -p tsconfig.json failed"
+    fi
+  fi
+done
+
+# --- rounds, ABAB -----------------------------------------------------------------------------
+lifecycle() {
+  node "$here/lifecycle.mjs" --serial "$serial" --parallel "$parallel" --docker-host "$docker_host" \
+    ${docker_cli:+--docker-cli "$docker_cli"} "$@"
+}
+failures=0
+for r in $(seq 1 "$rounds"); do
+  order=("${runs[@]}")
+  if [ $((r % 2)) -eq 0 ]; then
+    order=()
+    for ((i = ${#runs[@]} - 1; i >= 0; i--)); do order+=("${runs[i]}"); done
+  fi
+  for e in "${order[@]}"; do
+    say "round $r/$rounds: $e (serial $serial, parallel $parallel)"
+    if ! lifecycle --engines "$e" --json "$results/round$r-$e.json" >"$results/round$r-$e.txt"; then
+      failures=$((failures + 1))
+      say "round $r: $e failed (see above)"
+    fi
+  done
+done
+
+if [ "$profile" = yes ] && printf '%s\n' "${runs[@]}" | grep -qx isula-api; then
+  say "profiling run: isula-api with the daemon under node --cpu-prof"
+  lifecycle --engines isula-api --profile "$results/profile" --json "$results/profile.json" >/dev/null || say "profiling run failed"
+fi
+
+elapsed=$(($(date +%s) - t_start))
+say "measurements done in ${elapsed}s; writing $md and $svg"
+node "$here/report.mjs" --results "$results" --md "$md" --svg "$svg" --wall "$elapsed" \
+  --command "bench/compare.sh --engines $engines --serial $serial --parallel $parallel --rounds $rounds"
+say "done in $(($(date +%s) - t_start))s; $failures failed runs"
+[ "$failures" -eq 0 ]
