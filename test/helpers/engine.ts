@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { LXC_LOCK_DIR } from '../../src/runtime/lxc/lxc.js';
 
 /** The built executable under test; tests always drive the packed single executable. */
 export const DIST = path.resolve(process.env.ISULAD_DIST ?? 'dist');
@@ -164,6 +165,8 @@ export class TestEngine {
       await this.stop();
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+    // liblxc's lock directories mirror the test's lxcpath under /run/lxc/lock.
+    fs.rmSync(path.join(LXC_LOCK_DIR, this.dir), { recursive: true, force: true });
     removeEmptyEngineCgroups();
   }
 }

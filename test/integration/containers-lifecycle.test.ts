@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cli, eventually, show, sleepMs } from '../helpers/cli.js';
 import { ISULA, run, TestEngine } from '../helpers/engine.js';
 import { busyboxRootfs, freshRootfs, removeBuiltRootfs, systemRootfs } from '../helpers/rootfs.js';
+import { LXC_LOCK_DIR } from '../../src/runtime/lxc/lxc.js';
 
 /**
  * Container lifecycle through the real client and daemon, on real LXC containers built
@@ -311,8 +312,10 @@ describe('stop, kill, restart, pause, rm', () => {
     assert.equal(await cli.waitState('pterm', 'exited', 5000), 'exited 143');
   });
 
-  it('rm of a running container needs -f; rm -f kills and removes it', async () => {
-    await cli.runDetached(['--name', 'rmme'], ['sleep', '1000']);
+  it('rm of a running container needs -f; rm -f kills and removes it, and LXC\'s lock file with it', async () => {
+    const id = await cli.runDetached(['--name', 'rmme'], ['sleep', '1000']);
+    const lockFile = path.join(LXC_LOCK_DIR, cli.engine.root, 'engines', 'lcr', `.${id}`);
+    assert.ok(fs.existsSync(lockFile), `liblxc made ${lockFile}`);
     let r = await cli.isula(['rm', 'rmme']);
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /You cannot remove a running container .*Stop the container before attempting removal or use -f/);
@@ -321,6 +324,7 @@ describe('stop, kill, restart, pause, rm', () => {
     r = await cli.isula(['inspect', 'rmme']);
     assert.equal(r.code, 1, show(r));
     assert.ok(!(await cli.names()).includes('rmme'));
+    assert.ok(!fs.existsSync(lockFile), `${lockFile} removed`);
   });
 
   it('rm of a stopped container removes it; rm -f of a paused one removes it too', async () => {

@@ -18,6 +18,9 @@ import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, Start
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
 import { LxcMonitor } from './monitor.js';
+
+/** Where liblxc, run as root, keeps its per-container lock files: <dir>/<lxcpath>/.<name>. */
+export const LXC_LOCK_DIR = '/run/lxc/lock';
 import { POST_STOP_HOOK, REMOUNT_RO_HOOK, SHIM_SCRIPT } from './scripts.js';
 
 const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
@@ -147,6 +150,8 @@ export class LxcRuntime implements Runtime {
   private readonly hookScript: string;
   private readonly remountHook: string;
   private monitor: LxcMonitor | undefined;
+  /** statePath with symlinks resolved, known once init() has created it. */
+  private realStatePath: string | undefined;
 
   constructor(
     graph: string,
@@ -172,6 +177,7 @@ export class LxcRuntime implements Runtime {
   /** Prepares directories, the shim and hook scripts, and the monitor FIFO reader. */
   init(): void {
     for (const dir of [this.lxcpath, this.statePath, this.exitsDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.realStatePath = fs.realpathSync(this.statePath);
     for (const [file, text] of [
       [this.shimScript, SHIM_SCRIPT],
       [this.hookScript, POST_STOP_HOOK],
@@ -279,8 +285,13 @@ export class LxcRuntime implements Runtime {
     return { ...spec, rootfs: { kind: 'dir', path: dir } };
   }
 
+  /**
+   * Where a block-device rootfs is mounted. mount(8) records the canonical path, so this must
+   * be canonical too, or the mount is not recognised as such: with the default state dir
+   * /var/run/isulad, /var/run is a symlink to /run on Debian.
+   */
   private blockRootfsDir(id: string): string {
-    return path.join(this.stateDir(id), 'rootfs');
+    return path.join(this.realStatePath ?? this.statePath, id, 'rootfs');
   }
 
   /** squashfs mounts go through read-only loop devices, attached here for this run. */
@@ -305,6 +316,7 @@ export class LxcRuntime implements Runtime {
     fs.writeFileSync(path.join(dir, 'lxc.log'), '');
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
+    fs.rmSync(path.join(dir, 'init-status'), { force: true });
 
     const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], this.startTimeoutMs);
     reached.catch(() => undefined);
@@ -526,6 +538,8 @@ export class LxcRuntime implements Runtime {
     fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
     for (const f of ['config', 'lxc.log', 'init-status']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });
+    // liblxc takes a lock file per container and never deletes it.
+    fs.rmSync(path.join(LXC_LOCK_DIR, this.lxcpath, `.${spec.id}`), { force: true });
   }
 
   close(): void {

@@ -13,17 +13,17 @@
 export const SHIM_SCRIPT = `#!/bin/sh
 dir=$1 exits=$2 id=$3 stdin=$4 status=$5
 shift 6
-[ -p "$dir/stdout" ] || mkfifo -m 600 "$dir/stdout"
-[ -p "$dir/stderr" ] || mkfifo -m 600 "$dir/stderr"
+fifos=
+for f in stdout stderr; do [ -p "$dir/$f" ] || fifos="$fifos $dir/$f"; done
+[ "$stdin" = fifo ] && { [ -p "$dir/stdin" ] || fifos="$fifos $dir/stdin"; }
+[ -z "$fifos" ] || mkfifo -m 600 $fifos
 exec 3<>"$dir/stdout" 4<>"$dir/stderr"
 if [ "$stdin" = fifo ]; then
-  [ -p "$dir/stdin" ] || mkfifo -m 600 "$dir/stdin"
   echo fifos
   exec 5<"$dir/stdin"
 else
   exec 5</dev/null
 fi
-rm -f "$status"
 "$@" <&5 >&3 2>&4 3>&- 4>&- 5<&- &
 child=$!
 exec 5<&-
@@ -31,7 +31,7 @@ echo "ready $child"
 exec 1>/dev/null 2>&1
 wait "$child"
 code=$?
-[ -s "$status" ] && code=$(cat "$status")
+[ -s "$status" ] && read -r code < "$status"
 printf '%s' "$code" > "$exits/.$id" && mv -f "$exits/.$id" "$exits/$id"
 exec sleep 2147483647
 `;
@@ -42,8 +42,8 @@ exec sleep 2147483647
  * line into the exit code the shim records.
  */
 export const POST_STOP_HOOK = `#!/bin/sh
-dir=$(dirname "$LXC_CONFIG_FILE")
-line=$(grep -a "Child <$LXC_PID> ended on" "$dir/lxc.log" | tail -n 1)
+dir=\${LXC_CONFIG_FILE%/*}
+line=$(sed -n "/Child <$LXC_PID> ended on/h; \\\${x;p}" "$dir/lxc.log")
 case "$line" in
   *"ended on error ("*) code=\${line##*ended on error (}; code=\${code%%)*} ;;
   *"ended on signal "*) sig=\${line##*(}; sig=\${sig%%)*}; code=$((128 + sig)) ;;

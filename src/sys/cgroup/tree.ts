@@ -57,7 +57,15 @@ export function cgroupPids(rel: string): number[] {
 export function removeCgroup(rel: string): string[] {
   const left: string[] = [];
   const remove = (dir: string): void => {
-    for (const sub of subdirs(dir)) remove(sub);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      // Mostly already gone (LXC removes its own): one failed call per hierarchy, no more.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') left.push(dir);
+      return;
+    }
+    for (const d of entries) if (d.isDirectory()) remove(path.join(dir, d.name));
     try {
       fs.rmdirSync(dir);
     } catch (e) {
