@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /**
@@ -34,5 +35,7 @@ function loadDaemonBundle(): DaemonBundle {
 if (invokedAs.startsWith('isulad')) {
   void loadDaemonBundle().daemonMain(argv);
 } else {
+  // A client call lives for a fraction of a second: optimising compiles never pay back.
+  v8.setFlagsFromString('--no-opt');
   void import('./cli/main.js').then((m) => m.clientMain(argv));
 }
