@@ -1,9 +1,9 @@
-import http2 from 'node:http2';
 import net from 'node:net';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../api/codec.js';
 import { EngineError, ExitCode, isExitCode } from '../api/errors.js';
 import { grpcPath, type MethodName, type Req, type Res, type StreamMethod, type UnaryMethod } from '../api/rpc.js';
 import { frame, FrameReader } from './frames.js';
+import { H2Session, type H2Stream, type StreamError } from './h2/session.js';
 
 const GRPC_OK = 0;
 
@@ -35,26 +35,22 @@ export interface StreamHandle<In> {
 }
 
 /**
- * A small gRPC client over node:http2 on a unix socket. The CLI avoids @grpc/grpc-js: it
- * costs more to load than a whole unary round trip.
+ * A small gRPC client over our own HTTP/2 (./h2) on a unix socket. The CLI avoids
+ * @grpc/grpc-js, which costs more to load than a whole unary round trip, and node:http2,
+ * which pulls in tls, http, crypto and assert: about a quarter of a short command's CPU.
  */
 export class Transport {
-  private session: http2.ClientHttp2Session | undefined;
+  private session: H2Session | undefined;
 
   constructor(
     private readonly host: string,
     private readonly socketPath: string,
   ) {}
 
-  private connect(): http2.ClientHttp2Session {
-    if (this.session && !this.session.destroyed) return this.session;
-    const session = http2.connect('http://localhost', {
-      createConnection: () => net.connect(this.socketPath),
-    });
-    // Errors surface on the streams; an unhandled session error would crash the client.
-    session.on('error', () => undefined);
-    this.session = session;
-    return session;
+  private connect(): H2Session {
+    // Socket errors surface on the streams, as each stream's close.
+    if (!this.session?.usable) this.session = new H2Session(net.connect(this.socketPath));
+    return this.session;
   }
 
   close(): void {
@@ -105,71 +101,68 @@ export class Transport {
       settled = true;
       sink.onEnd(err);
     };
-    let session: http2.ClientHttp2Session;
+    let status: { code: number; message: string; exitCode: number } | undefined;
+    const readStatus = (headers: Record<string, string>): void => {
+      const code = headers['grpc-status'];
+      if (code === undefined) return;
+      status = {
+        code: Number(code),
+        message: safeDecode(headers['grpc-message'] ?? ''),
+        exitCode: Number(headers[EXIT_CODE_TRAILER]),
+      };
+    };
+    const reader = new FrameReader();
+    let req: H2Stream;
     try {
-      session = this.connect();
+      req = this.connect().request(
+        [
+          [':method', 'POST'],
+          [':scheme', 'http'],
+          [':path', grpcPath(method)],
+          [':authority', 'localhost'],
+          ['content-type', 'application/grpc'],
+          ['te', 'trailers'],
+        ],
+        {
+          // A status ends the call, in trailers or in a trailers-only response; close our
+          // side too, or a bidirectional stream never closes.
+          onHeaders: (headers) => {
+            readStatus(headers);
+            if (status) req.end();
+          },
+          onData: (chunk) => {
+            try {
+              for (const m of reader.push(chunk)) sink.onMessage(decodeMessage(m));
+            } catch (e) {
+              finish(new EngineError(ExitCode.general, `bad reply from daemon: ${(e as Error).message}`));
+              req.cancel(0);
+            }
+          },
+          onClose: (e?: StreamError) => {
+            if (e) {
+              const connectFailure = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES' || e.code === 'ENOTSOCK';
+              return finish(connectFailure ? new ConnectError(this.host, e.code ?? e.message) : new EngineError(ExitCode.general, e.message));
+            }
+            if (cancelledByUs) return finish();
+            if (!status) return finish(new EngineError(ExitCode.general, 'connection to the daemon closed unexpectedly'));
+            if (status.code === GRPC_OK) return finish();
+            const exitCode = isExitCode(status.exitCode) ? status.exitCode : ExitCode.general;
+            finish(new DaemonError(exitCode, status.message || `daemon error (gRPC status ${status.code})`));
+          },
+        },
+      );
     } catch (e) {
       finish(new ConnectError(this.host, (e as Error).message));
       return { send: () => undefined, end: () => undefined, cancel: () => undefined };
     }
-    const req = session.request({
-      ':method': 'POST',
-      ':path': grpcPath(method),
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    const reader = new FrameReader();
-    let status: { code: number; message: string; exitCode: number } | undefined;
-    const readStatus = (headers: http2.IncomingHttpHeaders): void => {
-      const code = headers['grpc-status'];
-      if (code === undefined) return;
-      const rawMessage = headers['grpc-message'];
-      const exit = Number(headers[EXIT_CODE_TRAILER]);
-      status = {
-        code: Number(code),
-        message: safeDecode(typeof rawMessage === 'string' ? rawMessage : ''),
-        exitCode: exit,
-      };
-    };
-    // A status ends the call, in trailers or in a trailers-only response; close our side
-    // too, or a bidirectional stream never closes.
-    const onHeaders = (headers: http2.IncomingHttpHeaders): void => {
-      readStatus(headers);
-      if (status && !req.writableEnded) req.end();
-    };
-    req.on('response', onHeaders);
-    req.on('trailers', onHeaders);
-    req.on('data', (chunk: Buffer) => {
-      try {
-        for (const m of reader.push(chunk)) sink.onMessage(decodeMessage(m));
-      } catch (e) {
-        finish(new EngineError(ExitCode.general, `bad reply from daemon: ${(e as Error).message}`));
-        req.close();
-      }
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      // A failed connect shows up as a cancelled pending stream whose cause is the socket error.
-      const cause = (e.cause as NodeJS.ErrnoException | undefined)?.code ?? e.code;
-      const connectFailure = cause === 'ENOENT' || cause === 'ECONNREFUSED' || cause === 'EACCES' || cause === 'ENOTSOCK';
-      finish(connectFailure ? new ConnectError(this.host, cause ?? e.message) : new EngineError(ExitCode.general, e.message));
-    });
-    req.on('close', () => {
-      if (cancelledByUs) return finish();
-      if (!status) return finish(new EngineError(ExitCode.general, 'connection to the daemon closed unexpectedly'));
-      if (status.code === GRPC_OK) return finish();
-      const exitCode = isExitCode(status.exitCode) ? status.exitCode : ExitCode.general;
-      finish(new DaemonError(exitCode, status.message || `daemon error (gRPC status ${status.code})`));
-    });
     req.write(frame(encodeMessage(request)));
     if (endRequest) req.end();
     return {
-      send: (m: In) => {
-        if (!req.closed) req.write(frame(encodeMessage(m)));
-      },
+      send: (m: In) => req.write(frame(encodeMessage(m))),
       end: () => req.end(),
       cancel: () => {
         cancelledByUs = true;
-        req.close(http2.constants.NGHTTP2_CANCEL);
+        req.cancel();
       },
     };
   }
