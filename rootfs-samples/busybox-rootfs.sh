@@ -4,6 +4,12 @@
 # Build a minimal root filesystem around Debian's static busybox
 # (package busybox-static, /bin/busybox) into DIR.
 #
+# BUSYBOX=PATH takes another static busybox, e.g. one unpacked from the
+# busybox-static .deb of another architecture: the rootfs is then for that
+# architecture.  A busybox this host cannot run is run under qemu-user
+# (qemu-aarch64-static / qemu-x86_64-static, package qemu-user-static) to
+# list its applets.
+#
 #  * DIR is created if missing.  If DIR exists and is not empty it is refused,
 #    unless it is a rootfs this script built earlier (marker file
 #    DIR/.isulad-ts-busybox-rootfs): then DIR is printed and nothing is done.
@@ -37,6 +43,25 @@ fi
 [ "$is_static" = yes ] \
   || die "$BUSYBOX is not a static busybox; run: apt-get install busybox-static"
 
+# A busybox for another architecture runs under qemu-user: binfmt_misc may not be
+# registered, so call the emulator explicitly (ELF e_machine at offset 18).
+run_busybox() {
+  local bb=$1 machine emu
+  shift
+  if "$bb" true 2>/dev/null; then "$bb" "$@"; return; fi
+  machine=$(od -An -tu2 -j18 -N2 "$bb" | tr -d ' ')
+  case "$machine" in
+    62) emu=qemu-x86_64-static ;;
+    183) emu=qemu-aarch64-static ;;
+    40) emu=qemu-arm-static ;;
+    *) die "$bb does not run on this host (ELF machine $machine)" ;;
+  esac
+  command -v "$emu" >/dev/null 2>&1 \
+    || die "$bb is for another architecture; to list its applets: apt-get install qemu-user-static"
+  "$emu" "$bb" "$@"
+}
+target_arch=$(run_busybox "$BUSYBOX" uname -m) || die "cannot run $BUSYBOX"
+
 # --- target directory ---------------------------------------------------------
 if [ -e "$dir" ] && [ ! -d "$dir" ]; then
   die "$dir exists and is not a directory"
@@ -67,7 +92,7 @@ cp "$BUSYBOX" "$dir/bin/busybox"
 chmod 0755 "$dir/bin/busybox"
 
 # --- applet symlinks --------------------------------------------------------
-applets=$("$dir/bin/busybox" --list-full) || die "cannot run $dir/bin/busybox --list-full"
+applets=$(run_busybox "$dir/bin/busybox" --list-full) || die "cannot run $dir/bin/busybox --list-full"
 n=0
 while IFS= read -r a; do
   [ -n "$a" ] || continue
@@ -98,7 +123,7 @@ echo busybox > "$dir/etc/hostname"
 : > "$dir/etc/resolv.conf"
 
 # marker written last: a half-built DIR is never mistaken for a finished one
-echo "busybox-rootfs.sh $(uname -m)" > "$dir/$MARKER"
+echo "busybox-rootfs.sh $target_arch" > "$dir/$MARKER"
 
 echo "$prog: installed $n applet links" >&2
 echo "$dir"

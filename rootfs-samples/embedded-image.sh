@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# embedded-image.sh [--name NAME:TAG] [--size MIB] DIR
+# embedded-image.sh [--name NAME:TAG] [--size MIB] [--device PATH] DIR
 # embedded-image.sh --detach DIR
 #
-# Build a sample iSulad "embedded image" for the host architecture in DIR:
+# Build a sample iSulad "embedded image" for the host architecture (or for the
+# architecture of $BUSYBOX, see busybox-rootfs.sh) in DIR:
 #   DIR/rootfs.img     ext4 image of a busybox rootfs (layer 0), attached to a
 #                      loop device; the loop device is layer 0's pathInHost
 #   DIR/app.img        squashfs application layer (layer 1), mounted at /app
@@ -14,17 +15,22 @@
 # and the sgn are rewritten (atomically, via rename).
 #
 # --detach DIR   detach every loop device backed by DIR/rootfs.img, exit 0.
+# --device PATH  do not attach rootfs.img: write PATH as layer 0's pathInHost.
+#                Whoever loads the image attaches rootfs.img first and makes
+#                PATH that device (e.g. a symlink to the loop device), as on
+#                another machine (a test VM).  Needs neither root nor losetup;
+#                rootfs.img is rebuilt on every run.
 #
 # Environment: EMBEDDED_IMAGE_NAME (default test:v1, --name wins),
 #              EMBEDDED_ROOTFS_SIZE_MB (default 16, --size wins).
-# Needs root (losetup).
+# Needs root (losetup), unless --device is given.
 set -euo pipefail
 
 prog=$(basename "$0")
 here=$(cd "$(dirname "$0")" && pwd -P)
 
 usage() {
-  echo "usage: $prog [--name NAME:TAG] [--size MIB] DIR | $prog --detach DIR" >&2
+  echo "usage: $prog [--name NAME:TAG] [--size MIB] [--device PATH] DIR | $prog --detach DIR" >&2
 }
 die() { echo "$prog: error: $*" >&2; exit 1; }
 log() { echo "$prog: $*" >&2; }
@@ -32,6 +38,7 @@ log() { echo "$prog: $*" >&2; }
 name=${EMBEDDED_IMAGE_NAME:-test:v1}
 size_mb=${EMBEDDED_ROOTFS_SIZE_MB:-16}
 detach=no
+device=
 dir=
 
 while [ "$#" -gt 0 ]; do
@@ -42,6 +49,8 @@ while [ "$#" -gt 0 ]; do
     --name=*) name=${1#--name=}; shift ;;
     --size) [ "$#" -ge 2 ] || { usage; exit 2; }; size_mb=$2; shift 2 ;;
     --size=*) size_mb=${1#--size=}; shift ;;
+    --device) [ "$#" -ge 2 ] || { usage; exit 2; }; device=$2; shift 2 ;;
+    --device=*) device=${1#--device=}; shift ;;
     --) shift; break ;;
     -*) echo "$prog: error: unknown option $1" >&2; usage; exit 2 ;;
     *) [ -z "$dir" ] || { usage; exit 2; }; dir=$1; shift ;;
@@ -53,7 +62,9 @@ if [ "$#" -gt 0 ]; then
 fi
 [ -n "$dir" ] || { usage; exit 2; }
 
-[ "$(id -u)" -eq 0 ] || die "must be run as root (needs losetup)"
+if [ -z "$device" ] || [ "$detach" = yes ]; then
+  [ "$(id -u)" -eq 0 ] || die "must be run as root (needs losetup)"
+fi
 
 # loop devices whose backing file is $1 (by inode via losetup -j, plus any
 # loop still pointing at a deleted file of that path, via sysfs)
@@ -92,7 +103,15 @@ case "$size_mb" in
   ''|*[!0-9]*) die "invalid size '$size_mb' (MiB, integer)" ;;
 esac
 [ "$size_mb" -ge 8 ] || die "size must be at least 8 MiB"
-for t in mkfs.ext4 mksquashfs losetup sha256sum flock; do
+case "$device" in
+  '') ;;
+  /*[!A-Za-z0-9._/-]*|/) die "invalid device path '$device'" ;;
+  /*) ;;
+  *) die "--device wants an absolute path, got '$device'" ;;
+esac
+tools="mkfs.ext4 mksquashfs sha256sum flock"
+[ -n "$device" ] || tools="$tools losetup"
+for t in $tools; do
   command -v "$t" >/dev/null 2>&1 || die "$t not found (apt-get install e2fsprogs squashfs-tools util-linux coreutils)"
 done
 if [ -e "$dir" ] && [ ! -d "$dir" ]; then die "$dir exists and is not a directory"; fi
@@ -111,7 +130,8 @@ manifest=$dir/test.manifest
 sgn=$dir/test.sgn
 
 # ---------------------------------------------------- layer 0: rootfs.img
-mapfile -t loops < <(loops_of "$img" | sort -u)
+loops=()
+[ -n "$device" ] || mapfile -t loops < <(loops_of "$img" | sort -u)
 loopdev=
 for l in "${loops[@]}"; do
   if [ -z "$loopdev" ] && [ -f "$img" ] && losetup -j "$img" | grep -q "^$l:"; then
@@ -130,10 +150,15 @@ else
   mkfs.ext4 -q -F -L rootfs -E root_owner=0:0 -d "$tmp/rootfs" "$tmp/rootfs.img" "${size_mb}M" >&2 \
     || die "mkfs.ext4 failed"
   mv -f "$tmp/rootfs.img" "$img"
-  loopdev=$(losetup --find --show "$img") || die "losetup --find --show $img failed"
-  log "attached rootfs.img to $loopdev"
+  if [ -n "$device" ]; then
+    loopdev=$device
+    log "rootfs.img not attached: layer 0 is $device, to be attached by whoever loads the image"
+  else
+    loopdev=$(losetup --find --show "$img") || die "losetup --find --show $img failed"
+    log "attached rootfs.img to $loopdev"
+  fi
 fi
-case "$loopdev" in /dev/loop*) ;; *) die "unexpected loop device '$loopdev'" ;; esac
+[ -n "$device" ] || case "$loopdev" in /dev/loop*) ;; *) die "unexpected loop device '$loopdev'" ;; esac
 
 # ------------------------------------------------------- layer 1: app.img
 mkdir -p "$tmp/app"
