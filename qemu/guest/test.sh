@@ -110,7 +110,7 @@ dt=$(($(now_ms) - t0))
 echo "# isula version took $dt ms"
 VERSION_MS=$dt
 # Node's architecture names (x64, arm64), as the engine prints them.
-case "$ARCH" in x86_64) osarch=x64 ;; aarch64) osarch=arm64 ;; *) osarch=$ARCH ;; esac
+case "$ARCH" in x86_64) osarch=amd64 ;; aarch64) osarch=arm64 ;; *) osarch=$ARCH ;; esac
 if [ "$RC" = 0 ] && [ "$(echo "$OUT" | grep -c "OS/Arch: *linux/$osarch\$")" = 2 ]; then ok "isula version ($dt ms)"; else not_ok "isula version" "rc=$RC $OUT"; fi
 
 isula_ info

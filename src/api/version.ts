@@ -11,6 +11,9 @@ export const BUILD_TIME: string = typeof __ISULAD_BUILD_TIME__ === 'string' ? __
 /** Version of the wire contract in this folder; bumped when a message changes incompatibly. */
 export const API_VERSION = '1.0';
 
+/** iSulad, like Docker, names architectures as Go does; Node's x64 is Go's amd64. */
+const GO_ARCH: Partial<Record<NodeJS.Architecture, string>> = { x64: 'amd64', ia32: '386' };
+
 /** This process's build, as both `isula version` sections show it. */
 export function versionInfo(): VersionInfo {
   return {
@@ -20,6 +23,6 @@ export function versionInfo(): VersionInfo {
     buildTime: BUILD_TIME,
     nodeVersion: process.versions.node,
     os: process.platform,
-    arch: process.arch,
+    arch: GO_ARCH[process.arch] ?? process.arch,
   };
 }
