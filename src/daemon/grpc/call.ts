@@ -1,0 +1,159 @@
+import type http2 from 'node:http2';
+import { decodeMessage, encodeMessage } from '../../api/codec.js';
+import { frameMessage, MessageReader } from './framing.js';
+import { encodeGrpcMessage, GrpcError, parseTimeout, Status, type CallStatus } from './status.js';
+
+/** Requests larger than this are refused (as grpc.max_receive_message_length did). */
+export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+
+/** setTimeout's ceiling; a longer grpc-timeout is as good as none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc',
+  // Tells a client that compresses what this server takes (the gRPC spec's answer to it).
+  'grpc-accept-encoding': 'identity',
+};
+
+function header(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * One gRPC call on one HTTP/2 stream: decoded requests in, framed responses out, and a
+ * status at the end, in trailers or (when nothing was sent yet) trailers-only.
+ */
+export class ServerCall {
+  private ended = false;
+  private headersSent = false;
+  private isCancelled = false;
+  /** The stream's write buffer is full: responses wait here until 'drain'. */
+  private waiting = false;
+  private held: Buffer[] = [];
+  private trailers: http2.OutgoingHttpHeaders = {};
+  private readonly cancelListeners: (() => void)[] = [];
+  private readonly deadline: NodeJS.Timeout | undefined;
+  private receive: ((chunk: Buffer) => void) | undefined;
+  /** The request's grpc-encoding, named when a compressed message is refused. */
+  private readonly encoding: string;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ) {
+    // A reset stream or a lost connection shows as 'close'; 'error' needs a listener only so
+    // that it does not throw.
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      clearTimeout(this.deadline);
+      if (!this.ended) this.cancel();
+    });
+    stream.on('drain', () => this.flush());
+    stream.on('wantTrailers', () => stream.sendTrailers(this.trailers));
+    // Always read, so a refused call's body is drained and the client's flow-control window
+    // does not stall; without a reader the bytes are dropped.
+    stream.on('data', (chunk: Buffer) => this.receive?.(chunk));
+    const timeout = parseTimeout(header(headers, 'grpc-timeout'));
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
+      this.deadline = setTimeout(() => this.fail(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')), timeout);
+    }
+    this.encoding = header(headers, 'grpc-encoding') ?? 'identity';
+  }
+
+  get cancelled(): boolean {
+    return this.isCancelled;
+  }
+
+  /** Hands each request message to `onMessage`, and calls `onEnd` when the client half-closes. */
+  read(onMessage: (message: unknown) => void, onEnd: () => void): void {
+    const reader = new MessageReader(MAX_REQUEST_BYTES, this.encoding);
+    this.receive = (chunk) => {
+      if (this.ended || this.isCancelled) return;
+      try {
+        for (const raw of reader.push(chunk)) {
+          let message: unknown;
+          try {
+            message = decodeMessage(raw);
+          } catch (e) {
+            throw new GrpcError(Status.INTERNAL, `cannot decode request message: ${(e as Error).message}`);
+          }
+          onMessage(message);
+          if (this.ended || this.isCancelled) return;
+        }
+      } catch (e) {
+        if (!(e instanceof GrpcError)) throw e;
+        this.fail(e);
+      }
+    };
+    this.stream.on('end', () => {
+      if (!this.ended && !this.isCancelled) onEnd();
+    });
+  }
+
+  /** Sends one response; dropped once the call has ended or been cancelled. */
+  send(message: unknown): void {
+    // destroyed comes a tick before 'close' (and the cancel).
+    if (this.ended || this.isCancelled || this.stream.destroyed) return;
+    this.sendHeaders();
+    const framed = frameMessage(encodeMessage(message));
+    // Past the stream's high-water mark, hold responses instead of piling up writes; they go
+    // out as one write at 'drain'.
+    if (this.waiting) this.held.push(framed);
+    else this.waiting = !this.stream.write(framed);
+  }
+
+  /** Ends the call with `status`; a no-op after the first time or once the stream is gone. */
+  finish(status: CallStatus): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.deadline);
+    const { stream } = this;
+    if (stream.destroyed || stream.closed) return;
+    const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': String(status.code), ...status.metadata };
+    if (status.message) trailers['grpc-message'] = encodeGrpcMessage(status.message);
+    if (!this.headersSent) {
+      // Nothing sent yet: the status travels in the response headers, which end the stream.
+      this.headersSent = true;
+      stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
+      return;
+    }
+    // Sent at 'wantTrailers', after the last DATA frame.
+    this.trailers = trailers;
+    if (this.held.length > 0) stream.write(Buffer.concat(this.held.splice(0)));
+    stream.end();
+  }
+
+  /** Ends a call that cannot go on (bad request, deadline): the handler sees a cancel. */
+  fail(error: GrpcError): void {
+    if (this.ended) return;
+    this.cancel();
+    this.finish({ code: error.code, message: error.message });
+  }
+
+  /** Runs `listener` when the client goes away or the call fails; at once if it already has. */
+  onCancel(listener: () => void): void {
+    if (this.isCancelled) queueMicrotask(listener);
+    else this.cancelListeners.push(listener);
+  }
+
+  private cancel(): void {
+    if (this.isCancelled) return;
+    this.isCancelled = true;
+    this.held = [];
+    for (const listener of this.cancelListeners.splice(0)) listener();
+  }
+
+  private sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+  }
+
+  private flush(): void {
+    this.waiting = false;
+    if (this.held.length === 0 || this.ended) return;
+    this.waiting = !this.stream.write(Buffer.concat(this.held.splice(0)));
+  }
+}

@@ -1,0 +1,110 @@
+// Routes gRPC calls to the handler table, as unary, server-streaming or bidirectional calls.
+import type http2 from 'node:http2';
+import { EXIT_CODE_TRAILER } from '../../api/codec.js';
+import { toEngineError } from '../../api/errors.js';
+import { grpcPath, methodKinds, type MethodKind, type MethodName } from '../../api/rpc.js';
+import type { HandlerTable, StreamCall } from '../../services/handlers.js';
+import type { Logger } from '../../sys/log.js';
+import { ServerCall } from './call.js';
+import { GrpcError, Status, type CallStatus } from './status.js';
+
+type AnyHandler = (request: unknown, call?: StreamCall<MethodName>) => Promise<unknown>;
+
+export interface Route {
+  method: MethodName;
+  kind: MethodKind;
+  handler: AnyHandler;
+}
+
+function errorStatus(err: unknown): CallStatus {
+  const e = toEngineError(err);
+  return { code: Status.UNKNOWN, message: e.message, metadata: { [EXIT_CODE_TRAILER]: String(e.exitCode) } };
+}
+
+/** Runs a handler and answers with its outcome: a unary result (`{}` for none), or just OK. */
+function answer(route: Route, call: ServerCall, request: unknown, log: Logger, streamCall?: StreamCall<MethodName>): void {
+  // Through a promise, so a handler that throws before its first await still answers.
+  Promise.resolve()
+    .then(() => route.handler(request, streamCall))
+    .then(
+      (res) => {
+        if (route.kind === 'unary') call.send(res ?? {});
+        call.finish({ code: Status.OK });
+      },
+      (err: unknown) => {
+        log.debug(`${route.method} failed: ${toEngineError(err).message}`);
+        call.finish(errorStatus(err));
+      },
+    );
+}
+
+function serve(route: Route, call: ServerCall, log: Logger): void {
+  // Requests after the first of a bidirectional call can arrive before the handler listens
+  // (it may be starting a container meanwhile): queue them until it does.
+  const queued: unknown[] = [];
+  let listener: ((m: unknown) => void) | undefined;
+  const streamCall: StreamCall<MethodName> = {
+    write: (m) => call.send(m),
+    onMessage: (l) => {
+      listener = l as (m: unknown) => void;
+      for (const m of queued.splice(0)) listener(m);
+    },
+    onCancel: (l) => call.onCancel(l),
+    get cancelled() {
+      return call.cancelled;
+    },
+  };
+  const wrapped = route.kind === 'unary' ? undefined : streamCall;
+
+  if (route.kind === 'bidi') {
+    // The first message is the call's request; later ones go to onMessage.
+    let started = false;
+    call.read(
+      (m) => {
+        if (!started) {
+          started = true;
+          answer(route, call, m, log, wrapped);
+        } else if (listener) listener(m);
+        else queued.push(m);
+      },
+      () => {
+        if (!started) call.fail(new GrpcError(Status.INTERNAL, `${route.method}: no request message`));
+      },
+    );
+    return;
+  }
+  // Unary and server-streaming calls carry one request, complete when the client half-closes.
+  const requests: unknown[] = [];
+  call.read(
+    (m) => requests.push(m),
+    () => {
+      if (requests.length === 1) answer(route, call, requests[0], log, wrapped);
+      else call.fail(new GrpcError(Status.INTERNAL, `${route.method} takes one request message, got ${requests.length}`));
+    },
+  );
+}
+
+export function routeTable(handlers: HandlerTable): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  for (const method of Object.keys(methodKinds) as MethodName[]) {
+    routes.set(grpcPath(method), { method, kind: methodKinds[method], handler: handlers[method] as AnyHandler });
+  }
+  return routes;
+}
+
+/** Serves one HTTP/2 stream: a gRPC call, or a refusal for anything else. */
+export function onStream(routes: Map<string, Route>, log: Logger, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  // Not gRPC at all: plain HTTP answers, as the gRPC spec asks.
+  const refuse = (status: number): void => {
+    stream.on('error', () => undefined);
+    stream.resume();
+    stream.respond({ ':status': status }, { endStream: true });
+  };
+  if (headers[':method'] !== 'POST') return refuse(405);
+  if (!headers['content-type']?.startsWith('application/grpc')) return refuse(415);
+  const call = new ServerCall(stream, headers);
+  const target = headers[':path'] ?? '';
+  const route = routes.get(target);
+  if (!route) return call.finish({ code: Status.UNIMPLEMENTED, message: `The server does not implement the method ${target}` });
+  serve(route, call, log);
+}
