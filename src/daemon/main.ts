@@ -13,6 +13,7 @@ import { parseDaemonArgs } from './flags.js';
 import { startEngine } from './engine.js';
 import { claimSingleInstance } from './pidfile.js';
 import { startServer, stopServer } from './server.js';
+import { makeDirs } from '../sys/dirs.js';
 
 function socketGid(config: DaemonConfig): number {
   if (config.group === undefined) return groupId('isula') ?? 0;
@@ -30,8 +31,8 @@ function makeLogger(config: DaemonConfig): Logger {
 }
 
 async function run(config: DaemonConfig): Promise<void> {
-  fs.mkdirSync(config.graph, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(config.state, { recursive: true, mode: 0o700 });
+  makeDirs(config.graph, 0o700);
+  makeDirs(config.state, 0o700);
   const release = claimSingleInstance(config.pidfile, config.graph);
   const log = makeLogger(config);
   log.info(`isulad ${ENGINE_VERSION} (${GIT_COMMIT}) starting, pid ${process.pid}, graph ${config.graph}, state ${config.state}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { generalError } from '../api/errors.js';
 import { atomicWriteFileSync } from '../sys/atomic-write.js';
 import { readProcessCmdline } from '../sys/procfs.js';
+import { makeDirs } from '../sys/dirs.js';
 
 function runningDaemonPid(file: string): number | undefined {
   let pid: number;
@@ -30,7 +31,7 @@ export function claimSingleInstance(pidfile: string, graph: string): () => void 
       throw generalError(`isulad is already running with pid ${pid} (it holds the ${what})`);
     }
   }
-  fs.mkdirSync(path.dirname(pidfile), { recursive: true });
+  makeDirs(path.dirname(pidfile));
   atomicWriteFileSync(pidfile, `${process.pid}\n`, 0o644);
   atomicWriteFileSync(graphLock, `${process.pid}\n`, 0o600);
   return () => {

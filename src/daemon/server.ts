@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { HandlerTable } from '../services/handlers.js';
 import type { Logger } from '../sys/log.js';
 import { onStream, routeTable } from './grpc/dispatch.js';
+import { makeDirs } from '../sys/dirs.js';
 
 /*
  * The daemon's gRPC server, directly on node:http2 (./grpc): @grpc/grpc-js cost about 2 MB
@@ -27,11 +28,16 @@ async function listen(server: http2.Http2Server, host: string, socket: SocketOpt
   const file = host.slice('unix://'.length);
   // sun_path holds 108 bytes with the NUL; a longer path would be cut short, silently.
   if (Buffer.byteLength(file) > 107) throw new Error(`invalid host ${host}: the socket path is longer than 107 bytes`);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  // We hold the pidfile, so a socket file left here belongs to a dead daemon.
-  fs.rmSync(file, { force: true });
+  const failure = (e: unknown): Error => new Error(`cannot listen on ${host}: ${(e as Error).message}`);
+  try {
+    makeDirs(path.dirname(file));
+    // We hold the pidfile, so a socket file left here belongs to a dead daemon.
+    fs.rmSync(file, { force: true });
+  } catch (e) {
+    throw failure(e);
+  }
   await new Promise<void>((resolve, reject) => {
-    const failed = (e: Error): void => reject(new Error(`cannot listen on ${host}: ${e.message}`));
+    const failed = (e: Error): void => reject(failure(e));
     server.once('error', failed);
     server.listen(file, () => {
       server.off('error', failed);

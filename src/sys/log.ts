@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from './dirs.js';
 
 /** iSulad's log levels, most severe first. */
 export const LOG_LEVELS = ['FATAL', 'ALERT', 'CRIT', 'ERROR', 'WARN', 'NOTICE', 'INFO', 'DEBUG', 'TRACE'] as const;
@@ -30,7 +31,7 @@ export class RotatingFileSink implements LogSink {
     private readonly maxFiles: number,
     private readonly mode = 0o600,
   ) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     this.fd = fs.openSync(file, 'a', mode);
     this.size = fs.fstatSync(this.fd).size;
   }

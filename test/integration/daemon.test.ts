@@ -94,6 +94,14 @@ describe('daemon configuration errors', () => {
     assert.match(r.stderr, /no-such-key/);
   });
 
+  it('a socket where no directory can be made is refused at once, naming the socket', async () => {
+    const file = path.join(dir, 'daemon.json');
+    fs.writeFileSync(file, '{}');
+    const r = await run(ISULAD, ['--config-file', file, '-g', `${dir}/r`, '-S', `${dir}/s`, '-p', `${dir}/p.pid`, '-H', 'unix:///proc/nope/x.sock'], { timeoutMs: 10_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /\/proc\/nope\/x\.sock/);
+  });
+
   it('a key of the wrong type is refused naming the key', async () => {
     const r = await daemon('{"log-level": 3}');
     assert.notEqual(r.code, 0);
