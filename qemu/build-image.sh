@@ -15,19 +15,7 @@ PROG=qemu/build-image.sh
 . "$(dirname "$0")/lib.sh"
 
 usage() { echo "usage: $PROG x86_64|aarch64 [--kernel default|5.10]" >&2; }
-arch='' kernel=default
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    --kernel) [ "$#" -ge 2 ] || { usage; exit 2; }; kernel=$2; shift 2 ;;
-    --kernel=*) kernel=${1#--kernel=}; shift ;;
-    x86_64 | aarch64) [ -z "$arch" ] || { usage; exit 2; }; arch=$1; shift ;;
-    *) usage; exit 2 ;;
-  esac
-done
-[ -n "$arch" ] || { usage; exit 2; }
-case "$kernel" in default | 6.1 | 5.10) ;; *) usage; exit 2 ;; esac
-[ "$kernel" != 6.1 ] || kernel=default
+parse_arch_kernel "$@"
 [ "$(id -u)" -eq 0 ] || die "must be run as root (the sample images hold root-owned files)"
 
 host_cmds=(cpio:cpio zstd:zstd depmod:kmod modprobe:kmod file:file mkfs.ext4:e2fsprogs mksquashfs:squashfs-tools flock:util-linux)

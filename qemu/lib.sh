@@ -21,6 +21,28 @@ die() {
   exit 1
 }
 
+# The arguments every qemu/ script takes: ARCH [--kernel default|5.10]. Each script defines
+# usage(); parse_arch_kernel reads all its arguments, check_arch_kernel only validates (for
+# run.sh, which has more options); both set $arch and $kernel.
+parse_arch_kernel() {
+  arch='' kernel=default
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      -h | --help) usage; exit 0 ;;
+      --kernel) [ "$#" -ge 2 ] || { usage; exit 2; }; kernel=$2; shift 2 ;;
+      --kernel=*) kernel=${1#--kernel=}; shift ;;
+      x86_64 | aarch64) [ -z "$arch" ] || { usage; exit 2; }; arch=$1; shift ;;
+      *) usage; exit 2 ;;
+    esac
+  done
+  check_arch_kernel
+}
+check_arch_kernel() {
+  [ -n "$arch" ] || { usage; exit 2; }
+  case "$kernel" in default | 6.1 | 5.10) ;; *) usage; exit 2 ;; esac
+  [ "$kernel" != 6.1 ] || kernel=default
+}
+
 deb_arch_of() {
   case "$1" in
     x86_64) echo amd64 ;;

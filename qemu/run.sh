@@ -31,9 +31,7 @@ while [ "$#" -gt 0 ]; do
     *) usage; exit 2 ;;
   esac
 done
-[ -n "$arch" ] || { usage; exit 2; }
-case "$kernel" in default | 6.1 | 5.10) ;; *) usage; exit 2 ;; esac
-[ "$kernel" != 6.1 ] || kernel=default
+check_arch_kernel
 case "$cgroup" in v1 | v2) ;; *) usage; exit 2 ;; esac
 case "$limit" in '' | *[!0-9]*) usage; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || die "must be run as root (apt-get, root-owned sample images)"
