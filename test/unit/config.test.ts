@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { loadDaemonConfig } from '../../src/daemon/config/config.js';
 import { validateDaemonJson } from '../../src/daemon/config/validate.js';
 import { EngineError } from '../../src/api/errors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-unit-conf-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 function withFile(doc: unknown): string {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.json`);
   fs.writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
