@@ -52,7 +52,9 @@ async function printHelp(command: Command): Promise<void> {
     .usage(`Usage:  isula ${command.usage}\n\n${command.describe}`)
     .help(false)
     .version(false)
-    .wrap(Math.min(120, stdout().columns || 100));
+    // yargs' own wrapping breaks words of the description under a long usage line
+    // ("Create a new contain / er"); iSulad's help is not wrapped either.
+    .wrap(null);
   for (const [name, { list, ...spec }] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS })) {
     y = y.option(name, { ...spec, ...(list ? { array: true } : {}) });
   }

@@ -193,5 +193,9 @@ describe('isula client without a daemon', () => {
     const r = await run(ISULA, ['info', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Usage: +isula info/);
+    // The description stays whole under the longest usage line.
+    const create = await run(ISULA, ['create', '--help']);
+    assert.equal(create.code, 0);
+    assert.match(create.stdout, /^Create a new container$/m);
   });
 });
