@@ -5,7 +5,7 @@
 # (qemu/guest/test.sh): Debian's kernel (12's default, or 11's 5.10 with --kernel 5.10), a
 # busybox initramfs with Debian 12's glibc, LXC and util-linux for that architecture,
 # dist/isulad-ARCH, and the sample images of rootfs-samples/. Installs the host packages it
-# needs; builds dist/isulad-ARCH only if it is missing. Everything is cached in
+# needs; dist/isulad-ARCH must be built first (npm run build -- --arch ARCH). Everything is cached in
 # .cache/qemu/; the serial log of the last run is kept as .cache/qemu/logs/ARCH-K-CG.log.
 #
 # Prints the guest's result lines (`ok - ...`, `not ok - ...`, `qemu-ARCH: N passed, M
@@ -51,16 +51,8 @@ case "$arch" in
     ;;
 esac
 
-# The engine: built only if missing (npm run build makes both architectures' files).
 engine=$REPO_DIR/dist/isulad-$arch
-if [ ! -x "$engine" ]; then
-  log "$engine is missing: building it"
-  # The build needs the project's exact Node (package.json engines), not whatever apt has.
-  command -v node >/dev/null || die "node not found: install Node 20 to build the engine"
-  [ "$arch" = x86_64 ] || need_commands aarch64-linux-gnu-strip:binutils-aarch64-linux-gnu
-  [ -d "$REPO_DIR/node_modules" ] || (cd "$REPO_DIR" && npm ci --no-audit --no-fund >&2)
-  (cd "$REPO_DIR" && npm run build -- --arch "$arch" >&2) || die "npm run build -- --arch $arch failed"
-fi
+[ -x "$engine" ] || die "$engine is missing: run npm run build -- --arch $arch first"
 
 t_build=$EPOCHREALTIME
 bash "$QEMU_DIR/fetch.sh" "$arch" --kernel "$kernel"

@@ -2,10 +2,9 @@ import net from 'node:net';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../api/codec.js';
 import { EngineError, ExitCode, isExitCode } from '../api/errors.js';
 import { grpcPath, type MethodName, type Req, type Res, type StreamMethod, type UnaryMethod } from '../api/rpc.js';
-import { frame, FrameReader } from './frames.js';
+import { frameMessage, MessageReader } from '../api/grpc-framing.js';
+import { Status } from '../api/grpc-status.js';
 import { H2Session, type H2Stream, type StreamError } from './h2/session.js';
-
-const GRPC_OK = 0;
 
 function safeDecode(text: string): string {
   try {
@@ -111,7 +110,8 @@ export class Transport {
         exitCode: Number(headers[EXIT_CODE_TRAILER]),
       };
     };
-    const reader = new FrameReader();
+    // The daemon is trusted with the size of its replies (logs and events stream a lot).
+    const reader = new MessageReader(Infinity, 'identity');
     let req: H2Stream;
     try {
       req = this.connect().request(
@@ -145,7 +145,7 @@ export class Transport {
             }
             if (cancelledByUs) return finish();
             if (!status) return finish(new EngineError(ExitCode.general, 'connection to the daemon closed unexpectedly'));
-            if (status.code === GRPC_OK) return finish();
+            if (status.code === Status.OK) return finish();
             const exitCode = isExitCode(status.exitCode) ? status.exitCode : ExitCode.general;
             finish(new DaemonError(exitCode, status.message || `daemon error (gRPC status ${status.code})`));
           },
@@ -155,10 +155,10 @@ export class Transport {
       finish(new ConnectError(this.host, (e as Error).message));
       return { send: () => undefined, end: () => undefined, cancel: () => undefined };
     }
-    req.write(frame(encodeMessage(request)));
+    req.write(frameMessage(encodeMessage(request)));
     if (endRequest) req.end();
     return {
-      send: (m: In) => req.write(frame(encodeMessage(m))),
+      send: (m: In) => req.write(frameMessage(encodeMessage(m))),
       end: () => req.end(),
       cancel: () => {
         cancelledByUs = true;

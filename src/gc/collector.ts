@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { GcLeftover } from '../api/system.js';
 import { atomicWriteFileSync } from '../sys/atomic-write.js';
 import { isFreezingOrFrozen, setFrozenNoWait } from '../sys/cgroup/freezer.js';
-import { cgroupPids, removeCgroup } from '../sys/cgroup/tree.js';
+import { cgroupPids, killCgroup, removeCgroup } from '../sys/cgroup/tree.js';
 import type { Logger } from '../sys/log.js';
 import { unmount } from '../sys/mount.js';
 import { processAlive } from '../sys/procfs.js';
@@ -125,25 +125,12 @@ export class GarbageCollector {
   }
 
   private async collect(e: GcEntry): Promise<void> {
-    const pids = cgroupPids(e.cgroupPath);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    killCgroup(e.cgroupPath);
     // Only the container's own cgroup is ours to thaw; a frozen parent belongs to someone else.
     if (isFreezingOrFrozen(e.cgroupPath)) setFrozenNoWait(e.cgroupPath, false);
     // The shim and LXC monitor hold zombies' parent: ending them lets init reap them.
     if (e.shimPid > 0 && processAlive(e.shimPid, e.shimStartTime)) {
-      for (const pid of cgroupPids(e.monitorCgroupPath)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      killCgroup(e.monitorCgroupPath);
       try {
         process.kill(e.shimPid, 'SIGKILL');
       } catch {

@@ -30,13 +30,13 @@ function filesystems(): string[] {
   }
 }
 
-/** A module that is not loaded yet but can be, still counts: mount(2) and losetup load it on use. */
-function moduleAvailable(name: string): boolean {
+/** The running kernel's modules.dep: a module listed there but not loaded yet still counts, since mount(2) and losetup load it on use. */
+function moduleList(): string {
   try {
     const release = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-    return fs.readFileSync(`/lib/modules/${release}/modules.dep`, 'utf8').includes(`/${name}.ko`);
+    return fs.readFileSync(`/lib/modules/${release}/modules.dep`, 'utf8');
   } catch {
-    return false;
+    return '';
   }
 }
 
@@ -48,6 +48,8 @@ function swapAccounting(cgroups: CgroupLayout): boolean {
 
 export function detectKernelFeatures(cgroups: CgroupLayout): KernelFeatureSet {
   const fss = filesystems();
+  const modules = moduleList();
+  const moduleAvailable = (name: string): boolean => modules.includes(`/${name}.ko`);
   const hasFs = (name: string): boolean => fss.includes(name) || moduleAvailable(name);
   const controller = (name: string): boolean => cgroups.controllers.includes(name);
   return {

@@ -66,10 +66,11 @@ function removeEmptyEngineCgroups(): void {
   } catch {
     return;
   }
-  for (const h of hierarchies) {
+  // '' is the unified (v2) root; the other entries are v1 hierarchies.
+  for (const h of ['', ...hierarchies]) {
     for (const parent of ['isulad', 'isulad.monitor']) {
       try {
-        fs.rmdirSync(`/sys/fs/cgroup/${h}/${parent}`);
+        fs.rmdirSync(path.join('/sys/fs/cgroup', h, parent));
       } catch {
         // absent, still in use, or not a hierarchy
       }

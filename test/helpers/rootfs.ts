@@ -8,11 +8,13 @@ const SAMPLES = path.resolve('rootfs-samples');
 /**
  * A busybox rootfs from rootfs-samples/, built once per test process and shared by its
  * tests (read-mostly: tests that write into a rootfs make their own with freshRootfs).
+ * It goes when the test process exits, so no test file has to remember it.
  */
 function built(script: string, name: string): string {
   const dir = path.join(os.tmpdir(), `isulad-test-${name}-${process.pid}`);
   if (!fs.existsSync(path.join(dir, 'bin', 'busybox'))) {
     execFileSync(path.join(SAMPLES, script), [dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
   return dir;
 }
@@ -26,9 +28,4 @@ export function freshRootfs(label: string): string {
   fs.rmdirSync(dir);
   execFileSync(path.join(SAMPLES, 'busybox-rootfs.sh'), [dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   return dir;
-}
-
-/** Removes the rootfs directories this process built. */
-export function removeBuiltRootfs(): void {
-  for (const name of ['bb', 'sysroot']) fs.rmSync(path.join(os.tmpdir(), `isulad-test-${name}-${process.pid}`), { recursive: true, force: true });
 }

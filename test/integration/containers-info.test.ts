@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Cli, eventually, show, sleepMs } from '../helpers/cli.js';
 import { ISULA, run, TestEngine } from '../helpers/engine.js';
-import { busyboxRootfs, removeBuiltRootfs } from '../helpers/rootfs.js';
+import { busyboxRootfs } from '../helpers/rootfs.js';
 
 /**
  * Looking at containers and reaching into them, through the real client and daemon on
  * real LXC containers: ps, inspect, logs, events, exec, top, rename, update, attach.
  */
 
-after(() => removeBuiltRootfs());
 
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
 

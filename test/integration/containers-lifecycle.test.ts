@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cli, eventually, show, sleepMs } from '../helpers/cli.js';
 import { ISULA, run, TestEngine } from '../helpers/engine.js';
-import { busyboxRootfs, freshRootfs, removeBuiltRootfs, systemRootfs } from '../helpers/rootfs.js';
+import { busyboxRootfs, freshRootfs, systemRootfs } from '../helpers/rootfs.js';
 import { LXC_LOCK_DIR } from '../../src/runtime/lxc/lxc.js';
 
 /**
@@ -14,7 +14,6 @@ import { LXC_LOCK_DIR } from '../../src/runtime/lxc/lxc.js';
  * exit codes, stdio, the state machine's errors, and what create/run flags do inside.
  */
 
-after(() => removeBuiltRootfs());
 
 /** A program that exits 143 on SIGTERM (sh as pid 1 needs a trap to die of TERM). */
 const TERM_TRAP = ['sh', '-c', 'trap "exit 143" TERM; while true; do sleep 0.1; done'];

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/cli.js';
 import { TestEngine } from '../helpers/engine.js';
-import { busyboxRootfs, removeBuiltRootfs } from '../helpers/rootfs.js';
+import { busyboxRootfs } from '../helpers/rootfs.js';
 
 const FREEZER = '/sys/fs/cgroup/freezer';
 
@@ -32,7 +32,6 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
   after(async () => {
     for (const d of [...cgroupDirsOf('isulad-test-outside'), ...cgroupDirsOf('isulad-test-outside2')]) fs.rmdirSync(d);
     await engine.cleanup();
-    removeBuiltRootfs();
   });
 
   const runDetached = async (args: string[]): Promise<{ id: string; pid: number }> => {

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ISULA, run, TestEngine, type RunResult } from '../helpers/engine.js';
-import { busyboxRootfs, removeBuiltRootfs, systemRootfs } from '../helpers/rootfs.js';
+import { busyboxRootfs, systemRootfs } from '../helpers/rootfs.js';
 
 /**
  * Live restore: SIGKILL of isulad never stops a container. Containers keep running (and
@@ -93,7 +93,6 @@ describe('live restore: SIGKILL of the daemon never stops a container', () => {
   after(async () => {
     for (const f of followers) if (f.exitCode === null && f.signalCode === null) f.kill('SIGKILL');
     await engine.cleanup();
-    removeBuiltRootfs();
   });
 
   it('run -d containers keep running while the daemon is killed with SIGKILL', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/cli.js';
 import { TestEngine } from '../helpers/engine.js';
-import { busyboxRootfs, removeBuiltRootfs } from '../helpers/rootfs.js';
+import { busyboxRootfs } from '../helpers/rootfs.js';
 
 describe('restart policies and health checks', () => {
   let engine: TestEngine;
@@ -11,10 +11,7 @@ describe('restart policies and health checks', () => {
     engine = await TestEngine.start();
     rootfs = busyboxRootfs();
   });
-  after(async () => {
-    await engine.cleanup();
-    removeBuiltRootfs();
-  });
+  after(() => engine.cleanup());
 
   const inspect = async (name: string, format: string): Promise<string> => {
     const r = await engine.isula(['inspect', '-f', format, name]);

@@ -8,7 +8,7 @@ import { RotatingFileSink } from '../../src/sys/log.js';
 import { detectKernelFeatures, effectiveStorageDriver, kernelDegradations, type KernelFeatureSet } from '../../src/sys/kernel.js';
 import { parseProcStat } from '../../src/sys/procfs.js';
 import { atomicWriteFileSync } from '../../src/sys/atomic-write.js';
-import { frame, FrameReader } from '../../src/client/frames.js';
+import { frameMessage, MessageReader } from '../../src/api/grpc-framing.js';
 
 describe('parseProcStat', () => {
   it('reads state, ppid and start time, with spaces and parentheses in comm', () => {
@@ -69,10 +69,10 @@ describe('atomicWriteFileSync', () => {
 
 describe('gRPC framing', () => {
   it('reassembles messages split across chunks', () => {
-    const a = frame(Buffer.from('hello'));
-    const b = frame(Buffer.from('world!'));
+    const a = frameMessage(Buffer.from('hello'));
+    const b = frameMessage(Buffer.from('world!'));
     const all = Buffer.concat([a, b]);
-    const reader = new FrameReader();
+    const reader = new MessageReader(Infinity, 'identity');
     const got = [...reader.push(all.subarray(0, 3)), ...reader.push(all.subarray(3, 12)), ...reader.push(all.subarray(12))];
     assert.deepEqual(got.map(String), ['hello', 'world!']);
   });

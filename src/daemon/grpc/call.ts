@@ -1,7 +1,7 @@
 import type http2 from 'node:http2';
 import { decodeMessage, encodeMessage } from '../../api/codec.js';
-import { frameMessage, MessageReader } from './framing.js';
-import { encodeGrpcMessage, GrpcError, parseTimeout, Status, type CallStatus } from './status.js';
+import { frameMessage, MessageReader } from '../../api/grpc-framing.js';
+import { encodeGrpcMessage, GrpcError, parseTimeout, Status, type CallStatus } from '../../api/grpc-status.js';
 
 /** Requests larger than this are refused (as grpc.max_receive_message_length did). */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;

@@ -6,7 +6,7 @@ import { grpcPath, methodKinds, type MethodKind, type MethodName } from '../../a
 import type { HandlerTable, StreamCall } from '../../services/handlers.js';
 import type { Logger } from '../../sys/log.js';
 import { ServerCall } from './call.js';
-import { GrpcError, Status, type CallStatus } from './status.js';
+import { GrpcError, Status, type CallStatus } from '../../api/grpc-status.js';
 
 type AnyHandler = (request: unknown, call?: StreamCall<MethodName>) => Promise<unknown>;
 

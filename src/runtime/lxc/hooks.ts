@@ -1,10 +1,10 @@
 import type { OciHook, OciHooks } from '../../api/containers.js';
+import { shellQuote } from '../../sys/shell.js';
 
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function hookLine(h: OciHook): string {
-  const argv = [h.path, ...(h.args ?? []).slice(1)].map(q).join(' ');
-  const env = h.env && h.env.length > 0 ? `env -i ${h.env.map(q).join(' ')} ` : '';
+  const argv = [h.path, ...(h.args ?? []).slice(1)].map(shellQuote).join(' ');
+  const env = h.env && h.env.length > 0 ? `env -i ${h.env.map(shellQuote).join(' ')} ` : '';
   const timeout = h.timeout ? `timeout ${h.timeout} ` : '';
   return `  state "$status" | ${timeout}${env}${argv} || exit 1`;
 }
@@ -23,7 +23,7 @@ export function renderHookScript(id: string, bundle: string, hooks: OciHooks): s
   ];
   return [
     '#!/bin/sh',
-    `state() { printf '{"ociVersion":"1.0.2","id":"%s","status":"%s","pid":%s,"bundle":"%s"}' ${q(id)} "$1" "\${LXC_PID:-0}" ${q(bundle)}; }`,
+    `state() { printf '{"ociVersion":"1.0.2","id":"%s","status":"%s","pid":%s,"bundle":"%s"}' ${shellQuote(id)} "$1" "\${LXC_PID:-0}" ${shellQuote(bundle)}; }`,
     'case "$1" in',
     ...stage('prestart', 'created'),
     ...stage('poststart', 'running'),

@@ -7,8 +7,9 @@ import type { ResourceSpec, TerminalSize } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
 import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
-import { cgroupPids, controllerDir, isCgroupV2Only, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
+import { cgroupPids, controllerDir, isCgroupV2Only, killCgroup, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
+import { shellQuote } from '../../sys/shell.js';
 import { attachLoop, detachLoop } from '../../sys/loop.js';
 import { isMountPoint, mountDevice, unmount } from '../../sys/mount.js';
 import type { Logger } from '../../sys/log.js';
@@ -18,10 +19,10 @@ import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, Start
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
 import { LxcMonitor } from './monitor.js';
+import { POST_STOP_HOOK, REMOUNT_RO_HOOK, SHIM_SCRIPT } from './scripts.js';
 
 /** Where liblxc, run as root, keeps its per-container lock files: <dir>/<lxcpath>/.<name>. */
 export const LXC_LOCK_DIR = '/run/lxc/lock';
-import { POST_STOP_HOOK, REMOUNT_RO_HOOK, SHIM_SCRIPT } from './scripts.js';
 
 const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
 
@@ -67,8 +68,6 @@ async function waitForFile(file: string, timeoutMs: number): Promise<void> {
   }
 }
 
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /**
  * Runs `argv` on a new pseudo-terminal (util-linux `script`), for -t. The terminal gets the
  * client's size and no CR insertion: LXC's own console pty inside already adds it.
@@ -106,16 +105,10 @@ async function resizeTerminalOf(scriptPid: number, rows: number, cols: number): 
 
 /** The container's init: the child of the LXC monitor that is pid 1 of its own pid namespace. */
 function findInit(monitorPid: number): number | undefined {
-  let children: string[];
-  try {
-    children = fs.readFileSync(`/proc/${monitorPid}/task/${monitorPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    return undefined;
-  }
-  for (const c of children) {
+  for (const c of childrenOf(monitorPid)) {
     try {
       const status = fs.readFileSync(`/proc/${c}/status`, 'utf8');
-      if (/^NSpid:.*\t1$/m.test(status)) return Number(c);
+      if (/^NSpid:.*\t1$/m.test(status)) return c;
     } catch {
       // gone meanwhile
     }
@@ -224,7 +217,7 @@ export class LxcRuntime implements Runtime {
         seccompProfile: fs.existsSync(SECCOMP_PROFILE) ? SECCOMP_PROFILE : undefined,
         hookScript: this.writeHookScript(spec),
         remountReadOnlyHook: this.remountHook,
-        monitorCgroup: `${this.monitorCgroupParent}/${spec.id}`,
+        monitorCgroup: this.monitorCgroupOf(spec.id),
       },
       isCgroupV2Only(),
       isFile,
@@ -261,7 +254,7 @@ export class LxcRuntime implements Runtime {
     if (!this.monitor) throw new Error('LXC runtime not initialised');
     // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
     removeCgroup(spec.cgroupPath);
-    removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
+    removeCgroup(this.monitorCgroupOf(spec.id));
     const loops: string[] = [];
     try {
       fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
@@ -290,6 +283,11 @@ export class LxcRuntime implements Runtime {
    * be canonical too, or the mount is not recognised as such: with the default state dir
    * /var/run/isulad, /var/run is a symlink to /run on Debian.
    */
+  /** LXC's monitor runs in a cgroup of its own per container, beside the containers'. */
+  private monitorCgroupOf(id: string): string {
+    return `${this.monitorCgroupParent}/${id}`;
+  }
+
   private blockRootfsDir(id: string): string {
     return path.join(this.realStatePath ?? this.statePath, id, 'rootfs');
   }
@@ -414,13 +412,7 @@ export class LxcRuntime implements Runtime {
   }
 
   async killAll(spec: RuntimeSpec): Promise<void> {
-    for (const pid of cgroupPids(spec.cgroupPath)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    killCgroup(spec.cgroupPath);
     // A frozen task keeps a SIGKILL pending until thawed; whoever froze the container's
     // own cgroup (us, or someone writing freezer.state), it must thaw for the kill to land.
     // Without waiting: under a parent frozen by someone else it stays frozen, and a kill must
@@ -519,22 +511,20 @@ export class LxcRuntime implements Runtime {
     await unmount(this.blockRootfsDir(spec.id));
     // LXC removes its cgroups itself, unless its monitor was killed.
     removeCgroup(spec.cgroupPath);
-    removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
+    removeCgroup(this.monitorCgroupOf(spec.id));
   }
 
   hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] } {
     return {
       cgroupPath: spec.cgroupPath,
-      monitorCgroupPath: `${this.monitorCgroupParent}/${spec.id}`,
+      monitorCgroupPath: this.monitorCgroupOf(spec.id),
       mounts: [this.blockRootfsDir(spec.id)],
       stateDirs: [this.stateDir(spec.id), path.join(this.exitsDir, spec.id)],
     };
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
-    await unmount(this.blockRootfsDir(spec.id));
-    removeCgroup(spec.cgroupPath);
-    removeCgroup(`${this.monitorCgroupParent}/${spec.id}`);
+    await this.stopped(spec);
     fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
     for (const f of ['config', 'lxc.log', 'init-status']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });

@@ -53,6 +53,17 @@ export function cgroupPids(rel: string): number[] {
   return [...pids];
 }
 
+/** SIGKILLs every process in cgroup `rel` and its descendants; those already gone are skipped. */
+export function killCgroup(rel: string): void {
+  for (const pid of cgroupPids(rel)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** Removes cgroup `rel` in every hierarchy, deepest directories first. Returns what could not go. */
 export function removeCgroup(rel: string): string[] {
   const left: string[] = [];

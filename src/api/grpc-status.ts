@@ -1,4 +1,4 @@
-/** The gRPC status codes this server answers with. */
+/** The gRPC status codes the daemon answers with. */
 export const Status = {
   OK: 0,
   UNKNOWN: 2,

@@ -1,4 +1,4 @@
-import { GrpcError, Status } from './status.js';
+import { GrpcError, Status } from './grpc-status.js';
 
 /** gRPC's length-prefixed message: 1 byte compressed flag, 4 bytes big-endian length, payload. */
 const PREFIX = 5;
