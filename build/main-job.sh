@@ -14,16 +14,19 @@ sock="unix://$work/isulad.sock"
 isula() { ./dist/isula -H "$sock" "$@"; }
 cleanup() {
   isula rm -f $(isula ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  [ -f "$work/isulad.pid" ] && kill "$(cat "$work/isulad.pid")" 2>/dev/null || true
-  sleep 0.5
+  if [ -n "${daemon:-}" ]; then kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; fi
   rootfs-samples/embedded-image.sh --detach "$work/emb" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  # liblxc's lock directory for this root, and the engine's parent cgroups once empty.
+  rm -rf "$work" "/run/lxc/lock$work"
+  rmdir /sys/fs/cgroup/isulad /sys/fs/cgroup/isulad.monitor /sys/fs/cgroup/*/isulad /sys/fs/cgroup/*/isulad.monitor 2>/dev/null || true
 }
 trap cleanup EXIT
 
 echo '{}' > "$work/daemon.json"
 ./dist/isulad -g "$work/root" -S "$work/state" -H "$sock" -p "$work/isulad.pid" --config-file "$work/daemon.json" &
+daemon=$!
 for _ in $(seq 100); do [ -S "$work/isulad.sock" ] && break; sleep 0.1; done
+[ -S "$work/isulad.sock" ] || { echo "main-job: the daemon did not start" >&2; exit 1; }
 
 show() { echo "+ isula $*"; isula "$@"; }
 show version
