@@ -84,6 +84,7 @@ JSON
   cp "$base" "$out.tmp"
   chmod u+w "$out.tmp"
   "$strip_tool" "$out.tmp"
+  node build/rename-node-env.mjs "$out.tmp"
   npx postject "$out.tmp" NODE_SEA_BLOB ".cache/sea-prep-$target.blob" \
     --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 2>&1 | grep -v "Can't find string offset" | grep -v "Injection done\|Start injection" || true
   mv "$out.tmp" "$out"

@@ -20,6 +20,15 @@ describe('isulad daemon and isula client', () => {
     assert.match(r.stdout, /^Version \d+\.\d+\.\d+/);
   });
 
+  it("the executable ignores Node's NODE_EXTRA_CA_CERTS", async () => {
+    // Plain Node would parse the file at start and warn that it cannot.
+    const r = await run(ISULA, ['--version'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const own = await run(ISULA, ['--version'], { env: { ...process.env, ISULAD_NODE_CA_FILE: '/nonexistent/ca.pem' } });
+    assert.match(own.stderr, /Ignoring extra certs from `\/nonexistent\/ca\.pem`/);
+  });
+
   it('isula version shows client and server sections', async () => {
     const r = await engine.isula(['version']);
     assert.equal(r.code, 0, r.stderr);
