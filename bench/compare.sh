@@ -163,7 +163,7 @@ done
 # isula: every round measures the same executable, even if dist/ is rebuilt meanwhile.
 if printf '%s\n' "${available[@]}" | grep -qx isula; then
   mkdir -p "$work/dist"
-  cp "$repo/dist/isulad" "$repo/dist/isulad.cjs" "$repo/dist/isulad-daemon.cjs" "$work/dist/"
+  cp "$repo/dist/isulad" "$work/dist/"
   ln -s isulad "$work/dist/isula"
   export ISULAD_BENCH_DIST=$work/dist
 fi

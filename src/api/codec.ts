@@ -1,4 +1,4 @@
-import { Encoder } from 'cbor-x';
+import { Encoder } from 'cbor-x/encode';
 
 /** CBOR codec of the engine's own services; plain maps so any CBOR peer can read them. */
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });

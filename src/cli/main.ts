@@ -1,10 +1,11 @@
 import { EngineError, ExitCode, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { DaemonError } from '../client/transport.js';
-import { GLOBAL_OPTIONS, parseArgs, type Args } from './args.js';
-import { str, type Command } from './command.js';
+import { parseArgs, type Args } from './args.js';
+import { str } from './command.js';
 import { commands } from './commands/index.js';
 import { CliContext } from './context.js';
+import { commandHelp, topLevelHelp } from './help.js';
 import { stderr, stdout } from './stdio.js';
 
 /** Splits `[global flags] COMMAND [command args]`; -H/--host and -D may come before the command. */
@@ -24,43 +25,6 @@ function splitGlobal(argv: string[]): { host?: string; command?: string; rest: s
   return { host, command, rest };
 }
 
-function topLevelHelp(): string {
-  const names = Object.keys(commands);
-  const width = Math.max(...names.map((n) => n.length)) + 3;
-  return [
-    'USAGE:',
-    '\tisula <command> [args...]',
-    '',
-    'COMMANDS:',
-    ...names.map((n) => `\t${n.padEnd(width)}${commands[n]!.describe}`),
-    '',
-    'OPTIONS:',
-    '\t-H, --host      Daemon socket to connect to (default $ISULAD_HOST or unix:///var/run/isulad.sock)',
-    '\t-D, --debug     Enable debug mode',
-    '\t--help          Show help',
-    '\t--version       Show the client version',
-    '',
-    "Run 'isula COMMAND --help' for more information on a command.",
-  ].join('\n');
-}
-
-/** Help goes through yargs, loaded only when asked for: it costs ~30 ms a call otherwise. */
-async function printHelp(command: Command): Promise<void> {
-  const { default: yargs } = await import('yargs');
-  let y = yargs([])
-    .scriptName('isula')
-    .usage(`Usage:  isula ${command.usage}\n\n${command.describe}`)
-    .help(false)
-    .version(false)
-    // yargs' own wrapping breaks words of the description under a long usage line
-    // ("Create a new contain / er"); iSulad's help is not wrapped either.
-    .wrap(null);
-  for (const [name, { list, ...spec }] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS })) {
-    y = y.option(name, { ...spec, ...(list ? { array: true } : {}) });
-  }
-  stdout().write(`${await y.getHelp()}\n`);
-}
-
 async function runCommand(name: string, argv: string[], hostFlag: string | undefined): Promise<number> {
   const entry = commands[name];
   if (!entry) {
@@ -76,7 +40,7 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
     return ExitCode.invalidArgs;
   }
   if (args.help) {
-    await printHelp(command);
+    stdout().write(`${commandHelp(command)}\n`);
     return 0;
   }
   const ctx = new CliContext(str(args.host) ?? hostFlag);
