@@ -1,10 +1,10 @@
-import net from 'node:net';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../api/codec.js';
 import { EngineError, ExitCode, isExitCode } from '../api/errors.js';
 import { grpcPath, type MethodName, type Req, type Res, type StreamMethod, type UnaryMethod } from '../api/rpc.js';
 import { frameMessage, MessageReader } from '../api/grpc-framing.js';
 import { Status } from '../api/grpc-status.js';
 import { H2Session, type H2Stream, type StreamError } from './h2/session.js';
+import { UnixSocket } from './unix-socket.js';
 
 function safeDecode(text: string): string {
   try {
@@ -48,7 +48,7 @@ export class Transport {
 
   private connect(): H2Session {
     // Socket errors surface on the streams, as each stream's close.
-    if (!this.session?.usable) this.session = new H2Session(net.connect(this.socketPath));
+    if (!this.session?.usable) this.session = new H2Session(new UnixSocket(this.socketPath));
     return this.session;
   }
 

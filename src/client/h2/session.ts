@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import { CANCEL, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, encodeFrame, encodeRstStream, encodeSettings, encodeWindowUpdate } from './frames.js';
 import { ERROR_NAMES, Flag, framePayload, FrameParser, FrameType, parseSettings, PREFACE, Setting, type Frame } from './frames.js';
 import { encodeHeaders, HpackDecoder, type HeaderList } from './hpack.js';
@@ -8,6 +7,17 @@ import { encodeHeaders, HpackDecoder, type HeaderList } from './hpack.js';
  * requests, their responses and trailers, flow control both ways, RST_STREAM, PING, GOAWAY.
  * No priorities, no server push (disabled in our SETTINGS), no TLS.
  */
+
+/** The byte stream a session runs on: a node:net socket, or the client's UnixSocket. */
+export interface SessionSocket {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  readonly writable: boolean;
+  write(bytes: Buffer): unknown;
+  end(done?: () => void): unknown;
+  destroy(): unknown;
+}
 
 /** Credit we give the peer: topped up once half is used, so it never has to wait on us. */
 export class RecvWindow {
@@ -93,7 +103,7 @@ export class H2Session {
   destroyed = false;
 
   constructor(
-    private readonly socket: Duplex,
+    private readonly socket: SessionSocket,
     /** Our receive window, per stream and for the connection: large, so the daemon can stream freely. */
     private readonly windowSize = 16 * 1024 * 1024,
   ) {
