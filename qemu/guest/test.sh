@@ -232,7 +232,7 @@ if [ "$RC" = 0 ]; then ok "rmi"; else not_ok "rmi" "$(tail -n 2 "$LOGDIR/isula.e
 pid=$(cat /var/run/isulad.pid 2>/dev/null)
 [ -n "$pid" ] && kill -TERM "$pid"
 gone() { ! alive "$pid"; }
-leftovers=$(ps -o pid,args | grep -E 'lxc-start|isulad-shim' | grep -v grep)
+leftovers=$(ps -o pid,args | grep lxc-start | grep -v grep)
 cgroups=$(find "$(cg_dir isulad freezer)" "$(cg_dir isulad.monitor freezer)" -mindepth 1 -type d 2>/dev/null)
 if [ -n "$pid" ] && until_ok 30 gone && [ -z "$leftovers" ] && [ -z "$cgroups" ]; then
   ok "isulad stops on SIGTERM, nothing left behind"

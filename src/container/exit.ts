@@ -4,13 +4,13 @@ import type { RuntimeSpec } from '../runtime/runtime.js';
 import { removeContainer } from './remove.js';
 import { runtimeSpecOf } from './spec.js';
 import { processAlive } from '../sys/procfs.js';
-import { settlesWithin, startedOf } from './started.js';
+import { settlesWithin } from '../sys/wait.js';
 
 const DRAIN_TIMEOUT_MS = 5000;
 
 /**
- * Records the end of a container's run: lets the shim go so the output streams end,
- * waits until all output is read, saves the exit, and then applies --rm. Never takes the
+ * Records the end of a container's run: waits until all output is read (the streams end
+ * when the runtime's helper exits after recording the exit), saves the exit, and then applies --rm. Never takes the
  * container's lock: a stop holding it is waiting for exactly this.
  */
 export async function handleExit(ctx: EngineContext, c: Container, code: number): Promise<void> {
@@ -18,7 +18,6 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
   c.exiting = true;
   ctx.health.stop(c);
   try {
-    ctx.runtime.release(startedOf(c));
     const spec = runtimeSpecOf(c, ctx.defaults);
     // Processes left after the init's exit (a killed monitor, a frozen cgroup) would hold the
     // output open; kill them first, and hand what survives to the garbage collector.

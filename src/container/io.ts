@@ -28,7 +28,9 @@ export class OutputPump extends EventEmitter {
   private follow(stream: Readable, n: 1 | 2): void {
     stream.on('data', (data: Buffer) => this.onData(n, data));
     stream.on('error', () => undefined);
-    stream.once('close', () => this.onClose(n));
+    // A short-lived container may be gone, and its FIFO read to the end, before we listen.
+    if (stream.closed) queueMicrotask(() => this.onClose(n));
+    else stream.once('close', () => this.onClose(n));
   }
 
   private onData(n: 1 | 2, raw: Buffer): void {

@@ -6,6 +6,7 @@ import { handleExit } from './exit.js';
 import { removeContainer } from './remove.js';
 import { cgroupPathOf } from './spec.js';
 import { attachOutput } from './start.js';
+import { startedOf } from './started.js';
 
 /** Exit code iSulad records when a container is found dead with no exit code to read. */
 const UNKNOWN_EXIT = 255;
@@ -25,7 +26,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
     return;
   }
   const shimAlive = s.ShimPid > 0 && processAlive(s.ShimPid, s.ShimStartTime);
-  if (shimAlive) attachOutput(ctx, c, ctx.runtime.reattach(c.id));
+  if (shimAlive) attachOutput(ctx, c, ctx.runtime.reattach(c.id, startedOf(c)));
   const recorded = ctx.runtime.recordedExit(c.id);
   if (recorded !== undefined) return handleExit(ctx, c, recorded);
   if (processAlive(s.Pid, s.PidStartTime)) {

@@ -35,6 +35,7 @@ export interface RuntimeSpec {
 export interface StartedContainer {
   pid: number;
   pidStartTime: number;
+  /** The container's helper process (iSulad's shim): holds its stdio and sees its exit. */
   shimPid: number;
   shimStartTime: number;
 }
@@ -89,8 +90,8 @@ export interface Runtime {
   create(spec: RuntimeSpec): Promise<void>;
   /** `ttySize` is the client's terminal size for a container with a terminal (-t). */
   start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }>;
-  /** Re-opens the output of a container that kept running while the daemon was away. */
-  reattach(id: string): ContainerIo;
+  /** Re-opens the output of a container that kept running while the daemon was away, and watches its helper again. */
+  reattach(id: string, started: StartedContainer): ContainerIo;
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void;
   /** SIGKILL to every process in the container's cgroup, thawing it if frozen. */
   killAll(spec: RuntimeSpec): Promise<void>;
@@ -100,8 +101,6 @@ export interface Runtime {
   listPids(spec: RuntimeSpec): number[];
   update(spec: RuntimeSpec, resources: ResourceSpec): Promise<void>;
   resize(started: StartedContainer, rows: number, cols: number): Promise<void>;
-  /** Ends the shim of an exited container so its output streams close. */
-  release(started: StartedContainer): void;
   /** Releases what one run of the container held on the host (mounts, cgroups), once it exited. */
   stopped(spec: RuntimeSpec): Promise<void>;
   /** What the container holds on the host, for the garbage collector to release. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../sys/log.js';
 
 /**
- * The supervisor: shims record each container's exit code as a file named by the
+ * The supervisor: the runtime records each container's exit code as a file named by the
  * container id in one directory. One inotify watch on it tells the daemon of every exit,
  * with no process per container and no polling; a scan at start finds the exits that
  * happened while the daemon was down.

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -12,6 +12,19 @@ export function ensureFifo(file: string, mode = 0o600): void {
   }
   const r = spawnSync('mkfifo', ['-m', mode.toString(8), file]);
   if (r.status !== 0) throw new Error(`mkfifo ${file} failed: ${r.stderr.toString().trim()}`);
+}
+
+/** Makes the FIFOs of `files` that do not exist yet, with one mkfifo, off the event loop. */
+export async function makeFifos(files: string[], mode = 0o600): Promise<void> {
+  const missing = files.filter((f) => !fs.existsSync(f));
+  if (missing.length === 0) return;
+  const errors: Buffer[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn('mkfifo', ['-m', mode.toString(8), ...missing], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (d: Buffer) => errors.push(d));
+    child.on('error', reject).on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`mkfifo failed: ${Buffer.concat(errors).toString().trim()}`);
 }
 
 /**

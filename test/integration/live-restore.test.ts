@@ -105,7 +105,7 @@ describe('live restore: SIGKILL of the daemon never stops a container', () => {
     assert.equal(await state('psd', 'Status'), 'paused');
     await until('the counter to print', async () => (await counterLogs()).length >= 5);
     // These two exit while the daemon is down; the daemon is killed right after they start.
-    await runD('ex7', ['--external-rootfs', rootfs, 'none', 'sh', '-c', 'sleep 2; exit 7']);
+    await runD('ex7', ['--external-rootfs', rootfs, 'none', 'sh', '-c', 'sleep 2; echo last words; exit 7']);
     await runD('rmc', ['--rm', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'sleep 2; exit 3']);
     lastBeforeKill = (await counterLogs()).length - 1;
 
@@ -171,6 +171,12 @@ describe('live restore: SIGKILL of the daemon never stops a container', () => {
     const w = await isula(['wait', 'ex7']);
     ok(w, 'wait');
     assert.equal(w.stdout, '7\n');
+  });
+
+  it('what a container wrote just before exiting while the daemon was down is in its logs', async () => {
+    const logs = await isula(['logs', 'ex7']);
+    ok(logs, 'logs');
+    assert.equal(logs.stdout, 'last words\n');
   });
 
   it('a --rm container that exited while the daemon was down is removed after the restart', async () => {

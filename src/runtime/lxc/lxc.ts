@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,47 +8,24 @@ import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
 import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, killCgroup, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
-import { ensureFifo, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
+import { ensureFifo, makeFifos, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
 import { shellQuote } from '../../sys/shell.js';
 import { attachLoop, detachLoop } from '../../sys/loop.js';
 import { isMountPoint, mountDevice, unmount } from '../../sys/mount.js';
 import type { Logger } from '../../sys/log.js';
 import { processAlive, readProcStat } from '../../sys/procfs.js';
+import { settlesWithin } from '../../sys/wait.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
 import { LxcMonitor } from './monitor.js';
-import { POST_STOP_HOOK, REMOUNT_RO_HOOK, SHIM_SCRIPT } from './scripts.js';
+import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
 
 /** Where liblxc, run as root, keeps its per-container lock files: <dir>/<lxcpath>/.<name>. */
 export const LXC_LOCK_DIR = '/run/lxc/lock';
 
 const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
-
-/** Reads lines from a child's stdout until `until` returns a value. */
-function readLines(stream: Readable, onLine: (line: string) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (onLine(line)) {
-          stream.off('data', onData);
-          stream.off('end', onEnd);
-          resolve();
-          return;
-        }
-      }
-    };
-    const onEnd = (): void => reject(new Error('the shim exited before the container started'));
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-  });
-}
 
 /**
  * Copies input into a FIFO and closes it at the end: a FIFO cannot be shut down like a
@@ -60,12 +37,6 @@ function pipeToFifo(source: Readable, fifo: Writable): void {
     if (fifo.writableLength === 0) fifo.destroy();
     else fifo.once('drain', () => fifo.destroy());
   });
-}
-
-async function waitForFile(file: string, timeoutMs: number): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !fs.existsSync(file) && Date.now() < deadline; ) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /**
@@ -131,18 +102,25 @@ function firstLxcError(logFile: string): string {
 }
 
 /**
- * The LXC runtime (iSulad's `lcr`), driven through Debian's lxc-* tools. Containers run
- * under `lxc-start -F` inside a small shell shim that outlives the daemon.
+ * The LXC runtime (iSulad's `lcr`), driven through Debian's lxc-* tools. Each container runs
+ * under its own `lxc-start -F`, started detached so it outlives the daemon: the one helper
+ * process a container has. It holds the container's output FIFOs, and its post-stop hook
+ * records the exit code (scripts.ts). `StartedContainer.shimPid` is that process (`script`
+ * around it with -t).
  */
 export class LxcRuntime implements Runtime {
   readonly name = 'lcr';
   readonly lxcpath: string;
   readonly statePath: string;
   readonly exitsDir: string;
-  private readonly shimScript: string;
   private readonly hookScript: string;
   private readonly remountHook: string;
   private monitor: LxcMonitor | undefined;
+  /** The lxc-start of each running container's current run, by container id. */
+  private readonly monitorPids = new Map<string, number>();
+  /** Those of them this daemon did not start (found running at restore): polled, not waited for. */
+  private readonly adopted = new Map<string, StartedContainer>();
+  private adoptedTimer: NodeJS.Timeout | undefined;
   /** statePath with symlinks resolved, known once init() has created it. */
   private realStatePath: string | undefined;
 
@@ -157,7 +135,6 @@ export class LxcRuntime implements Runtime {
     this.lxcpath = path.join(graph, 'engines', 'lcr');
     this.statePath = path.join(state, 'lcr');
     this.exitsDir = path.join(this.statePath, 'exits');
-    this.shimScript = path.join(this.statePath, 'isulad-shim');
     this.hookScript = path.join(this.statePath, 'record-exit');
     this.remountHook = path.join(this.statePath, 'remount-ro');
   }
@@ -167,13 +144,12 @@ export class LxcRuntime implements Runtime {
     return undefined;
   }
 
-  /** Prepares directories, the shim and hook scripts, and the monitor FIFO reader. */
+  /** Prepares directories, the hook scripts, and the monitor FIFO reader. */
   init(): void {
     for (const dir of [this.lxcpath, this.statePath, this.exitsDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.realStatePath = fs.realpathSync(this.statePath);
     for (const [file, text] of [
-      [this.shimScript, SHIM_SCRIPT],
-      [this.hookScript, POST_STOP_HOOK],
+      [this.hookScript, renderPostStopHook(this.exitsDir, this.statePath)],
       [this.remountHook, REMOUNT_RO_HOOK],
     ] as const) {
       let current = '';
@@ -312,55 +288,51 @@ export class LxcRuntime implements Runtime {
     const dir = this.containerDir(spec.id);
     const stateDir = this.stateDir(spec.id);
     fs.writeFileSync(path.join(dir, 'lxc.log'), '');
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
-    fs.rmSync(path.join(dir, 'init-status'), { force: true });
+    const withStdin = stdinSource !== undefined;
+    const fifo = (name: string): string => path.join(stateDir, name);
+    await makeFifos(['stdout', 'stderr', ...(withStdin ? ['stdin'] : [])].map(fifo));
 
     const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], this.startTimeoutMs);
     reached.catch(() => undefined);
-    const withStdin = stdinSource !== undefined;
-    const shim = spawn(
-      '/bin/sh',
-      [
-        this.shimScript,
-        stateDir,
-        this.exitsDir,
-        spec.id,
-        withStdin ? 'fifo' : 'null',
-        path.join(dir, 'init-status'),
-        '--',
-        ...withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args], spec.tty, ttySize),
-      ],
-      { detached: true, stdio: ['ignore', 'pipe', 'ignore'], cwd: '/' },
-    );
-    shim.unref();
-    let monitorPid = 0;
-    let stdin: ContainerIo['stdin'];
-    await readLines(shim.stdout, (line) => {
-      if (line === 'fifos') {
-        stdin = openFifoWriter(path.join(stateDir, 'stdin'));
-        return false;
-      }
-      const m = /^ready (\d+)$/.exec(line);
-      if (m) monitorPid = Number(m[1]);
-      return m !== null;
-    });
-    shim.stdout.destroy();
-    const io: ContainerIo = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')), stdin };
+    // lxc-start gets the FIFOs read-write: never blocked on open, and never SIGPIPE while the
+    // daemon is away. Its stdin is the read end of a FIFO our writer holds, so the container
+    // sees EOF when we close it.
+    const stdin = withStdin ? openFifoWriter(fifo('stdin')) : undefined;
+    const childFds = [fs.openSync(fifo('stdout'), fs.constants.O_RDWR), fs.openSync(fifo('stderr'), fs.constants.O_RDWR)];
+    if (withStdin) childFds.push(fs.openSync(fifo('stdin'), fs.constants.O_RDONLY));
+    const io: ContainerIo = { stdout: openFifoReader(fifo('stdout')), stderr: openFifoReader(fifo('stderr')), stdin };
+    this.claimOutput(spec.id);
+    const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args], spec.tty, ttySize);
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/' });
+    } finally {
+      for (const fd of childFds) fs.closeSync(fd);
+    }
+    child.unref();
+    const childGone = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
+    if (child.pid !== undefined) {
+      const pid = child.pid;
+      this.monitorPids.set(spec.id, pid);
+      this.adopted.delete(spec.id);
+      child.once('exit', (code, signal) => this.monitorExited(spec.id, pid, signal ? 128 + os.constants.signals[signal] : (code ?? 0)));
+    }
     if (stdin && stdinSource) pipeToFifo(stdinSource, stdin);
 
     const state = await reached;
     if (state !== 'RUNNING') {
+      this.monitorPids.delete(spec.id);
       io.stdout.destroy();
       io.stderr.destroy();
-      // The shim waits to be released once it recorded the exit; nothing will read it.
-      await waitForFile(path.join(this.exitsDir, spec.id), 5000);
-      if (shim.pid) process.kill(shim.pid, 'SIGTERM');
+      stdin?.destroy();
+      await settlesWithin(childGone, 5000);
       fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
       await unmount(this.blockRootfsDir(spec.id)).catch(() => undefined);
       const reason = firstLxcError(path.join(dir, 'lxc.log'));
       throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
     }
+    const monitorPid = child.pid!;
     if (spec.tty) await resizeTerminalOf(monitorPid, ttySize?.rows ?? 24, ttySize?.cols ?? 80);
     // With -t the monitor runs under `script`: one level further down.
     const lxcStart = (): number => (spec.tty ? (childrenOf(monitorPid)[0] ?? monitorPid) : monitorPid);
@@ -371,24 +343,53 @@ export class LxcRuntime implements Runtime {
     }
     if (pid !== undefined) this.runPoststart(spec, pid);
     if (pid === undefined) this.log.debug(`no init found under ${lxcStart()} (children ${childrenOf(lxcStart()).join(' ')})`);
-    // No init left to find: it already exited, and the shim is recording how.
+    // No init left to find: it already exited, and the post-stop hook is recording how.
     return {
       started: {
         pid: pid ?? 0,
         pidStartTime: pid === undefined ? 0 : (readProcStat(pid)?.startTime ?? 0),
-        shimPid: shim.pid ?? 0,
-        shimStartTime: readProcStat(shim.pid ?? 0)?.startTime ?? 0,
+        shimPid: monitorPid,
+        shimStartTime: readProcStat(monitorPid)?.startTime ?? 0,
       },
       io,
     };
   }
 
-  reattach(id: string): ContainerIo {
-    const stateDir = this.stateDir(id);
-    return { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+  /** Tells the post-stop hook that this daemon reads the container's output (see scripts.ts). */
+  private claimOutput(id: string): void {
+    fs.writeFileSync(path.join(this.stateDir(id), 'reader'), `${process.pid}\n`);
   }
 
-  /** The exit code the shim recorded for `id`, if the container has exited. */
+  reattach(id: string, started: StartedContainer): ContainerIo {
+    const stateDir = this.stateDir(id);
+    const io = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+    this.claimOutput(id);
+    this.monitorPids.set(id, started.shimPid);
+    this.adopted.set(id, started);
+    this.adoptedTimer ??= setInterval(() => {
+      for (const [cid, s] of this.adopted) if (!processAlive(s.shimPid, s.shimStartTime)) this.monitorExited(cid, s.shimPid, 137);
+      if (this.adopted.size === 0) {
+        clearInterval(this.adoptedTimer);
+        this.adoptedTimer = undefined;
+      }
+    }, 1000).unref();
+    return io;
+  }
+
+  /**
+   * lxc-start ended. Normally its post-stop hook has recorded the exit; killed from outside it
+   * ran no hook, and the exit is recorded here (128 + signal, as a shell reports it), unless
+   * a newer run has replaced it meanwhile.
+   */
+  private monitorExited(id: string, pid: number, code: number): void {
+    if (this.monitorPids.get(id) !== pid) return;
+    this.monitorPids.delete(id);
+    this.adopted.delete(id);
+    const file = path.join(this.exitsDir, id);
+    if (!fs.existsSync(file)) atomicWriteFileSync(file, String(code), 0o600);
+  }
+
+  /** The exit code recorded for `id`, if the container has exited. */
   recordedExit(id: string): number | undefined {
     try {
       const text = fs.readFileSync(path.join(this.exitsDir, id), 'utf8').trim();
@@ -396,10 +397,6 @@ export class LxcRuntime implements Runtime {
     } catch {
       return undefined;
     }
-  }
-
-  clearRecordedExit(id: string): void {
-    fs.rmSync(path.join(this.exitsDir, id), { force: true });
   }
 
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void {
@@ -491,19 +488,8 @@ export class LxcRuntime implements Runtime {
   }
 
   async resize(started: StartedContainer, rows: number, cols: number): Promise<void> {
-    // shim → script → lxc-start: the terminal is script's, lxc-start's stdin.
-    const script = childrenOf(started.shimPid)[0];
-    if (script !== undefined) await resizeTerminalOf(script, rows, cols);
-  }
-
-  release(started: StartedContainer): void {
-    if (started.shimPid > 0 && processAlive(started.shimPid, started.shimStartTime)) {
-      try {
-        process.kill(started.shimPid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    // script → lxc-start: the terminal is script's, lxc-start's stdin.
+    await resizeTerminalOf(started.shimPid, rows, cols);
   }
 
   async stopped(spec: RuntimeSpec): Promise<void> {
@@ -527,7 +513,7 @@ export class LxcRuntime implements Runtime {
     await this.stopped(spec);
     fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
-    for (const f of ['config', 'lxc.log', 'init-status']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });
+    for (const f of ['config', 'lxc.log']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });
     // liblxc takes a lock file per container and never deletes it.
     fs.rmSync(path.join(LXC_LOCK_DIR, this.lxcpath, `.${spec.id}`), { force: true });
   }

@@ -1,47 +1,17 @@
-/**
- * Two small shell programs the LXC back-end writes next to its containers. Shell, not
- * Node: one stays beside every running container, and must cost about 1 MB, not 40.
- */
+import { shellQuote } from '../../sys/shell.js';
 
 /**
- * The shim: `sh isulad-shim DIR EXITS ID STDIN STATUS -- lxc-start ...`. It holds the container's
- * stdout/stderr FIFOs open for reading and writing, so the container never gets SIGPIPE
- * and no output is lost while the daemon is away; it runs the LXC monitor, records the
- * exit code as EXITS/ID (written atomically), and then keeps the FIFOs until the daemon
- * has drained them and ends it.
+ * LXC post-stop hook, run by `lxc-start -F` (which holds the container's output FIFOs) once
+ * the container's init has ended. LXC logs how it ended ("Child <pid> ended on error (42)" /
+ * "ended on signal Killed(9)") but reports it nowhere else; the hook turns that line into
+ * the exit code and records it as EXITS/<id>, written aside and renamed.
+ *
+ * Then, if the daemon that reads the container's output (its pid in STATE/<id>/reader) is
+ * gone, it waits for a daemon to take the output over: lxc-start exits after the hook, and
+ * with it the last hold on the FIFOs and whatever the daemon has not read yet.
  */
-export const SHIM_SCRIPT = `#!/bin/sh
-dir=$1 exits=$2 id=$3 stdin=$4 status=$5
-shift 6
-fifos=
-for f in stdout stderr; do [ -p "$dir/$f" ] || fifos="$fifos $dir/$f"; done
-[ "$stdin" = fifo ] && { [ -p "$dir/stdin" ] || fifos="$fifos $dir/stdin"; }
-[ -z "$fifos" ] || mkfifo -m 600 $fifos
-exec 3<>"$dir/stdout" 4<>"$dir/stderr"
-if [ "$stdin" = fifo ]; then
-  echo fifos
-  exec 5<"$dir/stdin"
-else
-  exec 5</dev/null
-fi
-"$@" <&5 >&3 2>&4 3>&- 4>&- 5<&- &
-child=$!
-exec 5<&-
-echo "ready $child"
-exec 1>/dev/null 2>&1
-wait "$child"
-code=$?
-[ -s "$status" ] && read -r code < "$status"
-printf '%s' "$code" > "$exits/.$id" && mv -f "$exits/.$id" "$exits/$id"
-exec sleep 2147483647
-`;
-
-/**
- * LXC post-stop hook. LXC logs how the container's init ended ("Child <pid> ended on
- * error (42)" / "ended on signal Killed(9)") but reports it nowhere else; this turns that
- * line into the exit code the shim records.
- */
-export const POST_STOP_HOOK = `#!/bin/sh
+export function renderPostStopHook(exitsDir: string, statePath: string): string {
+  return `#!/bin/sh
 dir=\${LXC_CONFIG_FILE%/*}
 line=$(sed -n "/Child <$LXC_PID> ended on/h; \\\${x;p}" "$dir/lxc.log")
 case "$line" in
@@ -49,8 +19,13 @@ case "$line" in
   *"ended on signal "*) sig=\${line##*(}; sig=\${sig%%)*}; code=$((128 + sig)) ;;
   *) code=0 ;;
 esac
-printf '%s' "$code" > "$dir/init-status"
+exits=${shellQuote(exitsDir)}
+printf '%s' "$code" > "$exits/.$LXC_NAME" && mv -f "$exits/.$LXC_NAME" "$exits/$LXC_NAME"
+state=${shellQuote(statePath)}/$LXC_NAME
+while read -r pid 2>/dev/null < "$state/reader" && ! kill -0 "$pid" 2>/dev/null; do sleep 1; done
+exit 0
 `;
+}
 
 /**
  * LXC mount hook for --read-only: LXC mounts the rootfs, then the container's own mounts

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { renderPostStopHook } from '../../src/runtime/lxc/scripts.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-hook-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+const exits = path.join(root, 'exits');
+const state = path.join(root, 'state');
+const hook = path.join(root, 'record-exit');
+fs.mkdirSync(exits);
+fs.writeFileSync(hook, renderPostStopHook(exits, state), { mode: 0o755 });
+let n = 0;
+
+/** A container directory whose lxc.log says how init `pid` ended; its reader file as given. */
+function container(logLine: string, reader?: string): { id: string; env: NodeJS.ProcessEnv } {
+  const id = `c${n++}`;
+  const dir = path.join(root, id);
+  fs.mkdirSync(dir);
+  fs.mkdirSync(path.join(state, id), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'lxc.log'), `lxc-start ${id} 20261127 INFO start - start.c:1 - Started\n${logLine}\n`);
+  if (reader !== undefined) fs.writeFileSync(path.join(state, id, 'reader'), reader);
+  return { id, env: { ...process.env, LXC_CONFIG_FILE: path.join(dir, 'config'), LXC_PID: '4242', LXC_NAME: id } };
+}
+
+const recorded = (id: string): string => fs.readFileSync(path.join(exits, id), 'utf8');
+const deadPid = (): number => spawnSync('true').pid!;
+
+describe('LXC post-stop hook', () => {
+  it('records the exit code of the init from LXC\'s log line', () => {
+    const error = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (42)', `${process.pid}\n`);
+    assert.equal(spawnSync('sh', [hook], { env: error.env }).status, 0);
+    assert.equal(recorded(error.id), '42');
+    const killed = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on signal Killed(9)', `${process.pid}\n`);
+    spawnSync('sh', [hook], { env: killed.env });
+    assert.equal(recorded(killed.id), '137');
+    const clean = container('lxc-start c 20261127 INFO start - start.c:2 - Child <999> ended on error (1)');
+    spawnSync('sh', [hook], { env: clean.env });
+    assert.equal(recorded(clean.id), '0', 'a line about another pid does not count; exit 0 logs no line');
+  });
+
+  it('holds on (and so keeps lxc-start and its FIFOs) while the daemon reading the output is gone', async () => {
+    const c = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (3)', `${deadPid()}\n`);
+    const child = spawn('sh', [hook], { env: c.env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(child.exitCode, null, 'still waiting for a reader');
+    assert.equal(recorded(c.id), '3', 'the exit code is recorded before waiting');
+    fs.writeFileSync(path.join(state, c.id, 'reader'), `${process.pid}\n`);
+    assert.equal(await exited, 0);
+  });
+});
