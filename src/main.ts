@@ -11,7 +11,7 @@ import vm from 'node:vm';
  * The client comes with a V8 code cache of every one of its functions (build/code-cache.mjs):
  * a call lives for a fraction of a second, and compiling the functions it runs on first use
  * was a third of its CPU. V8 checks the cache against the source, its own version and its
- * flags, and compiles from source when it does not fit (the aarch64 build has none).
+ * flags, and compiles from source when it does not fit or is missing.
  */
 interface Program {
   main(argv: string[]): Promise<void>;

@@ -8,7 +8,7 @@ import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
 import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, killCgroup, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
-import { ensureFifo, makeFifos, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
+import { ensureFifo, FifoPool, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
 import { shellQuote } from '../../sys/shell.js';
 import { attachLoop, detachLoop } from '../../sys/loop.js';
 import { isMountPoint, mountDevice, unmount } from '../../sys/mount.js';
@@ -116,6 +116,7 @@ export class LxcRuntime implements Runtime {
   private readonly hookScript: string;
   private readonly remountHook: string;
   private monitor: LxcMonitor | undefined;
+  private fifos: FifoPool | undefined;
   /** The lxc-start of each running container's current run, by container id. */
   private readonly monitorPids = new Map<string, number>();
   /** Those of them this daemon did not start (found running at restore): polled, not waited for. */
@@ -160,6 +161,8 @@ export class LxcRuntime implements Runtime {
       }
       if (current !== text) atomicWriteFileSync(file, text, 0o755);
     }
+    this.fifos = new FifoPool(path.join(this.statePath, 'fifo-pool'));
+    this.fifos.prefill().catch((e: Error) => this.log.warn(`making FIFOs ahead: ${e.message}`));
     this.monitor = new LxcMonitor(this.lxcpath);
     fs.mkdirSync(path.dirname(this.monitor.fifoPath), { recursive: true });
     ensureFifo(this.monitor.fifoPath);
@@ -291,7 +294,7 @@ export class LxcRuntime implements Runtime {
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
     const withStdin = stdinSource !== undefined;
     const fifo = (name: string): string => path.join(stateDir, name);
-    await makeFifos(['stdout', 'stderr', ...(withStdin ? ['stdin'] : [])].map(fifo));
+    await this.fifos!.place(['stdout', 'stderr', ...(withStdin ? ['stdin'] : [])].map(fifo));
 
     const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], this.startTimeoutMs);
     reached.catch(() => undefined);
