@@ -44,14 +44,17 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
     c.notifyExit(exitCode);
     // A container in the garbage collector gets its policy and --rm once collected.
-    const restarting = !ctx.gc.has(c.id) && ctx.restarts.onExit(ctx, c, exitCode);
-    if (c.record.host.AutoRemove && !c.removed && !restarting && !ctx.gc.has(c.id)) {
-      await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
-    }
+    if (!ctx.gc.has(c.id)) await applyExitPolicy(ctx, c);
     c.notifyFinished(exitCode);
   } finally {
     c.exiting = false;
   }
+}
+
+/** After a run has ended: the restart policy, or else --rm. */
+export async function applyExitPolicy(ctx: EngineContext, c: Container): Promise<void> {
+  if (c.removed || ctx.restarts.onExit(ctx, c, c.state.ExitCode) || !c.record.host.AutoRemove) return;
+  await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
 }
 
 /** Waits up to `ms` for the container's cgroup to hold no process. */

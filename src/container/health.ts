@@ -46,6 +46,11 @@ export function judgeProbe(
   return { status: streak >= cfg.Retries ? 'unhealthy' : state.Status, streak };
 }
 
+/** The health of a container whose checks have not run yet in this run. */
+export function startingHealth(): HealthState {
+  return { Status: 'starting', FailingStreak: 0, Log: [] };
+}
+
 /** One probe loop per running container with a health check; probes are execs in it. */
 export class HealthChecks {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -55,7 +60,7 @@ export class HealthChecks {
   start(ctx: EngineContext, c: Container): void {
     const cfg = c.record.config.Config.Healthcheck;
     if (!cfg || cfg.Test[0] === 'NONE' || this.timers.has(c.id)) return;
-    if (!c.state.Health) c.state.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
+    c.state.Health ??= startingHealth();
     this.schedule(ctx, c, cfg);
   }
 

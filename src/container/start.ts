@@ -7,6 +7,7 @@ import { parseBytes } from '../common/units.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handleExit } from './exit.js';
+import { startingHealth } from './health.js';
 import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
@@ -71,7 +72,7 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
   s.StartedAt = new Date().toISOString();
   s.ManuallyStopped = false;
   s.ForceKilled = false;
-  if (c.record.config.Config.Healthcheck && c.record.config.Config.Healthcheck.Test[0] !== 'NONE') s.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
+  if (c.record.config.Config.Healthcheck && c.record.config.Config.Healthcheck.Test[0] !== 'NONE') s.Health = startingHealth();
   c.save();
   ctx.health.start(ctx, c);
   c.stdin = stdinSource;

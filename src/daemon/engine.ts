@@ -1,9 +1,8 @@
 import path from 'node:path';
 import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
-import { handleExit } from '../container/exit.js';
+import { applyExitPolicy, handleExit } from '../container/exit.js';
 import { HealthChecks } from '../container/health.js';
-import { removeContainer } from '../container/remove.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { RestartManager } from '../container/restart-manager.js';
 import { stopContainer } from '../container/stop.js';
@@ -49,10 +48,7 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
       (entry) => {
         // Collected: now the exit's restart policy and --rm apply, as after any exit.
         const c = entry.removed ? undefined : store.find(entry.id);
-        if (!c || c.removed || c.state.Running) return;
-        if (!ctx.restarts.onExit(ctx, c, c.state.ExitCode) && c.record.host.AutoRemove) {
-          void removeContainer(ctx, c, true).catch((e: Error) => log.warn(`auto-remove of ${c.id}: ${e.message}`));
-        }
+        if (c && !c.state.Running) void applyExitPolicy(ctx, c);
       },
     ),
     restarts: new RestartManager((c) =>

@@ -67,20 +67,28 @@ export function killCgroup(rel: string): void {
 /** Removes cgroup `rel` in every hierarchy, deepest directories first. Returns what could not go. */
 export function removeCgroup(rel: string): string[] {
   const left: string[] = [];
+  const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
   const remove = (dir: string): void => {
-    let entries: fs.Dirent[];
+    // Mostly already gone (LXC removes its own) or a leaf: one rmdir per hierarchy, no more.
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return;
+      if (errno(e) !== 'EBUSY' && errno(e) !== 'ENOTEMPTY') return void left.push(dir);
+    }
+    // Child cgroups first (or tasks still in it, and then it stays).
+    let entries: fs.Dirent[] = [];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch (e) {
-      // Mostly already gone (LXC removes its own): one failed call per hierarchy, no more.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') left.push(dir);
-      return;
+    } catch {
+      // gone meanwhile
     }
     for (const d of entries) if (d.isDirectory()) remove(path.join(dir, d.name));
     try {
       fs.rmdirSync(dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') left.push(dir);
+      if (errno(e) !== 'ENOENT') left.push(dir);
     }
   };
   for (const { dir } of cgroupDirs(rel)) remove(dir);
