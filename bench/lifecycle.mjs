@@ -488,7 +488,13 @@ async function measureEngine(name) {
       // The same, M at once: the floor of every parallel phase of a CLI engine.
       result.clientStartParallelMs = (await timed(() => Promise.all(Array.from({ length: parallelN }, () => run(...engine.floor))))).ms;
     }
+    // Node alone, with this host's environment and without NODE_EXTRA_CA_CERTS (the isula
+    // executable does not read it; plain Node parses that file at every start).
     result.nodeStartMs = median(await timesOf(7, () => run(process.execPath, ['-e', '0'])));
+    const bare = { ...process.env };
+    delete bare.NODE_EXTRA_CA_CERTS;
+    result.nodeBareStartMs = median(await timesOf(7, () => run(process.execPath, ['-e', '0'], bare)));
+    result.nodeBareStartParallelMs = (await timed(() => Promise.all(Array.from({ length: parallelN }, () => run(process.execPath, ['-e', '0'], bare))))).ms;
   } finally {
     await engine.forceRemove([...removeAtEnd]).catch(() => undefined);
     await engine.teardown();

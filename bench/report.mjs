@@ -72,6 +72,8 @@ const M = {
   clientStart: (r) => r.clientStartMs,
   clientStartParallel: (r) => r.clientStartParallelMs,
   nodeStart: (r) => r.nodeStartMs,
+  nodeBareStart: (r) => r.nodeBareStartMs,
+  nodeBareStartParallel: (r) => r.nodeBareStartParallelMs,
 };
 const values = (engine, metric) => (byEngine[engine] ?? []).map((r) => M[metric](r)).filter((v) => v !== undefined && Number.isFinite(v));
 const med = (engine, metric) => {
@@ -320,7 +322,10 @@ md.push('| engine | create | start | stop | rm | sum | run -d | client start alo
 md.push('|---|---|---|---|---|---|---|---|');
 for (const e of engines)
   md.push(`| ${LABEL[e]} | ${OPS.map((op) => withRange(ms, e, `serial.${op}`)).join(' | ')} | ${withRange(ms, e, 'serial.sum')} | ${withRange(ms, e, 'run')} | ${ms(med(e, 'clientStart'))} |`);
-md.push(`\n\`node -e 0\` on this machine during the runs: ${ms(med('isula', 'nodeStart') ?? med(engines[0], 'nodeStart'))} ms.`);
+{
+  const bare = med('isula', 'nodeBareStart') ?? med(engines[0], 'nodeBareStart');
+  md.push(`\n\`node -e 0\` on this machine during the runs: ${ms(med('isula', 'nodeStart') ?? med(engines[0], 'nodeStart'))} ms${bare !== undefined ? `; ${ms(bare)} ms without \`NODE_EXTRA_CA_CERTS\`, which this host sets and the isula executable does not read` : ''}.`);
+}
 md.push('');
 md.push(`#### Parallel, ${parallelN} containers: wall seconds per phase (fewest successes of any round)`);
 md.push('');
@@ -370,7 +375,7 @@ if (byEngine['isula-api']) {
   if (byEngine.docker) md.push(`| Docker (client + daemon) | ${OPS.map((op) => ms(med('docker', `serial.${op}`))).join(' | ')} | ${ms(med('docker', 'run'))} |`);
   md.push('');
   md.push(
-    `Starting the client alone (\`isula --version\`, no daemon call) takes ${ms(med('isula', 'clientStart'))} ms; \`node -e 0\` ${ms(med('isula', 'nodeStart'))} ms; \`docker --version\` ${ms(med('docker', 'clientStart'))} ms; \`podman --version\` ${ms(med('podman', 'clientStart'))} ms.${med('isula', 'clientStartParallel') !== undefined ? ` ${parallelN} of them at once: isula ${sec(med('isula', 'clientStartParallel'))} s, docker ${sec(med('docker', 'clientStartParallel'))} s, podman ${sec(med('podman', 'clientStartParallel'))} s.` : ''} In parallel, ${parallelN} daemon-only phases take ${OPS.map((op) => `${op} ${sec(med('isula-api', `parallel.${op}`))} s`).join(', ')}, against ${OPS.map((op) => `${sec(med('isula', `parallel.${op}`))} s`).join(', ')} with ${parallelN} clients.`,
+    `Starting the client alone (\`isula --version\`, no daemon call) takes ${ms(med('isula', 'clientStart'))} ms; \`node -e 0\` ${ms(med('isula', 'nodeBareStart') ?? med('isula', 'nodeStart'))} ms (without \`NODE_EXTRA_CA_CERTS\`); \`docker --version\` ${ms(med('docker', 'clientStart'))} ms; \`podman --version\` ${ms(med('podman', 'clientStart'))} ms.${med('isula', 'clientStartParallel') !== undefined ? ` ${parallelN} of them at once: isula ${sec(med('isula', 'clientStartParallel'))} s${med('isula', 'nodeBareStartParallel') !== undefined ? ` (\`node -e 0\`: ${sec(med('isula', 'nodeBareStartParallel'))} s)` : ''}, docker ${sec(med('docker', 'clientStartParallel'))} s, podman ${sec(med('podman', 'clientStartParallel'))} s.` : ''} In parallel, ${parallelN} daemon-only phases take ${OPS.map((op) => `${op} ${sec(med('isula-api', `parallel.${op}`))} s`).join(', ')}, against ${OPS.map((op) => `${sec(med('isula', `parallel.${op}`))} s`).join(', ')} with ${parallelN} clients.`,
   );
   md.push('');
   const apiPeers = ['docker', 'podman'].filter((p) => byEngine[p]);
