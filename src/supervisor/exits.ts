@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { readExitRecord } from '../sys/exit-record.js';
 import type { Logger } from '../sys/log.js';
 
 /**
@@ -19,12 +20,8 @@ export class ExitWatcher {
 
   private read(id: string): void {
     if (!/^[0-9a-f]{64}$/.test(id)) return;
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(this.dir, id), 'utf8').trim();
-    } catch {
-      return; // removed again by a new start
-    }
+    const text = readExitRecord(path.join(this.dir, id));
+    if (text === undefined) return; // not complete yet, or removed again by a new start
     const code = Number(text);
     if (text === '' || !Number.isInteger(code)) {
       this.log.warn(`ignoring unreadable exit record of ${id}: ${JSON.stringify(text)}`);

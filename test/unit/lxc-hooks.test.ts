@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { renderPostStopHook } from '../../src/runtime/lxc/scripts.js';
+import { readExitRecord } from '../../src/sys/exit-record.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-hook-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -26,7 +27,7 @@ function container(logLine: string, reader?: string): { id: string; env: NodeJS.
   return { id, env: { ...process.env, LXC_CONFIG_FILE: path.join(dir, 'config'), LXC_PID: '4242', LXC_NAME: id } };
 }
 
-const recorded = (id: string): string => fs.readFileSync(path.join(exits, id), 'utf8');
+const recorded = (id: string): string | undefined => readExitRecord(path.join(exits, id));
 const deadPid = (): number => spawnSync('true').pid!;
 
 describe('LXC post-stop hook', () => {
@@ -51,5 +52,14 @@ describe('LXC post-stop hook', () => {
     assert.equal(recorded(c.id), '3', 'the exit code is recorded before waiting');
     fs.writeFileSync(path.join(state, c.id, 'reader'), `${process.pid}\n`);
     assert.equal(await exited, 0);
+  });
+
+  it('an exit record counts only once its line is complete', () => {
+    const file = path.join(root, 'record');
+    fs.writeFileSync(file, '13');
+    assert.equal(readExitRecord(file), undefined);
+    fs.writeFileSync(file, '13\n');
+    assert.equal(readExitRecord(file), '13');
+    assert.equal(readExitRecord(path.join(root, 'none')), undefined);
   });
 });

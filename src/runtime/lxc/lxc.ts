@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ResourceSpec, TerminalSize } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
+import { readExitRecord } from '../../sys/exit-record.js';
 import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, killCgroup, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, FifoPool, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
@@ -389,18 +390,15 @@ export class LxcRuntime implements Runtime {
     this.monitorPids.delete(id);
     this.adopted.delete(id);
     const file = path.join(this.exitsDir, id);
-    if (!fs.existsSync(file)) atomicWriteFileSync(file, String(code), 0o600);
+    if (!fs.existsSync(file)) atomicWriteFileSync(file, `${code}\n`, 0o600);
   }
 
   /** The exit code recorded for `id`, if the container has exited. */
   recordedExit(id: string): number | undefined {
-    try {
-      const text = fs.readFileSync(path.join(this.exitsDir, id), 'utf8').trim();
-      return text === '' ? undefined : Number(text);
-    } catch {
-      return undefined;
-    }
+    const text = readExitRecord(path.join(this.exitsDir, id));
+    return text === undefined || text === '' ? undefined : Number(text);
   }
+
 
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void {
     if (!processAlive(started.pid, started.pidStartTime)) return;

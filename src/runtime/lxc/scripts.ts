@@ -4,7 +4,8 @@ import { shellQuote } from '../../sys/shell.js';
  * LXC post-stop hook, run by `lxc-start -F` (which holds the container's output FIFOs) once
  * the container's init has ended. LXC logs how it ended ("Child <pid> ended on error (42)" /
  * "ended on signal Killed(9)") but reports it nowhere else; the hook turns that line into
- * the exit code and records it as EXITS/<id>, written aside and renamed.
+ * the exit code and records it as EXITS/<id>: one line, which the daemon takes only once it
+ * ends in a newline (no temp file and `mv`: every process here is in the way of a stop).
  *
  * Then, if the daemon that reads the container's output (its pid in STATE/<id>/reader) is
  * gone, it waits for a daemon to take the output over: lxc-start exits after the hook, and
@@ -19,8 +20,7 @@ case "$line" in
   *"ended on signal "*) sig=\${line##*(}; sig=\${sig%%)*}; code=$((128 + sig)) ;;
   *) code=0 ;;
 esac
-exits=${shellQuote(exitsDir)}
-printf '%s' "$code" > "$exits/.$LXC_NAME" && mv -f "$exits/.$LXC_NAME" "$exits/$LXC_NAME"
+printf '%s\\n' "$code" > ${shellQuote(exitsDir)}/"$LXC_NAME"
 state=${shellQuote(statePath)}/$LXC_NAME
 while read -r pid 2>/dev/null < "$state/reader" && ! kill -0 "$pid" 2>/dev/null; do sleep 1; done
 exit 0
