@@ -66,8 +66,8 @@ async function gone(ctx: EngineContext, spec: RuntimeSpec, ms: number): Promise<
 }
 
 /**
- * Waits up to `ms` for the current run to end after a kill. Normally the shim records the
- * exit; if the shim itself is gone (killed from outside), nobody will, so once the init is
+ * Waits up to `ms` for the current run to end after a kill. Normally the runtime records the
+ * exit; if its helper is gone (killed from outside) it may not, so once the init is
  * seen dead the engine records the kill's 137 itself.
  */
 export async function awaitExit(ctx: EngineContext, c: Container, ms: number): Promise<boolean> {

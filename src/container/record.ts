@@ -11,7 +11,7 @@ export interface ContainerState {
   /** Host pid of the container's init and its start time (ticks since boot, /proc/<pid>/stat field 22). */
   Pid: number;
   PidStartTime: number;
-  /** The shim that holds the container's stdio and records its exit. */
+  /** The runtime's helper process (iSulad's shim; LXC: lxc-start) that holds the container's stdio. */
   ShimPid: number;
   ShimStartTime: number;
   ExitCode: number;

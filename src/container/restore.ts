@@ -39,7 +39,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
     if (!s.Paused) ctx.health.start(ctx, c);
     return;
   }
-  // Init gone; a live shim records the exit any moment now, a dead one never will.
+  // Init gone; a live helper records the exit any moment now, a dead one never will.
   if (!shimAlive) {
     ctx.log.warn(`container ${c.id} died while the daemon was down and left no exit code; recording ${UNKNOWN_EXIT}`);
     await handleExit(ctx, c, UNKNOWN_EXIT);

@@ -17,7 +17,7 @@ export interface GcEntry {
   /** Cgroup of the container relative to each hierarchy root, and of its LXC monitor. */
   cgroupPath: string;
   monitorCgroupPath: string;
-  /** The shim and the LXC monitor under it: killing them lets zombies be reaped. */
+  /** The container's helper (the LXC monitor): killing it lets zombies be reaped. */
   shimPid: number;
   shimStartTime: number;
   /** Host mount points to release (a block-device rootfs). */
@@ -128,7 +128,7 @@ export class GarbageCollector {
     killCgroup(e.cgroupPath);
     // Only the container's own cgroup is ours to thaw; a frozen parent belongs to someone else.
     if (isFreezingOrFrozen(e.cgroupPath)) setFrozenNoWait(e.cgroupPath, false);
-    // The shim and LXC monitor hold zombies' parent: ending them lets init reap them.
+    // The LXC monitor holds zombies' parent: ending it lets init reap them.
     if (e.shimPid > 0 && processAlive(e.shimPid, e.shimStartTime)) {
       killCgroup(e.monitorCgroupPath);
       try {

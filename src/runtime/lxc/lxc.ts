@@ -258,16 +258,16 @@ export class LxcRuntime implements Runtime {
     return { ...spec, rootfs: { kind: 'dir', path: dir } };
   }
 
-  /**
-   * Where a block-device rootfs is mounted. mount(8) records the canonical path, so this must
-   * be canonical too, or the mount is not recognised as such: with the default state dir
-   * /var/run/isulad, /var/run is a symlink to /run on Debian.
-   */
   /** LXC's monitor runs in a cgroup of its own per container, beside the containers'. */
   private monitorCgroupOf(id: string): string {
     return `${this.monitorCgroupParent}/${id}`;
   }
 
+  /**
+   * Where a block-device rootfs is mounted. mount(8) records the canonical path, so this must
+   * be canonical too, or the mount is not recognised as such: with the default state dir
+   * /var/run/isulad, /var/run is a symlink to /run on Debian.
+   */
   private blockRootfsDir(id: string): string {
     return path.join(this.realStatePath ?? this.statePath, id, 'rootfs');
   }
@@ -315,13 +315,18 @@ export class LxcRuntime implements Runtime {
       for (const fd of childFds) fs.closeSync(fd);
     }
     child.unref();
-    const childGone = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
-    if (child.pid !== undefined) {
-      const pid = child.pid;
-      this.monitorPids.set(spec.id, pid);
+    const childPid = child.pid;
+    if (childPid !== undefined) {
+      this.monitorPids.set(spec.id, childPid);
       this.adopted.delete(spec.id);
-      child.once('exit', (code, signal) => this.monitorExited(spec.id, pid, signal ? 128 + os.constants.signals[signal] : (code ?? 0)));
     }
+    const childGone = new Promise<void>((resolve) => {
+      child.once('error', () => resolve());
+      child.once('exit', (code, signal) => {
+        if (childPid !== undefined) this.monitorExited(spec.id, childPid, signal ? 128 + os.constants.signals[signal] : (code ?? 0));
+        resolve();
+      });
+    });
     if (stdin && stdinSource) pipeToFifo(stdinSource, stdin);
 
     const state = await reached;
@@ -336,7 +341,7 @@ export class LxcRuntime implements Runtime {
       const reason = firstLxcError(path.join(dir, 'lxc.log'));
       throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
     }
-    const monitorPid = child.pid!;
+    const monitorPid = childPid!;
     if (spec.tty) await resizeTerminalOf(monitorPid, ttySize?.rows ?? 24, ttySize?.cols ?? 80);
     // With -t the monitor runs under `script`: one level further down.
     const lxcStart = (): number => (spec.tty ? (childrenOf(monitorPid)[0] ?? monitorPid) : monitorPid);
@@ -398,7 +403,6 @@ export class LxcRuntime implements Runtime {
     const text = readExitRecord(path.join(this.exitsDir, id));
     return text === undefined || text === '' ? undefined : Number(text);
   }
-
 
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void {
     if (!processAlive(started.pid, started.pidStartTime)) return;
