@@ -1,5 +1,5 @@
 import { resolveHost, Transport } from '../client/transport.js';
-import { stderr, stdout } from './stdio.js';
+import { writeErr, writeOut } from './stdio.js';
 
 /** What every command gets: its output streams and a lazily opened connection to the daemon. */
 export class CliContext {
@@ -16,11 +16,11 @@ export class CliContext {
   }
 
   out(text: string): void {
-    stdout().write(text.endsWith('\n') ? text : `${text}\n`);
+    writeOut(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   err(text: string): void {
-    stderr().write(text.endsWith('\n') ? text : `${text}\n`);
+    writeErr(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   close(): void {

@@ -6,7 +6,7 @@ import { str } from './command.js';
 import { commands } from './commands/index.js';
 import { CliContext } from './context.js';
 import { commandHelp, topLevelHelp } from './help.js';
-import { stderr, stdout } from './stdio.js';
+import { writeErr, writeOut } from './stdio.js';
 
 /** Splits `[global flags] COMMAND [command args]`; -H/--host and -D may come before the command. */
 function splitGlobal(argv: string[]): { host?: string; command?: string; rest: string[] } {
@@ -28,7 +28,7 @@ function splitGlobal(argv: string[]): { host?: string; command?: string; rest: s
 async function runCommand(name: string, argv: string[], hostFlag: string | undefined): Promise<number> {
   const entry = commands[name];
   if (!entry) {
-    stderr().write(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
+    writeErr(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
     return ExitCode.invalidArgs;
   }
   const command = await entry.load();
@@ -36,11 +36,11 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
   try {
     args = parseArgs(argv, command.options ?? {}, command.haltAtPositional === true);
   } catch (e) {
-    stderr().write(`isula ${name}: ${toEngineError(e).message}\nSee 'isula ${name} --help'.\n`);
+    writeErr(`isula ${name}: ${toEngineError(e).message}\nSee 'isula ${name} --help'.\n`);
     return ExitCode.invalidArgs;
   }
   if (args.help) {
-    stdout().write(`${commandHelp(command)}\n`);
+    writeOut(`${commandHelp(command)}\n`);
     return 0;
   }
   const ctx = new CliContext(str(args.host) ?? hostFlag);
@@ -56,10 +56,10 @@ export async function clientMain(argv: string[]): Promise<void> {
   let code: number;
   try {
     if (command === undefined || command === '--help' || command === 'help') {
-      stdout().write(`${topLevelHelp()}\n`);
+      writeOut(`${topLevelHelp()}\n`);
       code = command === undefined ? ExitCode.invalidArgs : 0;
     } else if (command === '--version' || command === '-v') {
-      stdout().write(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
+      writeOut(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
       code = 0;
     } else {
       code = await runCommand(command, rest, host);
@@ -67,7 +67,7 @@ export async function clientMain(argv: string[]): Promise<void> {
   } catch (e) {
     const err: EngineError = toEngineError(e);
     const prefix = e instanceof DaemonError ? 'Error response from daemon: ' : '';
-    stderr().write(`${prefix}${err.message}\n`);
+    writeErr(`${prefix}${err.message}\n`);
     code = err.exitCode;
   }
   process.exitCode = code;

@@ -1,7 +1,7 @@
 import type { Transport } from '../client/transport.js';
 import { onResize, rawMode, terminalSize, type TerminalSize } from './terminal.js';
 import type { OutputChunk } from '../api/containers.js';
-import { stderr, stdout } from './stdio.js';
+import { writeErr, writeOut } from './stdio.js';
 
 /** Writes container output to our stdout/stderr as it arrives; returns the exit code once it comes. */
 export function outputWriter(): { write(chunk: OutputChunk): void; exitCode(): number | undefined } {
@@ -10,7 +10,7 @@ export function outputWriter(): { write(chunk: OutputChunk): void; exitCode(): n
     write(chunk) {
       if (chunk.exitCode !== undefined) exit = chunk.exitCode;
       if (!chunk.data) return;
-      (chunk.stream === 2 ? stderr() : stdout()).write(Buffer.from(chunk.data));
+      (chunk.stream === 2 ? writeErr : writeOut)(chunk.data);
     },
     exitCode: () => exit,
   };

@@ -1,7 +1,7 @@
 import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
 import { positionals, str } from '../command.js';
-import { stderr, stdout } from '../stdio.js';
+import { writeErr, writeOut } from '../stdio.js';
 
 const logs: Command = {
   usage: 'logs [OPTIONS] CONTAINER',
@@ -28,7 +28,7 @@ const logs: Command = {
         text = text.replace(/(^|\n)(?=.)/g, (m, nl: string, offset: number) => (offset === 0 && !atLineStart[n] ? m : `${nl}${chunk.time} `));
       }
       atLineStart[n] = text.endsWith('\n');
-      (n === 2 ? stderr() : stdout()).write(text);
+      (n === 2 ? writeErr : writeOut)(text);
     });
     process.once('SIGINT', () => handle.cancel());
     await done;
