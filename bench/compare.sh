@@ -164,6 +164,11 @@ done
 if printf '%s\n' "${available[@]}" | grep -qx isula; then
   mkdir -p "$work/dist"
   cp "$repo/dist/isulad" "$work/dist/"
+  # A file just written sits in the page cache in large folios, and every page fault then
+  # maps a whole folio: the daemon's VmRSS read 61 MB instead of 51 MB. Evicted, the copy is
+  # paged in on demand, as an installed executable is after a boot.
+  sync "$work/dist/isulad"
+  dd if="$work/dist/isulad" iflag=nocache count=0 status=none
   ln -s isulad "$work/dist/isula"
   export ISULAD_BENCH_DIST=$work/dist
 fi

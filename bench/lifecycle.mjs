@@ -437,6 +437,8 @@ async function measureEngine(name) {
   const removeAtEnd = new Set();
   const names = (tag, n) => Array.from({ length: n }, (_, i) => `ibench-${tag}${i}`);
   const daemonRss = () => engine.daemonPids().reduce((s, p) => s + rssKb(p), 0);
+  // The daemon's private memory: VmRSS less the executable's and libraries' page-cache pages.
+  const daemonAnon = () => engine.daemonPids().reduce((s, p) => s + statusKb(p, 'RssAnon'), 0);
   const daemonFreshKb = daemonRss();
   try {
     // Warm-up: one container run and removed (first-use costs: image layers, JIT, caches).
@@ -446,7 +448,7 @@ async function measureEngine(name) {
     await engine.forceRemove(['ibench-w0']);
     await sleep(500);
     // Idle: no container, after the warm-up; fresh: before it (just started, for isula).
-    result.memory = { daemonFreshKb, daemonIdleKb: daemonRss(), daemonProcesses: engine.daemonPids().map((p) => procStat(p)?.comm) };
+    result.memory = { daemonFreshKb, daemonIdleKb: daemonRss(), daemonIdleAnonKb: daemonAnon(), daemonProcesses: engine.daemonPids().map((p) => procStat(p)?.comm) };
 
     log(`${name}: serial ${serialN}`);
     const sNames = names('s', serialN);

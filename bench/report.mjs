@@ -64,6 +64,7 @@ const M = {
   run: (r) => r.run.median,
   ...Object.fromEntries(OPS.map((op) => [`parallel.${op}`, (r) => r.parallel[op].wall])),
   'mem.idle': (r) => (r.memory.daemonProcesses.length ? r.memory.daemonIdleKb : undefined),
+  'mem.idleAnon': (r) => (r.memory.daemonProcesses.length ? r.memory.daemonIdleAnonKb : undefined),
   'mem.fresh': (r) => (r.memory.daemonProcesses.length ? r.memory.daemonFreshKb : undefined),
   'mem.loaded': (r) => (r.memory.daemonProcesses.length ? r.memory.daemonLoadedKb : undefined),
   'mem.helpers': (r) => r.memory.helperPerContainerKb,
@@ -311,7 +312,7 @@ md.push('|---|---|');
 for (const [k, v] of facts) md.push(`| ${k} | ${v} |`);
 md.push('');
 md.push(
-  `Method: the same busybox root filesystem (\`rootfs-samples/busybox-rootfs.sh\`, Debian's busybox-static) for every engine — isula's \`--external-rootfs\`, a \`docker import\`/\`podman import\` of its tarball, a plain LXC config for the floor; command \`sleep 3600\`; no network (\`--net none\`, \`--network none\`, \`lxc.net.0.type = empty\`); stop with \`stop -t 0\` everywhere (SIGTERM then SIGKILL at once: \`sleep\` as pid 1 has no SIGTERM handler), \`lxc-stop -k\` for LXC. Serial: ${serialN} containers all created, then all started, all stopped, all removed — median per container; \`run -d\`: ${serialN} more, one after the other. Parallel: ${parallelN} containers, each phase launched at once — wall time until all finished. Every operation is one CLI process spawned from Node (\`bench/lifecycle.mjs\`), timed to its exit; \`isula-api\` makes the same calls over gRPC from one process (the daemon's share, no client start). Before measuring, each engine runs and removes one warm-up container. Docker: \`dockerd\` on a private data root and socket, no iptables or bridge, overlay2, runc. Podman: private \`--root\`/\`--runroot\`, cgroupfs, runc, overlay. Memory: VmRSS of the daemon (isulad; dockerd + containerd; Podman and LXC have none) after the warm-up and with the ${parallelN} parallel containers running; helpers: every ancestor process of a container's init up to the daemon or pid 1 (isula: \`lxc-start\`, its one helper; Docker: \`containerd-shim-runc-v2\`; Podman: \`conmon\`; LXC: its monitor), summed VmRSS (which counts shared library pages once per process) and PSS; per-container overhead = (helpers + daemon growth) ÷ containers. Tables: medians of the rounds, ranges below (<sub>min–max</sub>).`,
+  `Method: the same busybox root filesystem (\`rootfs-samples/busybox-rootfs.sh\`, Debian's busybox-static) for every engine — isula's \`--external-rootfs\`, a \`docker import\`/\`podman import\` of its tarball, a plain LXC config for the floor; command \`sleep 3600\`; no network (\`--net none\`, \`--network none\`, \`lxc.net.0.type = empty\`); stop with \`stop -t 0\` everywhere (SIGTERM then SIGKILL at once: \`sleep\` as pid 1 has no SIGTERM handler), \`lxc-stop -k\` for LXC. Serial: ${serialN} containers all created, then all started, all stopped, all removed — median per container; \`run -d\`: ${serialN} more, one after the other. Parallel: ${parallelN} containers, each phase launched at once — wall time until all finished. Every operation is one CLI process spawned from Node (\`bench/lifecycle.mjs\`), timed to its exit; \`isula-api\` makes the same calls over gRPC from one process (the daemon's share, no client start). Before measuring, each engine runs and removes one warm-up container. Docker: \`dockerd\` on a private data root and socket, no iptables or bridge, overlay2, runc. Podman: private \`--root\`/\`--runroot\`, cgroupfs, runc, overlay. Memory: VmRSS of the daemon (isulad; dockerd + containerd; Podman and LXC have none; its private part is RssAnon, the rest is the executable's and libraries' page-cache pages, which depend on how the file sits in the cache: the isula copy is evicted before the run so it is paged in as an installed executable is) after the warm-up and with the ${parallelN} parallel containers running; helpers: every ancestor process of a container's init up to the daemon or pid 1 (isula: \`lxc-start\`, its one helper; Docker: \`containerd-shim-runc-v2\`; Podman: \`conmon\`; LXC: its monitor), summed VmRSS (which counts shared library pages once per process) and PSS; per-container overhead = (helpers + daemon growth) ÷ containers. Tables: medians of the rounds, ranges below (<sub>min–max</sub>).`,
 );
 md.push('');
 md.push(`![isula ÷ Docker, Podman and raw LXC per operation](${svgRel})`);
@@ -335,7 +336,7 @@ for (const e of engines) md.push(`| ${LABEL[e]} | ${OPS.map((op) => `${withRange
 md.push('');
 md.push(`#### Memory (MB)`);
 md.push('');
-md.push(`| engine | daemon idle after warm-up (before it) | daemon, ${parallelN} running | helpers per container: VmRSS | PSS | processes | per-container overhead |`);
+md.push(`| engine | daemon idle after warm-up (before it; private part) | daemon, ${parallelN} running | helpers per container: VmRSS | PSS | processes | per-container overhead |`);
 md.push('|---|---|---|---|---|---|---|');
 for (const e of engines.filter((x) => x !== 'isula-api')) {
   const r0 = byEngine[e][0];
@@ -343,7 +344,7 @@ for (const e of engines.filter((x) => x !== 'isula-api')) {
     .map(([c, v]) => `${c} ×${v.count}`)
     .join(', ');
   md.push(
-    `| ${LABEL[e]} | ${r0.memory.daemonProcesses.length ? `${withRange(mb, e, 'mem.idle')} (${mb(med(e, 'mem.fresh'))}; ${r0.memory.daemonProcesses.join(' + ')})` : 'none'} | ${r0.memory.daemonProcesses.length ? withRange(mb, e, 'mem.loaded') : '–'} | ${withRange(mb, e, 'mem.helpers')} | ${mb(med(e, 'mem.helpersPss'))} | ${procs} | ${withRange(mb, e, 'mem.perContainer')} |`,
+    `| ${LABEL[e]} | ${r0.memory.daemonProcesses.length ? `${withRange(mb, e, 'mem.idle')} (${mb(med(e, 'mem.fresh'))}; ${mb(med(e, 'mem.idleAnon'))}; ${r0.memory.daemonProcesses.join(' + ')})` : 'none'} | ${r0.memory.daemonProcesses.length ? withRange(mb, e, 'mem.loaded') : '–'} | ${withRange(mb, e, 'mem.helpers')} | ${mb(med(e, 'mem.helpersPss'))} | ${procs} | ${withRange(mb, e, 'mem.perContainer')} |`,
   );
 }
 md.push('');
