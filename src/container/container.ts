@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { PassThrough } from 'node:stream';
-import { atomicWriteFileSync } from '../sys/atomic-write.js';
+import { DurableFile } from '../sys/durable-file.js';
 import type { OutputPump } from './io.js';
 import type { ContainerRecord } from './record.js';
 import { statusOf, type Status } from './state.js';
@@ -28,11 +28,16 @@ export class Container {
   /** True while the exit of the current run is being recorded. */
   exiting = false;
   removed = false;
+  private readonly configFile: DurableFile;
+  private readonly hostFile: DurableFile;
 
   constructor(
     public record: ContainerRecord,
     readonly dir: string,
-  ) {}
+  ) {
+    this.configFile = new DurableFile(path.join(dir, 'config.v2.json'), () => JSON.stringify(this.record.config, null, 2));
+    this.hostFile = new DurableFile(path.join(dir, 'hostconfig.json'), () => JSON.stringify(this.record.host, null, 2));
+  }
 
   get id(): string {
     return this.record.config.ID;
@@ -50,14 +55,24 @@ export class Container {
     return this.record.config.State;
   }
 
-  /** config.v2.json: written on every state change, atomically. */
-  save(): void {
-    atomicWriteFileSync(path.join(this.dir, 'config.v2.json'), JSON.stringify(this.record.config, null, 2));
+  /** config.v2.json: written on every state change, atomically; a reply waits for it. */
+  save(): Promise<void> {
+    return this.configFile.save();
   }
 
   /** hostconfig.json: written at create and update. */
-  saveHost(): void {
-    atomicWriteFileSync(path.join(this.dir, 'hostconfig.json'), JSON.stringify(this.record.host, null, 2));
+  saveHost(): Promise<void> {
+    return this.hostFile.save();
+  }
+
+  /** Every write asked for so far is done (at daemon shutdown). */
+  async filesSettled(): Promise<void> {
+    await Promise.all([this.configFile.settled(), this.hostFile.settled()]);
+  }
+
+  /** Before the directory goes: no more writes, and the one under way finished. */
+  async closeFiles(): Promise<void> {
+    await Promise.all([this.configFile.close(), this.hostFile.close()]);
   }
 
   /** The exit code of the current run once it is recorded; at once when not running. */

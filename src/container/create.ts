@@ -207,11 +207,11 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeEtcFiles(container);
-    container.saveHost();
-    container.save();
+    await Promise.all([container.saveHost(), container.save()]);
     await ctx.runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
+    await container.closeFiles();
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }

@@ -40,7 +40,7 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
     s.Pid = 0;
     s.ExitCode = exitCode;
     s.FinishedAt = new Date().toISOString();
-    c.save();
+    await c.save();
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
     c.notifyExit(exitCode);
     // A container in the garbage collector gets its policy and --rm once collected.

@@ -117,7 +117,7 @@ export class HealthChecks {
     health.FailingStreak = verdict.streak;
     const changed = verdict.status !== health.Status;
     health.Status = verdict.status;
-    c.save();
+    await c.save();
     if (changed) ctx.events.emit('container', `health_status: ${verdict.status}`, c.id, { name: c.name });
     if (verdict.status === 'unhealthy' && cfg.ExitOnUnhealthy) {
       this.stop(c);

@@ -13,19 +13,19 @@ export function killContainer(ctx: EngineContext, c: Container, signal: string):
     if (n === undefined) throw invalidArgs(`Invalid signal: ${signal}`);
   refuseInGc(ctx.gc.has(c.id), c.id, 'kill');
     requireOperation('kill', c.status, c.id);
-    if (n === 9) ctx.restarts.cancel(c);
+    if (n === 9) await ctx.restarts.cancel(c);
     if (!c.state.Running) return;
     if (n === 9) {
       c.state.ForceKilled = true;
       c.state.ManuallyStopped = true;
-      c.save();
+      await c.save();
     }
     ctx.runtime.kill(startedOf(c), n);
     // A frozen process gets its signal only once thawed (Docker thaws it too).
     if (c.state.Paused) {
       await ctx.runtime.resume(runtimeSpecOf(c, ctx.defaults));
       c.state.Paused = false;
-      c.save();
+      await c.save();
     }
     ctx.events.emit('container', 'kill', c.id, { name: c.name, image: c.record.config.Image, signal: String(n) });
   });

@@ -14,7 +14,7 @@ export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Pr
     if (paused) await ctx.runtime.pause(spec);
     else await ctx.runtime.resume(spec);
     c.state.Paused = paused;
-    c.save();
+    await c.save();
     if (paused) ctx.health.stop(c);
     else ctx.health.start(ctx, c);
     ctx.events.emit('container', paused ? 'pause' : 'unpause', c.id, { name: c.name, image: c.record.config.Image });

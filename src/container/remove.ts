@@ -10,7 +10,8 @@ import { requireOperation } from './state.js';
 /** SIGKILL not obeyed within this long means stuck (D state, frozen by someone else). */
 const STUCK_AFTER_MS = 1000;
 
-function forget(ctx: EngineContext, c: Container): void {
+async function forget(ctx: EngineContext, c: Container): Promise<void> {
+  await c.closeFiles();
   c.removed = true;
   ctx.store.delete(c);
   ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
@@ -24,7 +25,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
     if (ctx.gc.has(c.id) && !force) throw generalError(`Cannot remove container ${c.id.slice(0, 12)}: it is in garbage collector progress, use -f`);
-    ctx.restarts.cancel(c);
+    await ctx.restarts.cancel(c);
     const spec = runtimeSpecOf(c, ctx.defaults);
     if (c.state.Running) {
       c.state.ForceKilled = true;
@@ -37,17 +38,18 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
         const res = ctx.runtime.hostResources(spec);
         c.pump?.detach();
         ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [...res.stateDirs, c.dir], removed: true });
-        forget(ctx, c);
+        await forget(ctx, c);
         return;
       }
     }
     if (ctx.gc.has(c.id)) {
       ctx.gc.markRemoved(c.id, [...ctx.runtime.hostResources(spec).stateDirs, c.dir]);
-      forget(ctx, c);
+      await forget(ctx, c);
       return;
     }
     await ctx.runtime.cleanup(spec);
+    await c.closeFiles();
     fs.rmSync(c.dir, { recursive: true, force: true });
-    forget(ctx, c);
+    await forget(ctx, c);
   });
 }

@@ -12,7 +12,7 @@ export function renameContainer(ctx: EngineContext, c: Container, newName: strin
     if (name === c.name) throw invalidArgs(`Renaming a container with the same name as its current name`);
     const oldName = c.name;
     ctx.store.rename(c, name);
-    c.save();
+    await c.save();
     ctx.events.emit('container', 'rename', c.id, { name, oldName });
   });
 }

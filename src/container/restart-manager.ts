@@ -48,7 +48,7 @@ export class RestartManager {
     const delay = fixedDelayMs ?? nextDelay(this.delays.get(c.id) ?? 0, Number.isNaN(ranMs) ? 0 : ranMs);
     this.delays.set(c.id, delay);
     s.Restarting = true;
-    c.save();
+    void c.save().catch((e: Error) => ctx.log.error(`saving ${c.id}: ${e.message}`));
     this.timers.set(
       c.id,
       setTimeout(() => {
@@ -58,7 +58,7 @@ export class RestartManager {
         this.start(c).catch((e: Error) => {
           c.state.Restarting = false;
           c.state.Error = e.message;
-          c.save();
+          void c.save().catch((err: Error) => ctx.log.error(`saving ${c.id}: ${err.message}`));
           ctx.log.warn(`restart of ${c.id} failed: ${e.message}`);
         });
       }, delay),
@@ -79,14 +79,14 @@ export class RestartManager {
   }
 
   /** A stop, kill or rm cancels a pending restart. */
-  cancel(c: Container): void {
+  async cancel(c: Container): Promise<void> {
     const timer = this.timers.get(c.id);
     if (timer) clearTimeout(timer);
     this.timers.delete(c.id);
     this.delays.delete(c.id);
     if (c.state.Restarting) {
       c.state.Restarting = false;
-      c.save();
+      await c.save();
     }
   }
 

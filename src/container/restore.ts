@@ -33,7 +33,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
     const paused = isFrozen(cgroupPathOf(c, ctx.defaults));
     if (paused !== s.Paused) {
       s.Paused = paused;
-      c.save();
+      await c.save();
     }
     ctx.log.info(`container ${c.id} still running (pid ${s.Pid})`);
     if (!s.Paused) ctx.health.start(ctx, c);

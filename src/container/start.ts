@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { TerminalSize } from '../api/containers.js';
+import type { OutputChunk, TerminalSize } from '../api/containers.js';
 import { generalError } from '../api/errors.js';
 import { parseBytes } from '../common/units.js';
 import type { Container } from './container.js';
@@ -43,11 +43,23 @@ export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo):
   c.pump = new OutputPump(io, log, c.record.config.Config.Tty);
 }
 
-/** `isula start` (and the start half of run and restart); the caller holds the lock. */
-export async function startLocked(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: TerminalSize): Promise<void> {
+/** What a client attached from the start (`run` without -d, `start -a`) brings. */
+export interface StartAttach {
+  stdin?: PassThrough;
+  ttySize?: TerminalSize;
+  /** Gets the output from the first byte: a container may be gone before the start returns. */
+  onOutput?: (chunk: OutputChunk) => void;
+}
+
+/**
+ * `isula start` (and the start half of run and restart); the caller holds the lock. Returns
+ * the unsubscribe of `attach.onOutput`.
+ */
+export async function startLocked(ctx: EngineContext, c: Container, attach: StartAttach = {}): Promise<(() => void) | undefined> {
+  const { stdin, ttySize } = attach;
   if (c.removed) throw generalError(`No such container: ${c.id}`);
   refuseInGc(ctx.gc.has(c.id), c.id, 'start');
-  if (requireOperation('start', c.status, c.id)) return;
+  if (requireOperation('start', c.status, c.id)) return attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined;
   const spec = runtimeSpecOf(c, ctx.defaults);
   if (c.record.host.SystemContainer) writeSystemContainerEtc(c);
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
@@ -56,7 +68,7 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
     result = await ctx.runtime.start(spec, stdinSource, ttySize);
   } catch (e) {
     c.state.Error = (e as Error).message;
-    c.save();
+    await c.save();
     throw e;
   }
   const s = c.state;
@@ -73,24 +85,33 @@ export async function startLocked(ctx: EngineContext, c: Container, stdin?: Pass
   s.ManuallyStopped = false;
   s.ForceKilled = false;
   if (c.record.config.Config.Healthcheck && c.record.config.Config.Healthcheck.Test[0] !== 'NONE') s.Health = startingHealth();
-  c.save();
-  ctx.health.start(ctx, c);
+  // Output is read from now on: an exit seen while the record is being written loses none.
   c.stdin = stdinSource;
   attachOutput(ctx, c, result.io);
+  const unsubscribe = attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined;
+  ctx.health.start(ctx, c);
+  // Before the record is written: an exit seen meanwhile must come after it in the events.
   ctx.events.emit('container', 'start', c.id, { name: c.name, image: c.record.config.Image, pid: String(s.Pid) });
+  try {
+    await c.save();
+  } catch (e) {
+    unsubscribe?.();
+    throw e;
+  }
   // An exit recorded before we started listening (a very short-lived container) is picked up here.
   const early = ctx.runtime.recordedExit(c.id);
   if (early !== undefined) void handleExit(ctx, c, early);
+  return unsubscribe;
 }
 
 /** Starts a container; one run with --rm whose start fails is removed, as iSulad does. */
-export async function startContainer(ctx: EngineContext, c: Container, stdin?: PassThrough, ttySize?: TerminalSize): Promise<void> {
+export async function startContainer(ctx: EngineContext, c: Container, attach: StartAttach = {}): Promise<(() => void) | undefined> {
   try {
-    await c.lock.run(() => {
+    return await c.lock.run(async () => {
       // A start by the user begins a new count for on-failure:N.
-      ctx.restarts.cancel(c);
+      await ctx.restarts.cancel(c);
       c.record.config.RestartCount = 0;
-      return startLocked(ctx, c, stdin, ttySize);
+      return startLocked(ctx, c, attach);
     });
   } catch (e) {
     if (c.record.host.AutoRemove && !c.state.Running) await removeContainer(ctx, c, true).catch(() => undefined);

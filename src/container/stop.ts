@@ -15,17 +15,17 @@ const KILL_WAIT_MS = 10_000;
  */
 export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: number): Promise<void> {
   refuseInGc(ctx.gc.has(c.id), c.id, 'stop');
-  ctx.restarts.cancel(c);
+  await ctx.restarts.cancel(c);
   if (!c.state.Running) return;
   c.state.ManuallyStopped = true;
-  c.save();
+  await c.save();
   const started = startedOf(c);
   const spec = runtimeSpecOf(c, ctx.defaults);
   ctx.runtime.kill(started, signalNumber(c.record.config.Config.StopSignal) ?? 15);
   if (c.state.Paused) {
     await ctx.runtime.resume(spec);
     c.state.Paused = false;
-    c.save();
+    await c.save();
   }
   if (!(await awaitExit(ctx, c, Math.max(0, timeoutSec) * 1000))) {
     c.state.ForceKilled = true;

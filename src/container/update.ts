@@ -30,7 +30,7 @@ export function updateContainer(ctx: EngineContext, c: Container, req: UpdateReq
       host.Resources = previous;
       throw e;
     }
-    c.saveHost();
+    await c.saveHost();
     ctx.events.emit('container', 'update', c.id, { name: c.name });
   });
 }

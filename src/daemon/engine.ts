@@ -21,7 +21,7 @@ import type { DaemonConfig } from './config/config.js';
 export interface Engine {
   ctx: EngineContext;
   images: EmbeddedImageStore;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
@@ -87,7 +87,7 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   return {
     ctx,
     images,
-    close: () => {
+    close: async () => {
       watcher.close();
       ctx.restarts.close();
       ctx.health.close();
@@ -95,6 +95,7 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
       // Containers keep running; their output waits in the FIFOs for the next daemon.
       for (const c of store.all()) c.pump?.detach();
       runtime.close();
+      await Promise.all(store.all().map((c) => c.filesSettled()));
     },
   };
 }

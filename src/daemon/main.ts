@@ -73,7 +73,7 @@ async function run(config: DaemonConfig): Promise<void> {
   try {
     server = await startServer(config.hosts, handlers, { gid }, log.child('server'));
   } catch (e) {
-    engine.close();
+    await engine.close();
     release();
     throw e;
   }
@@ -83,8 +83,8 @@ async function run(config: DaemonConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`received ${signal}, shutting down`);
-    void stopServer(server).finally(() => {
-      engine.close();
+    void stopServer(server).finally(async () => {
+      await engine.close();
       for (const host of config.hosts) fs.rmSync(host.slice('unix://'.length), { force: true });
       release();
       log.info('stopped');

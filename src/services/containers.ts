@@ -86,11 +86,14 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
     'ContainerService/Attach': async (req: AttachRequest, call: StreamCall<'ContainerService/Attach'>) => {
       const c = get(req.id);
       let stdin = c.stdin;
+      const onOutput = (chunk: OutputChunk): void => call.write(chunk);
+      let unsubscribe: (() => void) | undefined;
       if (req.start) {
         stdin = req.stdin && c.record.config.Config.OpenStdin ? new PassThrough() : undefined;
-        await startContainer(ctx, c, stdin, req.resize);
+        unsubscribe = await startContainer(ctx, c, { stdin, ttySize: req.resize, onOutput });
       } else {
         requireOperation('attach', c.status, c.id);
+        unsubscribe = c.pump?.subscribe(onOutput);
       }
       const input = req.stdin ? stdin : undefined;
       call.onMessage((m) => {
@@ -98,7 +101,6 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
         if (m.eof) input?.end();
         if (m.resize && c.state.Running) void ctx.runtime.resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
       });
-      const unsubscribe = c.pump?.subscribe((chunk: OutputChunk) => call.write(chunk));
       try {
         const code = await Promise.race([c.waitFinished(), cancelledOf(call).then(() => undefined)]);
         if (code !== undefined) call.write({ exitCode: code });

@@ -1,5 +1,8 @@
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
+
+const tempOf = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
 
 /**
  * Replaces `file` so that a crash at any moment leaves either the old or the new content:
@@ -7,7 +10,7 @@ import path from 'node:path';
  */
 export function atomicWriteFileSync(file: string, data: string | Uint8Array, mode = 0o640): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = tempOf(file);
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeFileSync(fd, data);
@@ -19,12 +22,31 @@ export function atomicWriteFileSync(file: string, data: string | Uint8Array, mod
   fsyncDir(dir);
 }
 
+/** atomicWriteFileSync on libuv's thread pool: the event loop goes on while the disk syncs. */
+export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o640): Promise<void> {
+  const tmp = tempOf(file);
+  const handle = await fsp.open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(tmp, file);
+  const dir = await fsp.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 /**
  * Replaces `file` without ever showing a torn one, but without the fsyncs: for files the
  * engine derives from its records and writes again at every start (LXC config, /etc files).
  */
 export function replaceFileSync(file: string, data: string | Uint8Array, mode = 0o640): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = tempOf(file);
   fs.writeFileSync(tmp, data, { mode });
   fs.renameSync(tmp, file);
 }

@@ -33,7 +33,8 @@ export async function mountDevice(device: string, dir: string, readOnly: boolean
 
 /** Unmounts `dir` if it is a mount point; a busy one is detached lazily. */
 export async function unmount(dir: string): Promise<void> {
-  if (!isMountPoint(dir)) return;
+  // Most containers never mount: a missing directory spares reading the mount table.
+  if (!fs.existsSync(dir) || !isMountPoint(dir)) return;
   try {
     await run('umount', [dir]);
   } catch {

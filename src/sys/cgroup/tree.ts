@@ -41,8 +41,7 @@ function subdirs(dir: string): string[] {
 
 /** Every pid in cgroup `rel` and its descendants, from the pids (or any) hierarchy. */
 export function cgroupPids(rel: string): number[] {
-  const roots = [controllerDir(rel, 'pids'), ...cgroupDirs(rel).map((d) => d.dir)].filter((d): d is string => !!d && fs.existsSync(d));
-  const root = roots[0];
+  const root = [controllerDir(rel, 'pids'), ...cgroupDirs(rel).map((d) => d.dir)].find((d): d is string => !!d && fs.existsSync(d));
   if (!root) return [];
   const pids = new Set<number>();
   const walk = (dir: string): void => {
