@@ -27,6 +27,11 @@ export class Container {
   private finishWaiters: ((code: number) => void)[] = [];
   /** True while the exit of the current run is being recorded. */
   exiting = false;
+  /**
+   * The last run's host resources (cgroups, a mounted rootfs) being released, when its exit
+   * was known before the runtime's helper had finished: a new start or a remove waits for it.
+   */
+  releasing: Promise<void> = Promise.resolve();
   removed = false;
   private readonly configFile: DurableFile;
   private readonly hostFile: DurableFile;

@@ -3,17 +3,24 @@ import type { EngineContext } from './context.js';
 import type { RuntimeSpec } from '../runtime/runtime.js';
 import { removeContainer } from './remove.js';
 import { runtimeSpecOf } from './spec.js';
-import { processAlive } from '../sys/procfs.js';
+import { processAlive, readProcStat } from '../sys/procfs.js';
 import { settlesWithin } from '../sys/wait.js';
 
 const DRAIN_TIMEOUT_MS = 5000;
+/** How long the runtime's helper may take to finish after its container's init has exited. */
+const HELPER_EXIT_MS = 5000;
 
 /**
- * Records the end of a container's run: waits until all output is read (the streams end
- * when the runtime's helper exits after recording the exit), saves the exit, and then applies --rm. Never takes the
- * container's lock: a stop holding it is waiting for exactly this.
+ * Records the end of a container's run: waits until all output is read, saves the exit, and
+ * then applies the restart policy or --rm. Never takes the container's lock: a stop holding
+ * it is waiting for exactly this.
+ *
+ * Learned from the runtime's record, the helper has finished and the output streams end.
+ * Learned from the runtime while its helper still tears down (`helperRunning`), the output
+ * is complete once read (no process of the container is left to write), and the host
+ * resources are released once the helper is gone, after the exit is saved and told.
  */
-export async function handleExit(ctx: EngineContext, c: Container, code: number): Promise<void> {
+export async function handleExit(ctx: EngineContext, c: Container, code: number, helperRunning = false): Promise<void> {
   if (!c.state.Running || c.exiting) return;
   c.exiting = true;
   ctx.health.stop(c);
@@ -23,12 +30,17 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
     // output open; kill them first, and hand what survives to the garbage collector.
     const leftover = ctx.runtime.listPids(spec).length > 0;
     if (leftover) await ctx.runtime.killAll(spec);
-    await c.pump?.drained(leftover ? 1000 : DRAIN_TIMEOUT_MS);
+    if (helperRunning && !leftover) await c.pump?.settle();
+    else await c.pump?.drained(leftover ? 1000 : DRAIN_TIMEOUT_MS);
+    const release = async (): Promise<void> => ctx.runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
     if (leftover && !(await gone(ctx, spec, 1000))) {
       const res = ctx.runtime.hostResources(spec);
       ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [], removed: false });
+    } else if (helperRunning) {
+      const { ShimPid: pid, ShimStartTime: startTime } = c.state;
+      c.releasing = helperGone(pid, startTime, HELPER_EXIT_MS).then(release);
     } else {
-      await ctx.runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
+      await release();
     }
     c.pump = undefined;
     c.stdin = undefined;
@@ -43,6 +55,7 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
     await c.save();
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
     c.notifyExit(exitCode);
+    await c.releasing;
     // A container in the garbage collector gets its policy and --rm once collected.
     if (!ctx.gc.has(c.id)) await applyExitPolicy(ctx, c);
     c.notifyFinished(exitCode);
@@ -55,6 +68,15 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number)
 export async function applyExitPolicy(ctx: EngineContext, c: Container): Promise<void> {
   if (c.removed || ctx.restarts.onExit(ctx, c, c.state.ExitCode) || !c.record.host.AutoRemove) return;
   await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
+}
+
+/** Waits up to `ms` for a process to exit (a zombie has). */
+async function helperGone(pid: number, startTime: number, ms: number): Promise<void> {
+  const running = (): boolean => {
+    const stat = readProcStat(pid);
+    return !!stat && stat.startTime === startTime && stat.state !== 'Z';
+  };
+  for (const deadline = Date.now() + ms; running() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** Waits up to `ms` for the container's cgroup to hold no process. */

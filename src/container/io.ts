@@ -77,6 +77,20 @@ export class OutputPump extends EventEmitter {
     this.io.stderr.destroy();
   }
 
+  /**
+   * Ends the output of a run whose every process is gone while a holder of the FIFOs (the
+   * runtime's helper) lives on: all the output is in the FIFOs already. libuv polls them
+   * level-triggered and reads until empty, so one more loop turn reads it all.
+   */
+  async settle(): Promise<void> {
+    if (this.ended) return;
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    if (this.ended) return;
+    const ended = new Promise((resolve) => this.once('end', resolve));
+    this.detach();
+    await ended;
+  }
+
   /** Waits for the end of output, giving up after `ms` (a stuck writer must not hang an exit). */
   drained(ms: number): Promise<void> {
     if (this.ended) return Promise.resolve();

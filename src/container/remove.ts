@@ -42,6 +42,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
         return;
       }
     }
+    await c.releasing;
     if (ctx.gc.has(c.id)) {
       ctx.gc.markRemoved(c.id, [...ctx.runtime.hostResources(spec).stateDirs, c.dir]);
       await forget(ctx, c);

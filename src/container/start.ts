@@ -60,6 +60,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   if (c.removed) throw generalError(`No such container: ${c.id}`);
   refuseInGc(ctx.gc.has(c.id), c.id, 'start');
   if (requireOperation('start', c.status, c.id)) return attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined;
+  await c.releasing;
   const spec = runtimeSpecOf(c, ctx.defaults);
   if (c.record.host.SystemContainer) writeSystemContainerEtc(c);
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);

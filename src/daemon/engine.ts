@@ -78,6 +78,12 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     },
     log.child('supervisor'),
   );
+  // Sooner than the record, for a container without a terminal (whose output then passes
+  // through the helper, which must finish first).
+  runtime.onInitExit((id, code) => {
+    const c = store.find(id);
+    if (c && c.id === id && c.state.Running && !c.record.config.Config.Tty) void handleExit(ctx, c, code, true);
+  });
   watcher.start();
   for (const c of loaded) {
     await restoreContainer(ctx, c).catch((e: Error) => log.error(`restoring ${c.id}: ${e.message}`));

@@ -84,6 +84,11 @@ export interface Runtime {
   readonly exitsDir: string;
   /** The exit code recorded for `id`, if its container has exited. */
   recordedExit(id: string): number | undefined;
+  /**
+   * Tells `listener` of an init's exit as soon as the runtime learns it, while its helper is
+   * still tearing down (the record in `exitsDir` follows when the helper is done).
+   */
+  onInitExit(listener: (id: string, code: number) => void): void;
   /** Undefined when the runtime can be used here, else why not. */
   detect(): Promise<string | undefined>;
   /** Writes the runtime's own configuration of the container. */

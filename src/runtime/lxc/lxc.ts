@@ -20,7 +20,7 @@ import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
-import { LxcMonitor } from './monitor.js';
+import { exitCodeOfWaitStatus, LxcMonitor, type MonitorMessage } from './monitor.js';
 import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
 
 /** Where liblxc, run as root, keeps its per-container lock files: <dir>/<lxcpath>/.<name>. */
@@ -396,6 +396,16 @@ export class LxcRuntime implements Runtime {
     this.adopted.delete(id);
     const file = path.join(this.exitsDir, id);
     if (!fs.existsSync(file)) atomicWriteFileSync(file, `${code}\n`, 0o600);
+  }
+
+  /**
+   * LXC's monitor publishes the init's wait status once it has reaped it: about 20 ms before
+   * its post-stop hook has run and recorded the exit, while it tears the container down.
+   */
+  onInitExit(listener: (id: string, code: number) => void): void {
+    this.monitor?.on('message', (m: MonitorMessage) => {
+      if (m.waitStatus !== undefined) listener(m.name, exitCodeOfWaitStatus(m.waitStatus));
+    });
   }
 
   /** The exit code recorded for `id`, if the container has exited. */

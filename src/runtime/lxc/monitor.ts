@@ -18,6 +18,12 @@ export interface MonitorMessage {
   waitStatus?: number;
 }
 
+/** A raw wait status as a shell reports it: the exit code, or 128 + the killing signal. */
+export function exitCodeOfWaitStatus(status: number): number {
+  const signal = status & 0x7f;
+  return signal === 0 ? (status >> 8) & 0xff : 128 + signal;
+}
+
 export function decodeMonitorRecord(buf: Buffer): MonitorMessage | undefined {
   const type = buf.readInt32LE(0);
   const nul = buf.indexOf(0, 4);

@@ -39,9 +39,12 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/** Every pid in cgroup `rel` and its descendants, from the pids (or any) hierarchy. */
+/**
+ * Every pid in cgroup `rel` and its descendants. One hierarchy holds them all: pids (or
+ * cgroup2), else the first; a cgroup already gone reads as empty there.
+ */
 export function cgroupPids(rel: string): number[] {
-  const root = [controllerDir(rel, 'pids'), ...cgroupDirs(rel).map((d) => d.dir)].find((d): d is string => !!d && fs.existsSync(d));
+  const root = controllerDir(rel, 'pids') ?? cgroupDirs(rel)[0]?.dir;
   if (!root) return [];
   const pids = new Set<number>();
   const walk = (dir: string): void => {
