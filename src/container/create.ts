@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import type { CreateRequest, CreateResponse, HealthcheckSpec, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
 import { unknownCaps } from '../runtime/lxc/capabilities.js';
-import { replaceFileSync } from '../sys/atomic-write.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
 import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS, type HealthConfig } from './health.js';
@@ -206,8 +207,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const container = new Container(record, dir);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeEtcFiles(container);
-    await Promise.all([container.saveHost(), container.save()]);
+    await Promise.all([writeEtcFiles(container), container.saveHost(), container.save()]);
     await ctx.runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
@@ -219,16 +219,24 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   return { id, warnings: [] };
 }
 
-/** hostname, hosts and resolv.conf of an app container, bind-mounted over the rootfs's own (derived files). */
-export function writeEtcFiles(c: Container): void {
+/**
+ * hostname, hosts and resolv.conf of an app container, bind-mounted over the rootfs's own.
+ * Written once, into the new container's directory before the create is answered: plain
+ * writes side by side on the thread pool (nothing reads them earlier, and a create that
+ * fails removes the directory).
+ */
+export async function writeEtcFiles(c: Container): Promise<void> {
   const hostname = c.record.config.Config.Hostname;
-  replaceFileSync(`${c.dir}/hostname`, `${hostname}\n`, 0o644);
-  replaceFileSync(`${c.dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`, 0o644);
   let resolv = '';
   try {
     resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
     // a host without one gives the container an empty file
   }
-  replaceFileSync(`${c.dir}/resolv.conf`, resolv, 0o644);
+  const files: [string, string][] = [
+    ['hostname', `${hostname}\n`],
+    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
+    ['resolv.conf', resolv],
+  ];
+  await Promise.all(files.map(([name, text]) => fsp.writeFile(path.join(c.dir, name), text, { mode: 0o644 })));
 }

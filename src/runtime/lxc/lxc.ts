@@ -8,7 +8,7 @@ import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync, replaceFileSync } from '../../sys/atomic-write.js';
 import { readExitRecord } from '../../sys/exit-record.js';
 import { isFreezingOrFrozen, setFrozen, setFrozenNoWait } from '../../sys/cgroup/freezer.js';
-import { cgroupPids, controllerDir, isCgroupV2Only, killCgroup, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
+import { cgroupPids, cgroupPresent, controllerDir, isCgroupV2Only, killCgroup, removeCgroup, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, FifoPool, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
 import { shellQuote } from '../../sys/shell.js';
 import { attachLoop, detachLoop } from '../../sys/loop.js';
@@ -120,6 +120,8 @@ export class LxcRuntime implements Runtime {
   private fifos: FifoPool | undefined;
   /** The lxc-start of each running container's current run, by container id. */
   private readonly monitorPids = new Map<string, number>();
+  /** The LXC config last written per container, by this daemon. */
+  private readonly configWritten = new Map<string, string>();
   /** Those of them this daemon did not start (found running at restore): polled, not waited for. */
   private readonly adopted = new Map<string, StartedContainer>();
   private adoptedTimer: NodeJS.Timeout | undefined;
@@ -202,7 +204,11 @@ export class LxcRuntime implements Runtime {
       isCgroupV2Only(),
       isFile,
     );
+    // Written at create and again at every start (loop devices and resources change it);
+    // unchanged, the rewrite is skipped.
+    if (this.configWritten.get(spec.id) === text) return;
     replaceFileSync(path.join(dir, 'config'), text, 0o640);
+    this.configWritten.set(spec.id, text);
   }
 
   private hookScriptPath(id: string): string {
@@ -233,8 +239,7 @@ export class LxcRuntime implements Runtime {
   async start(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {
     if (!this.monitor) throw new Error('LXC runtime not initialised');
     // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
-    removeCgroup(spec.cgroupPath);
-    removeCgroup(this.monitorCgroupOf(spec.id));
+    this.removeLeftoverCgroups(spec);
     const loops: string[] = [];
     try {
       fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
@@ -510,9 +515,12 @@ export class LxcRuntime implements Runtime {
   async stopped(spec: RuntimeSpec): Promise<void> {
     // A block-device rootfs is mounted per run; the image's device must not stay busy.
     await unmount(this.blockRootfsDir(spec.id));
-    // LXC removes its cgroups itself, unless its monitor was killed.
-    removeCgroup(spec.cgroupPath);
-    removeCgroup(this.monitorCgroupOf(spec.id));
+    this.removeLeftoverCgroups(spec);
+  }
+
+  /** LXC removes its cgroups itself, unless its monitor was killed: then they are left here. */
+  private removeLeftoverCgroups(spec: RuntimeSpec): void {
+    for (const rel of [spec.cgroupPath, this.monitorCgroupOf(spec.id)]) if (cgroupPresent(rel)) removeCgroup(rel);
   }
 
   hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] } {
@@ -529,6 +537,7 @@ export class LxcRuntime implements Runtime {
     fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
     for (const f of ['config', 'lxc.log']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });
+    this.configWritten.delete(spec.id);
     // liblxc takes a lock file per container and never deletes it.
     fs.rmSync(path.join(LXC_LOCK_DIR, this.lxcpath, `.${spec.id}`), { force: true });
   }

@@ -97,6 +97,15 @@ export function removeCgroup(rel: string): string[] {
   return left;
 }
 
+/**
+ * Whether cgroup `rel` is there, from one look in the hierarchy cgroupPids reads: LXC makes
+ * and removes a container's cgroups in every hierarchy at once.
+ */
+export function cgroupPresent(rel: string): boolean {
+  const dir = controllerDir(rel, 'pids') ?? cgroupDirs(rel)[0]?.dir;
+  return !!dir && fs.existsSync(dir);
+}
+
 export function cgroupExists(rel: string): boolean {
   return cgroupDirs(rel).some(({ dir }) => fs.existsSync(dir));
 }
