@@ -47,15 +47,16 @@ bundle() {
   shift 2
   npx esbuild "$entry" --bundle --platform=node --target=node20 --format=cjs \
     --outfile="$out" --minify --legal-comments=none --log-level=warning \
-    --alias:cbor-extract=./build/stubs/cbor-extract.cjs \
     --define:__ISULAD_VERSION__="\"$version\"" \
     --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
     --define:__ISULAD_BUILD_TIME__="\"$built\"" "$@"
 }
+# import.meta.url (used by a dependency of the daemon) is computed on first use: building a
+# file URL costs a client call 0.7 ms it never needs.
 program() {
   bundle "$1" "$2" --footer:js='})' \
-    --define:import.meta.url=__import_meta_url \
-    --banner:js="${wrapper}const __import_meta_url = require('node:url').pathToFileURL(__filename).href;"
+    --define:import.meta.url=__import_meta.url \
+    --banner:js="${wrapper}const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
 }
 bundle src/main.ts dist/isulad.cjs
 program src/cli/main.ts dist/isula-client.cjs

@@ -1,15 +1,13 @@
-import { Encoder } from 'cbor-x/encode';
+import { decodeCbor, encodeCbor } from './cbor.js';
 
 /** CBOR codec of the engine's own services; plain maps so any CBOR peer can read them. */
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
-
 export function encodeMessage(value: unknown): Buffer {
-  return encoder.encode(value ?? {});
+  return encodeCbor(value ?? {});
 }
 
 export function decodeMessage<T>(bytes: Uint8Array): T {
   if (bytes.length === 0) return {} as T;
-  return encoder.decode(bytes) as T;
+  return decodeCbor(bytes) as T;
 }
 
 /** Metadata key that carries an EngineError's exit code next to grpc-status. */
