@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import { generalError } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
@@ -50,7 +50,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     }
     await ctx.runtime.cleanup(spec);
     await c.closeFiles();
-    fs.rmSync(c.dir, { recursive: true, force: true });
+    await fsp.rm(c.dir, { recursive: true, force: true });
     await forget(ctx, c);
   });
 }

@@ -8,20 +8,27 @@ export interface LogEntry {
   time: string;
 }
 
-/** Appends json-file entries to `file`, rotating to file.1 … file.(maxFiles-1) past maxBytes. */
+/**
+ * Appends json-file entries to `file`, rotating to file.1 … file.(maxFiles-1) past maxBytes.
+ * The file is opened at the first entry: many containers never write one, and a start
+ * spares the calls.
+ */
 export class JsonFileWriter {
-  private readonly sink: RotatingFileSink;
+  private sink: RotatingFileSink | undefined;
 
-  constructor(file: string, maxBytes: number, maxFiles: number) {
-    this.sink = new RotatingFileSink(file, maxBytes, maxFiles, 0o640);
-  }
+  constructor(
+    private readonly file: string,
+    private readonly maxBytes: number,
+    private readonly maxFiles: number,
+  ) {}
 
   write(entry: LogEntry): void {
+    this.sink ??= new RotatingFileSink(this.file, this.maxBytes, this.maxFiles, 0o640);
     this.sink.write(`${JSON.stringify(entry)}\n`);
   }
 
   close(): void {
-    this.sink.close();
+    this.sink?.close();
   }
 }
 

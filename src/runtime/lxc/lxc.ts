@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -534,12 +535,16 @@ export class LxcRuntime implements Runtime {
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
     await this.stopped(spec);
-    fs.rmSync(this.stateDir(spec.id), { recursive: true, force: true });
-    fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
-    for (const f of ['config', 'lxc.log']) fs.rmSync(path.join(this.containerDir(spec.id), f), { force: true });
     this.configWritten.delete(spec.id);
-    // liblxc takes a lock file per container and never deletes it.
-    fs.rmSync(path.join(LXC_LOCK_DIR, this.lxcpath, `.${spec.id}`), { force: true });
+    const gone = [
+      this.stateDir(spec.id),
+      path.join(this.exitsDir, spec.id),
+      path.join(this.containerDir(spec.id), 'config'),
+      path.join(this.containerDir(spec.id), 'lxc.log'),
+      // liblxc takes a lock file per container and never deletes it.
+      path.join(LXC_LOCK_DIR, this.lxcpath, `.${spec.id}`),
+    ];
+    await Promise.all(gone.map((p) => fsp.rm(p, { recursive: true, force: true })));
   }
 
   close(): void {
