@@ -6,8 +6,6 @@ import fs from 'node:fs';
  * files and terminals are synchronous anyway, so the order and blocking are the same. The
  * stream itself is made only for what needs one: a terminal's size and resizes (-t).
  */
-let out: NodeJS.WriteStream | undefined;
-
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
@@ -35,9 +33,4 @@ export function writeOut(data: string | Uint8Array): void {
 
 export function writeErr(data: string | Uint8Array): void {
   writeAll(2, data);
-}
-
-/** Our stdout as a stream, for its terminal size and resize events. */
-export function stdoutStream(): NodeJS.WriteStream {
-  return (out ??= process.stdout);
 }

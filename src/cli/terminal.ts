@@ -1,13 +1,13 @@
 /** The client's own terminal, for -t: raw mode while attached, and its size as it changes. */
 
 import type { TerminalSize } from '../api/containers.js';
-import { stdoutStream } from './stdio.js';
 
 export type { TerminalSize };
 
 export function terminalSize(): TerminalSize | undefined {
-  const { rows, columns } = stdoutStream();
-  return stdoutStream().isTTY && rows && columns ? { rows, cols: columns } : undefined;
+  // process.stdout only here (-t): made, it loads node:net and node:stream (see stdio.ts).
+  const { rows, columns, isTTY } = process.stdout;
+  return isTTY && rows && columns ? { rows, cols: columns } : undefined;
 }
 
 /** Puts our stdin in raw mode (keys go to the container's terminal as typed); returns the undo. */
@@ -22,6 +22,6 @@ export function onResize(listener: (size: TerminalSize) => void): () => void {
     const size = terminalSize();
     if (size) listener(size);
   };
-  stdoutStream().on('resize', handler);
-  return () => stdoutStream().off('resize', handler);
+  process.stdout.on('resize', handler);
+  return () => process.stdout.off('resize', handler);
 }

@@ -1,10 +1,9 @@
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import type { RuntimeSpec } from '../runtime/runtime.js';
 import { removeContainer } from './remove.js';
 import { runtimeSpecOf } from './spec.js';
-import { processAlive, readProcStat } from '../sys/procfs.js';
-import { settlesWithin } from '../sys/wait.js';
+import { processAlive } from '../sys/procfs.js';
+import { settlesWithin, waitUntil } from '../sys/wait.js';
 
 const DRAIN_TIMEOUT_MS = 5000;
 /** How long the runtime's helper may take to finish after its container's init has exited. */
@@ -33,12 +32,12 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     if (helperRunning && !leftover) await c.pump?.settle();
     else await c.pump?.drained(leftover ? 1000 : DRAIN_TIMEOUT_MS);
     const release = async (): Promise<void> => ctx.runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
-    if (leftover && !(await gone(ctx, spec, 1000))) {
+    if (leftover && !(await waitUntil(() => ctx.runtime.listPids(spec).length === 0, 1000, 20))) {
       const res = ctx.runtime.hostResources(spec);
       ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [], removed: false });
     } else if (helperRunning) {
       const { ShimPid: pid, ShimStartTime: startTime } = c.state;
-      c.releasing = helperGone(pid, startTime, HELPER_EXIT_MS).then(release);
+      c.releasing = waitUntil(() => !processAlive(pid, startTime), HELPER_EXIT_MS, 10).then(release);
     } else {
       await release();
     }
@@ -68,23 +67,6 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
 export async function applyExitPolicy(ctx: EngineContext, c: Container): Promise<void> {
   if (c.removed || ctx.restarts.onExit(ctx, c, c.state.ExitCode) || !c.record.host.AutoRemove) return;
   await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
-}
-
-/** Waits up to `ms` for a process to exit (a zombie has). */
-async function helperGone(pid: number, startTime: number, ms: number): Promise<void> {
-  const running = (): boolean => {
-    const stat = readProcStat(pid);
-    return !!stat && stat.startTime === startTime && stat.state !== 'Z';
-  };
-  for (const deadline = Date.now() + ms; running() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** Waits up to `ms` for the container's cgroup to hold no process. */
-async function gone(ctx: EngineContext, spec: RuntimeSpec, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
-    if (ctx.runtime.listPids(spec).length === 0) return true;
-  }
-  return ctx.runtime.listPids(spec).length === 0;
 }
 
 /**

@@ -50,9 +50,9 @@ export function readWchan(pid: number): string {
   }
 }
 
-/** True while `pid` exists and is the same process that started at `startTime`. */
+/** True while `pid` is the process that started at `startTime` and has not exited (a zombie has). */
 export function processAlive(pid: number, startTime?: number): boolean {
   const stat = readProcStat(pid);
-  if (!stat) return false;
+  if (!stat || stat.state === 'Z') return false;
   return startTime === undefined || stat.startTime === startTime;
 }

@@ -7,3 +7,11 @@ export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<bo
   clearTimeout(timer);
   return result;
 }
+
+/** Checks `condition` every `intervalMs` for up to `ms`; resolves whether it came true. */
+export async function waitUntil(condition: () => boolean, ms: number, intervalMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; !condition(); await new Promise((r) => setTimeout(r, intervalMs))) {
+    if (Date.now() >= deadline) return false;
+  }
+  return true;
+}
