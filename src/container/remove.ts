@@ -10,8 +10,10 @@ import { requireOperation } from './state.js';
 /** SIGKILL not obeyed within this long means stuck (D state, frozen by someone else). */
 const STUCK_AFTER_MS = 1000;
 
-async function forget(ctx: EngineContext, c: Container): Promise<void> {
+/** Drops the container: its record files closed, and its directory deleted unless the collector has it. */
+async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Promise<void> {
   await c.closeFiles();
+  if (deleteDir) await fsp.rm(c.dir, { recursive: true, force: true });
   c.removed = true;
   ctx.store.delete(c);
   ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
@@ -38,19 +40,17 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
         const res = ctx.runtime.hostResources(spec);
         c.pump?.detach();
         ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [...res.stateDirs, c.dir], removed: true });
-        await forget(ctx, c);
+        await forget(ctx, c, false);
         return;
       }
     }
     await c.releasing;
     if (ctx.gc.has(c.id)) {
       ctx.gc.markRemoved(c.id, [...ctx.runtime.hostResources(spec).stateDirs, c.dir]);
-      await forget(ctx, c);
+      await forget(ctx, c, false);
       return;
     }
     await ctx.runtime.cleanup(spec);
-    await c.closeFiles();
-    await fsp.rm(c.dir, { recursive: true, force: true });
-    await forget(ctx, c);
+    await forget(ctx, c, true);
   });
 }

@@ -59,7 +59,8 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   const { stdin, ttySize } = attach;
   if (c.removed) throw generalError(`No such container: ${c.id}`);
   refuseInGc(ctx.gc.has(c.id), c.id, 'start');
-  if (requireOperation('start', c.status, c.id)) return attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined;
+  const subscribe = (): (() => void) | undefined => (attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined);
+  if (requireOperation('start', c.status, c.id)) return subscribe();
   await c.releasing;
   const spec = runtimeSpecOf(c, ctx.defaults);
   if (c.record.host.SystemContainer) writeSystemContainerEtc(c);
@@ -89,7 +90,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   // Output is read from now on: an exit seen while the record is being written loses none.
   c.stdin = stdinSource;
   attachOutput(ctx, c, result.io);
-  const unsubscribe = attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined;
+  const unsubscribe = subscribe();
   ctx.health.start(ctx, c);
   // Before the record is written: an exit seen meanwhile must come after it in the events.
   ctx.events.emit('container', 'start', c.id, { name: c.name, image: c.record.config.Image, pid: String(s.Pid) });

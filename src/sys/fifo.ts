@@ -35,11 +35,6 @@ export class FifoPool {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Makes the next batch now, so that the first start does not wait for it. */
-  prefill(): Promise<void> {
-    return this.fill();
-  }
-
   /** Puts a FIFO at each of `files` that has none yet. */
   async place(files: string[]): Promise<void> {
     for (const file of files) {
@@ -49,7 +44,8 @@ export class FifoPool {
     }
   }
 
-  private fill(): Promise<void> {
+  /** Makes the next batch (one at a time); called ahead, so that the first start does not wait. */
+  fill(): Promise<void> {
     this.refill ??= this.make().finally(() => (this.refill = undefined));
     return this.refill;
   }

@@ -166,7 +166,7 @@ export class LxcRuntime implements Runtime {
       if (current !== text) atomicWriteFileSync(file, text, 0o755);
     }
     this.fifos = new FifoPool(path.join(this.statePath, 'fifo-pool'));
-    this.fifos.prefill().catch((e: Error) => this.log.warn(`making FIFOs ahead: ${e.message}`));
+    this.fifos.fill().catch((e: Error) => this.log.warn(`making FIFOs ahead: ${e.message}`));
     this.monitor = new LxcMonitor(this.lxcpath);
     fs.mkdirSync(path.dirname(this.monitor.fifoPath), { recursive: true });
     ensureFifo(this.monitor.fifoPath);

@@ -39,12 +39,9 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/**
- * Every pid in cgroup `rel` and its descendants. One hierarchy holds them all: pids (or
- * cgroup2), else the first; a cgroup already gone reads as empty there.
- */
+/** Every pid in cgroup `rel` and its descendants; a cgroup already gone reads as empty. */
 export function cgroupPids(rel: string): number[] {
-  const root = controllerDir(rel, 'pids') ?? cgroupDirs(rel)[0]?.dir;
+  const root = pidsHierarchyDir(rel);
   if (!root) return [];
   const pids = new Set<number>();
   const walk = (dir: string): void => {
@@ -102,8 +99,13 @@ export function removeCgroup(rel: string): string[] {
  * and removes a container's cgroups in every hierarchy at once.
  */
 export function cgroupPresent(rel: string): boolean {
-  const dir = controllerDir(rel, 'pids') ?? cgroupDirs(rel)[0]?.dir;
+  const dir = pidsHierarchyDir(rel);
   return !!dir && fs.existsSync(dir);
+}
+
+/** Cgroup `rel` in the one hierarchy that holds all its processes: pids (or cgroup2), else the first. */
+function pidsHierarchyDir(rel: string): string | undefined {
+  return controllerDir(rel, 'pids') ?? cgroupDirs(rel)[0]?.dir;
 }
 
 export function cgroupExists(rel: string): boolean {
