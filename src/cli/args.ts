@@ -19,6 +19,11 @@ export type Args = Record<string, unknown> & { _: string[] };
 export const GLOBAL_OPTIONS: OptionTable = {
   host: { alias: 'H', type: 'string', describe: 'Daemon socket to connect to' },
   debug: { alias: 'D', type: 'boolean', describe: 'Enable debug mode' },
+  tls: { type: 'boolean', describe: 'Use TLS for a tcp:// host; implied by --tlsverify' },
+  tlsverify: { type: 'boolean', describe: 'Use TLS and verify the daemon by --tlscacert' },
+  tlscacert: { type: 'string', describe: 'Trust daemon certificates signed only by this CA (default /root/.iSulad/ca.pem)' },
+  tlscert: { type: 'string', describe: 'Client TLS certificate (default /root/.iSulad/cert.pem)' },
+  tlskey: { type: 'string', describe: 'Client TLS key (default /root/.iSulad/key.pem)' },
   help: { type: 'boolean', describe: 'Show help' },
 };
 

@@ -70,6 +70,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
     result = await ctx.runtime.start(spec, stdinSource, ttySize);
   } catch (e) {
     c.state.Error = (e as Error).message;
+    ctx.log.info(`container ${c.id} name=${c.name} failed to start: ${c.state.Error}`);
     await c.save();
     throw e;
   }
