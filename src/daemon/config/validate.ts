@@ -63,7 +63,7 @@ function distance(a: string, b: string): number {
 }
 
 function suggestion(key: string): string {
-  const near = Object.keys(daemonJsonKeys).find((k) => distance(k, key) <= 2);
+  const near = [...Object.keys(daemonJsonKeys), ...Object.keys(olderReleaseKeys)].find((k) => distance(k, key) <= 2);
   return near ? ` (did you mean "${near}"?)` : '';
 }
 
