@@ -64,11 +64,26 @@ export function connectTcp(host: string, port: number, options: ClientTls | unde
     ...(cert && key ? { cert, key } : {}),
   });
   socket.setNoDelay(true);
-  // Errors reach the session through this one listener, renamed when they are TLS's.
+  // A daemon opens every connection with its SETTINGS: one that closes without a byte has
+  // refused this client. Under TLS 1.3 its alert saying so may be lost to that close.
+  let answered = false;
+  let failed = false;
+  socket.on('data', () => (answered = true));
   const wrapped: SessionSocket = {
     on: ((event: 'data' | 'error' | 'close', listener: (...args: unknown[]) => void) => {
-      if (event === 'error') socket.on('error', (e: NodeJS.ErrnoException) => listener(tlsError(e)));
-      else socket.on(event, listener);
+      if (event === 'error') {
+        socket.on('error', (e: NodeJS.ErrnoException) => {
+          failed = true;
+          listener(tlsError(e));
+        });
+      } else if (event === 'close') {
+        socket.on('close', () => {
+          if (!answered && !failed) socket.emit('error', Object.assign(new Error('the daemon closed the connection during the TLS handshake (a --tlsverify daemon takes only client certificates its CA signed)'), { code: 'ERR_TLS_REFUSED' }));
+          listener();
+        });
+      } else {
+        socket.on(event, listener);
+      }
       return wrapped;
     }) as SessionSocket['on'],
     get writable() {
