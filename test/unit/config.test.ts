@@ -145,11 +145,21 @@ describe('tcp hosts and TLS', () => {
   });
 
   it('--tlsverify implies TLS; flags win over tls-config; iSulad default cert folder', () => {
-    const file = withFile({ tls: true, 'tls-config': { CAFile: '/f/ca.pem', CertFile: '/f/cert.pem', KeyFile: '/f/key.pem' } });
+    const pem = (name: string): string => {
+      fs.writeFileSync(path.join(dir, name), 'PEM');
+      return path.join(dir, name);
+    };
+    const [ca, cert, key, other] = [pem('ca.pem'), pem('cert.pem'), pem('key.pem'), pem('other.pem')];
+    const file = withFile({ tls: true, 'tls-config': { CAFile: ca, CertFile: cert, KeyFile: key } });
     const fromFile = loadDaemonConfig({ configFile: file, hosts: ['tcp://127.0.0.1:2376'] }).tls;
-    assert.deepEqual(fromFile, { mode: 'tls', caFile: '/f/ca.pem', certFile: '/f/cert.pem', keyFile: '/f/key.pem' });
-    const flagged = loadDaemonConfig({ configFile: file, hosts: ['tcp://127.0.0.1:2376'], tlsVerify: true, tlsCert: '/x/cert.pem' }).tls;
-    assert.deepEqual(flagged, { mode: 'verify', caFile: '/f/ca.pem', certFile: '/x/cert.pem', keyFile: '/f/key.pem' });
+    assert.deepEqual(fromFile, { mode: 'tls', caFile: ca, certFile: cert, keyFile: key });
+    const flagged = loadDaemonConfig({ configFile: file, hosts: ['tcp://127.0.0.1:2376'], tlsVerify: true, tlsCert: other }).tls;
+    assert.deepEqual(flagged, { mode: 'verify', caFile: ca, certFile: other, keyFile: key });
+    // Before anything is made, a certificate that is not there is named.
+    assert.throws(
+      () => loadDaemonConfig({ configFile: file, hosts: ['tcp://127.0.0.1:2376'], tlsVerify: true, tlsCaCert: '/nonexistent/ca.pem' }),
+      /cannot read --tlscacert \/nonexistent\/ca\.pem: no such file/,
+    );
     assert.deepEqual(loadDaemonConfig({ configFile: withFile({ 'tls-verify': true }) }).tls, {
       mode: 'verify',
       caFile: '/root/.iSulad/ca.pem',

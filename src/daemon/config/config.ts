@@ -145,6 +145,23 @@ function checkHost(text: string, tls: boolean, plainAsked: boolean): void {
   }
 }
 
+/** Named now, before anything is made: the server reads them when it listens. */
+function checkTlsFiles(tls: TlsSettings): void {
+  const files: [string, string][] = [
+    ['--tlscert', tls.certFile],
+    ['--tlskey', tls.keyFile],
+  ];
+  if (tls.mode === 'verify') files.push(['--tlscacert', tls.caFile]);
+  for (const [flag, file] of files) {
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw invalidArgs(`cannot read ${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+}
+
 const logOptKeys = new Set(['log-path', 'log-file-mode', 'max-file', 'max-size']);
 
 /** Merges defaults, the config file and flags. Flags override scalar keys of the file. */
@@ -198,6 +215,7 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
   const tls = tlsSettings(flags, file);
   const hostTexts = flags.hosts && flags.hosts.length > 0 ? flags.hosts : ((file.hosts as string[] | undefined) ?? ['unix:///var/run/isulad.sock']);
   for (const text of hostTexts) checkHost(text, tls.mode !== 'none', flags.tls === false || file.tls === false);
+  if (tls.mode !== 'none' && hostTexts.some((h) => h.startsWith('tcp://'))) checkTlsFiles(tls);
 
   return {
     hosts: hostTexts,
