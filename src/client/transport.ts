@@ -166,7 +166,8 @@ export class Transport {
         },
       );
     } catch (e) {
-      finish(new ConnectError(this.host, (e as Error).message));
+      // A TLS file that cannot be read is the user's to fix, not a daemon that is down.
+      finish(e instanceof EngineError ? e : new ConnectError(this.host, (e as Error).message));
       return { send: () => undefined, end: () => undefined, cancel: () => undefined };
     }
     req.write(frameMessage(encodeMessage(request)));

@@ -220,6 +220,15 @@ describe('remote access over tcp:// and TLS (127.0.0.1 only)', () => {
     assert.equal(plain.code, 1, show(plain));
     assert.doesNotMatch(plain.stdout, /Server:/);
     await eventually('refusals in the log', () => ((logOf(engine).match(/refused a TLS client/g) ?? []).length >= 3 ? true : undefined));
+    // A CA file that is not there is the user's to fix, on either side, before any connection.
+    const noCa = await run(ISULA, ['-H', host, '--tlsverify', '--tlscacert', pem('absent-ca.pem'), 'version']);
+    assert.equal(noCa.code, 125, show(noCa));
+    assert.match(noCa.stderr, /cannot read the TLS CA certificate .*absent-ca\.pem: no such file/);
+    const away = ['-g', pem('g'), '-S', pem('s'), '-p', pem('pid'), '--config-file', engine.configFile()];
+    const daemon = await run(ISULAD, [...away, '-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', pem('absent-ca.pem'), '--tlscert', pem('server.pem'), '--tlskey', pem('server-key.pem')]);
+    assert.equal(daemon.code, 125, show(daemon));
+    assert.match(daemon.stderr, /cannot read --tlscacert .*absent-ca\.pem: no such file/);
+    assert.ok(!fs.existsSync(pem('g')), 'a refused start leaves nothing made');
   });
 
   it('serves plain tcp:// only when asked with --tls=false, warning at every start', async () => {
