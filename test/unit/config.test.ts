@@ -88,6 +88,10 @@ describe('loadDaemonConfig', () => {
     assert.throws(() => loadDaemonConfig({ configFile: withFile({ 'log-driver': 'syslog' }) }), /log-driver "syslog"/);
   });
 
+  it('refuses a daemon.json larger than 1 MiB', () => {
+    assert.throws(() => loadDaemonConfig({ configFile: withFile(`{"graph": "${'x'.repeat(1024 * 1024)}"}`) }), /larger than 1048576 bytes/);
+  });
+
   it('a missing explicit file is an error, invalid JSON too', () => {
     assert.throws(() => loadDaemonConfig({ configFile: path.join(dir, 'nope.json') }), /no such file/);
     assert.throws(() => loadDaemonConfig({ configFile: withFile('{bad') }), /not valid JSON/);

@@ -85,9 +85,13 @@ export interface DaemonFlags {
   tlsKey?: string;
 }
 
+/** iSulad's shipped file is 1 KB; one of every key with long lists stays far below this. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 function readConfigFile(file: string, explicit: boolean): Record<string, unknown> {
   let text: string;
   try {
+    if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -63,8 +63,11 @@ function distance(a: string, b: string): number {
 }
 
 function suggestion(key: string): string {
-  const near = [...Object.keys(daemonJsonKeys), ...Object.keys(olderReleaseKeys)].find((k) => distance(k, key) <= 2);
-  return near ? ` (did you mean "${near}"?)` : '';
+  const [near] = [...Object.keys(daemonJsonKeys), ...Object.keys(olderReleaseKeys)]
+    .map((k) => ({ k, d: distance(k, key) }))
+    .filter(({ d }) => d <= 2)
+    .sort((a, b) => a.d - b.d);
+  return near ? ` (did you mean "${near.k}"?)` : '';
 }
 
 /** Checks a parsed daemon.json against the schema; throws naming the first bad key. */
