@@ -74,6 +74,18 @@ describe('client behaviour', () => {
     await cli.ok(['rm', 'notfound']);
   });
 
+  it('inspect -f with a key the container lacks exits 1 with Go\'s message and prints nothing', async () => {
+    await cli.create(['--name', 'insp'], ['true']);
+    for (const [format, key, col] of [['{{.Foo}}', 'Foo', 2], ['{{.State.Nope}}', 'Nope', 8], ['{{json .Config.Nope}}', 'Nope', 14]] as const) {
+      const r = await cli.isula(['inspect', '-f', format, 'insp']);
+      assert.equal(r.code, 1, show(r));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`^template: :1:${col}: executing "" at <[^>]+>: map has no entry for key "${key}"\n$`), show(r));
+    }
+    assert.equal(await cli.ok(['inspect', '-f', '{{.State.Status}} {{.Config.Hostname | len | printf "%d"}}', 'insp']), 'inited 12\n');
+    await cli.ok(['rm', 'insp']);
+  });
+
   it('exec errors are one line without lxc-attach output, with 126/127', async () => {
     await cli.runDetached(['--name', 'ex'], ['sleep', '1000']);
     const cases: [string[], number, RegExp][] = [
