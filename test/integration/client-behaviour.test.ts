@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Cli, show } from '../helpers/cli.js';
+import { Cli, show, sleepMs } from '../helpers/cli.js';
 import { TestEngine } from '../helpers/engine.js';
+import { isulaOnTerminal } from '../helpers/pty.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
 
 /**
@@ -31,7 +32,7 @@ describe('client behaviour', () => {
   }
 
   it('a service in a container can talk to itself over 127.0.0.1', async () => {
-    const out = await cli.inside([], 'nc -l -p 7777 > /tmp/got & sleep 0.3; echo hello | nc -w 2 127.0.0.1 7777; wait; cat /tmp/got');
+    const out = await cli.inside([], 'nc -l -p 7777 > /tmp/got & for i in $(seq 50); do echo hello | nc 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait; cat /tmp/got');
     assert.equal(out, 'hello\n');
   });
 
@@ -84,6 +85,60 @@ describe('client behaviour', () => {
     }
     assert.equal(await cli.ok(['inspect', '-f', '{{.State.Status}} {{.Config.Hostname | len | printf "%d"}}', 'insp']), 'inited 12\n');
     await cli.ok(['rm', 'insp']);
+  });
+
+  it('run -it gives the shell a controlling terminal: job control, Ctrl-C to the foreground job, the client\'s TERM', async () => {
+    const rootfs = ['--external-rootfs', cli.rootfs, 'none'];
+    const term = isulaOnTerminal(cli.engine, ['run', '-it', '--rm', '--name', 'tty1', ...rootfs, 'sh'], { rows: 33, cols: 111 }, 'vt220');
+    try {
+      await term.waitFor(/# /);
+      term.write('tty; echo "T=$TERM"; stty size; echo "ctty $(cut -d" " -f7 /proc/1/stat)"\n');
+      await term.waitFor(/\nctty \d+/);
+      assert.match(term.stdout, /\n\/dev\/(pts\/\d+|console)\r/);
+      assert.match(term.stdout, /\nT=vt220\r/);
+      assert.match(term.stdout, /\n33 111\r/);
+      assert.doesNotMatch(term.stdout, /\nctty 0\r/, 'pid 1 has a controlling terminal');
+      assert.doesNotMatch(term.stdout, /job control turned off/);
+      term.write('echo started; sleep 100\n');
+      await term.waitFor(/\nstarted\r/);
+      await sleepMs(300);
+      term.write('\x03');
+      await term.waitFor(/\^C/);
+      term.write('echo "after $?"\n');
+      await term.waitFor(/\nafter 130\r/);
+      term.write('exit 5\n');
+      assert.equal(await term.exit(), 5, term.stdout);
+    } finally {
+      term.kill();
+    }
+  });
+
+  it('run -t with the client\'s TERM unset gives TERM=xterm; -e TERM wins', async () => {
+    const rootfs = ['--external-rootfs', cli.rootfs, 'none'];
+    for (const [flags, want] of [[[], 'xterm'], [['-e', 'TERM=dumb'], 'dumb']] as const) {
+      const term = isulaOnTerminal(cli.engine, ['run', '-t', '--rm', ...flags, ...rootfs, 'sh', '-c', 'echo "T=$TERM"'], { rows: 24, cols: 80 }, undefined);
+      try {
+        assert.equal(await term.exit(), 0, term.stdout);
+        assert.match(term.stdout, new RegExp(`T=${want}\\r`));
+      } finally {
+        term.kill();
+      }
+    }
+  });
+
+  it('attach gives a container\'s terminal the client\'s size', async () => {
+    await cli.runDetached(['-it', '--name', 'att'], ['sh']);
+    const term = isulaOnTerminal(cli.engine, ['attach', 'att'], { rows: 41, cols: 97 }, 'xterm');
+    try {
+      await sleepMs(500);
+      term.write('stty size\n');
+      await term.waitFor(/\n41 97\r/);
+      term.write('exit 3\n');
+      assert.equal(await term.exit(), 3, term.stdout);
+    } finally {
+      term.kill();
+    }
+    await cli.ok(['rm', '-f', 'att']);
   });
 
   it('exec errors are one line without lxc-attach output, with 126/127', async () => {

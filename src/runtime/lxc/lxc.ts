@@ -21,6 +21,7 @@ import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { renderLxcConfig, resourceLines } from './config.js';
 import { firstLxcFailure, withoutAttachErrors } from './errors.js';
+import { withControllingTerminal } from './terminal.js';
 import { renderHookScript } from './hooks.js';
 import { exitCodeOfWaitStatus, LxcMonitor, type MonitorMessage } from './monitor.js';
 import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
@@ -319,7 +320,8 @@ export class LxcRuntime implements Runtime {
     if (withStdin) childFds.push(fs.openSync(fifo('stdin'), fs.constants.O_RDONLY));
     const io: ContainerIo = { stdout: openFifoReader(fifo('stdout')), stderr: openFifoReader(fifo('stderr')), stdin };
     this.claimOutput(spec.id);
-    const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args], spec.tty, ttySize);
+    const init = spec.tty ? withControllingTerminal(spec.rootfs.kind === 'block' ? this.blockRootfsDir(spec.id) : spec.rootfs.path, spec.args) : spec.args;
+    const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...init], spec.tty, ttySize);
     let child: ChildProcess;
     try {
       child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/' });
