@@ -8,7 +8,8 @@ import { PassThrough, type Readable } from 'node:stream';
  */
 
 /** The start failures whose wording a client maps to exit codes 127 and 126 (as iSulad's and Docker's do). */
-function execFailure(errno: string, command: string): string {
+function execFailure(errno: string | undefined, command: string): string {
+  if (errno === undefined) return `exec: "${command}": failed`;
   if (/^(No such file or directory|Not a directory)$/i.test(errno)) {
     return command.includes('/') ? `exec: "${command}": no such file or directory` : `exec: "${command}": executable file not found in $PATH`;
   }
@@ -24,7 +25,7 @@ export function describeLxcError(text: string): string {
   const errno = m[1];
   const what = m[2]!;
   let q: RegExpExecArray | null;
-  if ((q = /^Failed to exec "(.*)"$/.exec(what))) return execFailure(errno ?? 'permission denied', q[1]!);
+  if ((q = /^Failed to exec "(.*)"$/.exec(what))) return execFailure(errno, q[1]!);
   if ((q = /^Could not change directory to "(.*)"$/.exec(what))) return `chdir to working directory "${q[1]}" failed${errno ? `: ${errno.toLowerCase()}` : ''}`;
   if ((q = /^Failed to mount "(.*)" on(?:to)? "(.*)"$/.exec(what))) return `error mounting "${q[1]}" to rootfs at "${q[2]}"${errno ? `: ${errno.toLowerCase()}` : ''}`;
   if ((q = /^Failed to create directory "(.*)"$/.exec(what))) return `error creating mount point "${q[1]}" in rootfs${errno ? `: ${errno.toLowerCase()}` : ''}`;
