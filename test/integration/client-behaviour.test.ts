@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Cli, show, sleepMs } from '../helpers/cli.js';
+import { Cli, eventually, show, sleepMs } from '../helpers/cli.js';
 import { TestEngine } from '../helpers/engine.js';
 import { isulaOnTerminal } from '../helpers/pty.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
@@ -130,9 +130,12 @@ describe('client behaviour', () => {
     await cli.runDetached(['-it', '--name', 'att'], ['sh']);
     const term = isulaOnTerminal(cli.engine, ['attach', 'att'], { rows: 41, cols: 97 }, 'xterm');
     try {
-      await sleepMs(500);
-      term.write('stty size\n');
-      await term.waitFor(/\n41 97\r/);
+      // The size is applied beside the input: ask until the answer comes (a client that never sends it times out).
+      await eventually('the container terminal to be 41x97', async () => {
+        term.write('stty size\n');
+        await sleepMs(300);
+        return /\n41 97\r/.test(term.stdout) ? true : undefined;
+      });
       term.write('exit 3\n');
       assert.equal(await term.exit(), 3, term.stdout);
     } finally {
