@@ -8,8 +8,8 @@ export interface ResolvedUser {
   home: string;
 }
 
-/** Far beyond any real passwd or group file; a rootfs cannot make the daemon read more. */
-export const MAX_USER_DB_BYTES = 4 * 1024 * 1024;
+/** iSulad's REGULAR_FILE_SIZE: far beyond any real passwd or group file; a rootfs cannot make the daemon read more. */
+export const MAX_USER_DB_BYTES = 10 * 1024 * 1024;
 
 /**
  * etc/passwd or etc/group of the rootfs, resolved inside it (a symlinked etc cannot point

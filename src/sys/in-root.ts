@@ -193,7 +193,8 @@ export function ensureFileInRoot(root: string, resolved: string): void {
 /**
  * Writes `data` to `p` resolved inside `root`, replacing a regular file or creating one
  * (mode `mode`) in an existing directory. Refuses anything else there (a FIFO, a device
- * node, a directory): nothing is opened that could block or reach a device of the host.
+ * node, a directory). The data goes into a new file renamed over the old one: a hard link
+ * the rootfs holds to a host file is replaced, never written through.
  */
 export function writeFileInRoot(root: string, p: string, data: string | Uint8Array, mode = 0o644): void {
   const resolved = resolveInRoot(root, p);
@@ -203,15 +204,20 @@ export function writeFileInRoot(root: string, p: string, data: string | Uint8Arr
   try {
     const st = lstatAt(dirFd, name);
     if (st && !st.isFile()) throw new InRootError('EINVAL', `${p}: ${resolved} is not a regular file`);
-    const fd = fs.openSync(at(dirFd, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode);
+    const temp = `.${name}.isulad-${process.pid}`;
+    // unlink never follows a symlink: a leftover (or planted) entry of that name just goes.
+    fs.rmSync(at(dirFd, temp), { force: true });
+    const fd = fs.openSync(at(dirFd, temp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode);
     try {
-      // Checked again on what was opened: the entry may have been swapped since the lstat.
-      if (!fs.fstatSync(fd).isFile()) throw new InRootError('EINVAL', `${p}: ${resolved} is not a regular file`);
-      fs.ftruncateSync(fd, 0);
       fs.writeFileSync(fd, data);
+      fs.fchmodSync(fd, mode);
+    } catch (e) {
+      fs.rmSync(at(dirFd, temp), { force: true });
+      throw e;
     } finally {
       fs.closeSync(fd);
     }
+    fs.renameSync(at(dirFd, temp), at(dirFd, name));
   } finally {
     fs.closeSync(dirFd);
   }

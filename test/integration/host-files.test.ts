@@ -63,19 +63,23 @@ describe('host files stay untouched', () => {
     }
   });
 
-  it('a system container whose etc/resolv.conf is a symlink to a host file leaves that file as it was', async () => {
+  it('a system container whose etc/resolv.conf is a symlink to a host file, and etc/hosts a hard link to one, leaves both as they were', async () => {
     const outside = outsideDir('resolv');
     fs.writeFileSync(path.join(outside, 'resolv.conf'), 'nameserver 192.0.2.1\n');
+    fs.writeFileSync(path.join(outside, 'hosts'), '192.0.2.2 host\n');
     const rootfs = freshRootfs('resolv');
     dirs.push(rootfs);
-    fs.rmSync(path.join(rootfs, 'etc', 'resolv.conf'), { force: true });
+    for (const f of ['resolv.conf', 'hosts']) fs.rmSync(path.join(rootfs, 'etc', f), { force: true });
     fs.symlinkSync(path.join(outside, 'resolv.conf'), path.join(rootfs, 'etc', 'resolv.conf'));
+    fs.linkSync(path.join(outside, 'hosts'), path.join(rootfs, 'etc', 'hosts'));
     const r = await engine.isula(['run', '-d', '--name', 'resolv', '--system-container', '--hostname', 'sys1', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
-    assert.equal(r.code, 0, show(r));
     assert.equal(fs.readFileSync(path.join(outside, 'resolv.conf'), 'utf8'), 'nameserver 192.0.2.1\n');
-    assert.deepEqual(fs.readdirSync(outside), ['resolv.conf']);
+    assert.equal(fs.readFileSync(path.join(outside, 'hosts'), 'utf8'), '192.0.2.2 host\n');
+    assert.deepEqual(fs.readdirSync(outside).sort(), ['hosts', 'resolv.conf']);
+    assert.equal(r.code, 0, show(r));
     // the files the rootfs does hold are written as before
     assert.equal(fs.readFileSync(path.join(rootfs, 'etc', 'hostname'), 'utf8'), 'sys1\n');
+    assert.match(fs.readFileSync(path.join(rootfs, 'etc', 'hosts'), 'utf8'), /\bsys1\n/);
     await cli.ok(['rm', '-f', 'resolv']);
   });
 

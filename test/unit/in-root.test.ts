@@ -123,6 +123,16 @@ describe('writeFileInRoot', () => {
     assert.equal(fs.readFileSync(path.join(root, 'etc/hosts'), 'utf8'), 'new\n');
     assert.equal(fs.readFileSync(path.join(root, 'etc/hostname'), 'utf8'), 'h\n');
   });
+  it('a hard link to a host file is replaced, not written through', () => {
+    fresh();
+    fs.mkdirSync(path.join(root, 'etc'));
+    fs.writeFileSync(path.join(outside, 'secret'), 'host\n');
+    fs.linkSync(path.join(outside, 'secret'), path.join(root, 'etc/hostname'));
+    writeFileInRoot(root, '/etc/hostname', 'h\n');
+    assert.equal(fs.readFileSync(path.join(outside, 'secret'), 'utf8'), 'host\n');
+    assert.equal(fs.readFileSync(path.join(root, 'etc/hostname'), 'utf8'), 'h\n');
+    assert.deepEqual(fs.readdirSync(path.join(root, 'etc')), ['hostname']);
+  });
   it('a FIFO or a directory there is refused without blocking', () => {
     fresh();
     fs.mkdirSync(path.join(root, 'etc/hosts'), { recursive: true });
