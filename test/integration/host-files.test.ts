@@ -125,6 +125,14 @@ describe('host files stay untouched', () => {
     await cli.ok(['rm', id]);
   });
 
+  it('a destination with a space or a tab is mounted where it names, not read as more fields of the LXC entry', async () => {
+    const src = outsideDir('space');
+    fs.writeFileSync(path.join(src, 'marker'), 'spaced\n');
+    const r = await cli.withRootfs('run', ['--rm', '-v', `${src}:/with space/and\ttab`, '--tmpfs', '/tmp fs'], ['sh', '-c', 'cat "/with space/and\ttab/marker"; grep -cF " /tmp\\\\040fs " /proc/self/mountinfo']);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, 'spaced\n1\n');
+  });
+
   it('--external-rootfs that is, or resolves to, the host root is refused and nothing is created', async () => {
     const link = path.join(outsideDir('rootlink'), 'root');
     fs.symlinkSync('/', link);
