@@ -47,6 +47,8 @@ export function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
 function validateMounts(mounts: MountSpec[]): MountSpec[] {
   return mounts.map((given) => {
     if (!given.destination.startsWith('/')) throw invalidArgs(`invalid mount destination "${given.destination}": must be an absolute path`);
+    // Each mount becomes one line of the LXC config: a newline would start another key.
+    if (/[\r\n]/.test(`${given.source}${given.destination}${given.options ?? ''}`)) throw invalidArgs(`invalid mount "${given.destination.split(/[\r\n]/)[0]}": must not contain a newline`);
     const m = { ...given, destination: cleanInRoot(given.destination) };
     if (m.destination === '/') throw invalidArgs(`invalid mount destination "${given.destination}": cannot mount over the root filesystem`);
     if (m.type === 'bind') {
@@ -71,6 +73,7 @@ function validateMounts(mounts: MountSpec[]): MountSpec[] {
 function validateDevices(devices: DeviceSpec[]): DeviceSpec[] {
   return devices.map((d) => {
     if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
+    if (/[\r\n]/.test(`${d.hostPath}${d.containerPath}`)) throw invalidArgs(`invalid device "${d.hostPath.split(/[\r\n]/)[0]}": must not contain a newline`);
     if (!d.containerPath.startsWith('/')) throw invalidArgs(`invalid device "${d.hostPath}": path in the container "${d.containerPath}" must be absolute`);
     const containerPath = cleanInRoot(d.containerPath);
     if (containerPath === '/') throw invalidArgs(`invalid device "${d.hostPath}": path in the container "${d.containerPath}" is the root filesystem`);

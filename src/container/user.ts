@@ -1,5 +1,5 @@
 import { generalError } from '../api/errors.js';
-import { InRootError, readFileInRoot } from '../sys/in-root.js';
+import { readFileInRoot } from '../sys/in-root.js';
 
 export interface ResolvedUser {
   uid: number;
@@ -14,14 +14,15 @@ export const MAX_USER_DB_BYTES = 10 * 1024 * 1024;
 /**
  * etc/passwd or etc/group of the rootfs, resolved inside it (a symlinked etc cannot point
  * the daemon at a host file) and read only if it is a regular file within the limit.
+ * Anything else counts as absent, as an unreadable file did before: every verb derives the
+ * container's spec, so a rootfs changed since the create must not make it unremovable.
  */
 function readDb(root: string, file: string): string[][] {
   let text: string | undefined;
   try {
     text = readFileInRoot(root, `/etc/${file}`, MAX_USER_DB_BYTES);
-  } catch (e) {
-    if (e instanceof InRootError) throw generalError(`unable to read /etc/${file} of the rootfs: ${e.message}`);
-    // unreadable (permissions, I/O): as if absent, as before
+  } catch {
+    // a symlink loop, a FIFO or device, too big, unreadable
   }
   return (text ?? '')
     .split('\n')

@@ -133,6 +133,15 @@ describe('host files stay untouched', () => {
     assert.equal(r.stdout, 'spaced\n1\n');
   });
 
+  it('a newline in tmpfs options cannot add a key to the LXC config (a hook run on the host)', async () => {
+    const marker = outsideDir('inject');
+    const r = await cli.withRootfs('run', ['--rm', '--tmpfs', `/inj:size=1m\nlxc.hook.pre-start = /bin/touch ${marker}/ran`], ['true']);
+    assert.deepEqual(fs.readdirSync(marker), [], 'the injected hook ran on the host');
+    assert.equal(r.code, 125, show(r));
+    assert.equal(r.stderr, 'Error response from daemon: invalid mount "/inj": must not contain a newline\n');
+    assert.equal(await cli.ok(['ps', '-a', '-q']), '');
+  });
+
   it('--external-rootfs that is, or resolves to, the host root is refused and nothing is created', async () => {
     const link = path.join(outsideDir('rootlink'), 'root');
     fs.symlinkSync('/', link);

@@ -81,7 +81,7 @@ export function mountEntries(spec: RuntimeSpec, isFile: (path: string) => boolea
 }
 
 function renderMountEntry(e: MountEntry): string {
-  const options = [...e.options, ...(e.lxcCreates ? [`create=${e.kind}`] : [])].join(',');
+  const options = fstabField(clean([...e.options, ...(e.lxcCreates ? [`create=${e.kind}`] : [])].join(','), 'mount options'));
   // LXC takes a relative target as relative to the rootfs.
   const target = fstabField(clean(e.target.replace(/^\/+/, ''), 'mount destination'));
   return `lxc.mount.entry = ${fstabField(clean(e.source, 'mount source'))} ${target} ${e.fstype} ${options} 0 0`;
