@@ -99,31 +99,39 @@ function isErrno(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException).code === code;
 }
 
+/** What a failed open of directory `name` under `dirFd` means, in the root's terms. */
+function openError(e: unknown, dirFd: number, name: string, shown: string): unknown {
+  // With O_DIRECTORY, Linux reports a symlink as ENOTDIR rather than ELOOP.
+  if (isErrno(e, 'ELOOP') || (isErrno(e, 'ENOTDIR') && lstatAt(dirFd, name)?.isSymbolicLink())) {
+    return new InRootError('ELOOP', `${shown}: ${name} is a symbolic link`);
+  }
+  if (isErrno(e, 'ENOTDIR')) return new InRootError('ENOTDIR', `${shown}: ${name} is not a directory`);
+  return e;
+}
+
 /**
  * Opens directory `name` under `dirFd` without following a symlink, creating it (0755)
  * when `create` is set and it is missing. Returns its descriptor, or undefined when it is
  * missing and not to be created.
  */
 function openChildDir(dirFd: number, name: string, create: boolean, shown: string): number | undefined {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return fs.openSync(at(dirFd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    } catch (e) {
-      // With O_DIRECTORY, Linux reports a symlink as ENOTDIR rather than ELOOP.
-      if (isErrno(e, 'ELOOP') || (isErrno(e, 'ENOTDIR') && lstatAt(dirFd, name)?.isSymbolicLink())) {
-        throw new InRootError('ELOOP', `${shown}: ${name} is a symbolic link`);
-      }
-      if (isErrno(e, 'ENOTDIR')) throw new InRootError('ENOTDIR', `${shown}: ${name} is not a directory`);
-      if (!isErrno(e, 'ENOENT') || !create || attempt > 0) {
-        if (isErrno(e, 'ENOENT')) return undefined;
-        throw e;
-      }
-    }
-    try {
-      fs.mkdirSync(at(dirFd, name), 0o755);
-    } catch (e) {
-      if (!isErrno(e, 'EEXIST')) throw e;
-    }
+  const open = (): number => fs.openSync(at(dirFd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  try {
+    return open();
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw openError(e, dirFd, name, shown);
+    if (!create) return undefined;
+  }
+  try {
+    fs.mkdirSync(at(dirFd, name), 0o755);
+  } catch (e) {
+    // made meanwhile: what it is, the open below tells
+    if (!isErrno(e, 'EEXIST')) throw e;
+  }
+  try {
+    return open();
+  } catch (e) {
+    throw openError(e, dirFd, name, shown);
   }
 }
 
