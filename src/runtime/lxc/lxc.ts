@@ -19,8 +19,9 @@ import { processAlive, readProcStat } from '../../sys/procfs.js';
 import { settlesWithin } from '../../sys/wait.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
-import { renderLxcConfig, resourceLines } from './config.js';
+import { mountEntries, renderLxcConfig, resourceLines } from './config.js';
 import { firstLxcFailure, withoutAttachErrors } from './errors.js';
+import { prepareMountTargets } from './mount-targets.js';
 import { withControllingTerminal } from './terminal.js';
 import { renderHookScript } from './hooks.js';
 import { exitCodeOfWaitStatus, LxcMonitor, type MonitorMessage } from './monitor.js';
@@ -189,7 +190,11 @@ export class LxcRuntime implements Runtime {
     return path.join(this.statePath, id);
   }
 
-  private writeConfig(spec: RuntimeSpec): void {
+  /**
+   * `prepareTargets` at start, once the rootfs is a directory on the host: mount targets are
+   * then resolved and made inside it (mount-targets.ts); at create they are only cleaned.
+   */
+  private writeConfig(spec: RuntimeSpec, prepareTargets = false): void {
     const dir = this.containerDir(spec.id);
     const isFile = (p: string): boolean => {
       try {
@@ -198,6 +203,7 @@ export class LxcRuntime implements Runtime {
         return false;
       }
     };
+    const mounts = mountEntries(spec, isFile);
     const text = renderLxcConfig(
       spec,
       {
@@ -210,7 +216,7 @@ export class LxcRuntime implements Runtime {
         monitorCgroup: this.monitorCgroupOf(spec.id),
       },
       isCgroupV2Only(),
-      isFile,
+      prepareTargets && spec.rootfs.kind === 'dir' ? prepareMountTargets(spec.rootfs.path, mounts) : mounts,
     );
     // Written at create and again at every start (loop devices and resources change it);
     // unchanged, the rewrite is skipped.
@@ -251,7 +257,7 @@ export class LxcRuntime implements Runtime {
     const loops: string[] = [];
     try {
       fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
-      this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops));
+      this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops), true);
       return await this.launch(spec, stdinSource, ttySize);
     } finally {
       // Detaching a mounted loop device only marks it autoclear: it goes away with the
