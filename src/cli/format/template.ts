@@ -4,17 +4,23 @@
  * error texts follow Go's, so scripts written against docker/iSulad keep working.
  *
  * Data are plain JSON-like values. Like Docker's fallback over decoded JSON, objects act as Go
- * maps: a missing key yields `<no value>`; reaching through a non-object is an error.
+ * maps: a missing key yields `<no value>`, or with `missingKeyIsError` (Go's
+ * `missingkey=error`, as `inspect -f` uses) fails; reaching through a non-object is an error.
  * Not supported: define/template/block (one template only), complex numbers, `%[n]` in printf.
  */
 import { invalidArgs, type EngineError } from '../../api/errors.js';
 
 export type Template = (data: unknown) => string;
 
+export interface TemplateOptions {
+  /** A field missing from a map fails (`map has no entry for key "X"`) instead of giving `<no value>`. */
+  missingKeyIsError?: boolean;
+}
+
 /** Parses once; throws EngineError (invalidArgs) naming what is wrong, e.g. 'Template parsing error: template: :1: function "foo" not defined'. */
-export function compileTemplate(text: string): Template {
+export function compileTemplate(text: string, options: TemplateOptions = {}): Template {
   const root = new Parser(lex(text)).parse();
-  return (data: unknown): string => new Exec(text, data).run(root);
+  return (data: unknown): string => new Exec(text, data, options.missingKeyIsError === true).run(root);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1426,6 +1432,7 @@ class Exec {
   constructor(
     private readonly text: string,
     private readonly data: unknown,
+    private readonly missingKeyIsError: boolean,
   ) {
     this.vars = [{ name: '$', value: data }];
   }
@@ -1626,6 +1633,7 @@ class Exec {
       if (!isObj(receiver)) throw this.fail(`can't evaluate field ${name} in type ${goType(receiver)}`);
       if (i === last && (args.length > 1 || final !== MISSING)) throw this.fail(`${name} is not a method but has arguments`);
       receiver = own(receiver, name);
+      if (receiver === undefined && this.missingKeyIsError) throw this.fail(`map has no entry for key ${goQuote(name)}`);
     }
     return receiver;
   }

@@ -78,7 +78,8 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   ];
   if (spec.readOnly) lines.push(`lxc.hook.mount = ${paths.remountReadOnlyHook}`);
   lines.push(
-    spec.networkMode === 'host' ? 'lxc.net.0.type = none' : 'lxc.net.0.type = empty',
+    // An empty network still has its loopback: LXC brings `lo` up when the device is flagged up.
+    ...(spec.networkMode === 'host' ? ['lxc.net.0.type = none'] : ['lxc.net.0.type = empty', 'lxc.net.0.flags = up']),
     'lxc.apparmor.profile = unconfined',
     'lxc.autodev = 1',
     `lxc.mount.auto = ${spec.privileged ? 'proc:rw sys:rw cgroup:rw' : 'proc:mixed sys:ro cgroup:mixed'}`,
