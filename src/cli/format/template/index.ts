@@ -7,6 +7,9 @@
  * maps: a missing key yields `<no value>`, or with `missingKeyIsError` (Go's
  * `missingkey=error`, as `inspect -f` uses) fails; reaching through a non-object is an error.
  * Not supported: define/template/block (one template only), complex numbers, `%[n]` in printf.
+ *
+ * By job: lexer.ts -> parser.ts (the tree in ast.ts) -> exec.ts; below them builtins.ts (the
+ * functions), printf.ts (fmt), strconv.ts (quoting, literals) and values.ts (Go's view of JSON).
  */
 import { Exec } from './exec.js';
 import { lex } from './lexer.js';
