@@ -6,7 +6,7 @@ import { Status } from '../api/grpc-status.js';
 import { parseHost } from '../common/host.js';
 import { H2Session, type H2Stream, type SessionSocket, type StreamError } from './h2/session.js';
 import { connectTcp, type ClientTls } from './tcp-socket.js';
-import { UnixSocket } from './unix-socket.js';
+import { connectUnix } from './unix-socket.js';
 
 function safeDecode(text: string): string {
   try {
@@ -61,7 +61,7 @@ export class Transport {
   private connect(): H2Session {
     // Socket errors surface on the streams, as each stream's close.
     if (!this.session?.usable) {
-      this.session = new H2Session(typeof this.target === 'string' ? new UnixSocket(this.target) : this.target.connect());
+      this.session = new H2Session(typeof this.target === 'string' ? connectUnix(this.target) : this.target.connect());
     }
     return this.session;
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EngineError, ExitCode } from '../../src/api/errors.js';
-import { compileTemplate } from '../../src/cli/format/template.js';
+import { compileTemplate } from '../../src/cli/format/template/index.js';
 
 // Shaped like `isula inspect` output for a stopped nginx container.
 const container = {

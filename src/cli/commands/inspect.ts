@@ -29,7 +29,7 @@ const inspect: Command = {
   async run(args, ctx) {
     const format = str(args.format);
     // A key the data lacks fails, as iSulad's and Docker's (missingkey=error over the JSON) inspect do.
-    const template = format ? (await import('../format/template.js')).compileTemplate(format, { missingKeyIsError: true }) : undefined;
+    const template = format ? (await import('../format/template/index.js')).compileTemplate(format, { missingKeyIsError: true }) : undefined;
     const found: unknown[] = [];
     let code = 0;
     for (const ref of positionals(args)) {
