@@ -2,12 +2,14 @@ import type { UpdateRequest } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import { validateResourceValues } from './create.js';
 import { runtimeSpecOf } from './spec.js';
 
 /** `isula update`: resources of a running container are written to its cgroups at once. */
 export function updateContainer(ctx: EngineContext, c: Container, req: UpdateRequest): Promise<void> {
   return c.lock.run(async () => {
     const host = c.record.host;
+    validateResourceValues(req.resources);
     const r = { ...host.Resources, ...req.resources };
     if (req.resources.nanoCpus !== undefined && (host.Resources.cpuPeriod || host.Resources.cpuQuota)) {
       throw invalidArgs('Conflicting options: CPU Period/Quota was set before, Nano CPUs cannot be updated');
