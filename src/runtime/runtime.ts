@@ -108,6 +108,8 @@ export interface Runtime {
   resize(started: StartedContainer, rows: number, cols: number): Promise<void>;
   /** Releases what one run of the container held on the host (mounts, cgroups), once it exited. */
   stopped(spec: RuntimeSpec): Promise<void>;
+  /** At restore, for a container whose record is not running: kills and releases any run it still has; true if one was found. */
+  reclaim(spec: RuntimeSpec): Promise<boolean>;
   /** What the container holds on the host, for the garbage collector to release. */
   hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] };
   /** Removes what the runtime made for a container: its config, state, and cgroups. */
