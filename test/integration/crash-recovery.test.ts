@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cli, eventually, show, sleepMs } from '../helpers/cli.js';
 import { ISULA, TestEngine } from '../helpers/engine.js';
+import { cgroupsOf, processesOf, reap } from '../helpers/processes.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
 
 /**
@@ -13,55 +14,11 @@ import { busyboxRootfs } from '../helpers/rootfs.js';
  * container reads as running, and nothing is shown that the disk does not hold.
  */
 
-/** Processes (not clients) whose command line names `id`: lxc-start, `script`, the init's monitor. */
-export function processesOf(id: string): string[] {
-  const found: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      if (/^State:\s+Z/m.test(fs.readFileSync(`/proc/${p}/status`, 'utf8'))) continue;
-    } catch {
-      continue;
-    }
-    if (argv.some((a) => a.includes(id)) && !/isula$/.test(argv[0] ?? '')) found.push(`${p}: ${argv.join(' ')}`);
-  }
-  return found;
-}
-
-/** The container's cgroups (its own and its LXC monitor's) that still exist in any hierarchy. */
-export function cgroupsOf(id: string): string[] {
-  const found: string[] = [];
-  for (const h of ['', ...fs.readdirSync('/sys/fs/cgroup')]) {
-    for (const parent of ['isulad', 'isulad.monitor']) {
-      const dir = path.join('/sys/fs/cgroup', h, parent, id);
-      if (fs.existsSync(dir)) found.push(dir);
-    }
-  }
-  return found;
-}
-
 /** A --hook-spec whose prestart hook sleeps, so a start lasts `seconds` with the container's init already made. */
 function slowStartHooks(dir: string, seconds: number): string {
   const file = path.join(dir, `slow-${seconds}.json`);
   fs.writeFileSync(file, JSON.stringify({ prestart: [{ path: '/bin/sleep', args: ['sleep', String(seconds)] }] }));
   return file;
-}
-
-/** Kills what a failing engine left of `ids` (the test must not leak when it fails) and removes their cgroups. */
-export function reap(ids: string[]): void {
-  for (const id of ids) {
-    for (const line of processesOf(id)) {
-      try {
-        process.kill(Number(line.split(':')[0]), 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  spawnSync('sleep', ['0.5']);
-  for (const id of ids) for (const dir of cgroupsOf(id)) spawnSync('find', [dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
 }
 
 async function assertNothingRuns(id: string, what: string): Promise<void> {

@@ -597,6 +597,9 @@ export class LxcRuntime implements Runtime {
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
+    // The container goes: an end of its helper seen from now on records no exit for it.
+    this.monitorPids.delete(spec.id);
+    this.adopted.delete(spec.id);
     await this.stopped(spec);
     this.configWritten.delete(spec.id);
     const gone = [
