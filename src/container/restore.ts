@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { processAlive } from '../sys/procfs.js';
 import { isFrozen } from '../sys/cgroup/freezer.js';
 import type { Container } from './container.js';
@@ -38,7 +39,13 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
     return;
   }
   const shimAlive = s.ShimPid > 0 && processAlive(s.ShimPid, s.ShimStartTime);
-  if (shimAlive) attachOutput(ctx, c, ctx.runtime.reattach(c.id, startedOf(c)));
+  if (shimAlive) {
+    const stdin = c.record.config.Config.OpenStdin ? new PassThrough() : undefined;
+    const io = ctx.runtime.reattach(c.id, startedOf(c), stdin);
+    // Attach reaches the container's stdin again, as before the restart.
+    if (io.stdin) c.stdin = stdin;
+    attachOutput(ctx, c, io);
+  }
   const recorded = ctx.runtime.recordedExit(c.id);
   if (recorded !== undefined) return handleExit(ctx, c, recorded);
   if (processAlive(s.Pid, s.PidStartTime)) {

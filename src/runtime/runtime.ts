@@ -95,8 +95,11 @@ export interface Runtime {
   create(spec: RuntimeSpec): Promise<void>;
   /** `ttySize` is the client's terminal size for a container with a terminal (-t). */
   start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }>;
-  /** Re-opens the output of a container that kept running while the daemon was away, and watches its helper again. */
-  reattach(id: string, started: StartedContainer): ContainerIo;
+  /**
+   * Re-opens the output of a container that kept running while the daemon was away, and
+   * watches its helper again; `stdin` feeds the container's stdin if it is still open.
+   */
+  reattach(id: string, started: StartedContainer, stdin?: Readable): ContainerIo;
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void;
   /** SIGKILL to every process in the container's cgroup, thawing it if frozen. */
   killAll(spec: RuntimeSpec): Promise<void>;

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { cgroupPids } from '../../sys/cgroup/tree.js';
-import { processAlive, readProcessCmdline } from '../../sys/procfs.js';
+import { processAlive, readProcessCmdline, readProcStat } from '../../sys/procfs.js';
 
 /**
  * The helper of a container's run (lxc-start, or `script` around it with -t) records its own
@@ -70,4 +71,56 @@ export async function killHelper(pid: number | undefined, cgroups: string[], tim
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** STATE/<id>/stdin-holder: "<pid> <start time>" of the process that holds the stdin FIFO open. */
+export const STDIN_HOLDER_FILE = 'stdin-holder';
+
+/**
+ * A container's stdin (-i) is the read end of a FIFO the daemon writes to. With the daemon
+ * as its only writer, the container would see EOF when the daemon dies. A small detached
+ * holder keeps a write end open meanwhile, so a restarted daemon can take stdin over; it
+ * ends by itself within a second of the helper's end, and is killed (process group: the
+ * shell and its sleep, which both hold the FIFO) when stdin is to end for real.
+ */
+export function holdStdin(fifo: string, id: string, helperPid: number, holderFile: string): void {
+  const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  try {
+    // $0 is the container id, so the holder's command line names its container.
+    const child = spawn('/bin/sh', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done', id, String(helperPid)], { detached: true, stdio: ['ignore', 'ignore', 'ignore', fd], cwd: '/' });
+    child.on('error', () => undefined);
+    child.unref();
+    if (child.pid !== undefined) fs.writeFileSync(holderFile, `${child.pid} ${readProcStat(child.pid)?.startTime ?? 0}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether the holder `holderFile` names still holds a container's stdin open. */
+export function stdinHeld(holderFile: string): boolean {
+  return holderOf(holderFile) !== undefined;
+}
+
+function holderOf(holderFile: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(holderFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [pid, startTime] = text.trim().split(' ').map(Number);
+  return pid !== undefined && pid > 1 && processAlive(pid, startTime) ? pid : undefined;
+}
+
+/** Lets the container's stdin end: the holder goes (the daemon closes its own writer). */
+export function releaseStdin(holderFile: string): void {
+  const pid = holderOf(holderFile);
+  if (pid !== undefined) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  fs.rmSync(holderFile, { force: true });
 }

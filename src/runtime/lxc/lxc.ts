@@ -21,7 +21,7 @@ import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
-import { HELPER_FILE, killHelper, liveHelper, withPidFile } from './helper.js';
+import { HELPER_FILE, holdStdin, killHelper, liveHelper, releaseStdin, STDIN_HOLDER_FILE, stdinHeld, withPidFile } from './helper.js';
 import { exitCodeOfWaitStatus, LxcMonitor, type LxcState, type MonitorMessage } from './monitor.js';
 import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
 
@@ -32,13 +32,18 @@ const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
 
 /**
  * Copies input into a FIFO and closes it at the end: a FIFO cannot be shut down like a
- * socket, so the container sees EOF only when our descriptor is closed.
+ * socket, so the container sees EOF only when our descriptor is closed, and `closed` lets
+ * the other writer (the stdin holder) go.
  */
-function pipeToFifo(source: Readable, fifo: Writable): void {
+function pipeToFifo(source: Readable, fifo: Writable, closed: () => void): void {
   source.pipe(fifo, { end: false });
   source.once('end', () => {
-    if (fifo.writableLength === 0) fifo.destroy();
-    else fifo.once('drain', () => fifo.destroy());
+    const close = (): void => {
+      fifo.destroy();
+      closed();
+    };
+    if (fifo.writableLength === 0) close();
+    else fifo.once('drain', close);
   });
 }
 
@@ -271,6 +276,10 @@ export class LxcRuntime implements Runtime {
     return path.join(this.stateDir(id), HELPER_FILE);
   }
 
+  private stdinHolderFile(id: string): string {
+    return path.join(this.stateDir(id), STDIN_HOLDER_FILE);
+  }
+
   /** LXC's monitor runs in a cgroup of its own per container, beside the containers'. */
   private monitorCgroupOf(id: string): string {
     return `${this.monitorCgroupParent}/${id}`;
@@ -313,8 +322,8 @@ export class LxcRuntime implements Runtime {
     const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], this.startTimeoutMs);
     reached.catch(() => undefined);
     // lxc-start gets the FIFOs read-write: never blocked on open, and never SIGPIPE while the
-    // daemon is away. Its stdin is the read end of a FIFO our writer holds, so the container
-    // sees EOF when we close it.
+    // daemon is away. Its stdin is the read end of a FIFO our writer and the stdin holder
+    // (helper.ts) hold, so the container sees EOF when both close it, not when we die.
     const stdin = withStdin ? openFifoWriter(fifo('stdin')) : undefined;
     const childFds = [fs.openSync(fifo('stdout'), fs.constants.O_RDWR), fs.openSync(fifo('stderr'), fs.constants.O_RDWR)];
     if (withStdin) childFds.push(fs.openSync(fifo('stdin'), fs.constants.O_RDONLY));
@@ -340,7 +349,10 @@ export class LxcRuntime implements Runtime {
         resolve();
       });
     });
-    if (stdin && stdinSource) pipeToFifo(stdinSource, stdin);
+    if (stdin && stdinSource && childPid !== undefined) {
+      holdStdin(fifo('stdin'), spec.id, childPid, this.stdinHolderFile(spec.id));
+      pipeToFifo(stdinSource, stdin, () => releaseStdin(this.stdinHolderFile(spec.id)));
+    }
 
     // undefined: the start timed out, and what it launched may still run.
     const state: LxcState | undefined = await reached.catch(() => undefined);
@@ -384,9 +396,14 @@ export class LxcRuntime implements Runtime {
     fs.writeFileSync(path.join(this.stateDir(id), 'reader'), `${process.pid}\n`);
   }
 
-  reattach(id: string, started: StartedContainer): ContainerIo {
+  reattach(id: string, started: StartedContainer, stdinSource?: Readable): ContainerIo {
     const stateDir = this.stateDir(id);
-    const io = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+    const io: ContainerIo = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+    // The holder kept the container's stdin open while no daemon was there: write to it again.
+    if (stdinSource && stdinHeld(this.stdinHolderFile(id))) {
+      io.stdin = openFifoWriter(path.join(stateDir, 'stdin'));
+      pipeToFifo(stdinSource, io.stdin, () => releaseStdin(this.stdinHolderFile(id)));
+    }
     this.claimOutput(id);
     this.monitorPids.set(id, started.shimPid);
     this.adopted.set(id, started);
@@ -532,6 +549,7 @@ export class LxcRuntime implements Runtime {
     await unmount(this.blockRootfsDir(spec.id));
     this.removeLeftoverCgroups(spec);
     // The run is over: nothing of it is left for a restarted daemon to find.
+    releaseStdin(this.stdinHolderFile(spec.id));
     fs.rmSync(this.helperFile(spec.id), { force: true });
   }
 
@@ -574,6 +592,7 @@ export class LxcRuntime implements Runtime {
         this.log.warn(`processes of removed container ${id} do not die; its files stay`);
         continue;
       }
+      releaseStdin(this.stdinHolderFile(id));
       await unmount(this.blockRootfsDir(id));
       for (const rel of cgroups) if (cgroupPresent(rel)) removeCgroup(rel);
       if (isMountPoint(this.blockRootfsDir(id))) continue;
