@@ -17,16 +17,27 @@ export function withPidFile(argv: string[], pidFile: string): string[] {
   return ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', pidFile, ...argv];
 }
 
-/** The helper `pidFile` names, if it is alive and is `id`'s: its command line names the container. */
-export function liveHelper(pidFile: string, id: string): number | undefined {
-  let pid: number;
+/**
+ * The helpers of container `id`'s run: the one `pidFile` names, if it is alive and its
+ * command line names the container, and any process whose command line names both the
+ * container and `lxcpath` (a helper a daemon killed at once after spawning it, read before
+ * its pid was written; an lxc-attach).
+ */
+export function helpersOf(pidFile: string, id: string, lxcpath: string): number[] {
+  const found = new Set<number>();
+  let pid = 0;
   try {
     pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
   } catch {
-    return undefined;
+    // no file: only the scan
   }
-  if (!Number.isSafeInteger(pid) || pid <= 1 || !processAlive(pid)) return undefined;
-  return readProcessCmdline(pid)?.some((a) => a.includes(id)) ? pid : undefined;
+  if (Number.isSafeInteger(pid) && pid > 1 && processAlive(pid) && readProcessCmdline(pid)?.some((a) => a.includes(id))) found.add(pid);
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const argv = readProcessCmdline(Number(p));
+    if (argv?.some((a) => a.includes(id)) && argv.some((a) => a.includes(lxcpath)) && processAlive(Number(p))) found.add(Number(p));
+  }
+  return [...found];
 }
 
 function children(pid: number): number[] {
@@ -51,15 +62,16 @@ function tree(pid: number): number[] {
 }
 
 /**
- * SIGKILLs a helper, every process below it and every process in `cgroups`, again until
- * none is left (a process forked meanwhile is caught by the next round). Returns false if
- * some survived `timeoutMs` (stuck in D state, or frozen by someone else).
+ * SIGKILLs helpers (`roots`, asked again every round), every process below them and every
+ * process in `cgroups`, again until none is left (a process forked meanwhile is caught by
+ * the next round). Returns false if some survived `timeoutMs` (stuck in D state, or frozen
+ * by someone else).
  */
-export async function killHelper(pid: number | undefined, cgroups: string[], timeoutMs: number): Promise<boolean> {
+export async function killHelper(roots: () => number[], cgroups: string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const helper = pid !== undefined && processAlive(pid) ? tree(pid) : [];
-    const victims = [...helper, ...cgroups.flatMap((cg) => cgroupPids(cg))].filter((p) => processAlive(p));
+    const helpers = roots().filter((p) => processAlive(p)).flatMap(tree);
+    const victims = [...helpers, ...cgroups.flatMap((cg) => cgroupPids(cg))].filter((p) => processAlive(p));
     if (victims.length === 0) return true;
     if (Date.now() > deadline) return false;
     for (const p of victims) {

@@ -21,7 +21,7 @@ import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { renderLxcConfig, resourceLines } from './config.js';
 import { renderHookScript } from './hooks.js';
-import { HELPER_FILE, holdStdin, killHelper, liveHelper, releaseStdin, STDIN_HOLDER_FILE, stdinHeld, withPidFile } from './helper.js';
+import { HELPER_FILE, helpersOf, holdStdin, killHelper, releaseStdin, STDIN_HOLDER_FILE, stdinHeld, withPidFile } from './helper.js';
 import { exitCodeOfWaitStatus, LxcMonitor, type LxcState, type MonitorMessage } from './monitor.js';
 import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
 
@@ -361,7 +361,7 @@ export class LxcRuntime implements Runtime {
       io.stdout.destroy();
       io.stderr.destroy();
       stdin?.destroy();
-      const killed = state !== undefined || (await killHelper(childPid, [spec.cgroupPath, this.monitorCgroupOf(spec.id)], 5000));
+      const killed = state !== undefined || (await killHelper(() => (childPid === undefined ? [] : [childPid]), [spec.cgroupPath, this.monitorCgroupOf(spec.id)], 5000));
       await settlesWithin(childGone, 5000);
       fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
       if (killed) await this.stopped(spec).catch((e: Error) => this.log.warn(`cleaning up the failed start of ${spec.id}: ${e.message}`));
@@ -564,12 +564,12 @@ export class LxcRuntime implements Runtime {
     // The run is abandoned: its end is not recorded as an exit.
     this.monitorPids.delete(spec.id);
     this.adopted.delete(spec.id);
-    const pid = liveHelper(this.helperFile(spec.id), spec.id);
+    const helpers = (): number[] => helpersOf(this.helperFile(spec.id), spec.id, this.lxcpath);
     const cgroups = [spec.cgroupPath, this.monitorCgroupOf(spec.id)];
-    const found = pid !== undefined || cgroups.some((cg) => cgroupPids(cg).length > 0);
+    const found = helpers().length > 0 || cgroups.some((cg) => cgroupPids(cg).length > 0);
     if (found) {
       if (isFreezingOrFrozen(spec.cgroupPath)) setFrozenNoWait(spec.cgroupPath, false);
-      if (!(await killHelper(pid, cgroups, 5000))) throw generalError(`processes of the unfinished run of ${spec.id} do not die`);
+      if (!(await killHelper(helpers, cgroups, 5000))) throw generalError(`processes of the unfinished run of ${spec.id} do not die`);
     }
     await this.stopped(spec);
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
@@ -588,7 +588,7 @@ export class LxcRuntime implements Runtime {
     }
     for (const id of orphans) {
       const cgroups = [cgroupOf(id), this.monitorCgroupOf(id)];
-      if (!(await killHelper(liveHelper(this.helperFile(id), id), cgroups, 5000))) {
+      if (!(await killHelper(() => helpersOf(this.helperFile(id), id, this.lxcpath), cgroups, 5000))) {
         this.log.warn(`processes of removed container ${id} do not die; its files stay`);
         continue;
       }
