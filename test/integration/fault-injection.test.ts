@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Cli, eventually, sleepMs } from '../helpers/cli.js';
 import { TestEngine, type RunResult } from '../helpers/engine.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
-import { cgroupsOf, reap } from '../helpers/processes.js';
+import { cgroupsOf, processesOf, reap } from '../helpers/processes.js';
 
 /**
  * SIGKILL of the daemon at random moments of a mixed workload. After every restart each
@@ -52,6 +52,8 @@ function opsFor(name: string, state: State): Op[] {
       return [
         { name, args: (cli) => cli.withRootfs('create', ['--name', name], CMD), after: 'inited', maybe: [] },
         { name, args: (cli) => cli.withRootfs('run', ['-d', '--name', name], CMD), after: 'running', maybe: ['inited'] },
+        // With an open stdin: its holder is one more process that must not outlive the run.
+        { name, args: (cli) => cli.withRootfs('run', ['-di', '--name', name], CMD), after: 'running', maybe: ['inited'] },
       ];
     case 'inited':
     case 'exited':
@@ -152,6 +154,7 @@ describe('fault injection: SIGKILL of the daemon at random moments', () => {
     const left = (await cli.ok(['ps', '-a', '-q', '--no-trunc'])).split('\n').filter(Boolean);
     if (left.length > 0) await cli.ok(['rm', '-f', ...left], { timeoutMs: 60_000 });
     await eventually('every lxc-start to end', () => (helpersOf(lxcpath).size === 0 ? true : undefined), 5000);
+    await eventually('no process of any container (stdin holders included)', () => (ids.every((id) => processesOf(id).length === 0) ? true : undefined), 5000);
     for (const id of ids) assert.deepEqual(cgroupsOf(id), [], `cgroups of ${id} removed`);
     const hex = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((e) => /^[0-9a-f]{64}$/.test(e)) : []);
     assert.deepEqual(hex(lxcpath), [], 'no container directories');
