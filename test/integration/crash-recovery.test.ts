@@ -148,15 +148,21 @@ describe('a full disk', () => {
 
   it('a failed start and a failed rename change nothing, before and after a restart', async () => {
     const id = (await cli.ok(['create', '--name', 'full', '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'])).trim();
+    await cli.ok(['run', '-d', '--name', 'up', '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000']);
     fill();
+    const pause = await cli.isula(['pause', 'up']);
+    assert.notEqual(pause.code, 0, `pause on a full disk fails: ${show(pause)}`);
+    assert.match(await cli.status('up'), /^running /, 'the failed pause is undone');
+    await cli.ok(['exec', 'up', 'true']);
     const start = await cli.isula(['start', 'full']);
     assert.notEqual(start.code, 0, `start on a full disk fails: ${show(start)}`);
     const rename = await cli.isula(['rename', 'full', 'other']);
     assert.notEqual(rename.code, 0, `rename on a full disk fails: ${show(rename)}`);
     const check = async (when: string): Promise<void> => {
-      assert.deepEqual(await cli.names(), ['full'], `${when}: the old name`);
+      assert.deepEqual(await cli.names(), ['full', 'up'], `${when}: the old name`);
+      assert.match(await cli.status('up'), /^running /, `${when}: up runs, not paused`);
       assert.equal((await cli.ok(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', 'full'])).trim(), 'inited 0', `${when}: not started`);
-      assert.doesNotMatch(await cli.ok(['ps', '-a']), /\bUp\b/, `${when}: ps shows no Up`);
+      assert.doesNotMatch((await cli.ok(['ps', '-a'])).split('\n').find((l) => l.endsWith('full')) ?? '', /\bUp\b/, `${when}: ps shows full not Up`);
       await assertNothingRuns(id, when);
     };
     await check('on the full disk');
@@ -167,6 +173,6 @@ describe('a full disk', () => {
     await cli.ok(['start', 'full']);
     assert.match(await cli.status('full'), /^running /);
     await cli.ok(['rename', 'full', 'other']);
-    assert.deepEqual(await cli.names(), ['other']);
+    assert.deepEqual(await cli.names(), ['other', 'up']);
   });
 });
