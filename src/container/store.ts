@@ -53,7 +53,13 @@ export class ContainerStore {
       }
       for (const f of fs.readdirSync(dir)) if (TEMP_FILE.test(f)) fs.rmSync(path.join(dir, f), { force: true });
       const c = new Container({ config, host }, dir);
-      this.add(c);
+      try {
+        this.add(c);
+      } catch (e) {
+        // A removed container the garbage collector still holds, its name taken since.
+        log.warn(`skipping container ${id}: ${(e as Error).message}`);
+        continue;
+      }
       loaded.push(c);
     }
     return loaded;
