@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec } from '../api/containers.js';
+import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec, ResourceSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
 import { unknownCaps } from '../runtime/lxc/capabilities.js';
 import { cleanInRoot } from '../sys/in-root.js';
@@ -89,8 +89,32 @@ function requireSquashfsSupport(ctx: EngineContext, mounts: MountSpec[]): void {
   if (missing) throw invalidArgs(`Your kernel does not support ${missing}; the squashfs mount of ${squashfs.source} at ${squashfs.destination} is refused`);
 }
 
+/** The most pids.max takes: the kernel refuses PID_MAX_LIMIT + 1 (4M on 64-bit) and above. */
+const MAX_PIDS_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Values the kernel would refuse when the cgroups are written at start, refused before
+ * (create and update) with iSulad's and Docker's messages: a container that cannot start
+ * is never made.
+ */
+export function validateResourceValues(r: ResourceSpec): void {
+  for (const [flag, value] of [['cpu-shares', r.cpuShares], ['cpu-period', r.cpuPeriod], ['cpu-quota', r.cpuQuota], ['pids-limit', r.pidsLimit], ['files-limit', r.filesLimit]] as const) {
+    if (value !== undefined && !Number.isSafeInteger(value)) throw invalidArgs(`Invalid value ${value} for ${flag}`);
+  }
+  if (r.cpuShares !== undefined && r.cpuShares < 0) throw invalidArgs(`Invalid value ${r.cpuShares} for cpu-shares: must be 0 (the default) or more`);
+  const cpus = os.cpus().length;
+  // A CFS quota below 1 ms (0.01 CPUs of the 100 ms period --cpus uses) is refused by the kernel.
+  if (r.nanoCpus !== undefined && (r.nanoCpus < 0 || (r.nanoCpus > 0 && r.nanoCpus < 1e7) || r.nanoCpus > cpus * 1e9)) {
+    throw invalidArgs(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+  }
+  if (r.cpuPeriod && (r.cpuPeriod < 1000 || r.cpuPeriod > 1_000_000)) throw invalidArgs('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)');
+  if (r.cpuQuota && r.cpuQuota > 0 && r.cpuQuota < 1000) throw invalidArgs('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  if (r.pidsLimit !== undefined && r.pidsLimit > MAX_PIDS_LIMIT) throw invalidArgs(`Invalid value ${r.pidsLimit} for pids-limit: the kernel allows at most ${MAX_PIDS_LIMIT} (-1 for unlimited)`);
+}
+
 function validateResources(req: CreateRequest, ctx: EngineContext): void {
   const r = req.resources;
+  validateResourceValues(r);
   if (r.memory !== undefined && r.memory > 0 && r.memory < MIN_MEMORY) throw invalidArgs('Minimum memory limit allowed is 4MB');
   if (r.memorySwap !== undefined && r.memorySwap > 0) {
     if (!r.memory) throw invalidArgs('You should always set the Memory limit when using Memoryswap limit');
@@ -111,9 +135,6 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
     throw invalidArgs('Your kernel does not support the files cgroup (an openEuler kernel feature); --files-limit is refused');
   }
   if (r.nanoCpus !== undefined && (r.cpuPeriod || r.cpuQuota)) throw invalidArgs('Conflicting options: Nano CPUs and CPU Period/Quota cannot both be set');
-  if (r.nanoCpus !== undefined && r.nanoCpus > os.cpus().length * 1e9) {
-    throw invalidArgs(`Range of CPUs is from 0.01 to ${os.cpus().length}.00, as there are only ${os.cpus().length} CPUs available`);
-  }
   if (r.cpusetCpus !== undefined) {
     if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(r.cpusetCpus)) throw invalidArgs(`Invalid value ${r.cpusetCpus} for cpuset cpus`);
     const highest = Math.max(...r.cpusetCpus.split(/[,-]/).map(Number));

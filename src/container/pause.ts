@@ -14,7 +14,14 @@ export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Pr
     if (paused) await ctx.runtime.pause(spec);
     else await ctx.runtime.resume(spec);
     c.state.Paused = paused;
-    await c.save();
+    try {
+      await c.save();
+    } catch (e) {
+      // Unrecorded (disk full), the change is undone: the container stays as its record shows.
+      c.state.Paused = !paused;
+      await (paused ? ctx.runtime.resume(spec) : ctx.runtime.pause(spec)).catch((err: Error) => ctx.log.error(`undoing the ${paused ? 'pause' : 'unpause'} of ${c.id}: ${err.message}`));
+      throw e;
+    }
     if (paused) ctx.health.stop(c);
     else ctx.health.start(ctx, c);
     ctx.events.emit('container', paused ? 'pause' : 'unpause', c.id, { name: c.name, image: c.record.config.Image });

@@ -11,8 +11,14 @@ export function renameContainer(ctx: EngineContext, c: Container, newName: strin
     if (!NAME_RE.test(name)) throw invalidArgs(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (name === c.name) throw invalidArgs(`Renaming a container with the same name as its current name`);
     const oldName = c.name;
-    ctx.store.rename(c, name);
-    await c.save();
+    const done = ctx.store.rename(c, name);
+    try {
+      await c.save();
+    } catch (e) {
+      done(false);
+      throw e;
+    }
+    done(true);
     ctx.events.emit('container', 'rename', c.id, { name, oldName });
   });
 }

@@ -1,32 +1,51 @@
+import { PassThrough } from 'node:stream';
 import { processAlive } from '../sys/procfs.js';
 import { isFrozen } from '../sys/cgroup/freezer.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handleExit } from './exit.js';
 import { removeContainer } from './remove.js';
-import { cgroupPathOf } from './spec.js';
+import { cgroupPathOf, runtimeSpecOf } from './spec.js';
 import { attachOutput } from './start.js';
 import { startedOf } from './started.js';
 
 /** Exit code iSulad records when a container is found dead with no exit code to read. */
 const UNKNOWN_EXIT = 255;
 
+/** The runtime's reclaim; a failure is logged and the restore goes on. */
+async function reclaim(ctx: EngineContext, c: Container): Promise<boolean> {
+  try {
+    return await ctx.runtime.reclaim(runtimeSpecOf(c, ctx.defaults));
+  } catch (e) {
+    ctx.log.error(`reclaiming what ${c.id} left: ${(e as Error).message}`);
+    return false;
+  }
+}
+
 /**
  * Reconciles a container loaded from disk with what really runs: running ones keep
  * running and get their output back, ones that exited while the daemon was away are
- * recorded with their real exit code.
+ * recorded with their real exit code, and processes of a run the record does not show (a
+ * start the daemon was killed in) are killed.
  */
 export async function restoreContainer(ctx: EngineContext, c: Container): Promise<void> {
   const s = c.state;
   // iSulad skips containers the garbage collector owns; it finishes them.
   if (ctx.gc.has(c.id)) return;
   if (!s.Running) {
+    if (await reclaim(ctx, c)) ctx.log.warn(`container ${c.id} had processes of a run its record does not show; killed them`);
     if (c.record.host.AutoRemove) await removeContainer(ctx, c, true);
     else ctx.restarts.onRestore(ctx, c);
     return;
   }
   const shimAlive = s.ShimPid > 0 && processAlive(s.ShimPid, s.ShimStartTime);
-  if (shimAlive) attachOutput(ctx, c, ctx.runtime.reattach(c.id, startedOf(c)));
+  if (shimAlive) {
+    const stdin = c.record.config.Config.OpenStdin ? new PassThrough() : undefined;
+    const io = ctx.runtime.reattach(c.id, startedOf(c), stdin);
+    // Attach reaches the container's stdin again, as before the restart.
+    if (io.stdin) c.stdin = stdin;
+    attachOutput(ctx, c, io);
+  }
   const recorded = ctx.runtime.recordedExit(c.id);
   if (recorded !== undefined) return handleExit(ctx, c, recorded);
   if (processAlive(s.Pid, s.PidStartTime)) {

@@ -11,8 +11,9 @@ import { startingHealth } from './health.js';
 import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
-import type { ContainerIo } from '../runtime/runtime.js';
+import type { ContainerIo, RuntimeSpec } from '../runtime/runtime.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
+import type { ContainerState } from './record.js';
 import { runtimeSpecOf } from './spec.js';
 import { refuseInGc, requireOperation } from './state.js';
 
@@ -76,11 +77,14 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   try {
     result = await ctx.runtime.start(spec, stdinSource, ttySize);
   } catch (e) {
+    const error = c.state.Error;
     c.state.Error = (e as Error).message;
     ctx.log.info(`container ${c.id} name=${c.name} failed to start: ${c.state.Error}`);
-    await c.save();
+    // Unwritten, the message is not kept: memory never runs ahead of the record.
+    await c.save().catch(() => (c.state.Error = error));
     throw e;
   }
+  const before = structuredClone(c.state);
   const s = c.state;
   s.Running = true;
   s.Paused = false;
@@ -106,12 +110,29 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
     await c.save();
   } catch (e) {
     unsubscribe?.();
+    await undoStart(ctx, c, spec, before);
     throw e;
   }
   // An exit recorded before we started listening (a very short-lived container) is picked up here.
   const early = ctx.runtime.recordedExit(c.id);
   if (early !== undefined) void handleExit(ctx, c, early);
   return unsubscribe;
+}
+
+/**
+ * The container runs but its record cannot say so (disk full): a daemon restarted now would
+ * not know the run. The run is killed and the container is back in the state its record
+ * holds, as if the start had failed.
+ */
+async function undoStart(ctx: EngineContext, c: Container, spec: RuntimeSpec, before: ContainerState): Promise<void> {
+  ctx.health.stop(c);
+  // Not running from here on: an exit the runtime reports now is not handled as this run's.
+  c.record.config.State = before;
+  c.pump?.detach();
+  c.pump = undefined;
+  c.stdin = undefined;
+  await ctx.runtime.reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
+  ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: '137' });
 }
 
 /** Starts a container; one run with --rm whose start fails is removed, as iSulad does. */

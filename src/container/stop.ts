@@ -17,8 +17,13 @@ export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: n
   refuseInGc(ctx.gc.has(c.id), c.id, 'stop');
   await ctx.restarts.cancel(c);
   if (!c.state.Running) return;
+  const manually = c.state.ManuallyStopped;
   c.state.ManuallyStopped = true;
-  await c.save();
+  // Unrecorded, the stop does not begin: memory never runs ahead of the record.
+  await c.save().catch((e: Error) => {
+    c.state.ManuallyStopped = manually;
+    throw e;
+  });
   const started = startedOf(c);
   const spec = runtimeSpecOf(c, ctx.defaults);
   ctx.runtime.kill(started, signalNumber(c.record.config.Config.StopSignal) ?? 15);

@@ -5,6 +5,9 @@ import type { Logger } from '../sys/log.js';
 import { Container } from './container.js';
 import type { ContainerConfigV2, HostConfig } from './record.js';
 
+/** What atomic-write.ts names its temp files. */
+const TEMP_FILE = /^\..+\.\d+\.tmp$/;
+
 /** All containers in memory, indexed by id and name; each one's files live in its own dir. */
 export class ContainerStore {
   private readonly byId = new Map<string, Container>();
@@ -16,8 +19,13 @@ export class ContainerStore {
     return path.join(this.root, id);
   }
 
-  /** Loads every container directory that has both records; torn ones are reported and skipped. */
-  load(log: Logger): Container[] {
+  /**
+   * Loads every container directory that has both records. One that lacks them, or holds a
+   * record that does not parse, is a create the daemon was killed in (both are written
+   * before a create is answered): it is removed, unless `keep` says another owner (the
+   * garbage collector) has it. Temp files of writes a crash cut short go too.
+   */
+  load(log: Logger, keep: (id: string) => boolean): Container[] {
     let entries: string[] = [];
     try {
       entries = fs.readdirSync(this.root);
@@ -28,15 +36,31 @@ export class ContainerStore {
     for (const id of entries) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const dir = this.dirOf(id);
+      let config: ContainerConfigV2;
+      let host: HostConfig;
       try {
-        const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.v2.json'), 'utf8')) as ContainerConfigV2;
-        const host = JSON.parse(fs.readFileSync(path.join(dir, 'hostconfig.json'), 'utf8')) as HostConfig;
-        const c = new Container({ config, host }, dir);
-        this.add(c);
-        loaded.push(c);
+        config = JSON.parse(fs.readFileSync(path.join(dir, 'config.v2.json'), 'utf8')) as ContainerConfigV2;
+        host = JSON.parse(fs.readFileSync(path.join(dir, 'hostconfig.json'), 'utf8')) as HostConfig;
       } catch (e) {
-        log.warn(`skipping container ${id}: cannot read its records: ${(e as Error).message}`);
+        const torn = (e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof SyntaxError;
+        if (torn && !keep(id)) {
+          log.warn(`removing container directory ${id}: a create that never finished (${(e as Error).message})`);
+          fs.rmSync(dir, { recursive: true, force: true });
+        } else {
+          log.warn(`skipping container ${id}: cannot read its records: ${(e as Error).message}`);
+        }
+        continue;
       }
+      for (const f of fs.readdirSync(dir)) if (TEMP_FILE.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+      const c = new Container({ config, host }, dir);
+      try {
+        this.add(c);
+      } catch (e) {
+        // A removed container the garbage collector still holds, its name taken since.
+        log.warn(`skipping container ${id}: ${(e as Error).message}`);
+        continue;
+      }
+      loaded.push(c);
     }
     return loaded;
   }
@@ -60,11 +84,20 @@ export class ContainerStore {
     if (this.byName.get(c.name) === c) this.byName.delete(c.name);
   }
 
-  rename(c: Container, newName: string): void {
+  /**
+   * Gives `c` its new name while the record saying so is written; the old one stays held
+   * until `done` says whether the write succeeded: on failure the container gets it back.
+   */
+  rename(c: Container, newName: string): (written: boolean) => void {
     this.assertNameFree(newName);
-    this.byName.delete(c.name);
-    c.record.config.Name = newName;
+    const oldName = c.name;
     this.byName.set(newName, c);
+    c.record.config.Name = newName;
+    return (written) => {
+      const dropped = written ? oldName : newName;
+      if (this.byName.get(dropped) === c) this.byName.delete(dropped);
+      if (!written) c.record.config.Name = oldName;
+    };
   }
 
   /** By full id, by name, or by a unique id prefix, as Docker resolves references. */

@@ -2,12 +2,14 @@ import type { UpdateRequest } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import { validateResourceValues } from './create.js';
 import { runtimeSpecOf } from './spec.js';
 
 /** `isula update`: resources of a running container are written to its cgroups at once. */
 export function updateContainer(ctx: EngineContext, c: Container, req: UpdateRequest): Promise<void> {
   return c.lock.run(async () => {
     const host = c.record.host;
+    validateResourceValues(req.resources);
     const r = { ...host.Resources, ...req.resources };
     if (req.resources.nanoCpus !== undefined && (host.Resources.cpuPeriod || host.Resources.cpuQuota)) {
       throw invalidArgs('Conflicting options: CPU Period/Quota was set before, Nano CPUs cannot be updated');
@@ -18,19 +20,28 @@ export function updateContainer(ctx: EngineContext, c: Container, req: UpdateReq
     if (r.memory && r.memorySwap && r.memorySwap > 0 && r.memory > r.memorySwap) {
       throw invalidArgs('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
     }
-    if (req.restartPolicy) {
-      if (host.AutoRemove && req.restartPolicy.name !== 'no') throw invalidArgs('Restart policy cannot be updated because AutoRemove is enabled for the container');
-      host.RestartPolicy = req.restartPolicy;
-    }
-    const previous = host.Resources;
+    if (req.restartPolicy && host.AutoRemove && req.restartPolicy.name !== 'no') throw invalidArgs('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    const previous = { resources: host.Resources, policy: host.RestartPolicy };
+    const undo = (): void => {
+      host.Resources = previous.resources;
+      host.RestartPolicy = previous.policy;
+    };
+    if (req.restartPolicy) host.RestartPolicy = req.restartPolicy;
     host.Resources = r;
     try {
       if (c.state.Running) await ctx.runtime.update(runtimeSpecOf(c, ctx.defaults), req.resources);
     } catch (e) {
-      host.Resources = previous;
+      undo();
       throw e;
     }
-    await c.saveHost();
+    try {
+      await c.saveHost();
+    } catch (e) {
+      // Unrecorded (disk full): the record's values again, in memory and, as far as they go, in the cgroups.
+      undo();
+      if (c.state.Running) await ctx.runtime.update(runtimeSpecOf(c, ctx.defaults), previous.resources).catch(() => undefined);
+      throw e;
+    }
     ctx.events.emit('container', 'update', c.id, { name: c.name });
   });
 }

@@ -82,7 +82,7 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   ctx.events.subscribe(logContainerEvents(log.child('events')));
   // iSulad's order: the GC list first, then the containers, then the GC thread.
   ctx.gc.load();
-  const loaded = store.load(log);
+  const loaded = store.load(log, (id) => ctx.gc.has(id));
   const watcher = new ExitWatcher(
     runtime.exitsDir,
     (id, code) => {
@@ -101,6 +101,11 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   for (const c of loaded) {
     await restoreContainer(ctx, c).catch((e: Error) => log.error(`restoring ${c.id}: ${e.message}`));
   }
+  // Runs and files of containers whose record is gone (a remove the daemon was killed in).
+  const orphans = await runtime
+    .sweepOrphans((id) => store.find(id)?.id === id || ctx.gc.has(id), (id) => `${cgroupParent}/${id}`)
+    .catch((e: Error) => (log.error(`removing leftovers of removed containers: ${e.message}`), []));
+  if (orphans.length > 0) log.warn(`removed the leftovers of ${orphans.length} container(s) that have no record`);
   log.info(`restored ${loaded.length} container(s)`);
   ctx.gc.start();
   return {

@@ -95,8 +95,11 @@ export interface Runtime {
   create(spec: RuntimeSpec): Promise<void>;
   /** `ttySize` is the client's terminal size for a container with a terminal (-t). */
   start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }>;
-  /** Re-opens the output of a container that kept running while the daemon was away, and watches its helper again. */
-  reattach(id: string, started: StartedContainer): ContainerIo;
+  /**
+   * Re-opens the output of a container that kept running while the daemon was away, and
+   * watches its helper again; `stdin` feeds the container's stdin if it is still open.
+   */
+  reattach(id: string, started: StartedContainer, stdin?: Readable): ContainerIo;
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void;
   /** SIGKILL to every process in the container's cgroup, thawing it if frozen. */
   killAll(spec: RuntimeSpec): Promise<void>;
@@ -108,6 +111,8 @@ export interface Runtime {
   resize(started: StartedContainer, rows: number, cols: number): Promise<void>;
   /** Releases what one run of the container held on the host (mounts, cgroups), once it exited. */
   stopped(spec: RuntimeSpec): Promise<void>;
+  /** At restore, for a container whose record is not running: kills and releases any run it still has; true if one was found. */
+  reclaim(spec: RuntimeSpec): Promise<boolean>;
   /** What the container holds on the host, for the garbage collector to release. */
   hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] };
   /** Removes what the runtime made for a container: its config, state, and cgroups. */

@@ -11,28 +11,39 @@ const tempOf = (file: string): string => path.join(path.dirname(file), `.${path.
 export function atomicWriteFileSync(file: string, data: string | Uint8Array, mode = 0o640): void {
   const dir = path.dirname(file);
   const tmp = tempOf(file);
-  const fd = fs.openSync(tmp, 'w', mode);
   try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w', mode);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    // A failed write (disk full) leaves no temp file behind.
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
   fsyncDir(dir);
 }
 
 /** atomicWriteFileSync on libuv's thread pool: the event loop goes on while the disk syncs. */
 export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o640): Promise<void> {
   const tmp = tempOf(file);
-  const handle = await fsp.open(tmp, 'w', mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fsp.open(tmp, 'w', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
-  await fsp.rename(tmp, file);
   const dir = await fsp.open(path.dirname(file), 'r');
   try {
     await dir.sync();
@@ -47,8 +58,13 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
  */
 export function replaceFileSync(file: string, data: string | Uint8Array, mode = 0o640): void {
   const tmp = tempOf(file);
-  fs.writeFileSync(tmp, data, { mode });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data, { mode });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export function fsyncDir(dir: string): void {

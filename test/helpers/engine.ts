@@ -32,6 +32,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
       clearTimeout(timer);
       resolve({ code: code ?? 128 + (signal ? os.constants.signals[signal] : 0), stdout, stderr });
     });
+    // A client that exits at once (its daemon killed under it) closes its stdin first.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

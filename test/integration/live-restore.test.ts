@@ -264,3 +264,73 @@ describe('live restore: SIGKILL of the daemon never stops a container', () => {
     assert.equal(ps.stdout, '');
   });
 });
+
+/**
+ * A container's open stdin (-i) outlives the daemon too: a holder keeps the stdin FIFO open
+ * while no daemon is there, so the container sees no EOF, and `attach` after the restart
+ * reaches its stdin, whose end still ends the container's input.
+ */
+describe('live restore: containers with an open stdin', () => {
+  let engine: TestEngine;
+  let rootfs = '';
+  const pids: Record<string, number> = {};
+  let client: ChildProcess | undefined;
+  const READER = 'while read l; do echo "got $l"; done; echo eof; exit 4';
+
+  const isula = (args: string[], input?: string): Promise<RunResult> => engine.isula(args, input === undefined ? {} : { input });
+  const field = async (name: string, f: string): Promise<string> => {
+    const r = await isula(['inspect', '-f', `{{.State.${f}}}`, name]);
+    ok(r, `inspect ${name}`);
+    return r.stdout.trim();
+  };
+
+  before(async () => {
+    rootfs = busyboxRootfs();
+    engine = await TestEngine.start();
+  });
+  after(async () => {
+    if (client && client.exitCode === null && client.signalCode === null) client.kill('SIGKILL');
+    // A failure while the daemon was down: bring it back so the containers are removed.
+    if (engine.pid > 0 && !fs.existsSync(`/proc/${engine.pid}`)) await engine.startDaemon().catch(() => undefined);
+    await engine.cleanup();
+  });
+
+  it('run -itd, run -id and an attached run -i keep running across SIGKILL and SIGTERM of the daemon', async () => {
+    ok(await isula(['run', '-itd', '--name', 'tsh', '--external-rootfs', rootfs, 'none', 'sh']), 'run -itd');
+    ok(await isula(['run', '-id', '--name', 'ish', '--external-rootfs', rootfs, 'none', 'sh', '-c', READER]), 'run -id');
+    // `run -i` with its stdin from a pipe the test keeps open.
+    client = spawn(ISULA, ['-H', engine.host, 'run', '-i', '--name', 'pipe', '--external-rootfs', rootfs, 'none', 'sh', '-c', READER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    client.stdin!.on('error', () => undefined);
+    client.stdin!.write('a\n');
+    let out = '';
+    client.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until('the attached run -i to echo its input', () => out.includes('got a'));
+    for (const name of ['tsh', 'ish', 'pipe']) pids[name] = Number(await field(name, 'Pid'));
+
+    await engine.kill9();
+    await sleep(1500);
+    for (const name of ['tsh', 'ish', 'pipe']) assert.ok(alive(pids[name]!), `${name} survives SIGKILL of the daemon`);
+    await engine.startDaemon();
+    for (const name of ['tsh', 'ish', 'pipe']) assert.equal(await field(name, 'Status'), 'running', `${name} after SIGKILL`);
+
+    assert.equal(await engine.stop(), 0, 'graceful stop');
+    await sleep(1500);
+    for (const name of ['tsh', 'ish', 'pipe']) assert.ok(alive(pids[name]!), `${name} survives SIGTERM of the daemon`);
+    await engine.startDaemon();
+    for (const name of ['tsh', 'ish', 'pipe']) assert.equal(await field(name, 'Status'), 'running', `${name} after SIGTERM`);
+  });
+
+  it('attach after the restart reaches stdin, and the end of its input ends the container’s', async () => {
+    for (const name of ['ish', 'pipe']) {
+      const r = await isula(['attach', name], 'x\n');
+      assert.equal(r.code, 4, `attach ${name}: ${r.stdout} ${r.stderr}`);
+      assert.match(r.stdout, /got x\neof\n/);
+      assert.equal(await field(name, 'Status'), 'exited');
+    }
+    const logs = await isula(['logs', 'pipe']);
+    assert.match(logs.stdout, /got a\ngot x\neof\n/, 'input before and after the restart reached the same shell');
+    const e = await isula(['exec', 'tsh', 'echo', 'alive']);
+    ok(e, 'exec in the -itd shell');
+    ok(await isula(['rm', '-f', 'tsh', 'ish', 'pipe']), 'rm');
+  });
+});

@@ -30,14 +30,14 @@ export const CREATE_OPTIONS: OptionTable = {
     'log-opt': { type: 'string', list: true, describe: 'Container log options: max-size, max-file, disable-log' },
     'memory': { alias: 'm', type: 'string', describe: 'Memory limit' },
     'memory-swap': { type: 'string', describe: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
-    'cpu-shares': { type: 'number', describe: 'CPU shares (relative weight)' },
+    'cpu-shares': { type: 'string', describe: 'CPU shares (relative weight)' },
     'cpus': { type: 'string', describe: 'Number of CPUs' },
-    'cpu-period': { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-    'cpu-quota': { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+    'cpu-period': { type: 'string', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+    'cpu-quota': { type: 'string', describe: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
     'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (e.g. 0-3, 0,1)' },
     'cpuset-mems': { type: 'string', describe: 'MEMs in which to allow execution (0-3, 0,1)' },
-    'pids-limit': { type: 'number', describe: 'Tune container pids limit (set -1 for unlimited)' },
-    'files-limit': { type: 'number', describe: 'Tune container files limit (set -1 for unlimited)' },
+    'pids-limit': { type: 'string', describe: 'Tune container pids limit (set -1 for unlimited)' },
+    'files-limit': { type: 'string', describe: 'Tune container files limit (set -1 for unlimited)' },
     'cap-add': { type: 'string', list: true, describe: 'Add Linux capabilities' },
     'cap-drop': { type: 'string', list: true, describe: 'Drop Linux capabilities' },
     'privileged': { type: 'boolean', describe: 'Give extended privileges to this container' },
@@ -235,6 +235,17 @@ export function logOpts(args: Args): Record<string, string> {
   return out;
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A flag iSulad parses as a long long: an integer in int64's range, refused as iSulad's client does. */
+function int64Flag(args: Args, flag: string): number | undefined {
+  const text = str(args[flag]);
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (!/^[+-]?\d+$/.test(t) || BigInt(t) > INT64_MAX || BigInt(t) < -INT64_MAX - 1n) throw invalidArgs(`Invalid value "${text}" for flag --${flag}`);
+  return Number(t);
+}
+
 /** The resource flags `create`, `run` and `update` share; flags not given are left out. */
 export function resourcesOf(args: Args): ResourceSpec {
   const cpus = str(args.cpus);
@@ -247,14 +258,14 @@ export function resourcesOf(args: Args): ResourceSpec {
   const all: ResourceSpec = {
     memory: bytesFlag(args.memory, 'memory'),
     memorySwap: bytesFlag(args['memory-swap'], 'memory-swap'),
-    cpuShares: args['cpu-shares'] as number | undefined,
+    cpuShares: int64Flag(args, 'cpu-shares'),
     nanoCpus,
-    cpuPeriod: args['cpu-period'] as number | undefined,
-    cpuQuota: args['cpu-quota'] as number | undefined,
+    cpuPeriod: int64Flag(args, 'cpu-period'),
+    cpuQuota: int64Flag(args, 'cpu-quota'),
     cpusetCpus: str(args['cpuset-cpus']),
     cpusetMems: str(args['cpuset-mems']),
-    pidsLimit: args['pids-limit'] as number | undefined,
-    filesLimit: args['files-limit'] as number | undefined,
+    pidsLimit: int64Flag(args, 'pids-limit'),
+    filesLimit: int64Flag(args, 'files-limit'),
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as ResourceSpec;
 }

@@ -24,7 +24,8 @@ import { firstLxcFailure, withoutAttachErrors } from './errors.js';
 import { prepareMountTargets } from './mount-targets.js';
 import { withControllingTerminal } from './terminal.js';
 import { renderHookScript } from './hooks.js';
-import { exitCodeOfWaitStatus, LxcMonitor, type MonitorMessage } from './monitor.js';
+import { HELPER_FILE, helpersOf, holdStdin, killHelper, releaseStdin, STDIN_HOLDER_FILE, stdinHeld, withPidFile } from './helper.js';
+import { exitCodeOfWaitStatus, LxcMonitor, type LxcState, type MonitorMessage } from './monitor.js';
 import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
 
 /** Where liblxc, run as root, keeps its per-container lock files: <dir>/<lxcpath>/.<name>. */
@@ -34,13 +35,18 @@ const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
 
 /**
  * Copies input into a FIFO and closes it at the end: a FIFO cannot be shut down like a
- * socket, so the container sees EOF only when our descriptor is closed.
+ * socket, so the container sees EOF only when our descriptor is closed, and `closed` lets
+ * the other writer (the stdin holder) go.
  */
-function pipeToFifo(source: Readable, fifo: Writable): void {
+function pipeToFifo(source: Readable, fifo: Writable, closed: () => void): void {
   source.pipe(fifo, { end: false });
   source.once('end', () => {
-    if (fifo.writableLength === 0) fifo.destroy();
-    else fifo.once('drain', () => fifo.destroy());
+    const close = (): void => {
+      fifo.destroy();
+      closed();
+    };
+    if (fifo.writableLength === 0) close();
+    else fifo.once('drain', close);
   });
 }
 
@@ -142,8 +148,8 @@ export class LxcRuntime implements Runtime {
     state: string,
     private readonly monitorCgroupParent: string,
     private readonly log: Logger,
-    /** How long a start may take before it counts as failed (daemon `start-timeout`). */
-    private readonly startTimeoutMs = 60_000,
+    /** How long a start may take before it counts as failed (daemon `start-timeout`; iSulad: 2m). */
+    private readonly startTimeoutMs = 120_000,
   ) {
     this.lxcpath = path.join(graph, 'engines', 'lcr');
     this.statePath = path.join(state, 'lcr');
@@ -257,6 +263,8 @@ export class LxcRuntime implements Runtime {
     const loops: string[] = [];
     try {
       fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
+      // A run begins, before anything of it exists (see helper.ts): the helper fills in its pid.
+      fs.writeFileSync(this.helperFile(spec.id), '');
       this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops), true);
       return await this.launch(spec, stdinSource, ttySize);
     } finally {
@@ -275,6 +283,14 @@ export class LxcRuntime implements Runtime {
     const dir = this.blockRootfsDir(spec.id);
     if (!isMountPoint(dir)) await mountDevice(spec.rootfs.path, dir, spec.readOnly);
     return { ...spec, rootfs: { kind: 'dir', path: dir } };
+  }
+
+  private helperFile(id: string): string {
+    return path.join(this.stateDir(id), HELPER_FILE);
+  }
+
+  private stdinHolderFile(id: string): string {
+    return path.join(this.stateDir(id), STDIN_HOLDER_FILE);
   }
 
   /** LXC's monitor runs in a cgroup of its own per container, beside the containers'. */
@@ -319,15 +335,15 @@ export class LxcRuntime implements Runtime {
     const reached = monitor.waitFor(spec.id, ['RUNNING', 'STOPPED', 'ABORTING'], this.startTimeoutMs);
     reached.catch(() => undefined);
     // lxc-start gets the FIFOs read-write: never blocked on open, and never SIGPIPE while the
-    // daemon is away. Its stdin is the read end of a FIFO our writer holds, so the container
-    // sees EOF when we close it.
+    // daemon is away. Its stdin is the read end of a FIFO our writer and the stdin holder
+    // (helper.ts) hold, so the container sees EOF when both close it, not when we die.
     const stdin = withStdin ? openFifoWriter(fifo('stdin')) : undefined;
     const childFds = [fs.openSync(fifo('stdout'), fs.constants.O_RDWR), fs.openSync(fifo('stderr'), fs.constants.O_RDWR)];
     if (withStdin) childFds.push(fs.openSync(fifo('stdin'), fs.constants.O_RDONLY));
     const io: ContainerIo = { stdout: openFifoReader(fifo('stdout')), stderr: openFifoReader(fifo('stderr')), stdin };
     this.claimOutput(spec.id);
     const init = spec.tty ? withControllingTerminal(spec.rootfs.kind === 'block' ? this.blockRootfsDir(spec.id) : spec.rootfs.path, spec.args) : spec.args;
-    const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...init], spec.tty, ttySize);
+    const [cmd, ...args] = withPidFile(withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...init], spec.tty, ttySize), this.helperFile(spec.id));
     let child: ChildProcess;
     try {
       child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/' });
@@ -347,18 +363,23 @@ export class LxcRuntime implements Runtime {
         resolve();
       });
     });
-    if (stdin && stdinSource) pipeToFifo(stdinSource, stdin);
+    if (stdin && stdinSource && childPid !== undefined) {
+      holdStdin(fifo('stdin'), spec.id, childPid, this.stdinHolderFile(spec.id));
+      pipeToFifo(stdinSource, stdin, () => releaseStdin(this.stdinHolderFile(spec.id)));
+    }
 
-    const state = await reached;
+    // undefined: the start timed out, and what it launched may still run.
+    const state: LxcState | undefined = await reached.catch(() => undefined);
     if (state !== 'RUNNING') {
       this.monitorPids.delete(spec.id);
       io.stdout.destroy();
       io.stderr.destroy();
       stdin?.destroy();
+      const killed = state !== undefined || (await killHelper(() => (childPid === undefined ? [] : [childPid]), [spec.cgroupPath, this.monitorCgroupOf(spec.id)], 5000));
       await settlesWithin(childGone, 5000);
       fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
-      await unmount(this.blockRootfsDir(spec.id)).catch(() => undefined);
-      const reason = startFailure(path.join(dir, 'lxc.log'));
+      if (killed) await this.stopped(spec).catch((e: Error) => this.log.warn(`cleaning up the failed start of ${spec.id}: ${e.message}`));
+      const reason = state === undefined ? `the container did not start within the start-timeout (${this.startTimeoutMs / 1000}s)` : startFailure(path.join(dir, 'lxc.log'));
       throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
     }
     const monitorPid = childPid!;
@@ -389,9 +410,14 @@ export class LxcRuntime implements Runtime {
     fs.writeFileSync(path.join(this.stateDir(id), 'reader'), `${process.pid}\n`);
   }
 
-  reattach(id: string, started: StartedContainer): ContainerIo {
+  reattach(id: string, started: StartedContainer, stdinSource?: Readable): ContainerIo {
     const stateDir = this.stateDir(id);
-    const io = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+    const io: ContainerIo = { stdout: openFifoReader(path.join(stateDir, 'stdout')), stderr: openFifoReader(path.join(stateDir, 'stderr')) };
+    // The holder kept the container's stdin open while no daemon was there: write to it again.
+    if (stdinSource && stdinHeld(this.stdinHolderFile(id))) {
+      io.stdin = openFifoWriter(path.join(stateDir, 'stdin'));
+      pipeToFifo(stdinSource, io.stdin, () => releaseStdin(this.stdinHolderFile(id)));
+    }
     this.claimOutput(id);
     this.monitorPids.set(id, started.shimPid);
     this.adopted.set(id, started);
@@ -415,7 +441,12 @@ export class LxcRuntime implements Runtime {
     this.monitorPids.delete(id);
     this.adopted.delete(id);
     const file = path.join(this.exitsDir, id);
-    if (!fs.existsSync(file)) atomicWriteFileSync(file, `${code}\n`, 0o600);
+    try {
+      if (!fs.existsSync(file)) atomicWriteFileSync(file, `${code}\n`, 0o600);
+    } catch (e) {
+      // Disk full: the exit is found at restore anyway (the helper is gone).
+      this.log.error(`recording the exit of ${id}: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -532,6 +563,57 @@ export class LxcRuntime implements Runtime {
     // A block-device rootfs is mounted per run; the image's device must not stay busy.
     await unmount(this.blockRootfsDir(spec.id));
     this.removeLeftoverCgroups(spec);
+    // The run is over: nothing of it is left for a restarted daemon to find.
+    releaseStdin(this.stdinHolderFile(spec.id));
+    fs.rmSync(this.helperFile(spec.id), { force: true });
+  }
+
+  /**
+   * A container whose record is not running may still have a run: the daemon was killed
+   * during its start (the record says running only once it runs) or before the end of its
+   * run was released. What that run left is killed and released, so no process of a
+   * container runs unless its record says so. Returns true if processes were found.
+   */
+  async reclaim(spec: RuntimeSpec): Promise<boolean> {
+    if (!fs.existsSync(this.helperFile(spec.id))) return false;
+    // The run is abandoned: its end is not recorded as an exit.
+    this.monitorPids.delete(spec.id);
+    this.adopted.delete(spec.id);
+    const helpers = (): number[] => helpersOf(this.helperFile(spec.id), spec.id, this.lxcpath);
+    const cgroups = [spec.cgroupPath, this.monitorCgroupOf(spec.id)];
+    const found = helpers().length > 0 || cgroups.some((cg) => cgroupPids(cg).length > 0);
+    if (found) {
+      if (isFreezingOrFrozen(spec.cgroupPath)) setFrozenNoWait(spec.cgroupPath, false);
+      if (!(await killHelper(helpers, cgroups, 5000))) throw generalError(`processes of the unfinished run of ${spec.id} do not die`);
+    }
+    await this.stopped(spec);
+    fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
+    return found;
+  }
+
+  /**
+   * State and exit records of containers that have no record any more (`known` says which
+   * do): a daemon killed while removing one. Whatever runs of them is killed (`cgroupOf`:
+   * where such a container's processes are), then their files go.
+   */
+  async sweepOrphans(known: (id: string) => boolean, cgroupOf: (id: string) => string): Promise<string[]> {
+    const orphans = new Set<string>();
+    for (const dir of [this.statePath, this.exitsDir]) {
+      for (const e of fs.readdirSync(dir)) if (/^[0-9a-f]{64}$/.test(e) && !known(e)) orphans.add(e);
+    }
+    for (const id of orphans) {
+      const cgroups = [cgroupOf(id), this.monitorCgroupOf(id)];
+      if (!(await killHelper(() => helpersOf(this.helperFile(id), id, this.lxcpath), cgroups, 5000))) {
+        this.log.warn(`processes of removed container ${id} do not die; its files stay`);
+        continue;
+      }
+      releaseStdin(this.stdinHolderFile(id));
+      await unmount(this.blockRootfsDir(id));
+      for (const rel of cgroups) if (cgroupPresent(rel)) removeCgroup(rel);
+      if (isMountPoint(this.blockRootfsDir(id))) continue;
+      for (const p of [this.stateDir(id), path.join(this.exitsDir, id), path.join(LXC_LOCK_DIR, this.lxcpath, `.${id}`)]) fs.rmSync(p, { recursive: true, force: true });
+    }
+    return [...orphans];
   }
 
   /** LXC removes its cgroups itself, unless its monitor was killed: then they are left here. */
@@ -549,6 +631,9 @@ export class LxcRuntime implements Runtime {
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
+    // The container goes: an end of its helper seen from now on records no exit for it.
+    this.monitorPids.delete(spec.id);
+    this.adopted.delete(spec.id);
     await this.stopped(spec);
     this.configWritten.delete(spec.id);
     const gone = [
