@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { HandlerTable } from '../services/handlers.js';
 import type { Logger } from '../sys/log.js';
 import { onStream, routeTable } from './grpc/dispatch.js';
+import { closeWhenIdle, serverOptions } from './grpc/limits.js';
 import { makeDirs } from '../sys/dirs.js';
 
 /*
@@ -54,11 +55,10 @@ export async function startServer(hosts: string[], handlers: HandlerTable, socke
   const grpc: GrpcServer = { listeners: [], sessions: new Set() };
   try {
     for (const host of hosts) {
-      // Node's default of 10 MB per connection refuses new calls on a connection with a large
-      // response backlog (grpc-js lifts the limit altogether).
-      const server = http2.createServer({ maxSessionMemory: 1024 });
+      const server = http2.createServer(serverOptions());
       server.on('stream', (stream, headers) => onStream(routes, log, stream, headers));
       server.on('session', (session) => {
+        closeWhenIdle(session);
         grpc.sessions.add(session);
         session.on('close', () => grpc.sessions.delete(session));
         session.on('error', (e) => log.debug(`connection error: ${e.message}`));

@@ -81,7 +81,8 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
     },
     'ContainerService/Top': (req) => topContainer(ctx, get(req.id), req.psArgs),
     'ContainerService/Logs': async (req, call) => {
-      await streamLogs(ctx, get(req.id), { follow: req.follow, tail: req.tail }, (chunk) => call.write(req.timestamps ? chunk : { ...chunk, time: undefined }), cancelledOf(call));
+      const out = { write: (chunk: OutputChunk) => call.write(req.timestamps ? chunk : { ...chunk, time: undefined }), drained: () => call.drained() };
+      await streamLogs(ctx, get(req.id), { follow: req.follow, tail: req.tail }, out, cancelledOf(call));
     },
     'ContainerService/Attach': async (req: AttachRequest, call: StreamCall<'ContainerService/Attach'>) => {
       const c = get(req.id);

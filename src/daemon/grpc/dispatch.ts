@@ -45,6 +45,7 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
   let listener: ((m: unknown) => void) | undefined;
   const streamCall: StreamCall<MethodName> = {
     write: (m) => call.send(m),
+    drained: () => call.drained(),
     onMessage: (l) => {
       listener = l as (m: unknown) => void;
       for (const m of queued.splice(0)) listener(m);
