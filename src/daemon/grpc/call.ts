@@ -86,7 +86,9 @@ export class ServerCall {
         if (!this.recharge()) {
           throw new GrpcError(Status.RESOURCE_EXHAUSTED, `the server holds more than ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB of requests and responses; try again later`);
         }
-        for (const raw of reader.push(chunk)) {
+        // node:http2 hands out slices of its read buffers, which hold other calls' bytes too:
+        // a copy keeps what a partial message holds to its own size.
+        for (const raw of reader.push(chunk.byteLength < chunk.buffer.byteLength ? Buffer.from(chunk) : chunk)) {
           this.requestBytes -= raw.length + 5;
           let message: unknown;
           try {
@@ -138,7 +140,8 @@ export class ServerCall {
   private limitBacklog(): void {
     const backlog = this.stream.writableLength + this.heldBytes;
     const withinBudget = this.recharge();
-    if (backlog <= GRPC_LIMITS.maxCallBacklogBytes && withinBudget) return;
+    // Past the daemon-wide budget, only calls that themselves have a backlog are ended.
+    if (backlog <= GRPC_LIMITS.maxCallBacklogBytes && (withinBudget || !this.waiting)) return;
     const why = backlog > GRPC_LIMITS.maxCallBacklogBytes ? `more than ${GRPC_LIMITS.maxCallBacklogBytes / MiB} MiB` : `the server's ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB for all calls`;
     this.held = [];
     this.heldBytes = 0;
@@ -199,6 +202,10 @@ export class ServerCall {
     this.isCancelled = true;
     this.held = [];
     this.heldBytes = 0;
+    // The rest of the request is read and dropped: a partial message held by the reader goes.
+    this.receive = undefined;
+    this.requestBytes = 0;
+    this.recharge();
     this.wakeWriters();
     for (const listener of this.cancelListeners.splice(0)) listener();
   }

@@ -19,8 +19,12 @@ export const GRPC_LIMITS = {
   idleTimeoutMs: 120_000,
   /** A call ended for a client that does not read has this long to take its status. */
   dropGraceMs: 10_000,
-  /** Node's own cap on a connection's memory (MB): ours above are smaller; this one only backs them up. */
-  maxSessionMemoryMb: 128,
+  /**
+   * Node's own cap on a connection's memory (MB), which counts received data until it is
+   * garbage-collected and resets streams past it (ENHANCE_YOUR_CALM, no gRPC status): above
+   * ours, so that ours answer first, and it only backs them up.
+   */
+  maxSessionMemoryMb: 256,
 };
 
 /** The options of every HTTP/2 listener of the daemon. */
