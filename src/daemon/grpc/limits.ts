@@ -18,7 +18,7 @@ export const GRPC_LIMITS = {
   /** A connection with no call and no frame for this long is closed. */
   idleTimeoutMs: 120_000,
   /** A call ended for a client that does not read has this long to take its status. */
-  dropGraceMs: 10_000,
+  dropGraceMs: 30_000,
   /**
    * Node's own cap on a connection's memory (MB), which counts received data until it is
    * garbage-collected and resets streams past it (ENHANCE_YOUR_CALM, no gRPC status): above
@@ -35,14 +35,14 @@ export function serverOptions(): http2.ServerOptions {
   };
 }
 
-/** Closes `session` once it has had no call and no frame for the idle timeout. */
-export function closeWhenIdle(session: http2.ServerHttp2Session): void {
+/** Closes `session` once it has had no call and no frame for `idleMs`. */
+export function closeWhenIdle(session: http2.ServerHttp2Session, idleMs = GRPC_LIMITS.idleTimeoutMs): void {
   let calls = 0;
   session.on('stream', (stream: http2.ServerHttp2Stream) => {
     calls++;
     stream.once('close', () => calls--);
   });
-  session.setTimeout(GRPC_LIMITS.idleTimeoutMs, () => {
+  session.setTimeout(idleMs, () => {
     // A quiet `logs -f` or `events` is a call: only a connection without one is idle.
     if (calls === 0) session.close();
   });
