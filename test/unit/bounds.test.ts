@@ -5,7 +5,13 @@ import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { encodeMessage } from '../../src/api/codec.js';
+import { frameMessage } from '../../src/api/grpc-framing.js';
+import { grpcPath } from '../../src/api/rpc.js';
 import { closeWhenIdle } from '../../src/daemon/grpc/limits.js';
+import { startServer, stopServer, type GrpcServer } from '../../src/daemon/server.js';
+import type { HandlerTable, StreamCall } from '../../src/services/handlers.js';
+import type { Logger } from '../../src/sys/log.js';
 import { readBoundedRegularFile, readBoundedRegularFileSync } from '../../src/sys/bounded-read.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bounds-unit-'));
@@ -86,5 +92,86 @@ describe('idle HTTP/2 connections', () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     assert.equal(closed, false);
     client.destroy();
+  });
+});
+
+// startServer gives the socket to root.
+describe('responses to a client that does not read', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+  const sock = path.join(dir, 'grpc.sock');
+  const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  let ended = 0;
+  // Logs writes blindly, as live output does; Events writes at the client's pace, as a replay does.
+  const handlers = {
+    'ContainerService/Logs': (_req: unknown, call: StreamCall<'ContainerService/Logs'>) =>
+      new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          for (let i = 0; i < 16; i++) call.write({ stream: 1, data: chunk });
+        }, 5);
+        call.onCancel(() => {
+          clearInterval(timer);
+          ended++;
+          resolve();
+        });
+      }),
+    'SystemService/Events': async (_req: unknown, call: StreamCall<'SystemService/Events'>) => {
+      for (let i = 0; i < 320 && !call.cancelled; i++) {
+        call.write({ time: '', timeNano: '0', type: 'container', action: 'x'.repeat(64 * 1024), id: String(i), attributes: {} });
+        await call.drained();
+      }
+    },
+  } as unknown as HandlerTable;
+  let server: GrpcServer;
+  before(async () => {
+    server = await startServer([`unix://${sock}`], handlers, { gid: 0 }, quiet);
+  });
+  after(() => stopServer(server));
+
+  /** Starts a call and reads nothing until `resume` is called; then reads to the end. */
+  function call(method: 'ContainerService/Logs' | 'SystemService/Events') {
+    const session = http2.connect('http://localhost', { path: sock } as http2.SecureClientSessionOptions);
+    session.on('error', () => undefined);
+    const req = session.request({ ':method': 'POST', ':path': grpcPath(method), 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => undefined);
+    req.pause();
+    let status: string | undefined;
+    let message = '';
+    let bytes = 0;
+    req.on('trailers', (t) => {
+      status = String(t['grpc-status']);
+      message = String(t['grpc-message'] ?? '');
+    });
+    const done = new Promise<{ status?: string; message: string; bytes: number }>((resolve) =>
+      req.on('close', () => {
+        session.close();
+        resolve({ status, message: decodeURIComponent(message), bytes });
+      }),
+    );
+    req.end(frameMessage(encodeMessage({})));
+    return {
+      resume: () => {
+        req.on('data', (d: Buffer) => (bytes += d.length));
+        req.resume();
+        return done;
+      },
+    };
+  }
+
+  it('a call that lets more than 8 MiB pile up is ended with RESOURCE_EXHAUSTED, which the client reads when it resumes', async () => {
+    const c = call('ContainerService/Logs');
+    await within(10_000, (async () => {
+      while (ended === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    })());
+    const r = await within(10_000, c.resume());
+    assert.equal(r.status, '8');
+    assert.match(r.message, /the client is not reading its output: more than 8 MiB unsent; output dropped/);
+  });
+
+  it('a handler that waits for drained() sends 20 MiB to a slow client in full', async () => {
+    const c = call('SystemService/Events');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const r = await within(20_000, c.resume());
+    assert.equal(r.status, '0', r.message);
+    assert.ok(r.bytes > 20 * 1024 * 1024, String(r.bytes));
   });
 });

@@ -83,9 +83,6 @@ export class ServerCall {
       if (this.ended || this.isCancelled) return;
       try {
         this.requestBytes += chunk.length;
-        if (!this.recharge()) {
-          throw new GrpcError(Status.RESOURCE_EXHAUSTED, `the server holds more than ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB of requests and responses; try again later`);
-        }
         // node:http2 hands out slices of its read buffers, which hold other calls' bytes too:
         // a copy keeps what a partial message holds to its own size.
         for (const raw of reader.push(chunk.byteLength < chunk.buffer.byteLength ? Buffer.from(chunk) : chunk)) {
@@ -99,7 +96,11 @@ export class ServerCall {
           onMessage(message);
           if (this.ended || this.isCancelled) return;
         }
-        this.recharge();
+        // Past the daemon-wide budget, only a call still waiting for the rest of a message is
+        // refused: a small request, whole in its chunk, holds nothing.
+        if (!this.recharge() && this.requestBytes > 0) {
+          throw new GrpcError(Status.RESOURCE_EXHAUSTED, `the server holds more than ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB of requests and responses; try again later`);
+        }
       } catch (e) {
         if (!(e instanceof GrpcError)) throw e;
         this.fail(e);
