@@ -122,7 +122,13 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
         (s, i) =>
           new Promise<void>((resolve) => {
             if (!s) return resolve();
-            s.on('data', (data: Buffer) => call.write({ stream: (i + 1) as 1 | 2, data }));
+            // The exec's pipes are this client's alone: a client that reads slowly slows the
+            // process, as a pipe would, instead of having its output pile up here.
+            s.on('data', (data: Buffer) => {
+              call.write({ stream: (i + 1) as 1 | 2, data });
+              s.pause();
+              void call.drained().then(() => s.resume());
+            });
             s.on('close', () => resolve());
           }),
       );
