@@ -7,7 +7,7 @@ export type { OciHooks };
 const STAGES = ['prestart', 'poststart', 'poststop'] as const;
 
 /** A hook spec names a few programs: some hundred bytes; 1 MiB leaves room for thousands of hooks. */
-export const MAX_HOOK_SPEC_BYTES = 1024 * 1024;
+const MAX_HOOK_SPEC_BYTES = 1024 * 1024;
 
 /** Reads and checks a --hook-spec file: an absolute path to JSON with OCI hooks. */
 export async function readHookSpec(file: string): Promise<OciHooks> {

@@ -88,7 +88,7 @@ function healthcheckOf(args: Args): HealthcheckSpec | undefined {
 }
 
 /** An env or label file: the daemon takes at most 1 MiB of environment, so more is refused here. */
-export const MAX_LINES_FILE_BYTES = 1024 * 1024;
+const MAX_LINES_FILE_BYTES = 1024 * 1024;
 
 function readLinesFile(file: string, what: string): string[] {
   let text: string;
