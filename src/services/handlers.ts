@@ -6,8 +6,11 @@ export interface StreamCall<M extends MethodName> {
   write(message: Res<M>): void;
   /** Resolves once what was written has gone out: a long replay awaits it between writes. */
   drained(): Promise<void>;
-  /** Further requests of a bidirectional call. */
-  onMessage(listener: (message: Req<M>) => void): void;
+  /**
+   * Further requests of a bidirectional call. A listener whose destination is full returns a
+   * promise that settles once it has room: no more requests are read until then.
+   */
+  onMessage(listener: (message: Req<M>) => void | Promise<void>): void;
   /** The client went away or cancelled. */
   onCancel(listener: () => void): void;
   readonly cancelled: boolean;

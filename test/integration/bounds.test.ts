@@ -338,3 +338,28 @@ describe('an exec whose client does not read', () => {
     await eventually('all the output', () => (bytes === 300_000_000 ? true : undefined), 10_000);
   });
 });
+
+describe('a container that does not read its stdin', () => {
+  let cli: Cli;
+  before(async () => {
+    cli = new Cli(await TestEngine.start(), busyboxRootfs());
+  });
+  after(() => cli.engine.cleanup());
+
+  it('run -i fed 200 MB that nothing reads: the daemon reads no faster than the container, so it stays bounded', async () => {
+    const client = spawn(ISULA, ['-H', cli.engine.host, 'run', '-i', '--name', 'deaf', '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    client.stdin.on('error', () => undefined);
+    await eventually('the container to run', async () => ((await cli.isula(['inspect', '-f', '{{.State.Status}}', 'deaf'])).stdout.trim() === 'running' ? true : undefined));
+    const watch = watchRss(cli.engine.pid, 100, () => client.kill('SIGKILL'));
+    const chunk = Buffer.alloc(MiB, 0x61);
+    const until = Date.now() + 15_000;
+    for (let sent = 0; sent < 200 && Date.now() < until && client.exitCode === null; sent++) {
+      if (!client.stdin.write(chunk)) await Promise.race([new Promise((resolve) => client.stdin.once('drain', resolve)), sleepMs(500)]);
+    }
+    await sleepMs(1000);
+    const grown = watch.stop();
+    client.kill('SIGKILL');
+    assert.ok(grown < 100, `the daemon grew by ${grown.toFixed(0)} MB holding stdin nobody reads`);
+    assert.match(await cli.status('deaf'), /^running/);
+  });
+});

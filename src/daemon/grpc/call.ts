@@ -38,6 +38,7 @@ export class ServerCall {
   private requestBytes = 0;
   private readonly drainWaiters: (() => void)[] = [];
   private grace: NodeJS.Timeout | undefined;
+  private pauses = 0;
   private trailers: http2.OutgoingHttpHeaders = {};
   private readonly cancelListeners: (() => void)[] = [];
   private readonly deadline: NodeJS.Timeout | undefined;
@@ -109,6 +110,16 @@ export class ServerCall {
     this.stream.on('end', () => {
       if (!this.ended && !this.isCancelled) onEnd();
     });
+  }
+
+  /** Stops reading requests until as many resumeInput calls: the client's window then closes. */
+  pauseInput(): void {
+    if (this.pauses++ === 0) this.stream.pause();
+  }
+
+  resumeInput(): void {
+    if (this.pauses === 0) return;
+    if (--this.pauses === 0 && !this.stream.destroyed) this.stream.resume();
   }
 
   /** Sends one response; dropped once the call has ended or been cancelled. */

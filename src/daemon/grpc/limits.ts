@@ -17,6 +17,8 @@ export const GRPC_LIMITS = {
   maxBufferedBytes: 64 * MiB,
   /** A connection with no call and no frame for this long is closed. */
   idleTimeoutMs: 120_000,
+  /** A unary or server-streaming request (a few KiB) must arrive in full within this. */
+  requestTimeoutMs: 60_000,
   /** A call ended for a client that does not read has this long to take its status. */
   dropGraceMs: 30_000,
   /**
