@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { encodeMessage } from '../../src/api/codec.js';
 import { frameMessage } from '../../src/api/grpc-framing.js';
 import { grpcPath } from '../../src/api/rpc.js';
-import { closeWhenIdle } from '../../src/daemon/grpc/limits.js';
+import { closeWhenIdle, GRPC_LIMITS } from '../../src/daemon/grpc/limits.js';
 import { startServer, stopServer, type GrpcServer } from '../../src/daemon/server.js';
 import type { HandlerTable, StreamCall } from '../../src/services/handlers.js';
 import type { Logger } from '../../src/sys/log.js';
@@ -103,6 +103,7 @@ describe('responses to a client that does not read', { skip: process.getuid?.() 
   let ended = 0;
   // Logs writes blindly, as live output does; Events writes at the client's pace, as a replay does.
   const handlers = {
+    'SystemService/Version': async () => ({ version: 'test' }),
     'ContainerService/Logs': (_req: unknown, call: StreamCall<'ContainerService/Logs'>) =>
       new Promise<void>((resolve) => {
         const timer = setInterval(() => {
@@ -173,5 +174,51 @@ describe('responses to a client that does not read', { skip: process.getuid?.() 
     const r = await within(20_000, c.resume());
     assert.equal(r.status, '0', r.message);
     assert.ok(r.bytes > 20 * 1024 * 1024, String(r.bytes));
+  });
+});
+
+describe('unary requests', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+  const sock = path.join(dir, 'unary.sock');
+  const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
+  const handlers = { 'SystemService/Version': async () => ({ version: 'test' }) } as unknown as HandlerTable;
+  let server: GrpcServer;
+  before(async () => {
+    server = await startServer([`unix://${sock}`], handlers, { gid: 0 }, quiet);
+  });
+  after(() => stopServer(server));
+
+  /** Sends `body` without ending the request; resolves with the status the server ends the call with. */
+  function open(body: Buffer): Promise<{ status: string; message: string }> {
+    const session = http2.connect('http://localhost', { path: sock } as http2.SecureClientSessionOptions);
+    session.on('error', () => undefined);
+    const req = session.request({ ':method': 'POST', ':path': grpcPath('SystemService/Version'), 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => undefined);
+    req.on('data', () => undefined);
+    req.write(body);
+    return new Promise((resolve) =>
+      req.on('response', (h) => {
+        session.destroy();
+        resolve({ status: String(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
+      }),
+    );
+  }
+
+  it('a second message is refused as it comes, not kept until the end', async () => {
+    const one = frameMessage(encodeMessage({}));
+    const r = await within(2000, open(Buffer.concat([one, one])));
+    assert.equal(r.status, '13');
+    assert.match(r.message, /takes one request message, got 2/);
+  });
+
+  it('a request that does not arrive in full in time is ended', async () => {
+    const saved = GRPC_LIMITS.requestTimeoutMs;
+    GRPC_LIMITS.requestTimeoutMs = 300;
+    try {
+      const r = await within(3000, open(frameMessage(encodeMessage({})).subarray(0, 3)));
+      assert.equal(r.status, '4');
+      assert.match(r.message, /the request did not arrive in full within 0.3 s/);
+    } finally {
+      GRPC_LIMITS.requestTimeoutMs = saved;
+    }
   });
 });
