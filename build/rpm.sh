@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# Builds isulad-<version>-1.x86_64.rpm and isulad-<version>-1.aarch64.rpm into dist/rpm/ and
-# makes that folder a yum repository (createrepo_c). Needs Debian's rpm and createrepo-c;
-# the aarch64 executable needs binutils-aarch64-linux-gnu (see build/build.sh).
+# Builds isulad-ts-<version>-1.<arch>.rpm for x86_64 and aarch64 into dist/rpm/ and makes that
+# folder a yum repository (createrepo_c). Needs Debian's rpm and createrepo-c; the aarch64
+# executable needs binutils-aarch64-linux-gnu (see build/build.sh).
+# Usage: build/rpm.sh [--arch x86_64|aarch64|all]   (default all)
 # SKIP_BUILD=1 reuses dist/isulad-<arch> as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+arch=all
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --arch) arch=${2:-}; shift 2 ;;
+    --arch=*) arch=${1#--arch=}; shift ;;
+    *) echo "usage: build/rpm.sh [--arch x86_64|aarch64|all]" >&2; exit 2 ;;
+  esac
+done
+case "$arch" in
+  x86_64 | aarch64) arches=$arch ;;
+  all) arches="x86_64 aarch64" ;;
+  *) echo "rpm: unknown architecture \"$arch\": want x86_64, aarch64 or all" >&2; exit 2 ;;
+esac
 for tool in rpmbuild createrepo_c; do
   command -v "$tool" >/dev/null || { echo "rpm: $tool not found: apt-get install --no-install-recommends rpm createrepo-c" >&2; exit 1; }
 done
 version=$(node -p "require('./package.json').version")
-[ "${SKIP_BUILD:-}" = 1 ] || bash build/build.sh --arch all
+[ "${SKIP_BUILD:-}" = 1 ] || bash build/build.sh --arch "$arch"
 rm -rf dist/rpm .cache/rpm
 mkdir -p dist/rpm
-for arch in x86_64 aarch64; do
-  src=.cache/rpm/src-$arch
+for a in $arches; do
+  src=.cache/rpm/src-$a
   mkdir -p "$src"
-  cp "dist/isulad-$arch" "$src/isulad"
-  cp build/rpm/isulad.service build/rpm/daemon.json README.md "$src/"
+  cp "dist/isulad-$a" "$src/isulad"
+  cp build/rpm/isulad.service build/rpm/daemon.json build/rpm/isulad-ts.sysusers build/rpm/hooks/default.json README.md "$src/"
+  cp build/completion/isula.bash "$src/"
   target=()
-  [ "$arch" = "$(uname -m)" ] || target=(--target "$arch")
+  [ "$a" = "$(uname -m)" ] || target=(--target "$a")
   rpmbuild -bb "${target[@]}" --quiet \
     --define "_topdir $PWD/.cache/rpm/top" --define "_sourcedir $PWD/$src" --define "_rpmdir $PWD/dist/rpm" \
     --define "_binary_payload w3T0.zstdio" --define "isulad_version $version" build/rpm/isulad.spec

@@ -9,6 +9,9 @@ export const ExitCode = {
   imageNotFound: 20,
   invalidArgs: 125,
   serverError: 125,
+  /** `run`/`start -a`: the container's command could not be invoked, or was not found. */
+  commandNotExecutable: 126,
+  commandNotFound: 127,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,6 +1,7 @@
 import { invalidArgs } from '../api/errors.js';
 
 export interface OptionSpec {
+  /** One letter: the shorthand (`-n`); longer: a second long name (`--network` for `--net`). */
   alias?: string;
   type: 'string' | 'boolean' | 'number';
   /** May be given more than once, collecting every value; otherwise the last one wins. */
@@ -19,6 +20,11 @@ export type Args = Record<string, unknown> & { _: string[] };
 export const GLOBAL_OPTIONS: OptionTable = {
   host: { alias: 'H', type: 'string', describe: 'Daemon socket to connect to' },
   debug: { alias: 'D', type: 'boolean', describe: 'Enable debug mode' },
+  tls: { type: 'boolean', describe: 'Use TLS for a tcp:// host; implied by --tlsverify' },
+  tlsverify: { type: 'boolean', describe: 'Use TLS and verify the daemon by --tlscacert' },
+  tlscacert: { type: 'string', describe: 'Trust daemon certificates signed only by this CA (default /root/.iSulad/ca.pem)' },
+  tlscert: { type: 'string', describe: 'Client TLS certificate (default /root/.iSulad/cert.pem)' },
+  tlskey: { type: 'string', describe: 'Client TLS key (default /root/.iSulad/key.pem)' },
   help: { type: 'boolean', describe: 'Show help' },
 };
 
@@ -56,13 +62,14 @@ export function parseArgs(argv: string[], table: OptionTable, haltAtPositional: 
     }
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
-      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      const given = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      const name = given.length > 1 && !options[given] ? (byAlias.get(given) ?? given) : given;
       const spec = options[name];
-      if (!spec) throw invalidArgs(`unknown flag: --${name}`);
-      if (eq >= 0) set(name, convert(name, spec, arg.slice(eq + 1)));
+      if (!spec) throw invalidArgs(`unknown flag: --${given}`);
+      if (eq >= 0) set(name, convert(given, spec, arg.slice(eq + 1)));
       else if (spec.type === 'boolean') set(name, true);
-      else if (i + 1 < argv.length) set(name, convert(name, spec, argv[++i]!));
-      else throw invalidArgs(`flag needs an argument: --${name}`);
+      else if (i + 1 < argv.length) set(name, convert(given, spec, argv[++i]!));
+      else throw invalidArgs(`flag needs an argument: --${given}`);
       continue;
     }
     if (arg.startsWith('-') && arg.length > 1) {

@@ -1,6 +1,6 @@
 import { EngineError, ExitCode, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
-import { DaemonError } from '../client/transport.js';
+import { DaemonError, type TlsFlags } from '../client/transport.js';
 import { parseArgs, type Args } from './args.js';
 import { str } from './command.js';
 import { commands } from './commands/index.js';
@@ -8,24 +8,36 @@ import { CliContext } from './context.js';
 import { commandHelp, topLevelHelp } from './help.js';
 import { writeErr, writeOut } from './stdio.js';
 
-/** Splits `[global flags] COMMAND [command args]`; -H/--host and -D may come before the command. */
-function splitGlobal(argv: string[]): { host?: string; command?: string; rest: string[] } {
-  let host: string | undefined;
-  const rest: string[] = [];
+/** iSulad's default certificate folder. */
+const CERT_DIR = '/root/.iSulad';
+const GLOBAL_BEFORE_COMMAND = new Set(['-H', '--host', '-D', '--debug', '--tls', '--tlsverify', '--tlscacert', '--tlscert', '--tlskey']);
+
+/** Splits `[global flags] COMMAND [command args]`: the global flags may come before the command. */
+function splitGlobal(argv: string[]): { global: string[]; command?: string; rest: string[] } {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-H' || a === '--host') host = argv[++i];
-    else if (a.startsWith('--host=')) host = a.slice('--host='.length);
-    else if (a === '-D' || a === '--debug') continue;
-    else break;
+    const name = a.split('=')[0]!;
+    if (!GLOBAL_BEFORE_COMMAND.has(name)) break;
+    // A value follows unless given with '=' or the flag is a boolean.
+    if (!a.includes('=') && ['-H', '--host', '--tlscacert', '--tlscert', '--tlskey'].includes(name)) i++;
   }
-  const command = argv[i];
-  rest.push(...argv.slice(i + 1));
-  return { host, command, rest };
+  return { global: argv.slice(0, i), command: argv[i], rest: argv.slice(i + 1) };
 }
 
-async function runCommand(name: string, argv: string[], hostFlag: string | undefined): Promise<number> {
+/** The TLS flags, the command's own over those before it. */
+function tlsFlags(args: Args, before: Args): TlsFlags {
+  const pick = (name: string): unknown => args[name] ?? before[name];
+  return {
+    tls: pick('tls') === true,
+    verify: pick('tlsverify') === true,
+    caFile: str(pick('tlscacert')) ?? `${CERT_DIR}/ca.pem`,
+    certFile: str(pick('tlscert')) ?? `${CERT_DIR}/cert.pem`,
+    keyFile: str(pick('tlskey')) ?? `${CERT_DIR}/key.pem`,
+  };
+}
+
+async function runCommand(name: string, argv: string[], before: Args): Promise<number> {
   const entry = commands[name];
   if (!entry) {
     writeErr(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
@@ -43,7 +55,7 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
     writeOut(`${commandHelp(command)}\n`);
     return 0;
   }
-  const ctx = new CliContext(str(args.host) ?? hostFlag);
+  const ctx = new CliContext(str(args.host) ?? str(before.host), tlsFlags(args, before));
   try {
     return await command.run(args, ctx);
   } finally {
@@ -52,9 +64,10 @@ async function runCommand(name: string, argv: string[], hostFlag: string | undef
 }
 
 export async function clientMain(argv: string[]): Promise<void> {
-  const { host, command, rest } = splitGlobal(argv);
+  const { global, command, rest } = splitGlobal(argv);
   let code: number;
   try {
+    const before = parseArgs(global, {}, false);
     if (command === undefined || command === '--help' || command === 'help') {
       writeOut(`${topLevelHelp()}\n`);
       code = command === undefined ? ExitCode.invalidArgs : 0;
@@ -62,7 +75,7 @@ export async function clientMain(argv: string[]): Promise<void> {
       writeOut(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
       code = 0;
     } else {
-      code = await runCommand(command, rest, host);
+      code = await runCommand(command, rest, before);
     }
   } catch (e) {
     const err: EngineError = toEngineError(e);

@@ -1,4 +1,5 @@
-import type { Transport } from '../client/transport.js';
+import { ExitCode, type ExitCodeValue } from '../api/errors.js';
+import { DaemonError, type Transport } from '../client/transport.js';
 import { onResize, rawMode, terminalSize, type TerminalSize } from './terminal.js';
 import type { OutputChunk } from '../api/containers.js';
 import { writeErr, writeOut } from './stdio.js';
@@ -37,8 +38,22 @@ export async function attachAndStart(client: Transport, id: string, stdin: boole
   const out = outputWriter();
   const size = tty ? terminalSize() : undefined;
   const { done, handle } = client.stream('ContainerService/Attach', { id, start: true, stdin, ...(size ? { resize: size } : {}) }, out.write, true);
-  await relay(done, (m) => handle.send({ id, ...m }), stdin, tty);
+  try {
+    await relay(done, (m) => handle.send({ id, ...m }), stdin, tty);
+  } catch (e) {
+    throw e instanceof DaemonError ? new DaemonError(startFailureCode(e.message) ?? e.exitCode, e.message) : e;
+  }
   return out.exitCode() ?? 125;
+}
+
+/**
+ * A command that cannot start exits as a shell's would: 127 not found, 126 not executable,
+ * told apart by the error's wording as iSulad's client (util_contain_errmsg) and Docker's do.
+ */
+export function startFailureCode(message: string): ExitCodeValue | undefined {
+  if (/executable file not found|no such file or directory|not a directory/i.test(message)) return ExitCode.commandNotFound;
+  if (/permission denied/i.test(message)) return ExitCode.commandNotExecutable;
+  return undefined;
 }
 
 type Input = { input?: Uint8Array; eof?: boolean; resize?: TerminalSize };

@@ -3,8 +3,10 @@ import { EngineError, ExitCode, isExitCode } from '../api/errors.js';
 import { grpcPath, type MethodName, type Req, type Res, type StreamMethod, type UnaryMethod } from '../api/rpc.js';
 import { frameMessage, MessageReader } from '../api/grpc-framing.js';
 import { Status } from '../api/grpc-status.js';
-import { H2Session, type H2Stream, type StreamError } from './h2/session.js';
-import { UnixSocket } from './unix-socket.js';
+import { parseHost } from '../common/host.js';
+import { H2Session, type H2Stream, type SessionSocket, type StreamError } from './h2/session.js';
+import { connectTcp, type ClientTls } from './tcp-socket.js';
+import { connectUnix } from './unix-socket.js';
 
 function safeDecode(text: string): string {
   try {
@@ -21,6 +23,9 @@ export class ConnectError extends EngineError {
   }
 }
 
+/** Errors that mean the daemon was not reached (unix socket or TCP). */
+const CONNECT_FAILURES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
 /** An error the daemon answered with (as opposed to one found in the client). */
 export class DaemonError extends EngineError {}
 
@@ -33,22 +38,31 @@ export interface StreamHandle<In> {
   cancel(): void;
 }
 
+/** How to reach a tcp:// daemon: a new connection each call, and the URL scheme it speaks. */
+export interface Dialer {
+  scheme: 'http' | 'https';
+  connect(): SessionSocket;
+}
+
 /**
- * A small gRPC client over our own HTTP/2 (./h2) on a unix socket. The CLI avoids
+ * A small gRPC client over our own HTTP/2 (./h2) on a unix socket (or a TCP connection). The CLI avoids
  * @grpc/grpc-js, which costs more to load than a whole unary round trip, and node:http2,
  * which pulls in tls, http, crypto and assert: about a quarter of a short command's CPU.
  */
 export class Transport {
   private session: H2Session | undefined;
 
+  /** `target` is the unix socket's path, or a dialer for tcp:// hosts. */
   constructor(
     private readonly host: string,
-    private readonly socketPath: string,
+    private readonly target: string | Dialer,
   ) {}
 
   private connect(): H2Session {
     // Socket errors surface on the streams, as each stream's close.
-    if (!this.session?.usable) this.session = new H2Session(new UnixSocket(this.socketPath));
+    if (!this.session?.usable) {
+      this.session = new H2Session(typeof this.target === 'string' ? connectUnix(this.target) : this.target.connect());
+    }
     return this.session;
   }
 
@@ -117,7 +131,7 @@ export class Transport {
       req = this.connect().request(
         [
           [':method', 'POST'],
-          [':scheme', 'http'],
+          [':scheme', typeof this.target === 'string' ? 'http' : this.target.scheme],
           [':path', grpcPath(method)],
           [':authority', 'localhost'],
           ['content-type', 'application/grpc'],
@@ -140,7 +154,7 @@ export class Transport {
           },
           onClose: (e?: StreamError) => {
             if (e) {
-              const connectFailure = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES' || e.code === 'ENOTSOCK';
+              const connectFailure = CONNECT_FAILURES.has(e.code ?? '');
               return finish(connectFailure ? new ConnectError(this.host, e.code ?? e.message) : new EngineError(ExitCode.general, e.message));
             }
             if (cancelledByUs) return finish();
@@ -152,7 +166,8 @@ export class Transport {
         },
       );
     } catch (e) {
-      finish(new ConnectError(this.host, (e as Error).message));
+      // A TLS file that cannot be read is the user's to fix, not a daemon that is down.
+      finish(e instanceof EngineError ? e : new ConnectError(this.host, (e as Error).message));
       return { send: () => undefined, end: () => undefined, cancel: () => undefined };
     }
     req.write(frameMessage(encodeMessage(request)));
@@ -170,11 +185,25 @@ export class Transport {
 
 export const DEFAULT_HOST = 'unix:///var/run/isulad.sock';
 
-/** `-H`, then `ISULAD_HOST`, then the default socket. Only unix sockets are served. */
-export function resolveHost(flag: string | undefined): { host: string; socketPath: string } {
+/** The client's TLS flags as given; --tlsverify implies --tls. */
+export interface TlsFlags {
+  tls: boolean;
+  verify: boolean;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * `-H`, then `ISULAD_HOST`, then the default socket. A tcp:// host speaks TLS with --tls or
+ * --tlsverify, plain TCP otherwise.
+ */
+export function resolveHost(flag: string | undefined, tls?: TlsFlags): { host: string; target: string | Dialer } {
   const host = flag || process.env.ISULAD_HOST || DEFAULT_HOST;
-  if (!host.startsWith('unix://')) {
-    throw new EngineError(ExitCode.invalidArgs, `Invalid host ${host}: only unix:///path sockets are supported`);
-  }
-  return { host, socketPath: host.slice('unix://'.length) };
+  const secure = tls !== undefined && (tls.tls || tls.verify);
+  const address = parseHost(host, secure);
+  if (typeof address === 'string') throw new EngineError(ExitCode.invalidArgs, address.replace(/^invalid/, 'Invalid'));
+  if (address.kind === 'unix') return { host, target: address.path };
+  const options: ClientTls | undefined = secure ? { verify: tls.verify, caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile } : undefined;
+  return { host, target: { scheme: secure ? 'https' : 'http', connect: () => connectTcp(address.host, address.port, options) } };
 }

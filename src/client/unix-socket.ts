@@ -1,10 +1,14 @@
+import type net from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import type { SessionSocket } from './h2/session.js';
 
 /**
- * A unix-socket connection straight on libuv's pipe handle, the one node:net wraps. node:net
- * brings in the whole of node:stream, 5 ms of a 45 ms `isula` call; the client needs only
- * bytes in and out. The handle's interface is Node's own (pinned: the executable carries
- * its Node), reached through process.binding, which Node keeps for such uses.
+ * The client's connection to a unix socket, straight on libuv's pipe handle, the one node:net
+ * wraps. node:net brings in the whole of node:stream, 5 ms of a 45 ms `isula` call; the client
+ * needs only bytes in and out. The handle is Node's internal interface, reached through
+ * process.binding (deprecated, DEP0111): the executable carries its own Node, but a Node that
+ * drops or changes the binding must not break the client, so its shape is checked first and
+ * node:net, loaded only then, takes over.
  */
 
 interface Req {
@@ -35,10 +39,51 @@ interface StreamBinding {
   kLastWriteWasAsync: number;
 }
 
-const binding = (process as unknown as { binding(name: string): unknown }).binding;
-const pipes = binding('pipe_wrap') as PipeBinding;
-const streams = binding('stream_wrap') as StreamBinding;
+/** The two bindings the pipe handle needs. */
+export interface Libuv {
+  pipes: PipeBinding;
+  streams: StreamBinding;
+}
+
+/** `binding` is process.binding; null when it is gone, throws, or gives what this file does not know. */
+export function libuvBindings(binding: unknown): Libuv | null {
+  if (typeof binding !== 'function') return null;
+  try {
+    const pipes = binding('pipe_wrap') as Partial<PipeBinding> | undefined;
+    const streams = binding('stream_wrap') as Partial<StreamBinding> | undefined;
+    const ok =
+      typeof pipes?.Pipe === 'function' &&
+      typeof pipes.PipeConnectWrap === 'function' &&
+      typeof pipes.constants?.SOCKET === 'number' &&
+      typeof streams?.WriteWrap === 'function' &&
+      typeof streams.ShutdownWrap === 'function' &&
+      streams.streamBaseState instanceof Int32Array &&
+      typeof streams.kReadBytesOrError === 'number' &&
+      typeof streams.kArrayBufferOffset === 'number' &&
+      typeof streams.kLastWriteWasAsync === 'number';
+    return ok ? { pipes: pipes as PipeBinding, streams: streams as StreamBinding } : null;
+  } catch {
+    return null;
+  }
+}
+
+const LIBUV = libuvBindings((process as { binding?: unknown }).binding);
 const UV_EOF = -4095;
+
+/**
+ * Connects at once to the socket at `path`; writes made before the connection is up go out when
+ * it is. `libuv` is for tests, which pass null to take the node:net path.
+ */
+export function connectUnix(path: string, libuv: Libuv | null = LIBUV): SessionSocket {
+  if (libuv) {
+    try {
+      return new UnixSocket(path, libuv);
+    } catch {
+      // A pipe handle that no longer takes these calls: node:net below.
+    }
+  }
+  return (process.getBuiltinModule('node:net') as typeof net).connect({ path });
+}
 
 /** An error named like node:net's: `code` is the errno name (ENOENT, ECONNREFUSED, ...). */
 function uvError(status: number, what: string): NodeJS.ErrnoException {
@@ -48,9 +93,9 @@ function uvError(status: number, what: string): NodeJS.ErrnoException {
 
 type Listeners = { data: (chunk: Buffer) => void; error: (e: Error) => void; close: () => void };
 
-/** Connects at once; writes made before the connection is up go out when it is. */
+/** The connection on libuv's pipe handle (see connectUnix). */
 export class UnixSocket {
-  private readonly handle = new pipes.Pipe(pipes.constants.SOCKET);
+  private readonly handle: PipeHandle;
   private readonly listeners: Partial<Listeners> = {};
   private pending: Buffer[] | undefined = [];
   private endAfterPending: (() => void) | undefined;
@@ -59,9 +104,13 @@ export class UnixSocket {
   private closed = false;
   writable = true;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly uv: Libuv,
+  ) {
+    this.handle = new uv.pipes.Pipe(uv.pipes.constants.SOCKET);
     this.handle.onread = (buffer) => this.onRead(buffer);
-    const req = this.request(new pipes.PipeConnectWrap(), (status) => this.onConnect(status));
+    const req = this.request(new uv.pipes.PipeConnectWrap(), (status) => this.onConnect(status));
     const err = this.handle.connect(req, path);
     if (err < 0) queueMicrotask(() => this.fail(uvError(err, 'connect')));
   }
@@ -85,7 +134,7 @@ export class UnixSocket {
       return;
     }
     if (this.closed) return;
-    const req = this.request(new streams.ShutdownWrap(), () => done?.());
+    const req = this.request(new this.uv.streams.ShutdownWrap(), () => done?.());
     req.handle = this.handle;
     if (this.handle.shutdown(req) < 0) done?.();
   }
@@ -117,6 +166,7 @@ export class UnixSocket {
   }
 
   private writeNow(bytes: Buffer): void {
+    const streams = this.uv.streams;
     const req = this.request(new streams.WriteWrap(), (status) => {
       if (status < 0) this.fail(uvError(status, 'write'));
     });
@@ -128,6 +178,7 @@ export class UnixSocket {
   }
 
   private onRead(buffer: ArrayBuffer | undefined): void {
+    const streams = this.uv.streams;
     const state = streams.streamBaseState;
     const n = state[streams.kReadBytesOrError]!;
     if (n > 0 && buffer) this.listeners.data?.(Buffer.from(buffer, state[streams.kArrayBufferOffset], n));

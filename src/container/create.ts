@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CreateRequest, CreateResponse, HealthcheckSpec, MountSpec } from '../api/containers.js';
+import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
 import { unknownCaps } from '../runtime/lxc/capabilities.js';
+import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
 import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS, type HealthConfig } from './health.js';
@@ -65,10 +66,18 @@ export function validateEnv(env: string[], argv: string[]): void {
   if (total > ENV_LIMITS.maxTotalBytes) throw invalidArgs(`environment and command take ${total} bytes: at most ${ENV_LIMITS.maxTotalBytes} (1 MiB)`);
 }
 
-function validateMounts(mounts: MountSpec[]): void {
-  for (const m of mounts) {
-    if (!m.destination.startsWith('/')) throw invalidArgs(`invalid mount destination "${m.destination}": must be an absolute path`);
-    if (m.destination.replace(/\/+/g, '/') === '/') throw invalidArgs('invalid mount destination "/": cannot mount over the root filesystem');
+/**
+ * Checks the user's mounts and returns them with each destination cleaned as an absolute path
+ * inside the container (iSulad's util_clean_path): `/../../x` is `/x`, so no destination,
+ * stored or handed to the runtime, can name a place outside the container's root.
+ */
+function validateMounts(mounts: MountSpec[]): MountSpec[] {
+  return mounts.map((given) => {
+    if (!given.destination.startsWith('/')) throw invalidArgs(`invalid mount destination "${given.destination}": must be an absolute path`);
+    // Each mount becomes one line of the LXC config: a newline would start another key.
+    if (/[\r\n]/.test(`${given.source}${given.destination}${given.options ?? ''}`)) throw invalidArgs(`invalid mount "${given.destination.split(/[\r\n]/)[0]}": must not contain a newline`);
+    const m = { ...given, destination: cleanInRoot(given.destination) };
+    if (m.destination === '/') throw invalidArgs(`invalid mount destination "${given.destination}": cannot mount over the root filesystem`);
     if (m.type === 'bind') {
       if (!m.source.startsWith('/')) throw invalidArgs(`invalid bind mount source "${m.source}": must be an absolute path`);
       if (!fs.existsSync(m.source)) throw invalidArgs(`invalid bind mount source "${m.source}": no such file or directory`);
@@ -83,7 +92,20 @@ function validateMounts(mounts: MountSpec[]): void {
       }
       if (!st.isFile()) throw invalidArgs(`invalid squashfs mount source "${m.source}": must be a regular file`);
     }
-  }
+    return m;
+  });
+}
+
+/** Devices with their path in the container checked and cleaned like mount destinations. */
+function validateDevices(devices: DeviceSpec[]): DeviceSpec[] {
+  return devices.map((d) => {
+    if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
+    if (/[\r\n]/.test(`${d.hostPath}${d.containerPath}`)) throw invalidArgs(`invalid device "${d.hostPath.split(/[\r\n]/)[0]}": must not contain a newline`);
+    if (!d.containerPath.startsWith('/')) throw invalidArgs(`invalid device "${d.hostPath}": path in the container "${d.containerPath}" must be absolute`);
+    const containerPath = cleanInRoot(d.containerPath);
+    if (containerPath === '/') throw invalidArgs(`invalid device "${d.hostPath}": path in the container "${d.containerPath}" is the root filesystem`);
+    return { ...d, containerPath };
+  });
 }
 
 /** squashfs layers and mounts go through read-only loop devices, so both must be there. */
@@ -157,17 +179,17 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   if (badCaps.length > 0) throw invalidArgs(`Unknown capability: ${badCaps[0]}`);
   if (req.stopSignal && signalNumber(req.stopSignal) === undefined) throw invalidArgs(`Invalid signal: ${req.stopSignal}`);
   for (const u of req.ulimits) if (!ULIMIT_NAMES.has(u.name)) throw invalidArgs(`Invalid ulimit type: ${u.name}`);
-  for (const d of req.devices) if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
+  const devices = validateDevices(req.devices);
   const hookSpec = req.hookSpec || ctx.defaults.hookSpec;
   const hooks = hookSpec ? await readHookSpec(hookSpec) : undefined;
-  validateMounts(req.mounts);
+  const mounts = validateMounts(req.mounts);
   validateResources(req, ctx);
   const healthcheck = healthConfigOf(req.healthcheck);
 
   const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
   if (!backend) throw imageNotFound(`No such image: ${req.image}`);
   const image = await backend.resolve(req.image, req.externalRootfs);
-  requireSquashfsSupport(ctx, [...image.mounts, ...req.mounts]);
+  requireSquashfsSupport(ctx, [...image.mounts, ...mounts]);
 
   const entrypoint = req.entrypoint ?? image.config.entrypoint;
   let argv = [...entrypoint, ...req.cmd];
@@ -216,13 +238,13 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       SystemContainer: req.systemContainer,
       ExternalRootfs: req.externalRootfs ?? '',
       ReadonlyRootfs: req.readOnly,
-      Mounts: req.mounts,
+      Mounts: mounts,
       ImageMounts: image.mounts,
       Resources: req.resources,
       CapAdd: req.capAdd,
       CapDrop: req.capDrop,
       Privileged: req.privileged,
-      Devices: req.devices,
+      Devices: devices,
       Ulimits: req.ulimits,
       HookSpec: hookSpec ?? '',
       ...(hooks ? { Hooks: hooks } : {}),

@@ -12,6 +12,7 @@ import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
 import type { ContainerIo } from '../runtime/runtime.js';
+import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import { runtimeSpecOf } from './spec.js';
 import { refuseInGc, requireOperation } from './state.js';
 
@@ -23,16 +24,22 @@ export function logLimits(c: Container, ctx: EngineContext): { maxBytes: number;
   return { maxBytes, maxFiles };
 }
 
-/** System containers get hostname, hosts and resolv.conf written into the rootfs, as iSulad does. */
-function writeSystemContainerEtc(c: Container): void {
-  const etc = path.join(c.record.config.BaseFs, 'etc');
-  if (c.record.host.ReadonlyRootfs || !fs.existsSync(etc)) return;
-  try {
-    fs.accessSync(etc, fs.constants.W_OK);
-    fs.writeFileSync(path.join(etc, 'hostname'), `${c.record.config.Config.Hostname}\n`);
-    for (const f of ['hosts', 'resolv.conf']) fs.copyFileSync(path.join(c.dir, f), path.join(etc, f));
-  } catch {
-    // a read-only filesystem: iSulad skips this too
+/**
+ * System containers get hostname, hosts and resolv.conf written into the rootfs, as iSulad
+ * does. Each is resolved inside the rootfs (a symlinked etc or resolv.conf stays in it) and
+ * written only as a regular file; a file whose directory is missing is skipped, and one that
+ * cannot be written safely (a symlink loop, a FIFO or device there) refuses the start.
+ */
+function writeSystemContainerEtc(c: Container, rootfs: string): void {
+  if (c.record.host.ReadonlyRootfs) return;
+  const hostname = `${c.record.config.Config.Hostname}\n`;
+  for (const name of ['hostname', 'hosts', 'resolv.conf']) {
+    try {
+      writeFileInRoot(rootfs, `/etc/${name}`, name === 'hostname' ? hostname : fs.readFileSync(path.join(c.dir, name)));
+    } catch (e) {
+      if (!(e instanceof InRootError)) return; // a read-only filesystem: iSulad skips this too
+      if (e.code !== 'ENOENT') throw generalError(`cannot write /etc/${name} into the rootfs of ${c.id}: ${e.message}`);
+    }
   }
 }
 
@@ -63,13 +70,14 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   if (requireOperation('start', c.status, c.id)) return subscribe();
   await c.releasing;
   const spec = runtimeSpecOf(c, ctx.defaults);
-  if (c.record.host.SystemContainer) writeSystemContainerEtc(c);
+  if (c.record.host.SystemContainer && spec.rootfs.kind === 'dir') writeSystemContainerEtc(c, spec.rootfs.path);
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
   let result;
   try {
     result = await ctx.runtime.start(spec, stdinSource, ttySize);
   } catch (e) {
     c.state.Error = (e as Error).message;
+    ctx.log.info(`container ${c.id} name=${c.name} failed to start: ${c.state.Error}`);
     await c.save();
     throw e;
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { EngineEvent } from '../api/containers.js';
 import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
 import { applyExitPolicy, handleExit } from '../container/exit.js';
@@ -23,6 +24,17 @@ export interface Engine {
   ctx: EngineContext;
   images: EmbeddedImageStore;
   close(): Promise<void>;
+}
+
+/** Container lifecycle events (create, start, die with its exit code, stop, destroy ...) at INFO. */
+function logContainerEvents(log: Logger): (e: EngineEvent) => void {
+  return (e) => {
+    if (e.type !== 'container') return;
+    const attrs = Object.entries(e.attributes)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    log.info(`container ${e.action} ${e.id}${attrs ? ` ${attrs}` : ''}`);
+  };
 }
 
 /** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
@@ -70,6 +82,7 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     },
     kernel,
   };
+  ctx.events.subscribe(logContainerEvents(log.child('events')));
   // iSulad's order: the GC list first, then the containers, then the GC thread.
   ctx.gc.load();
   const loaded = store.load(log);

@@ -36,6 +36,7 @@ async function run(config: DaemonConfig): Promise<void> {
   const release = claimSingleInstance(config.pidfile, config.graph);
   const log = makeLogger(config);
   log.info(`isulad ${ENGINE_VERSION} (${GIT_COMMIT}) starting, pid ${process.pid}, graph ${config.graph}, state ${config.state}`);
+  for (const line of config.warnings) log.warn(line);
 
   const gid = socketGid(config);
   const cgroups = hostCgroups();
@@ -71,7 +72,7 @@ async function run(config: DaemonConfig): Promise<void> {
 
   let server;
   try {
-    server = await startServer(config.hosts, handlers, { gid }, log.child('server'));
+    server = await startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'));
   } catch (e) {
     await engine.close();
     release();
@@ -85,7 +86,7 @@ async function run(config: DaemonConfig): Promise<void> {
     log.info(`received ${signal}, shutting down`);
     void stopServer(server).finally(async () => {
       await engine.close();
-      for (const host of config.hosts) fs.rmSync(host.slice('unix://'.length), { force: true });
+      for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
       release();
       log.info('stopped');
       process.exit(0);
@@ -103,7 +104,10 @@ async function run(config: DaemonConfig): Promise<void> {
 export async function daemonMain(argv: string[]): Promise<void> {
   try {
     const invocation = parseDaemonArgs(argv);
-    if (invocation.kind === 'help') return;
+    if (invocation.kind === 'help') {
+      process.stdout.write(invocation.text);
+      return;
+    }
     if (invocation.kind === 'version') {
       process.stdout.write(`Version ${ENGINE_VERSION}, commit ${GIT_COMMIT}\n`);
       return;

@@ -3,8 +3,11 @@ import http2 from 'node:http2';
 import path from 'node:path';
 import type { HandlerTable } from '../services/handlers.js';
 import type { Logger } from '../sys/log.js';
+import { parseHost, type HostAddress } from '../common/host.js';
+import type { TlsSettings } from './config/config.js';
 import { onStream, routeTable } from './grpc/dispatch.js';
 import { closeWhenIdle, serverOptions } from './grpc/limits.js';
+import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
 import { makeDirs } from '../sys/dirs.js';
 
 /*
@@ -16,6 +19,8 @@ import { makeDirs } from '../sys/dirs.js';
 export interface SocketOptions {
   /** gid owning the socket files. */
   gid: number;
+  /** How tcp:// hosts are served (the config refuses plain TCP unless asked for); none: plain. */
+  tls?: TlsSettings;
 }
 
 /** The daemon's listening sockets and the HTTP/2 connections they accepted. */
@@ -24,38 +29,75 @@ export interface GrpcServer {
   readonly sessions: Set<http2.ServerHttp2Session>;
 }
 
-async function listen(server: http2.Http2Server, host: string, socket: SocketOptions): Promise<void> {
-  if (!host.startsWith('unix://')) throw new Error(`invalid host ${host}: only unix:///path sockets are supported`);
-  const file = host.slice('unix://'.length);
-  // sun_path holds 108 bytes with the NUL; a longer path would be cut short, silently.
-  if (Buffer.byteLength(file) > 107) throw new Error(`invalid host ${host}: the socket path is longer than 107 bytes`);
-  const failure = (e: unknown): Error => new Error(`cannot listen on ${host}: ${(e as Error).message}`);
+/** A PEM file is a few kilobytes; a chain of certificates a few more. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/** Read once at start, but with the rules of every file a user names: a FIFO or /dev/zero must not hang or fill the daemon. */
+function readPem(file: string, what: string): Buffer {
   try {
-    makeDirs(path.dirname(file));
-    // We hold the pidfile, so a socket file left here belongs to a dead daemon.
-    fs.rmSync(file, { force: true });
+    return readBoundedRegularFileSync(file, MAX_PEM_BYTES);
   } catch (e) {
-    throw failure(e);
+    throw new Error(`cannot read the TLS ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** A host to listen on: its text as given, and where it points. */
+type ListenHost = HostAddress & { text: string };
+
+function listenHost(text: string, tls: TlsSettings | undefined): ListenHost {
+  const host = parseHost(text, tls !== undefined && tls.mode !== 'none');
+  if (typeof host === 'string') throw new Error(host);
+  return { ...host, text };
+}
+
+/** A server for one host: plain for unix sockets (and plain TCP when asked), TLS otherwise. */
+function makeServer(host: ListenHost, tls: TlsSettings | undefined): http2.Http2Server {
+  if (host.kind === 'unix' || !tls || tls.mode === 'none') return http2.createServer(serverOptions());
+  const verify = tls.mode === 'verify';
+  return http2.createSecureServer({
+    ...serverOptions(),
+    cert: readPem(tls.certFile, 'certificate'),
+    key: readPem(tls.keyFile, 'key'),
+    ...(verify ? { ca: readPem(tls.caFile, 'CA certificate'), requestCert: true, rejectUnauthorized: true } : {}),
+    minVersion: 'TLSv1.2',
+  }) as unknown as http2.Http2Server;
+}
+
+async function listen(server: http2.Http2Server, host: ListenHost, socket: SocketOptions): Promise<void> {
+  const failure = (e: unknown): Error => new Error(`cannot listen on ${host.text}: ${(e as Error).message}`);
+  if (host.kind === 'unix') {
+    try {
+      makeDirs(path.dirname(host.path));
+      // We hold the pidfile, so a socket file left here belongs to a dead daemon.
+      fs.rmSync(host.path, { force: true });
+    } catch (e) {
+      throw failure(e);
+    }
   }
   await new Promise<void>((resolve, reject) => {
     const failed = (e: Error): void => reject(failure(e));
     server.once('error', failed);
-    server.listen(file, () => {
+    const done = (): void => {
       server.off('error', failed);
       resolve();
-    });
+    };
+    if (host.kind === 'unix') server.listen(host.path, done);
+    else server.listen(host.port, host.host, done);
   });
-  fs.chmodSync(file, 0o660);
-  fs.chownSync(file, 0, socket.gid);
+  if (host.kind === 'unix') {
+    fs.chmodSync(host.path, 0o660);
+    fs.chownSync(host.path, 0, socket.gid);
+  }
 }
 
-/** Serves the handler table over gRPC on every unix socket in `hosts`. */
+/** Serves the handler table over gRPC on every host: unix sockets, and tcp:// with or without TLS. */
 export async function startServer(hosts: string[], handlers: HandlerTable, socket: SocketOptions, log: Logger): Promise<GrpcServer> {
   const routes = routeTable(handlers);
   const grpc: GrpcServer = { listeners: [], sessions: new Set() };
   try {
-    for (const host of hosts) {
-      const server = http2.createServer(serverOptions());
+    for (const text of hosts) {
+      const host = listenHost(text, socket.tls);
+      const server = makeServer(host, socket.tls);
       server.on('stream', (stream, headers) => onStream(routes, log, stream, headers));
       server.on('session', (session) => {
         closeWhenIdle(session);
@@ -63,10 +105,18 @@ export async function startServer(hosts: string[], handlers: HandlerTable, socke
         session.on('close', () => grpc.sessions.delete(session));
         session.on('error', (e) => log.debug(`connection error: ${e.message}`));
       });
+      // A client that fails the handshake (no certificate, an unknown CA) is refused here.
+      server.on('tlsClientError', (e: Error & { reason?: string }) => log.warn(`${host.text}: refused a TLS client: ${e.reason ?? e.message.split('\n')[0]}`));
       grpc.listeners.push(server);
       await listen(server, host, socket);
-      server.on('error', (e) => log.error(`${host}: ${e.message}`));
-      log.info(`listening on ${host}`);
+      server.on('error', (e) => log.error(`${host.text}: ${e.message}`));
+      const mode = socket.tls?.mode ?? 'none';
+      if (host.kind === 'tcp' && mode === 'none') {
+        log.warn(`listening on ${host.text} WITHOUT TLS (--tls=false): anyone who can reach this port controls the host; use --tlsverify`);
+      } else {
+        const how = host.kind === 'unix' ? '' : mode === 'verify' ? ' (TLS, client certificates required)' : ' (TLS, no client certificates)';
+        log.info(`listening on ${host.text}${how}`);
+      }
     }
   } catch (e) {
     await stopServer(grpc);

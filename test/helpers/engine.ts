@@ -88,10 +88,13 @@ export class TestEngine {
   readonly host: string;
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
+  /** What the daemons of this engine wrote to stdout (their log, with --log-driver stdout). */
+  stdout = '';
 
   private constructor(
     dir: string,
     private readonly extraArgs: string[],
+    private readonly config: unknown = {},
   ) {
     this.dir = dir;
     this.root = path.join(dir, 'root');
@@ -101,9 +104,10 @@ export class TestEngine {
     this.host = `unix://${this.sock}`;
   }
 
-  static async start(extraArgs: string[] = []): Promise<TestEngine> {
+  /** `config` is the daemon.json to start with (default: empty). */
+  static async start(extraArgs: string[] = [], config?: unknown): Promise<TestEngine> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-test-'));
-    const engine = new TestEngine(dir, extraArgs);
+    const engine = new TestEngine(dir, extraArgs, config);
     await engine.startDaemon();
     return engine;
   }
@@ -112,15 +116,16 @@ export class TestEngine {
     return ['-g', this.root, '-S', this.state, '-H', this.host, '-p', this.pidfile, '--config-file', this.configFile(), ...this.extraArgs];
   }
 
-  /** An empty daemon.json, so a host's /etc/isulad/daemon.json never leaks into a test. */
-  private configFile(): string {
+  /** The test's own daemon.json, so a host's /etc/isulad/daemon.json never leaks into a test. */
+  configFile(): string {
     const file = path.join(this.dir, 'daemon.json');
-    if (!fs.existsSync(file)) fs.writeFileSync(file, '{}\n');
+    if (!fs.existsSync(file)) fs.writeFileSync(file, `${JSON.stringify(this.config, null, 4)}\n`);
     return file;
   }
 
   async startDaemon(): Promise<void> {
-    const child = spawn(ISULAD, this.daemonArgs(), { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+    const child = spawn(ISULAD, this.daemonArgs(), { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));

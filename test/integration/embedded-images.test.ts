@@ -499,6 +499,19 @@ describe('embedded images: rejected manifests', () => {
     await rejected(fx.variant((m) => (m.created = '2018-01-01T00:00:00.000Zabc#$@')), /created/);
   });
 
+  it('a created time that does not exist', async () => {
+    await rejected(fx.variant((m) => (m.created = '2020-13-45T25:61:61Z')), /created "2020-13-45T25:61:61Z" is not an RFC3339 time/);
+    await rejected(fx.variant((m) => (m.created = '2019-02-29T00:00:00Z')), /created "2019-02-29T00:00:00Z"/);
+  });
+
+  it('a layer that is a symlink out of the manifest directory, relative or absolute', async () => {
+    for (const target of ['../img/app.img', fx.appImg]) {
+      const m = fx.variant((x) => (x.layers[1]!.pathInHost = 'out.img'));
+      fs.symlinkSync(target, path.join(path.dirname(m), 'out.img'));
+      await rejected(m, new RegExp(`layers\\[1\\]\\.pathInHost "out\\.img" leads through a symlink to ${fx.appImg.replace(/[.]/g, '\\.')}, outside the manifest directory`));
+    }
+  });
+
   it('zero layers', async () => {
     await rejected(fx.variant((m) => (m.layers = [])), /layers/);
   });
@@ -566,16 +579,19 @@ describe('embedded images: symlinked manifest, signature, layers and rootfs devi
   let engine: TestEngine;
   let fx: Fixture;
   let link = '';
+  let real = '';
   before(async () => {
     fx = new Fixture('sym');
-    // real/test.manifest names its layer through real/app.img -> ../img/app.img and its
-    // rootfs through <root>/rootfs0 -> /dev/loopN; real/test.sgn -> ../sig/sgn;
-    // link/test.manifest -> ../real/test.manifest is what the user loads.
-    const real = path.join(fx.root, 'real');
+    // real/test.manifest names its layer through real/app.img -> layers/app.img (a layer's
+    // symlinks stay in the manifest's directory) and its rootfs through <root>/rootfs0 ->
+    // /dev/loopN; real/test.sgn -> ../sig/sgn; link/test.manifest -> ../real/test.manifest is
+    // what the user loads.
+    real = path.join(fx.root, 'real');
     const sig = path.join(fx.root, 'sig');
     const linkDir = path.join(fx.root, 'link');
-    for (const d of [real, sig, linkDir]) fs.mkdirSync(d);
-    fs.symlinkSync('../img/app.img', path.join(real, 'app.img'));
+    for (const d of [real, sig, linkDir, path.join(real, 'layers')]) fs.mkdirSync(d);
+    fs.copyFileSync(fx.appImg, path.join(real, 'layers', 'app.img'));
+    fs.symlinkSync('layers/app.img', path.join(real, 'app.img'));
     fs.symlinkSync(fx.loop, path.join(fx.root, 'rootfs0'));
     const m = fx.read();
     m.imageName = 'sym:v1';
@@ -602,6 +618,22 @@ describe('embedded images: symlinked manifest, signature, layers and rootfs devi
     const r = await engine.isula(['run', '--rm', 'sym:v1', 'sh', '-c', 'cat /app/VERSION; echo $c']);
     ok(r, 'run sym:v1');
     assert.equal(r.stdout, '1.0\nd e\n');
+  });
+
+  it('a layer symlink turned to lead out of the manifest directory after the load refuses the create', async () => {
+    const layer = path.join(real, 'app.img');
+    fs.rmSync(layer);
+    fs.symlinkSync('../img/app.img', layer);
+    try {
+      const r = await engine.isula(['create', '--name', 'moved', 'sym:v1', 'true']);
+      assert.equal(r.code, 1, `exit code; stdout: ${r.stdout} stderr: ${r.stderr}`);
+      assert.deepEqual(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`Layer 1 app\\.img of embedded image sym:v1 leads to ${fx.img}/app\\.img, outside the manifest directory ${real}`));
+      assert.equal((await engine.isula(['ps', '-a', '-q'])).stdout, '');
+    } finally {
+      fs.rmSync(layer);
+      fs.symlinkSync('layers/app.img', layer);
+    }
   });
 });
 

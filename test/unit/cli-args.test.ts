@@ -11,6 +11,7 @@ const table: OptionTable = {
   tty: { alias: 't', type: 'boolean', describe: '' },
   time: { type: 'number', default: 10, describe: '' },
   'memory-swap': { type: 'string', describe: '' },
+  net: { alias: 'network', type: 'string', describe: '' },
 };
 
 describe('parseArgs (pflag syntax)', () => {
@@ -44,7 +45,15 @@ describe('parseArgs (pflag syntax)', () => {
     assert.deepEqual(parseArgs(['--', '-d'], table, false)._, ['-d']);
   });
 
+  it('a long alias is a second long name for the same flag', () => {
+    assert.equal(parseArgs(['--network', 'host'], table, false).net, 'host');
+    assert.equal(parseArgs(['--network=none'], table, false).net, 'none');
+    assert.equal(parseArgs(['--net', 'host', '--network', 'none'], table, false).net, 'none');
+  });
+
   const bad: [string[], RegExp][] = [
+    [['--network'], /flag needs an argument: --network$/],
+    [['--n', 'x'], /unknown flag: --n$/],
     [['--bogus'], /unknown flag: --bogus/],
     [['-x'], /unknown shorthand flag: 'x'/],
     [['--name'], /flag needs an argument: --name/],

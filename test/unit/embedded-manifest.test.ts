@@ -182,13 +182,16 @@ describe('readEmbeddedManifest', () => {
 
   describe('symlinks (CI test_symbolic)', () => {
     it('layers, manifest and sgn reached through symlinks', async () => {
-      // img2/{app,platform}.img -> ../img/*, img2/test.sgn -> ../img5/sgn, img3/manifest -> ../img2/test.manifest, img4 -> img3
+      // img2/app.img -> store/app.img, img2/platform.img -> <abs>/img2/store/platform.img (layer links stay in
+      // the manifest's directory), img2/test.sgn -> ../img5/sgn, img3/manifest -> ../img2/test.manifest, img4 -> img3
       const img2 = path.join(root, 'img2');
       const img3 = path.join(root, 'img3');
       const img5 = path.join(root, 'img5');
-      for (const d of [img2, img3, img5]) fs.mkdirSync(d);
-      fs.symlinkSync('../img/app.img', path.join(img2, 'app.img'));
-      fs.symlinkSync(path.join(img, 'platform.img'), path.join(img2, 'platform.img'));
+      const store = path.join(img2, 'store');
+      for (const d of [img2, img3, img5, store]) fs.mkdirSync(d);
+      for (const f of ['app.img', 'platform.img']) fs.copyFileSync(path.join(img, f), path.join(store, f));
+      fs.symlinkSync('store/app.img', path.join(img2, 'app.img'));
+      fs.symlinkSync(path.join(store, 'platform.img'), path.join(img2, 'platform.img'));
       const text = `${JSON.stringify(template(), null, 2)}\n`;
       const manifest = path.join(img2, 'test.manifest');
       fs.writeFileSync(manifest, text);
@@ -200,7 +203,7 @@ describe('readEmbeddedManifest', () => {
       for (const input of [manifest, path.join(img3, 'manifest'), path.join(root, 'img4', 'manifest')]) {
         const got = await readEmbeddedManifest(input);
         assert.equal(got.manifestPath, manifest);
-        assert.deepEqual(got.layers.map((l) => l.hostPath), [path.join(img, 'platform.img'), path.join(img, 'app.img')]);
+        assert.deepEqual(got.layers.map((l) => l.hostPath), [path.join(store, 'platform.img'), path.join(store, 'app.img')]);
         assert.equal(got.size, 1823);
       }
     });
@@ -217,6 +220,25 @@ describe('readEmbeddedManifest', () => {
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '../other/x.img'))), /layers\[1\]\.pathInHost "\.\.\/other\/x\.img" leaves the manifest directory/);
       // also not into a sibling whose name merely starts with the directory's name
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '../img2/app.img'))), /leaves the manifest directory/);
+    });
+    it('a layer path may not lead out of the manifest directory through a symlink', async () => {
+      const outside = path.join(root, 'outside');
+      fs.mkdirSync(outside, { recursive: true });
+      fs.writeFileSync(path.join(outside, 'x.img'), 'x');
+      fs.symlinkSync('../outside/x.img', path.join(img, 'rel-out.img'));
+      fs.symlinkSync(path.join(outside, 'x.img'), path.join(img, 'abs-out.img'));
+      fs.symlinkSync(outside, path.join(img, 'dir-out'));
+      for (const p of ['rel-out.img', 'abs-out.img', 'dir-out/x.img']) {
+        await rejects(
+          readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = p))),
+          new RegExp(`^Invalid manifest: layers\\[1\\]\\.pathInHost "${p}" leads through a symlink to ${outside}/x\\.img, outside the manifest directory ${img}$`),
+        );
+      }
+      // a directory layer too
+      await rejects(
+        readEmbeddedManifest(edit((m) => Object.assign(layer(m, 1), { mediaType: LAYER_DIR, digest: '', pathInHost: 'dir-out' }))),
+        /layers\[1\]\.pathInHost "dir-out" leads through a symlink to .*\/outside, outside the manifest directory/,
+      );
     });
     it('.. that stays inside the directory is fine', async () => {
       fs.mkdirSync(path.join(img, 'sub'), { recursive: true });
@@ -243,6 +265,13 @@ describe('readEmbeddedManifest', () => {
       await rejects(readEmbeddedManifest(edit((m) => (m.created = '2018-01-01'))), /^Invalid manifest: created "2018-01-01" is not an RFC3339 time$/);
       await rejects(readEmbeddedManifest(edit((m) => (m.created = '2018-01-01T00:00:00.1234567890Z'))), /created/);
       await rejects(readEmbeddedManifest(edit((m) => (m.created = '2018-01-01 00:00:00Z'))), /created/);
+    });
+    it('created that is not a real date and time', async () => {
+      for (const created of ['2020-13-45T25:61:61Z', '2020-00-10T00:00:00Z', '2019-02-29T00:00:00Z', '2100-02-29T00:00:00Z', '2020-04-31T00:00:00Z', '2020-01-01T24:00:00Z', '2020-01-01T00:60:00Z', '2020-01-01T00:00:60Z', '2020-01-01T00:00:00+24:00', '2020-01-01T00:00:00-05:60']) {
+        await rejects(readEmbeddedManifest(edit((m) => (m.created = created))), new RegExp(`^Invalid manifest: created "${created.replace(/[+]/g, '\\+')}" is not an RFC3339 time$`));
+      }
+      // the edges that do exist
+      for (const created of ['2000-02-29T23:59:59Z', '2020-12-31T00:00:00+23:59', '2021-01-31T12:30:00.5-00:00']) await readEmbeddedManifest(edit((m) => (m.created = created)));
       await rejects(readEmbeddedManifest(edit((m) => delete m.created)), /created nothing is not an RFC3339 time/);
     });
     it('zero layers', async () => {

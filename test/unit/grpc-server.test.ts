@@ -170,7 +170,8 @@ describe('gRPC server on node:http2', { skip: process.getuid?.() !== 0 ? 'needs 
 
   it('listens on a socket of mode 0660, and names a socket it cannot use', async () => {
     assert.equal(fs.statSync(socketPath).mode & 0o777, 0o660);
-    await assert.rejects(startServer(['tcp://127.0.0.1:2375'], handlers, { gid: 0 }, quiet), /invalid host tcp:\/\/127\.0\.0\.1:2375/);
+    await assert.rejects(startServer(['tcp://127.0.0.1:99999'], handlers, { gid: 0 }, quiet), /invalid host tcp:\/\/127\.0\.0\.1:99999: the port must be 1-65535/);
+    await assert.rejects(startServer(['http://127.0.0.1:2375'], handlers, { gid: 0 }, quiet), /invalid host http:\/\/127\.0\.0\.1:2375: want unix/);
     const long = `unix://${dir}/${'a'.repeat(120)}.sock`;
     await assert.rejects(startServer([long], handlers, { gid: 0 }, quiet), { message: `invalid host ${long}: the socket path is longer than 107 bytes` });
   });

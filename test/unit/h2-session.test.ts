@@ -20,7 +20,7 @@ import {
 } from '../../src/client/h2/frames.js';
 import { encodeHeaders, HpackDecoder } from '../../src/client/h2/hpack.js';
 import { H2Session, RecvWindow, type StreamError, type StreamEvents } from '../../src/client/h2/session.js';
-import { UnixSocket } from '../../src/client/unix-socket.js';
+import { connectUnix } from '../../src/client/unix-socket.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2-session-test-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -74,7 +74,7 @@ async function connect(windowSize?: number): Promise<{ session: H2Session; peer:
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(file, resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const session = new H2Session(new UnixSocket(file), windowSize);
+  const session = new H2Session(connectUnix(file), windowSize);
   const peer = new Peer(await accepted);
   return { session, peer, done: () => (peer.socket.destroy(), server.close()) };
 }
@@ -289,7 +289,7 @@ describe('HTTP/2 session against a scripted peer', () => {
     peer.socket.destroy();
     assert.equal(await events.closed, undefined);
     assert.equal(session.destroyed, true);
-    const missing = new H2Session(new UnixSocket(path.join(dir, 'missing.sock')));
+    const missing = new H2Session(connectUnix(path.join(dir, 'missing.sock')));
     const failed = recorder();
     missing.request(REQUEST, failed);
     assert.equal((await failed.closed)?.code, 'ENOENT');
@@ -318,7 +318,7 @@ describe('HTTP/2 session against node:http2 (nghttp2, as under grpc-js)', () => 
     });
     await new Promise<void>((resolve) => server.listen(file, resolve));
     // A small receive window, so the server waits on our WINDOW_UPDATEs many times.
-    const session = new H2Session(new UnixSocket(file), 20_000);
+    const session = new H2Session(connectUnix(file), 20_000);
     for (let round = 0; round < 3; round++) {
       const events = recorder();
       const stream = session.request([...REQUEST.slice(0, 2), [':path', '/echo'], [':authority', 'localhost']], events);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EngineError, ExitCode } from '../../src/api/errors.js';
-import { compileTemplate } from '../../src/cli/format/template.js';
+import { compileTemplate } from '../../src/cli/format/template/index.js';
 
 // Shaped like `isula inspect` output for a stopped nginx container.
 const container = {
@@ -84,6 +84,13 @@ describe('template: text and fields', () => {
     assert.equal(run('{{.Config.Labels.nope}}'), '<no value>');
     assert.equal(run('{{.Nope.Deeper}}'), '<no value>');
     assert.equal(run('{{.Config.Entrypoint}}'), '<nil>');
+  });
+  it('with missingKeyIsError a missing key fails as Go\'s missingkey=error does; present keys, nulls and index do not', () => {
+    const strict = (text: string): string => compileTemplate(text, { missingKeyIsError: true })(container);
+    assert.throws(() => strict('{{.Nope}}'), { message: 'template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"' });
+    assert.throws(() => strict('{{.State.Nope.Deeper}}'), { message: 'template: :1:8: executing "" at <.State.Nope.Deeper>: map has no entry for key "Nope"' });
+    assert.throws(() => strict('{{json .Config.Labels.nope}}'), /map has no entry for key "nope"$/);
+    assert.equal(strict('{{.State.Status}} {{.Config.Entrypoint}} {{index .Config.Labels "missing"}}'), 'exited <nil> <no value>');
   });
   it('fails to reach through a non-object, as Docker does', () => {
     fails('{{.State.Status.X}}', 'template: :1:8: executing "" at <.State.Status.X>: can\'t evaluate field X in type string');

@@ -266,6 +266,15 @@ export function resourcesOf(args: Args): ResourceSpec {
 
 export const RESOURCE_FLAGS = ['memory', 'memory-swap', 'cpu-shares', 'cpus', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems', 'pids-limit'] as const;
 
+/**
+ * With -t the container's programs need to know the terminal: TERM comes from the client's
+ * own (xterm when unset, as Docker sets), unless -e/--env-file gives one.
+ */
+export function withTerm(env: string[], tty: boolean): string[] {
+  if (!tty || env.some((e) => e.startsWith('TERM='))) return env;
+  return [...env, `TERM=${process.env.TERM || 'xterm'}`];
+}
+
 /** Builds the create request from the flags and `IMAGE [COMMAND] [ARG...]`. */
 export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
   const [image, ...cmd] = positionals(args);
@@ -279,7 +288,7 @@ export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
     externalRootfs: externalRootfs === undefined ? undefined : absolute(externalRootfs),
     cmd,
     entrypoint: args.entrypoint === undefined ? undefined : str(args.entrypoint) === '' ? [] : [str(args.entrypoint)!],
-    env: envList(args),
+    env: withTerm(envList(args), args.tty === true),
     labels: labels(args),
     workdir: str(args.workdir),
     user: str(args.user),

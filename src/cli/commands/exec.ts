@@ -1,7 +1,7 @@
 import { invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
 import { positionals, str } from '../command.js';
-import { envList } from './create-flags.js';
+import { envList, withTerm } from './create-flags.js';
 import { outputWriter, relay } from '../stream.js';
 import { terminalSize } from '../terminal.js';
 
@@ -27,7 +27,7 @@ const exec: Command = {
     const out = outputWriter();
     const { done, handle } = ctx.client().stream(
       'ContainerService/Exec',
-      { id, cmd, env: envList(args), user: str(args.user), workdir: str(args.workdir), tty, stdin, detach, ...(size ? { resize: size } : {}) },
+      { id, cmd, env: withTerm(envList(args), tty), user: str(args.user), workdir: str(args.workdir), tty, stdin, detach, ...(size ? { resize: size } : {}) },
       out.write,
       true,
     );

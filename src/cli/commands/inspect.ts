@@ -28,7 +28,8 @@ const inspect: Command = {
   },
   async run(args, ctx) {
     const format = str(args.format);
-    const template = format ? (await import('../format/template.js')).compileTemplate(format) : undefined;
+    // A key the data lacks fails, as iSulad's and Docker's (missingkey=error over the JSON) inspect do.
+    const template = format ? (await import('../format/template/index.js')).compileTemplate(format, { missingKeyIsError: true }) : undefined;
     const found: unknown[] = [];
     let code = 0;
     for (const ref of positionals(args)) {
@@ -42,7 +43,14 @@ const inspect: Command = {
       }
     }
     if (template) {
-      for (const item of found) ctx.out(template(item));
+      let text: string[];
+      try {
+        text = found.map((item) => template(item));
+      } catch (e) {
+        // Executing, unlike parsing, fails on the data: exit 1 with nothing printed, as Docker's.
+        throw new EngineError(ExitCode.general, toEngineError(e).message);
+      }
+      for (const t of text) ctx.out(t);
     } else if (found.length > 0 || code === 0) {
       ctx.out(JSON.stringify(found, null, 4));
     }

@@ -86,7 +86,7 @@ const ps: Command = {
     const format = str(args.format);
     const table = format !== undefined && /^table\b/.test(format);
     const body = format?.replace(/^table\s*/, '') ?? '';
-    const template = body ? (await import('../format/template.js')).compileTemplate(body) : undefined;
+    const template = body ? (await import('../format/template/index.js')).compileTemplate(body) : undefined;
     const last = args.latest === true ? 1 : (args.last as number | undefined);
     if (last !== undefined && !Number.isInteger(last)) throw invalidArgs('invalid value for --last: want an integer');
     const { containers } = await ctx.client().unary('ContainerService/List', {

@@ -1,19 +1,33 @@
 import fs from 'node:fs';
 import { invalidArgs } from '../../api/errors.js';
+import { parseHost } from '../../common/host.js';
 import { parseBytes, parseDurationMs } from '../../common/units.js';
 import { isLogLevel, type LogLevel } from '../../sys/log.js';
+import { ignoredKeyWarnings } from './ignored.js';
 import { validateDaemonJson } from './validate.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/isulad/daemon.json';
+/** iSulad's default certificate folder (the client's too). */
+export const DEFAULT_CERT_DIR = '/root/.iSulad';
 
 export interface RuntimeEntry {
   path?: string;
   runtimeArgs?: string[];
 }
 
+/** How tcp:// hosts are served. */
+export interface TlsSettings {
+  /** none: plain TCP; tls: the daemon proves itself; verify: clients must too (mutual TLS). */
+  mode: 'none' | 'tls' | 'verify';
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 /** The daemon's settings after defaults, daemon.json and flags are merged. */
 export interface DaemonConfig {
   hosts: string[];
+  tls: TlsSettings;
   graph: string;
   state: string;
   pidfile: string;
@@ -42,6 +56,8 @@ export interface DaemonConfig {
   cniConfDir: string;
   hookSpec: string | undefined;
   configFile: string | undefined;
+  /** One line each for what is accepted but not acted on, logged once the log is open. */
+  warnings: string[];
 }
 
 /** Settings given on the command line; undefined means "not given". */
@@ -62,11 +78,20 @@ export interface DaemonFlags {
   startTimeout?: string;
   hookSpec?: string;
   nativeUmask?: string;
+  tls?: boolean;
+  tlsVerify?: boolean;
+  tlsCaCert?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
+
+/** iSulad's shipped file is 1 KB; one of every key with long lists stays far below this. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 function readConfigFile(file: string, explicit: boolean): Record<string, unknown> {
   let text: string;
   try {
+    if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -100,6 +125,47 @@ function parseKeyValues(list: string[], what: string): Record<string, string> {
   return out;
 }
 
+/** --tlsverify implies --tls; flags win over daemon.json's tls, tls-verify and tls-config. */
+function tlsSettings(flags: DaemonFlags, file: Record<string, unknown>): TlsSettings {
+  const files = (file['tls-config'] as { CAFile?: string; CertFile?: string; KeyFile?: string } | undefined) ?? {};
+  const verify = flags.tlsVerify ?? (file['tls-verify'] as boolean | undefined) ?? false;
+  const tls = flags.tls ?? (file.tls as boolean | undefined) ?? false;
+  return {
+    mode: verify ? 'verify' : tls ? 'tls' : 'none',
+    caFile: flags.tlsCaCert ?? files.CAFile ?? `${DEFAULT_CERT_DIR}/ca.pem`,
+    certFile: flags.tlsCert ?? files.CertFile ?? `${DEFAULT_CERT_DIR}/cert.pem`,
+    keyFile: flags.tlsKey ?? files.KeyFile ?? `${DEFAULT_CERT_DIR}/key.pem`,
+  };
+}
+
+/** Plain TCP gives whoever reaches the port root on this host: it must be asked for by name. */
+function checkHost(text: string, tls: boolean, plainAsked: boolean): void {
+  const host = parseHost(text, tls);
+  if (typeof host === 'string') throw invalidArgs(host);
+  if (host.kind === 'tcp' && !tls && !plainAsked) {
+    throw invalidArgs(
+      `refusing to listen on ${text} without TLS: give --tlsverify with --tlscacert, --tlscert and --tlskey, or --tls=false to serve plain TCP to anyone who can reach it`,
+    );
+  }
+}
+
+/** Named now, before anything is made: the server reads them when it listens. */
+function checkTlsFiles(tls: TlsSettings): void {
+  const files: [string, string][] = [
+    ['--tlscert', tls.certFile],
+    ['--tlskey', tls.keyFile],
+  ];
+  if (tls.mode === 'verify') files.push(['--tlscacert', tls.caFile]);
+  for (const [flag, file] of files) {
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw invalidArgs(`cannot read ${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+}
+
 const logOptKeys = new Set(['log-path', 'log-file-mode', 'max-file', 'max-size']);
 
 /** Merges defaults, the config file and flags. Flags override scalar keys of the file. */
@@ -131,8 +197,15 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
   const fileMode = parseInt(logOpts['log-file-mode'] ?? '0600', 8);
   if (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o777) throw invalidArgs(`invalid log-opts log-file-mode "${logOpts['log-file-mode']}"`);
 
+  const warnings = ignoredKeyWarnings(file);
   const runtimes = (file.runtimes as Record<string, RuntimeEntry> | undefined) ?? {};
-  const defaultRuntime = (flags.defaultRuntime ?? str('default-runtime') ?? 'lcr').toLowerCase();
+  let defaultRuntime = (flags.defaultRuntime ?? str('default-runtime') ?? 'lcr').toLowerCase();
+  if (defaultRuntime === 'lxc') defaultRuntime = 'lcr';
+  if (defaultRuntime !== 'lcr') {
+    // iSulad's own daemon.json says runc: containers that name no runtime still run.
+    warnings.push(`default-runtime "${defaultRuntime}": OCI runtimes are not available yet; containers that name no runtime run on lcr`);
+    defaultRuntime = 'lcr';
+  }
 
   const startTimeoutText = flags.startTimeout ?? str('start-timeout') ?? '0';
   const startTimeoutMs = parseDurationMs(startTimeoutText);
@@ -143,8 +216,14 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
 
   const containerLog = (file['container-log'] as { driver?: string; opts?: Record<string, string> } | undefined) ?? {};
 
+  const tls = tlsSettings(flags, file);
+  const hostTexts = flags.hosts && flags.hosts.length > 0 ? flags.hosts : ((file.hosts as string[] | undefined) ?? ['unix:///var/run/isulad.sock']);
+  for (const text of hostTexts) checkHost(text, tls.mode !== 'none', flags.tls === false || file.tls === false);
+  if (tls.mode !== 'none' && hostTexts.some((h) => h.startsWith('tcp://'))) checkTlsFiles(tls);
+
   return {
-    hosts: flags.hosts && flags.hosts.length > 0 ? flags.hosts : ((file.hosts as string[] | undefined) ?? ['unix:///var/run/isulad.sock']),
+    hosts: hostTexts,
+    tls,
     graph,
     state: flags.state ?? str('state') ?? '/var/run/isulad',
     pidfile: flags.pidfile ?? str('pidfile') ?? '/var/run/isulad.pid',
@@ -172,5 +251,6 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
     cniConfDir: str('cni-conf-dir') || '/etc/cni/net.d',
     hookSpec: flags.hookSpec ?? str('hook-spec'),
     configFile: flags.configFile ?? (fs.existsSync(configFile) ? configFile : undefined),
+    warnings,
   };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { MountSpec } from '../../api/containers.js';
 import { generalError, imageNotFound } from '../../api/errors.js';
 import type { ImageBackend, ResolvedImage } from '../image.js';
-import { describePath, isNotFound } from './paths.js';
+import { describePath, isInside, isNotFound } from './paths.js';
 import { type EmbeddedLayer, type EmbeddedManifest, LAYER_DIR, validateManifest } from './schema.js';
 import type { EmbeddedImageRecord, EmbeddedImageStore } from './store.js';
 
@@ -83,6 +83,10 @@ async function rootfsOf(record: EmbeddedImageRecord, layer: EmbeddedLayer): Prom
 async function layerMount(record: EmbeddedImageRecord, layer: EmbeddedLayer, index: number, dir: string): Promise<MountSpec> {
   // Joined as written, like the load-time check, so a trailing '/' on a file fails the same way.
   const source = await realExisting(record, `${dir}/${layer.pathInHost}`, `layer ${index}`);
+  // Checked again as at load: a symlink may have been put there since.
+  if (!isInside(dir, source)) {
+    throw generalError(`Layer ${index} ${describePath(layer.pathInHost)} of embedded image ${record.name} leads to ${describePath(source)}, outside the manifest directory ${describePath(dir)}`);
+  }
   const st = await fs.stat(source);
   const isDir = layer.mediaType === LAYER_DIR;
   if (isDir ? !st.isDirectory() : !st.isFile()) {

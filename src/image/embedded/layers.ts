@@ -32,8 +32,10 @@ export async function resolveRootfs(layer: EmbeddedLayer): Promise<string> {
 }
 
 /**
- * Layers 1..n: pathInHost is relative to the manifest's directory and may not climb out of it by
- * `..`, but symlinks inside it may point anywhere (iSulad's CI links img2/app.img to ../img/app.img).
+ * Layers 1..n: pathInHost is relative to the manifest's directory and may not leave it, neither
+ * by `..` nor through a symlink: what the path finally names must lie in that directory, so an
+ * image cannot make the engine mount (or hash) an arbitrary file of the host. Symlinks that stay
+ * inside are fine.
  */
 export async function resolveLayer(layer: EmbeddedLayer, index: number, manifestDir: string): Promise<ResolvedLayer> {
   const at = `layers[${index}]`;
@@ -42,6 +44,9 @@ export async function resolveLayer(layer: EmbeddedLayer, index: number, manifest
   }
   // realpath gets the join as written, so a trailing '/' on a file still fails as it does in iSulad.
   const hostPath = await realpathOf(`${manifestDir}/${layer.pathInHost}`, `${at}.pathInHost`);
+  if (!isInside(manifestDir, hostPath)) {
+    throw invalidManifest(`${at}.pathInHost ${JSON.stringify(layer.pathInHost)} leads through a symlink to ${describePath(hostPath)}, outside the manifest directory ${describePath(manifestDir)}`);
+  }
   const st = await fs.stat(hostPath);
   const type = layer.mediaType === LAYER_DIR ? 'dir' : 'squashfs';
   if (type === 'dir' ? !st.isDirectory() : !st.isFile()) {

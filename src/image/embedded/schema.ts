@@ -35,7 +35,7 @@ export interface EmbeddedManifest {
 }
 
 // util_valid_time_tz; the fraction's separator is a literal '.', where iSulad's POSIX regex takes any character.
-const CREATED = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})$/;
+const CREATED = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,9})?(?:Z|[+-]([0-9]{2}):([0-9]{2}))$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TOP_KEYS = ['schemaVersion', 'mediaType', 'imageName', 'created', 'config', 'layers'];
 const CONFIG_KEYS = ['ENV', 'ENTRYPOINT', 'WORKDIR'];
@@ -66,12 +66,22 @@ export function validateManifest(value: unknown): EmbeddedManifest {
   }
   const imageName = validateImageName(top.imageName);
   const created = top.created;
-  if (typeof created !== 'string' || !CREATED.test(created)) {
+  if (typeof created !== 'string' || !isRealTime(created)) {
     throw invalidManifest(`created ${show(created)} is not an RFC3339 time`);
   }
   const config = validateConfig(top.config);
   const layers = rawLayers.map((layer, i) => validateLayer(layer, i));
   return { schemaVersion: 1, mediaType: MANIFEST_MEDIA_TYPE, imageName, created, config, layers };
+}
+
+/** CREATED's form, and a date and time that exist: month 1-12, a day of that month, 23:59:59 at most. */
+function isRealTime(created: string): boolean {
+  const m = CREATED.exec(created);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offHours = 0, offMinutes = 0] = m.slice(1).map((f) => Number(f ?? 0));
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
+  return days !== undefined && day! >= 1 && day! <= days && hour! <= 23 && minute! <= 59 && second! <= 59 && offHours <= 23 && offMinutes <= 59;
 }
 
 function validateImageName(value: unknown): string {

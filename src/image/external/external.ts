@@ -27,6 +27,9 @@ export class ExternalImageBackend implements ImageBackend {
     } catch {
       throw invalidArgs(`--external-rootfs ${externalRootfs}: no such file or directory`);
     }
+    // The host's own root as a container's rootfs would let the container (and the engine's
+    // writes into its rootfs) change the host itself.
+    if (real === '/') throw invalidArgs(`--external-rootfs ${externalRootfs}: resolves to the host's root directory /, which cannot be a container's rootfs`);
     const st = fs.statSync(real);
     if (!st.isDirectory() && !st.isBlockDevice()) throw invalidArgs(`--external-rootfs ${externalRootfs}: must be a directory or a block device`);
     return {

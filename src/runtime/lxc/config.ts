@@ -1,4 +1,5 @@
-import type { MountSpec, ResourceSpec } from '../../api/containers.js';
+import type { ResourceSpec } from '../../api/containers.js';
+import { cleanInRoot } from '../../sys/in-root.js';
 import type { RuntimeSpec } from '../runtime.js';
 import { effectiveCaps, DEFAULT_CAPS, SYSTEM_CONTAINER_CAPS } from './capabilities.js';
 
@@ -24,22 +25,66 @@ function clean(value: string, what: string): string {
   return value;
 }
 
-const inRootfs = (p: string): string => p.replace(/^\/+/, '');
+/** One lxc.mount.entry, in mount order. */
+export interface MountEntry {
+  source: string;
+  /** Absolute path in the container; after prepareMountTargets, resolved inside the rootfs. */
+  target: string;
+  fstype: string;
+  options: string[];
+  /** What the target must be: a directory, or a file (binds of files, devices). */
+  kind: 'dir' | 'file';
+  /** A bind whose source can hold further mount targets (a directory, mounted read-write). */
+  writableDir?: boolean;
+  /**
+   * Left for LXC to create (create=dir|file): set only for targets in a filesystem the
+   * container gets fresh (a tmpfs), where no symlink can lead LXC's mkdir out of the rootfs.
+   */
+  lxcCreates?: boolean;
+}
 
-function mountEntry(m: MountSpec, isFile: (path: string) => boolean): string {
-  const dst = clean(inRootfs(m.destination), 'mount destination');
-  switch (m.type) {
-    case 'tmpfs': {
-      const opts = ['rw', 'nosuid', 'nodev', 'noexec', 'create=dir', ...(m.options ? m.options.split(',') : [])];
-      return `tmpfs ${dst} tmpfs ${opts.join(',')} 0 0`;
-    }
-    case 'squashfs':
-      return `${clean(m.source, 'mount source')} ${dst} squashfs ro,nodev,create=dir 0 0`;
-    case 'bind': {
-      const opts = ['rbind', m.readOnly ? 'ro' : 'rw', m.propagation ?? 'rprivate', `create=${isFile(m.source) ? 'file' : 'dir'}`];
-      return `${clean(m.source, 'mount source')} ${dst} none ${opts.join(',')} 0 0`;
+/** fstab's escapes (getmntent decodes them): a space in a path cannot start the next field. */
+const fstabField = (p: string): string => p.replace(/[\\ \t]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+
+/**
+ * The container's mounts in the order LXC mounts them: devices, the etc files of an app
+ * container, then image layers and the user's mounts. Targets are cleaned, not yet resolved.
+ */
+export function mountEntries(spec: RuntimeSpec, isFile: (path: string) => boolean): MountEntry[] {
+  const entries: MountEntry[] = spec.devices.map((d) => ({ source: d.hostPath, target: d.containerPath, fstype: 'none', options: ['bind'], kind: 'file' }));
+  if (!spec.systemContainer) {
+    for (const [source, target] of [
+      [spec.etcFiles.hostname, '/etc/hostname'],
+      [spec.etcFiles.hosts, '/etc/hosts'],
+      [spec.etcFiles.resolvConf, '/etc/resolv.conf'],
+    ] as const) {
+      entries.push({ source, target, fstype: 'none', options: ['bind', ...(spec.readOnly ? ['ro'] : [])], kind: 'file' });
     }
   }
+  for (const m of spec.mounts) {
+    switch (m.type) {
+      case 'tmpfs':
+        entries.push({ source: 'tmpfs', target: m.destination, fstype: 'tmpfs', options: ['rw', 'nosuid', 'nodev', 'noexec', ...(m.options ? m.options.split(',') : [])], kind: 'dir' });
+        break;
+      case 'squashfs':
+        entries.push({ source: m.source, target: m.destination, fstype: 'squashfs', options: ['ro', 'nodev'], kind: 'dir' });
+        break;
+      case 'bind': {
+        const kind = isFile(m.source) ? 'file' : 'dir';
+        const options = ['rbind', m.readOnly ? 'ro' : 'rw', m.propagation ?? 'rprivate'];
+        entries.push({ source: m.source, target: m.destination, fstype: 'none', options, kind, writableDir: kind === 'dir' && !m.readOnly });
+        break;
+      }
+    }
+  }
+  return entries.map((e) => ({ ...e, target: cleanInRoot(e.target) }));
+}
+
+function renderMountEntry(e: MountEntry): string {
+  const options = fstabField(clean([...e.options, ...(e.lxcCreates ? [`create=${e.kind}`] : [])].join(','), 'mount options'));
+  // LXC takes a relative target as relative to the rootfs.
+  const target = fstabField(clean(e.target.replace(/^\/+/, ''), 'mount destination'));
+  return `lxc.mount.entry = ${fstabField(clean(e.source, 'mount source'))} ${target} ${e.fstype} ${options} 0 0`;
 }
 
 /** Resource limits as cgroup v1 keys, or v2 keys on a pure cgroup2 host. */
@@ -69,8 +114,8 @@ export function resourceLines(r: ResourceSpec, cgroupV2: boolean): string[] {
   return lines;
 }
 
-/** Renders the LXC config of a container: no templates, everything explicit. */
-export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: boolean, isFile: (path: string) => boolean): string {
+/** Renders the LXC config of a container: no templates, everything explicit; `mounts` from mountEntries. */
+export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: boolean, mounts: MountEntry[]): string {
   const lines: string[] = [
     '# Written by isulad; regenerated at every start.',
     `lxc.uts.name = ${clean(spec.hostname, 'hostname')}`,
@@ -78,7 +123,8 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   ];
   if (spec.readOnly) lines.push(`lxc.hook.mount = ${paths.remountReadOnlyHook}`);
   lines.push(
-    spec.networkMode === 'host' ? 'lxc.net.0.type = none' : 'lxc.net.0.type = empty',
+    // An empty network still has its loopback: LXC brings `lo` up when the device is flagged up.
+    ...(spec.networkMode === 'host' ? ['lxc.net.0.type = none'] : ['lxc.net.0.type = empty', 'lxc.net.0.flags = up']),
     'lxc.apparmor.profile = unconfined',
     'lxc.autodev = 1',
     `lxc.mount.auto = ${spec.privileged ? 'proc:rw sys:rw cgroup:rw' : 'proc:mixed sys:ro cgroup:mixed'}`,
@@ -109,23 +155,10 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
     lines.push(`${devicesKey}.deny = a`);
     for (const rule of DEFAULT_DEVICE_RULES) lines.push(`${devicesKey}.allow = ${rule}`);
   }
-  for (const d of spec.devices) {
-    lines.push(`lxc.mount.entry = ${clean(d.hostPath, 'device')} ${inRootfs(d.containerPath)} none bind,create=file 0 0`);
-  }
-
   lines.push(...resourceLines(spec.resources, cgroupV2));
   for (const u of spec.ulimits) lines.push(`lxc.prlimit.${u.name} = ${u.soft}:${u.hard}`);
 
-  if (!spec.systemContainer) {
-    for (const [file, dst] of [
-      [spec.etcFiles.hostname, 'etc/hostname'],
-      [spec.etcFiles.hosts, 'etc/hosts'],
-      [spec.etcFiles.resolvConf, 'etc/resolv.conf'],
-    ] as const) {
-      lines.push(`lxc.mount.entry = ${file} ${dst} none bind,create=file${spec.readOnly ? ',ro' : ''} 0 0`);
-    }
-  }
-  for (const m of spec.mounts) lines.push(`lxc.mount.entry = ${mountEntry(m, isFile)}`);
+  for (const e of mounts) lines.push(renderMountEntry(e));
   for (const e of spec.env) lines.push(`lxc.environment = ${clean(e, 'environment variable')}`);
   return `${lines.filter((l) => l !== '').join('\n')}\n`;
 }

@@ -19,7 +19,10 @@ import { processAlive, readProcStat } from '../../sys/procfs.js';
 import { settlesWithin } from '../../sys/wait.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
-import { renderLxcConfig, resourceLines } from './config.js';
+import { mountEntries, renderLxcConfig, resourceLines } from './config.js';
+import { firstLxcFailure, withoutAttachErrors } from './errors.js';
+import { prepareMountTargets } from './mount-targets.js';
+import { withControllingTerminal } from './terminal.js';
 import { renderHookScript } from './hooks.js';
 import { exitCodeOfWaitStatus, LxcMonitor, type MonitorMessage } from './monitor.js';
 import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
@@ -89,17 +92,22 @@ function findInit(monitorPid: number): number | undefined {
   return undefined;
 }
 
-/** The first ERROR line of LXC's last start: the cause; later ones only report its fallout. */
-function firstLxcError(logFile: string): string {
+/**
+ * `sh -c` script for exec -w: changes to $0, or fails as a start failure does (one line,
+ * 127 for a missing directory, 126 for one that cannot be entered), then runs "$@".
+ */
+const CHDIR_THEN_EXEC = [
+  'cd "$0" 2>/dev/null || {',
+  'if [ ! -e "$0" ]; then e="no such file or directory" c=127; elif [ ! -d "$0" ]; then e="not a directory" c=127; else e="permission denied" c=126; fi;',
+  'echo "exec failed: chdir to working directory \\"$0\\" failed: $e" >&2; exit $c; }; exec "$@"',
+].join(' ');
+
+/** Why LXC's last start failed, as one line for the user (errors.ts). */
+function startFailure(logFile: string): string | undefined {
   try {
-    const errors = fs
-      .readFileSync(logFile, 'utf8')
-      .split('\n')
-      .filter((l) => / ERROR /.test(l) && !/Unsupported config key/.test(l));
-    const first = errors[0];
-    return first ? first.replace(/^.*?:\d+ - /, '') : '';
+    return firstLxcFailure(fs.readFileSync(logFile, 'utf8'));
   } catch {
-    return '';
+    return undefined;
   }
 }
 
@@ -182,7 +190,11 @@ export class LxcRuntime implements Runtime {
     return path.join(this.statePath, id);
   }
 
-  private writeConfig(spec: RuntimeSpec): void {
+  /**
+   * `prepareTargets` at start, once the rootfs is a directory on the host: mount targets are
+   * then resolved and made inside it (mount-targets.ts); at create they are only cleaned.
+   */
+  private writeConfig(spec: RuntimeSpec, prepareTargets = false): void {
     const dir = this.containerDir(spec.id);
     const isFile = (p: string): boolean => {
       try {
@@ -191,6 +203,7 @@ export class LxcRuntime implements Runtime {
         return false;
       }
     };
+    const mounts = mountEntries(spec, isFile);
     const text = renderLxcConfig(
       spec,
       {
@@ -203,7 +216,7 @@ export class LxcRuntime implements Runtime {
         monitorCgroup: this.monitorCgroupOf(spec.id),
       },
       isCgroupV2Only(),
-      isFile,
+      prepareTargets && spec.rootfs.kind === 'dir' ? prepareMountTargets(spec.rootfs.path, mounts) : mounts,
     );
     // Written at create and again at every start (loop devices and resources change it);
     // unchanged, the rewrite is skipped.
@@ -244,7 +257,7 @@ export class LxcRuntime implements Runtime {
     const loops: string[] = [];
     try {
       fs.mkdirSync(this.stateDir(spec.id), { recursive: true, mode: 0o700 });
-      this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops));
+      this.writeConfig(await this.withLoopDevices(await this.blockRootfsAsDir(spec), loops), true);
       return await this.launch(spec, stdinSource, ttySize);
     } finally {
       // Detaching a mounted loop device only marks it autoclear: it goes away with the
@@ -313,7 +326,8 @@ export class LxcRuntime implements Runtime {
     if (withStdin) childFds.push(fs.openSync(fifo('stdin'), fs.constants.O_RDONLY));
     const io: ContainerIo = { stdout: openFifoReader(fifo('stdout')), stderr: openFifoReader(fifo('stderr')), stdin };
     this.claimOutput(spec.id);
-    const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...spec.args], spec.tty, ttySize);
+    const init = spec.tty ? withControllingTerminal(spec.rootfs.kind === 'block' ? this.blockRootfsDir(spec.id) : spec.rootfs.path, spec.args) : spec.args;
+    const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', this.lxcpath, '--', ...init], spec.tty, ttySize);
     let child: ChildProcess;
     try {
       child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/' });
@@ -344,7 +358,7 @@ export class LxcRuntime implements Runtime {
       await settlesWithin(childGone, 5000);
       fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });
       await unmount(this.blockRootfsDir(spec.id)).catch(() => undefined);
-      const reason = firstLxcError(path.join(dir, 'lxc.log'));
+      const reason = startFailure(path.join(dir, 'lxc.log'));
       throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
     }
     const monitorPid = childPid!;
@@ -454,7 +468,7 @@ export class LxcRuntime implements Runtime {
     if (o.user) args.push('-u', String(o.user.uid), '-g', String(o.user.gid));
     args.push('--');
     // lxc-attach 5.0 has no --cwd; a shell in the container changes directory first.
-    if (o.workdir) args.push('/bin/sh', '-c', 'cd "$0" && exec "$@"', o.workdir);
+    if (o.workdir) args.push('/bin/sh', '-c', CHDIR_THEN_EXEC, o.workdir);
     args.push(...o.args);
     const [cmd, ...cmdArgs] = withTerminal(['lxc-attach', ...args], o.tty, o.ttySize);
     const child = spawn(cmd!, cmdArgs, { cwd: '/', stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -466,8 +480,8 @@ export class LxcRuntime implements Runtime {
       });
       child.on('close', (code, signal) => {
         try {
-          const failed = /Failed to exec .*$/m.exec(fs.readFileSync(logFile, 'utf8'));
-          if (failed && (code === 126 || code === 127)) startError = `exec failed: ${failed[0].replace(/^.* - /, '')}`;
+          const failure = code === 0 ? undefined : firstLxcFailure(fs.readFileSync(logFile, 'utf8'));
+          if (failure) startError = `exec failed: ${failure}`;
         } catch {
           // no log: nothing went wrong in lxc-attach itself
         }
@@ -478,8 +492,9 @@ export class LxcRuntime implements Runtime {
     return {
       pid: child.pid ?? 0,
       stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
+      // lxc-attach's own error lines come on its stderr, or with -t on the terminal.
+      stdout: o.tty ? withoutAttachErrors(child.stdout!) : child.stdout,
+      stderr: o.tty ? child.stderr : withoutAttachErrors(child.stderr!),
       exited,
       startError: () => startError,
       resize: (rows: number, cols: number) => {

@@ -1,0 +1,80 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { KeyType } from './schema.js';
+
+/**
+ * daemon.json keys the engine accepts but does not act on, so that iSulad's own file (and
+ * those of older releases) starts the daemon unchanged. Each gets one warning line at start,
+ * naming what is ignored, unless its value asks for nothing (iSulad's own default there).
+ */
+
+/** Keys older iSulad releases shipped and the current schema dropped: always ignored. */
+export const olderReleaseKeys: Readonly<Record<string, KeyType>> = {
+  'image-opt-timeout': 'string',
+  'image-server-sock-addr': 'string',
+};
+
+interface Ignored {
+  /** Values that ask for nothing; any other value gets the warning. */
+  inert: unknown[];
+  /** What the key would have done, for the warning line. */
+  what: string;
+}
+
+const OCI_IMAGES = 'OCI images are not available yet';
+const CRI = 'CRI is not served yet';
+const CNI = 'CNI networks are not available yet';
+const PLUGINS = 'plugins and NRI are not supported';
+
+const notActedOn: Readonly<Record<string, Ignored>> = {
+  engine: { inert: ['lcr'], what: 'this engine runs lcr only' },
+  'storage-opts': { inert: [[]], what: `storage options apply to OCI image storage; ${OCI_IMAGES}` },
+  'storage-enable-remote-layer': { inert: [false], what: OCI_IMAGES },
+  'registry-mirrors': { inert: [[]], what: OCI_IMAGES },
+  'insecure-registries': { inert: [[]], what: OCI_IMAGES },
+  'image-layer-check': { inert: [false], what: OCI_IMAGES },
+  'use-decrypted-key': { inert: [true], what: OCI_IMAGES },
+  'insecure-skip-verify-enforce': { inert: [false], what: OCI_IMAGES },
+  'pod-sandbox-image': { inert: [''], what: CRI },
+  'enable-cri-v1': { inert: [false], what: CRI },
+  'cri-runtimes': { inert: [{}], what: CRI },
+  'cri-sandboxers': { inert: [{}], what: CRI },
+  'enable-pod-events': { inert: [false], what: CRI },
+  'websocket-server-listening-port': { inert: [10350], what: `the streaming server; ${CRI}` },
+  'network-plugin': { inert: [''], what: CNI },
+  'cni-bin-dir': { inert: ['', '/opt/cni/bin'], what: CNI },
+  'cni-conf-dir': { inert: ['', '/etc/cni/net.d'], what: CNI },
+  'enable-plugins': { inert: [''], what: PLUGINS },
+  'nri-support': { inert: [false], what: PLUGINS },
+  'disable-connections': { inert: [false], what: PLUGINS },
+  'plugin-config-path': { inert: [''], what: PLUGINS },
+  'plugin-path': { inert: [''], what: PLUGINS },
+  'nri-socket-path': { inert: [''], what: PLUGINS },
+  'plugin-registration-timeout': { inert: [], what: PLUGINS },
+  'plugin-requst-timeout': { inert: [], what: PLUGINS },
+  'authorization-plugin': { inert: [''], what: 'authorization plugins are not supported' },
+  'userns-remap': { inert: [''], what: 'user namespace remapping of all containers is not supported' },
+  'sup-groups': { inert: [[]], what: 'supplementary groups of all containers are not supported' },
+  'cpu-rt-period': { inert: [0], what: 'real-time CPU limits of all containers are not supported' },
+  'cpu-rt-runtime': { inert: [0], what: 'real-time CPU limits of all containers are not supported' },
+  'default-ulimits': { inert: [{}], what: 'ulimits for all containers are not supported; give --ulimit per container' },
+  'selinux-enabled': { inert: [false], what: 'SELinux labels are not supported' },
+  'metrics-port': { inert: [], what: 'the metrics server is not available' },
+  'systemd-cgroup': { inert: [false], what: 'the systemd cgroup driver is not supported (iSulad refuses it for lcr too)' },
+  'cdi-spec-dirs': { inert: [[]], what: 'CDI devices are not supported' },
+  'enable-cdi': { inert: [false], what: 'CDI devices are not supported' },
+};
+
+/** One warning line per key of `doc` that is accepted but ignored, in the file's order. */
+export function ignoredKeyWarnings(doc: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    if (key in olderReleaseKeys) {
+      lines.push(`daemon.json: "${key}" is a key of older iSulad releases; ignored`);
+      continue;
+    }
+    const entry = notActedOn[key];
+    if (!entry || entry.inert.some((v) => isDeepStrictEqual(v, value))) continue;
+    lines.push(`daemon.json: "${key}" ignored: ${entry.what}`);
+  }
+  return lines;
+}
