@@ -1,20 +1,22 @@
-import fs from 'node:fs';
 import type { OciHook, OciHooks } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
+import { BoundedReadError, readBoundedRegularFile } from '../sys/bounded-read.js';
 
 export type { OciHooks };
 
 const STAGES = ['prestart', 'poststart', 'poststop'] as const;
 
+/** A hook spec names a few programs: some hundred bytes; 1 MiB leaves room for thousands of hooks. */
+const MAX_HOOK_SPEC_BYTES = 1024 * 1024;
+
 /** Reads and checks a --hook-spec file: an absolute path to JSON with OCI hooks. */
-export function readHookSpec(file: string): OciHooks {
+export async function readHookSpec(file: string): Promise<OciHooks> {
   if (!file.startsWith('/')) throw invalidArgs(`--hook-spec ${file}: must be an absolute path`);
   let doc: unknown;
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    doc = JSON.parse((await readBoundedRegularFile(file, MAX_HOOK_SPEC_BYTES)).toString('utf8'));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw invalidArgs(`--hook-spec ${file}: ${code === 'ENOENT' ? 'no such file' : code ? (e as Error).message : 'not valid JSON'}`);
+    throw invalidArgs(`--hook-spec ${file}: ${e instanceof BoundedReadError ? e.message : 'not valid JSON'}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalidArgs(`--hook-spec ${file}: want a JSON object`);
   const hooks: OciHooks = {};

@@ -5,36 +5,60 @@ import type { EngineContext } from './context.js';
 import { readLogEntries } from './logs/json-file.js';
 import { logLimits } from './start.js';
 
+/** Live output held for a client while it still reads the file: as much as a call may leave unsent. */
+export const REPLAY_BACKLOG_BYTES = 8 * 1024 * 1024;
+
+/** Where a log goes: `drained` resolves once the client has taken what was written. */
+export interface LogSink {
+  write(chunk: OutputChunk): void;
+  drained(): Promise<void>;
+}
+
 /**
  * `isula logs [-f] [--tail N]`: what the json-file log holds, then (with -f) the live
- * output until the container stops or `cancelled` resolves.
+ * output until the container stops or `cancelled` resolves. The file goes out at the pace
+ * the client reads it.
  */
 export async function streamLogs(
   ctx: EngineContext,
   c: Container,
   opts: { follow: boolean; tail: number },
-  send: (chunk: OutputChunk) => void,
+  out: LogSink,
   cancelled: Promise<void>,
 ): Promise<void> {
   if (c.record.host.LogConfig.Config['disable-log'] === 'true') throw generalError('disable console log');
   // Subscribe before reading the file, so nothing falls between the two.
   const live: OutputChunk[] = [];
+  let liveBytes = 0;
   let replaying = true;
   const unsubscribe =
     opts.follow && c.pump
-      ? c.pump.subscribe((chunk) => (replaying ? live.push(chunk) : send(chunk)))
+      ? c.pump.subscribe((chunk) => {
+          if (!replaying) return out.write(chunk);
+          liveBytes += chunk.data?.length ?? 0;
+          if (liveBytes <= REPLAY_BACKLOG_BYTES) live.push(chunk);
+        })
       : undefined;
-  let entries = readLogEntries(c.record.config.LogPath, logLimits(c, ctx).maxFiles);
-  if (opts.tail >= 0) entries = opts.tail === 0 ? [] : entries.slice(-opts.tail);
-  for (const e of entries) send({ stream: e.stream === 'stdout' ? 1 : 2, data: Buffer.from(e.log), time: e.time });
-  if (!unsubscribe) return;
-  // Chunks read while replaying may already be in the file; the file is newer, so keep those only if after it.
-  const lastTime = entries.at(-1)?.time ?? '';
-  for (const chunk of live) if ((chunk.time ?? '') > lastTime) send(chunk);
-  replaying = false;
+  let gone = false;
+  void cancelled.then(() => (gone = true));
   try {
+    // Chunks read while replaying may already be in the file; the file is newer, so keep those only if after it.
+    let lastTime = '';
+    for await (const e of readLogEntries(c.record.config.LogPath, logLimits(c, ctx).maxFiles, opts.tail)) {
+      if (gone) return;
+      out.write({ stream: e.stream === 'stdout' ? 1 : 2, data: Buffer.from(e.log), time: e.time });
+      lastTime = e.time;
+      await out.drained();
+    }
+    if (!unsubscribe || gone) return;
+    if (liveBytes > REPLAY_BACKLOG_BYTES) {
+      throw generalError(`the client reads the log slower than the container writes it: more than ${REPLAY_BACKLOG_BYTES / 1024 / 1024} MiB of output waited; output dropped`);
+    }
+    for (const chunk of live) if ((chunk.time ?? '') > lastTime) out.write(chunk);
+    live.length = 0;
+    replaying = false;
     await Promise.race([c.waitFinished(), cancelled]);
   } finally {
-    unsubscribe();
+    unsubscribe?.();
   }
 }

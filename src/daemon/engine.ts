@@ -4,6 +4,7 @@ import type { EngineContext } from '../container/context.js';
 import { EventLog } from '../container/events.js';
 import { applyExitPolicy, handleExit } from '../container/exit.js';
 import { HealthChecks } from '../container/health.js';
+import { readHookSpec } from '../container/hooks.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { RestartManager } from '../container/restart-manager.js';
 import { stopContainer } from '../container/stop.js';
@@ -38,6 +39,8 @@ function logContainerEvents(log: Logger): (e: EngineEvent) => void {
 
 /** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
 export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
+  // As iSulad: a default hook spec that cannot be used stops the start, not every create.
+  if (config.hookSpec) await readHookSpec(config.hookSpec);
   const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
   const runtime = new LxcRuntime(config.graph, config.state, `${cgroupParent}.monitor`, log.child('lxc'), config.startTimeoutMs || undefined);
   const unusable = await runtime.detect();

@@ -6,6 +6,8 @@ import type { Logger } from '../sys/log.js';
 import { parseHost, type HostAddress } from '../common/host.js';
 import type { TlsSettings } from './config/config.js';
 import { onStream, routeTable } from './grpc/dispatch.js';
+import { closeWhenIdle, serverOptions } from './grpc/limits.js';
+import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
 import { makeDirs } from '../sys/dirs.js';
 
 /*
@@ -27,23 +29,16 @@ export interface GrpcServer {
   readonly sessions: Set<http2.ServerHttp2Session>;
 }
 
-// Node's default of 10 MB per connection refuses new calls on a connection with a large
-// response backlog (grpc-js lifts the limit altogether).
-const serverOptions: http2.ServerOptions = { maxSessionMemory: 1024 };
-
 /** A PEM file is a few kilobytes; a chain of certificates a few more. */
 const MAX_PEM_BYTES = 1024 * 1024;
 
+/** Read once at start, but with the rules of every file a user names: a FIFO or /dev/zero must not hang or fill the daemon. */
 function readPem(file: string, what: string): Buffer {
-  let bytes: Buffer;
   try {
-    if (fs.statSync(file).size > MAX_PEM_BYTES) throw new Error(`larger than ${MAX_PEM_BYTES} bytes`);
-    bytes = fs.readFileSync(file);
+    return readBoundedRegularFileSync(file, MAX_PEM_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read the TLS ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new Error(`cannot read the TLS ${what} ${file}: ${(e as Error).message}`);
   }
-  return bytes;
 }
 
 /** A host to listen on: its text as given, and where it points. */
@@ -57,10 +52,10 @@ function listenHost(text: string, tls: TlsSettings | undefined): ListenHost {
 
 /** A server for one host: plain for unix sockets (and plain TCP when asked), TLS otherwise. */
 function makeServer(host: ListenHost, tls: TlsSettings | undefined): http2.Http2Server {
-  if (host.kind === 'unix' || !tls || tls.mode === 'none') return http2.createServer(serverOptions);
+  if (host.kind === 'unix' || !tls || tls.mode === 'none') return http2.createServer(serverOptions());
   const verify = tls.mode === 'verify';
   return http2.createSecureServer({
-    ...serverOptions,
+    ...serverOptions(),
     cert: readPem(tls.certFile, 'certificate'),
     key: readPem(tls.keyFile, 'key'),
     ...(verify ? { ca: readPem(tls.caFile, 'CA certificate'), requestCert: true, rejectUnauthorized: true } : {}),
@@ -105,6 +100,7 @@ export async function startServer(hosts: string[], handlers: HandlerTable, socke
       const server = makeServer(host, socket.tls);
       server.on('stream', (stream, headers) => onStream(routes, log, stream, headers));
       server.on('session', (session) => {
+        closeWhenIdle(session);
         grpc.sessions.add(session);
         session.on('close', () => grpc.sessions.delete(session));
         session.on('error', (e) => log.debug(`connection error: ${e.message}`));

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import type { AttachRequest, EngineEvent, ExecRequest, OutputChunk } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import type { EngineContext } from '../container/context.js';
@@ -30,6 +30,21 @@ function eventMatches(e: EngineEvent, req: { name?: string; since?: bigint; unti
   if (req.until !== undefined && t > req.until) return false;
   if (req.name && e.attributes.name !== req.name && !e.id.startsWith(req.name)) return false;
   return true;
+}
+
+/**
+ * Writes a client's input to a container's stdin; when that is full (the container does not
+ * read it), a promise for the room, so the call reads no more input until then.
+ */
+function writeInput(stdin: Writable, data: Uint8Array): Promise<void> | undefined {
+  if (stdin.destroyed || stdin.writableEnded || stdin.write(Buffer.from(data))) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stdin.off('drain', done).off('close', done);
+      resolve();
+    };
+    stdin.on('drain', done).on('close', done);
+  });
 }
 
 /** isula's container and event calls: validate, call the container domain, map the result. */
@@ -81,7 +96,8 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
     },
     'ContainerService/Top': (req) => topContainer(ctx, get(req.id), req.psArgs),
     'ContainerService/Logs': async (req, call) => {
-      await streamLogs(ctx, get(req.id), { follow: req.follow, tail: req.tail }, (chunk) => call.write(req.timestamps ? chunk : { ...chunk, time: undefined }), cancelledOf(call));
+      const out = { write: (chunk: OutputChunk) => call.write(req.timestamps ? chunk : { ...chunk, time: undefined }), drained: () => call.drained() };
+      await streamLogs(ctx, get(req.id), { follow: req.follow, tail: req.tail }, out, cancelledOf(call));
     },
     'ContainerService/Attach': async (req: AttachRequest, call: StreamCall<'ContainerService/Attach'>) => {
       const c = get(req.id);
@@ -97,9 +113,10 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       }
       const input = req.stdin ? stdin : undefined;
       call.onMessage((m) => {
-        if (m.input) input?.write(Buffer.from(m.input));
+        const full = m.input && input ? writeInput(input, m.input) : undefined;
         if (m.eof) input?.end();
         if (m.resize && c.state.Running) void ctx.runtime.resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
+        return full;
       });
       try {
         const code = await Promise.race([c.waitFinished(), cancelledOf(call).then(() => undefined)]);
@@ -112,16 +129,23 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       const proc = execInContainer(ctx, get(req.id), req);
       if (req.detach) return;
       call.onMessage((m) => {
-        if (m.input) proc.stdin?.write(Buffer.from(m.input));
+        const full = m.input && proc.stdin ? writeInput(proc.stdin, m.input) : undefined;
         if (m.eof) proc.stdin?.end();
         if (m.resize) proc.resize(m.resize.rows, m.resize.cols);
+        return full;
       });
       call.onCancel(() => proc.kill());
       const drained = [proc.stdout, proc.stderr].map(
         (s, i) =>
           new Promise<void>((resolve) => {
             if (!s) return resolve();
-            s.on('data', (data: Buffer) => call.write({ stream: (i + 1) as 1 | 2, data }));
+            // The exec's pipes are this client's alone: a client that reads slowly slows the
+            // process, as a pipe would, instead of having its output pile up here.
+            s.on('data', (data: Buffer) => {
+              call.write({ stream: (i + 1) as 1 | 2, data });
+              s.pause();
+              void call.drained().then(() => s.resume());
+            });
             s.on('close', () => resolve());
           }),
       );

@@ -2,9 +2,15 @@ import type { MethodName, Req, Res, StreamMethod, UnaryMethod } from '../api/rpc
 
 /** What a streaming handler sees of its call. */
 export interface StreamCall<M extends MethodName> {
+  /** Sends a response; a client that lets too much pile up unread has its call ended. */
   write(message: Res<M>): void;
-  /** Further requests of a bidirectional call. */
-  onMessage(listener: (message: Req<M>) => void): void;
+  /** Resolves once what was written has gone out: a long replay awaits it between writes. */
+  drained(): Promise<void>;
+  /**
+   * Further requests of a bidirectional call. A listener whose destination is full returns a
+   * promise that settles once it has room: no more requests are read until then.
+   */
+  onMessage(listener: (message: Req<M>) => void | Promise<void>): void;
   /** The client went away or cancelled. */
   onCancel(listener: () => void): void;
   readonly cancelled: boolean;

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { CreateRequest, DeviceSpec, HealthcheckSpec, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../../api/containers.js';
 import { invalidArgs } from '../../api/errors.js';
 import { parseBytes, parseDurationMs } from '../../common/units.js';
+import { readBoundedRegularFileSync } from '../../sys/bounded-read.js';
 import type { OptionTable } from '../args.js';
 import { positionals, str, strList, type Args } from '../command.js';
 
@@ -87,16 +87,21 @@ function healthcheckOf(args: Args): HealthcheckSpec | undefined {
   };
 }
 
+/** An env or label file: the daemon takes at most 1 MiB of environment, so more is refused here. */
+const MAX_LINES_FILE_BYTES = 1024 * 1024;
+
 function readLinesFile(file: string, what: string): string[] {
+  let text: string;
   try {
-    return fs
-      .readFileSync(file, 'utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
-  } catch {
-    throw invalidArgs(`open ${file}: no such ${what} file`);
+    text = readBoundedRegularFileSync(file, MAX_LINES_FILE_BYTES).toString('utf8');
+  } catch (e) {
+    const why = (e as Error).message;
+    throw invalidArgs(why === 'no such file' ? `open ${file}: no such ${what} file` : `invalid ${what} file ${file}: ${why}`);
   }
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 /** `-e K=V`, or `-e K` taking K from our own environment, as Docker does. */

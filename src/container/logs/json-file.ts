@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import readline from 'node:readline';
 import { RotatingFileSink } from '../../sys/log.js';
 
 /** One entry of iSulad's/Docker's json-file log driver. */
@@ -32,24 +33,41 @@ export class JsonFileWriter {
   }
 }
 
-/** All entries still on disk, oldest first (rotated files, then the current one). */
-export function readLogEntries(file: string, maxFiles: number): LogEntry[] {
-  const entries: LogEntry[] = [];
+/** The lines of the rotated files, then the current one, oldest first; read a chunk at a time. */
+async function* logLines(file: string, maxFiles: number): AsyncGenerator<string> {
   for (let i = Math.max(1, maxFiles) - 1; i >= 0; i--) {
-    let text: string;
+    const input = fs.createReadStream(i === 0 ? file : `${file}.${i}`);
     try {
-      text = fs.readFileSync(i === 0 ? file : `${file}.${i}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        entries.push(JSON.parse(line) as LogEntry);
-      } catch {
-        // a torn last line after a crash: skip it
-      }
+      for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) if (line) yield line;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    } finally {
+      input.destroy();
     }
   }
-  return entries;
+}
+
+/**
+ * The entries still on disk, oldest first, the last `tail` of them (all when negative). Read
+ * as a stream (twice with a tail: once to count), so neither memory nor the event loop pays
+ * for the size of the log.
+ */
+export async function* readLogEntries(file: string, maxFiles: number, tail = -1): AsyncGenerator<LogEntry> {
+  let skip = 0;
+  if (tail >= 0) {
+    let count = 0;
+    for await (const _ of logLines(file, maxFiles)) count++;
+    skip = Math.max(0, count - tail);
+  }
+  for await (const line of logLines(file, maxFiles)) {
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    try {
+      yield JSON.parse(line) as LogEntry;
+    } catch {
+      // a torn last line after a crash: skip it
+    }
+  }
 }

@@ -1,10 +1,10 @@
-import type http2 from 'node:http2';
+import http2 from 'node:http2';
 import { decodeMessage, encodeMessage } from '../../api/codec.js';
 import { frameMessage, MessageReader } from '../../api/grpc-framing.js';
 import { encodeGrpcMessage, GrpcError, parseTimeout, Status, type CallStatus } from '../../api/grpc-status.js';
+import { buffered, GRPC_LIMITS } from './limits.js';
 
-/** Requests larger than this are refused (as grpc.max_receive_message_length did). */
-export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+const MiB = 1024 * 1024;
 
 /** setTimeout's ceiling; a longer grpc-timeout is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -32,6 +32,13 @@ export class ServerCall {
   /** The stream's write buffer is full: responses wait here until 'drain'. */
   private waiting = false;
   private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** What this call counts in the daemon-wide budget: unsent responses and a partial request. */
+  private charged = 0;
+  private requestBytes = 0;
+  private readonly drainWaiters: (() => void)[] = [];
+  private grace: NodeJS.Timeout | undefined;
+  private pauses = 0;
   private trailers: http2.OutgoingHttpHeaders = {};
   private readonly cancelListeners: (() => void)[] = [];
   private readonly deadline: NodeJS.Timeout | undefined;
@@ -48,7 +55,11 @@ export class ServerCall {
     stream.on('error', () => undefined);
     stream.on('close', () => {
       clearTimeout(this.deadline);
+      clearTimeout(this.grace);
       if (!this.ended) this.cancel();
+      this.requestBytes = 0;
+      this.recharge(0);
+      this.wakeWriters();
     });
     stream.on('drain', () => this.flush());
     stream.on('wantTrailers', () => stream.sendTrailers(this.trailers));
@@ -68,11 +79,15 @@ export class ServerCall {
 
   /** Hands each request message to `onMessage`, and calls `onEnd` when the client half-closes. */
   read(onMessage: (message: unknown) => void, onEnd: () => void): void {
-    const reader = new MessageReader(MAX_REQUEST_BYTES, this.encoding);
+    const reader = new MessageReader(GRPC_LIMITS.maxMessageBytes, this.encoding);
     this.receive = (chunk) => {
       if (this.ended || this.isCancelled) return;
       try {
-        for (const raw of reader.push(chunk)) {
+        this.requestBytes += chunk.length;
+        // node:http2 hands out slices of its read buffers, which hold other calls' bytes too:
+        // a copy keeps what a partial message holds to its own size.
+        for (const raw of reader.push(chunk.byteLength < chunk.buffer.byteLength ? Buffer.from(chunk) : chunk)) {
+          this.requestBytes -= raw.length + 5;
           let message: unknown;
           try {
             message = decodeMessage(raw);
@@ -81,6 +96,11 @@ export class ServerCall {
           }
           onMessage(message);
           if (this.ended || this.isCancelled) return;
+        }
+        // Past the daemon-wide budget, only a call still waiting for the rest of a message is
+        // refused: a small request, whole in its chunk, holds nothing.
+        if (!this.recharge() && this.requestBytes > 0) {
+          throw new GrpcError(Status.RESOURCE_EXHAUSTED, `the server holds more than ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB of requests and responses; try again later`);
         }
       } catch (e) {
         if (!(e instanceof GrpcError)) throw e;
@@ -92,6 +112,16 @@ export class ServerCall {
     });
   }
 
+  /** Stops reading requests until as many resumeInput calls: the client's window then closes. */
+  pauseInput(): void {
+    if (this.pauses++ === 0) this.stream.pause();
+  }
+
+  resumeInput(): void {
+    if (this.pauses === 0) return;
+    if (--this.pauses === 0 && !this.stream.destroyed) this.stream.resume();
+  }
+
   /** Sends one response; dropped once the call has ended or been cancelled. */
   send(message: unknown): void {
     // destroyed comes a tick before 'close' (and the cancel).
@@ -100,8 +130,47 @@ export class ServerCall {
     const framed = frameMessage(encodeMessage(message));
     // Past the stream's high-water mark, hold responses instead of piling up writes; they go
     // out as one write at 'drain'.
-    if (this.waiting) this.held.push(framed);
-    else this.waiting = !this.stream.write(framed);
+    if (this.waiting) {
+      this.held.push(framed);
+      this.heldBytes += framed.length;
+    } else this.waiting = !this.stream.write(framed);
+    this.limitBacklog();
+  }
+
+  /** Resolves once the backlog has gone out, or the call is over. */
+  drained(): Promise<void> {
+    if (!this.waiting || this.ended || this.isCancelled) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * A client that does not read (stopped, or slower than the container it follows) must not
+   * make the daemon hold its output without end: past the backlog limit the call ends with
+   * RESOURCE_EXHAUSTED, which the client reads after what it was already sent; if it never
+   * reads, the stream is reset after a grace period, freeing what it holds.
+   */
+  private limitBacklog(): void {
+    const backlog = this.stream.writableLength + this.heldBytes;
+    const withinBudget = this.recharge();
+    // Past the daemon-wide budget, only calls that themselves have a backlog are ended.
+    if (backlog <= GRPC_LIMITS.maxCallBacklogBytes && (withinBudget || !this.waiting)) return;
+    const why = backlog > GRPC_LIMITS.maxCallBacklogBytes ? `more than ${GRPC_LIMITS.maxCallBacklogBytes / MiB} MiB` : `the server's ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB for all calls`;
+    this.held = [];
+    this.heldBytes = 0;
+    this.fail(new GrpcError(Status.RESOURCE_EXHAUSTED, `the client is not reading its output: ${why} unsent; output dropped`));
+    this.grace = setTimeout(() => this.stream.close(http2.constants.NGHTTP2_CANCEL), GRPC_LIMITS.dropGraceMs);
+    this.grace.unref();
+  }
+
+  /** Brings this call's share of the daemon-wide budget up to date; false when the budget is exceeded. */
+  private recharge(now = this.stream.writableLength + this.heldBytes + this.requestBytes): boolean {
+    const ok = buffered.adjust(now - this.charged);
+    this.charged = now;
+    return ok;
+  }
+
+  private wakeWriters(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   /** Ends the call with `status`; a no-op after the first time or once the stream is gone. */
@@ -122,7 +191,9 @@ export class ServerCall {
     // Sent at 'wantTrailers', after the last DATA frame.
     this.trailers = trailers;
     if (this.held.length > 0) stream.write(Buffer.concat(this.held.splice(0)));
+    this.heldBytes = 0;
     stream.end();
+    this.wakeWriters();
   }
 
   /** Ends a call that cannot go on (bad request, deadline): the handler sees a cancel. */
@@ -142,6 +213,12 @@ export class ServerCall {
     if (this.isCancelled) return;
     this.isCancelled = true;
     this.held = [];
+    this.heldBytes = 0;
+    // The rest of the request is read and dropped: a partial message held by the reader goes.
+    this.receive = undefined;
+    this.requestBytes = 0;
+    this.recharge();
+    this.wakeWriters();
     for (const listener of this.cancelListeners.splice(0)) listener();
   }
 
@@ -153,7 +230,11 @@ export class ServerCall {
 
   private flush(): void {
     this.waiting = false;
-    if (this.held.length === 0 || this.ended) return;
-    this.waiting = !this.stream.write(Buffer.concat(this.held.splice(0)));
+    if (this.held.length > 0 && !this.ended) {
+      this.waiting = !this.stream.write(Buffer.concat(this.held.splice(0)));
+      this.heldBytes = 0;
+    }
+    this.recharge();
+    if (!this.waiting) this.wakeWriters();
   }
 }

@@ -6,6 +6,7 @@ import { grpcPath, methodKinds, type MethodKind, type MethodName } from '../../a
 import type { HandlerTable, StreamCall } from '../../services/handlers.js';
 import type { Logger } from '../../sys/log.js';
 import { ServerCall } from './call.js';
+import { GRPC_LIMITS } from './limits.js';
 import { GrpcError, Status, type CallStatus } from '../../api/grpc-status.js';
 
 type AnyHandler = (request: unknown, call?: StreamCall<MethodName>) => Promise<unknown>;
@@ -40,14 +41,25 @@ function answer(route: Route, call: ServerCall, request: unknown, log: Logger, s
 
 function serve(route: Route, call: ServerCall, log: Logger): void {
   // Requests after the first of a bidirectional call can arrive before the handler listens
-  // (it may be starting a container meanwhile): queue them until it does.
+  // (it may be starting a container meanwhile): queue them until it does, reading no more
+  // meanwhile. A listener that returns a promise (its input is full) stops the reading
+  // until the promise settles: HTTP/2 flow control then holds the client back.
   const queued: unknown[] = [];
-  let listener: ((m: unknown) => void) | undefined;
+  let listener: ((m: unknown) => void | Promise<void>) | undefined;
+  const deliver = (m: unknown): void => {
+    const full = listener!(m);
+    if (full) {
+      call.pauseInput();
+      void full.finally(() => call.resumeInput());
+    }
+  };
   const streamCall: StreamCall<MethodName> = {
     write: (m) => call.send(m),
+    drained: () => call.drained(),
     onMessage: (l) => {
-      listener = l as (m: unknown) => void;
-      for (const m of queued.splice(0)) listener(m);
+      listener = l as (m: unknown) => void | Promise<void>;
+      for (const m of queued.splice(0)) deliver(m);
+      call.resumeInput();
     },
     onCancel: (l) => call.onCancel(l),
     get cancelled() {
@@ -64,8 +76,11 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
         if (!started) {
           started = true;
           answer(route, call, m, log, wrapped);
-        } else if (listener) listener(m);
-        else queued.push(m);
+        } else if (listener) deliver(m);
+        else {
+          if (queued.length === 0) call.pauseInput();
+          queued.push(m);
+        }
       },
       () => {
         if (!started) call.fail(new GrpcError(Status.INTERNAL, `${route.method}: no request message`));
@@ -73,13 +88,24 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
     );
     return;
   }
-  // Unary and server-streaming calls carry one request, complete when the client half-closes.
+  // Unary and server-streaming calls carry one request, complete when the client half-closes;
+  // one that never completes would hold its stream, and what came of it, for ever.
   const requests: unknown[] = [];
+  const incomplete = setTimeout(
+    () => call.fail(new GrpcError(Status.DEADLINE_EXCEEDED, `${route.method}: the request did not arrive in full within ${GRPC_LIMITS.requestTimeoutMs / 1000} s`)),
+    GRPC_LIMITS.requestTimeoutMs,
+  );
+  call.onCancel(() => clearTimeout(incomplete));
+  const refuse = (): void => call.fail(new GrpcError(Status.INTERNAL, `${route.method} takes one request message, got ${requests.length}`));
   call.read(
-    (m) => requests.push(m),
+    (m) => {
+      // Refused at the second: messages kept until the end would pile up without bound.
+      if (requests.push(m) > 1) refuse();
+    },
     () => {
+      clearTimeout(incomplete);
       if (requests.length === 1) answer(route, call, requests[0], log, wrapped);
-      else call.fail(new GrpcError(Status.INTERNAL, `${route.method} takes one request message, got ${requests.length}`));
+      else refuse();
     },
   );
 }
