@@ -6,6 +6,9 @@ import { TestEngine } from '../helpers/engine.js';
 import { busyboxRootfs } from '../helpers/rootfs.js';
 
 const FREEZER = '/sys/fs/cgroup/freezer';
+// Parents of our own, frozen by the tests: a name per run, so two runs never share one.
+const OUTSIDE = `isulad-test-outside-${process.pid}`;
+const OUTSIDE2 = `isulad-test-outside2-${process.pid}`;
 
 const cgroupDirsOf = (rel: string): string[] =>
   fs
@@ -30,8 +33,9 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     rootfs = busyboxRootfs();
   });
   after(async () => {
-    for (const d of [...cgroupDirsOf('isulad-test-outside'), ...cgroupDirsOf('isulad-test-outside2')]) fs.rmdirSync(d);
+    // The daemon goes first, whatever is left: a daemon left running would hold the run open.
     await engine.cleanup();
+    for (const d of [...cgroupDirsOf(OUTSIDE), ...cgroupDirsOf(OUTSIDE2)]) fs.rmdirSync(d);
   });
 
   const runDetached = async (args: string[]): Promise<{ id: string; pid: number }> => {
@@ -77,9 +81,9 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
   });
 
   it('stuck under a parent frozen by someone else: rm -f returns, the name is free, info lists it, thaw reclaims it; the GC survives a daemon SIGKILL', async () => {
-    const parent = `${FREEZER}/isulad-test-outside`;
+    const parent = `${FREEZER}/${OUTSIDE}`;
     fs.mkdirSync(parent, { recursive: true });
-    const { id, pid } = await runDetached(['--name', 'stuck', '--cgroup-parent', '/isulad-test-outside', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    const { id, pid } = await runDetached(['--name', 'stuck', '--cgroup-parent', `/${OUTSIDE}`, '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
     fs.writeFileSync(`${parent}/freezer.state`, 'FROZEN');
     const t0 = Date.now();
     const rm = await engine.isula(['rm', '-f', 'stuck']);
@@ -100,15 +104,15 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
     await eventually(
       'reclaimed',
-      async () => (/^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`isulad-test-outside/${id}`).length === 0 ? true : undefined),
+      async () => (/^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`${OUTSIDE}/${id}`).length === 0 ? true : undefined),
       5000,
     );
   });
 
   it('a container in the collector shows it in inspect and ps, refuses start, and leaves it once thawed', async () => {
-    const parent = `${FREEZER}/isulad-test-outside2`;
+    const parent = `${FREEZER}/${OUTSIDE2}`;
     fs.mkdirSync(parent, { recursive: true });
-    const { id, pid } = await runDetached(['--name', 'ingc', '--cgroup-parent', '/isulad-test-outside2', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    const { id, pid } = await runDetached(['--name', 'ingc', '--cgroup-parent', `/${OUTSIDE2}`, '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
     fs.writeFileSync(`${parent}/freezer.state`, 'FROZEN');
     const monitor = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     process.kill(monitor, 'SIGKILL');
@@ -130,7 +134,7 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
     await eventually('out of GC', async () => ((await engine.isula(['inspect', '-f', '{{.GarbageCollector.InGc}} {{.State.Status}}', 'ingc'])).stdout.trim() === 'false exited' ? true : undefined), 5000);
     assert.equal(alive(pid), false);
-    assert.deepEqual(cgroupDirsOf(`isulad-test-outside2/${id}`), []);
+    assert.deepEqual(cgroupDirsOf(`${OUTSIDE2}/${id}`), []);
     const events = await engine.isula(['events', '-n', 'ingc', '--since', '60s', '--until', '0s']);
     assert.match(events.stdout, /container gc_enter /);
     assert.match(events.stdout, /container gc_leave /);
