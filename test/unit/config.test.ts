@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,7 +90,14 @@ describe('loadDaemonConfig', () => {
   });
 
   it('refuses a daemon.json larger than 1 MiB', () => {
-    assert.throws(() => loadDaemonConfig({ configFile: withFile(`{"graph": "${'x'.repeat(1024 * 1024)}"}`) }), /larger than 1048576 bytes/);
+    assert.throws(() => loadDaemonConfig({ configFile: withFile(`{"graph": "${'x'.repeat(1024 * 1024)}"}`) }), /larger than the limit of 1 MiB/);
+  });
+
+  it('refuses a device or a FIFO as daemon.json without reading it', () => {
+    assert.throws(() => loadDaemonConfig({ configFile: '/dev/zero' }), /cannot read config file \/dev\/zero: not a regular file/);
+    const fifo = path.join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(() => loadDaemonConfig({ configFile: fifo }), /not a regular file/);
   });
 
   it('a missing explicit file is an error, invalid JSON too', () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { invalidArgs } from '../../api/errors.js';
 import { parseHost } from '../../common/host.js';
 import { parseBytes, parseDurationMs } from '../../common/units.js';
+import { readBoundedRegularFileSync } from '../../sys/bounded-read.js';
 import { isLogLevel, type LogLevel } from '../../sys/log.js';
 import { ignoredKeyWarnings } from './ignored.js';
 import { validateDaemonJson } from './validate.js';
@@ -89,14 +90,13 @@ export interface DaemonFlags {
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 function readConfigFile(file: string, explicit: boolean): Record<string, unknown> {
+  if (!explicit && !fs.existsSync(file)) return {};
   let text: string;
   try {
-    if (fs.statSync(file).size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = fs.readFileSync(file, 'utf8');
+    // A FIFO or a device named by --config-file must not hang or fill the daemon at start.
+    text = readBoundedRegularFileSync(file, MAX_CONFIG_BYTES).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !explicit) return {};
-    throw invalidArgs(`cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw invalidArgs(`cannot read config file ${file}: ${(e as Error).message}`);
   }
   if (text.trim() === '') return {};
   let doc: unknown;
