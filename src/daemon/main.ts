@@ -70,30 +70,35 @@ async function run(config: DaemonConfig): Promise<void> {
     }),
   };
 
-  let server;
-  try {
-    server = await startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'));
-  } catch (e) {
-    await engine.close();
-    release();
-    throw e;
-  }
-
+  // Signals are handled from before the socket exists: a client may see the socket (and a
+  // supervisor send SIGTERM) before startServer has returned.
+  const serving = startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'));
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info(`received ${signal}, shutting down`);
-    void stopServer(server).finally(async () => {
-      await engine.close();
-      for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
-      release();
-      log.info('stopped');
-      process.exit(0);
-    });
+    void serving
+      .then((server) => stopServer(server), () => undefined)
+      .finally(async () => {
+        await engine.close();
+        for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
+        release();
+        log.info('stopped');
+        process.exit(0);
+      });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await serving;
+  } catch (e) {
+    if (stopping) return;
+    stopping = true;
+    await engine.close();
+    release();
+    throw e;
+  }
   process.on('SIGPIPE', () => undefined);
   // One bad request must not take every container's supervision down with it.
   process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e.message}`));

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveInRoot } from '../../sys/in-root.js';
 
 /**
  * A controlling terminal for a container run with -t. LXC gives the init its console (a pty
@@ -12,44 +13,13 @@ import path from 'node:path';
  */
 const TAKE_TERMINAL = 'true 2>/dev/null <>/dev/console; exec "$@"';
 
-/** Symlinks followed while resolving a path inside a rootfs, as the kernel's limit. */
-const MAX_SYMLINKS = 40;
-
 /**
  * Whether `file` (an absolute path in the container) is an executable regular file in the
- * rootfs at `root`. Symlinks are resolved as the container sees them: absolute targets and
- * `..` stay inside `root`, so nothing outside it is ever looked at.
+ * rootfs at `root`, resolved as the container sees it (nothing outside `root` is looked at).
  */
 export function executableInRoot(root: string, file: string): boolean {
-  const todo = file.split('/').filter(Boolean);
-  const done: string[] = [];
-  let links = 0;
-  while (todo.length > 0) {
-    const part = todo.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const here = path.join(root, ...done, part);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(here);
-    } catch {
-      return false;
-    }
-    if (!st.isSymbolicLink()) {
-      done.push(part);
-      if (todo.length > 0 && !st.isDirectory()) return false;
-      continue;
-    }
-    if (++links > MAX_SYMLINKS) return false;
-    const target = fs.readlinkSync(here);
-    if (target.startsWith('/')) done.length = 0;
-    todo.unshift(...target.split('/').filter(Boolean));
-  }
   try {
-    const st = fs.lstatSync(path.join(root, ...done));
+    const st = fs.lstatSync(path.join(root, resolveInRoot(root, file)));
     return st.isFile() && (st.mode & 0o111) !== 0;
   } catch {
     return false;
