@@ -64,9 +64,10 @@ bash -c "source '$root/usr/share/bash-completion/completions/isula' && complete 
 
 # The installed daemon with the installed daemon.json (group "isula", iSulad's hooks file),
 # only its directories and socket moved into a temporary folder. It runs in a mount
-# namespace of its own that sees the root's /etc/group, where the package made the group.
+# namespace of its own that sees the root's /etc/group, where the package made the group,
+# and the root's /etc/default, where it put the hooks file the daemon checks at start.
 sock=$run/isulad.sock
-unshare -m sh -c 'mount --bind "$1/etc/group" /etc/group && shift && exec "$@"' sh "$root" \
+unshare -m sh -c 'mount --bind "$1/etc/group" /etc/group && mount --bind "$1/etc/default" /etc/default && shift && exec "$@"' sh "$root" \
   "$root/usr/bin/isulad" --config-file "$root/etc/isulad/daemon.json" -g "$run/root" -S "$run/state" -p "$run/isulad.pid" \
   -H "unix://$sock" >"$run/daemon.log" 2>&1 &
 daemon_pid=$!
