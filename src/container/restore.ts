@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { processAlive } from '../sys/procfs.js';
+import { settlesWithin } from '../sys/wait.js';
 import { isFrozen } from '../sys/cgroup/freezer.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
@@ -11,6 +12,8 @@ import { startedOf } from './started.js';
 
 /** Exit code iSulad records when a container is found dead with no exit code to read. */
 const UNKNOWN_EXIT = 255;
+/** How long a restore waits for the exit record of a container whose init is gone (the helper's teardown). */
+const EXIT_RECORD_WAIT_MS = 3000;
 
 /** The runtime's reclaim; a failure is logged and the restore goes on. */
 async function reclaim(ctx: EngineContext, c: Container): Promise<boolean> {
@@ -58,9 +61,13 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
     if (!s.Paused) ctx.health.start(ctx, c);
     return;
   }
-  // Init gone; a live helper records the exit any moment now, a dead one never will.
-  if (!shimAlive) {
-    ctx.log.warn(`container ${c.id} died while the daemon was down and left no exit code; recording ${UNKNOWN_EXIT}`);
-    await handleExit(ctx, c, UNKNOWN_EXIT);
+  // Init gone; a live helper records the exit any moment now (the supervisor takes it), a
+  // dead one never will. Wait for the record before serving anyone: a client right after the
+  // restart must not see a running container whose process is gone.
+  if (shimAlive) {
+    if (!(await settlesWithin(c.waitExit(), EXIT_RECORD_WAIT_MS))) ctx.log.warn(`container ${c.id}: its init is gone but no exit was recorded within ${EXIT_RECORD_WAIT_MS} ms`);
+    return;
   }
+  ctx.log.warn(`container ${c.id} died while the daemon was down and left no exit code; recording ${UNKNOWN_EXIT}`);
+  await handleExit(ctx, c, UNKNOWN_EXIT);
 }
