@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../../src/api/codec.js';
-import { ExitCode, imageBusy, imageNotFound, nameConflict } from '../../src/api/errors.js';
+import { ERROR_KINDS, type ErrorKind, ExitCode, generalError, imageBusy, imageNotFound, kindOfStatus, nameConflict, notFound, toEngineError } from '../../src/api/errors.js';
 import { frameMessage, MessageReader } from '../../src/api/grpc-framing.js';
 import { encodeGrpcMessage, GrpcError, parseTimeout, Status } from '../../src/api/grpc-status.js';
 import { startServer, stopServer, type GrpcServer } from '../../src/daemon/server.js';
@@ -35,6 +35,12 @@ const handlers = {
   'ContainerService/Inspect': async () => {
     await sleep(5);
     throw imageNotFound('No such image: "ü"\nat 100%');
+  },
+  'ContainerService/Kill': async () => {
+    throw notFound('No such container: x');
+  },
+  'ContainerService/Stop': async () => {
+    throw new Error('something broke');
   },
   'ContainerService/Wait': async () => {
     await sleep(1000);
@@ -122,6 +128,40 @@ function raw(target: string, headers: http2.OutgoingHttpHeaders, body: Buffer): 
   });
 }
 
+describe('error kinds', () => {
+  it('map each kind to one exit code of iSulad and one gRPC status, the same as grpc-js names them', () => {
+    const want: Record<ErrorKind, [number, number]> = {
+      NotFound: [1, grpc.status.NOT_FOUND],
+      AlreadyExists: [3, grpc.status.ALREADY_EXISTS],
+      InvalidArgument: [125, grpc.status.INVALID_ARGUMENT],
+      FailedPrecondition: [1, grpc.status.FAILED_PRECONDITION],
+      ResourceExhausted: [1, grpc.status.RESOURCE_EXHAUSTED],
+      DeadlineExceeded: [1, grpc.status.DEADLINE_EXCEEDED],
+      Unimplemented: [1, grpc.status.UNIMPLEMENTED],
+      Internal: [125, grpc.status.INTERNAL],
+      Unknown: [1, grpc.status.UNKNOWN],
+    };
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(ERROR_KINDS).map(([k, v]) => [k, [v.exitCode, v.grpcStatus]])),
+      want,
+    );
+    for (const kind of Object.keys(want) as ErrorKind[]) assert.equal(kindOfStatus(ERROR_KINDS[kind].grpcStatus), kind);
+    assert.equal(kindOfStatus(grpc.status.UNAVAILABLE), 'Unknown');
+  });
+
+  it('keep the exit codes of the errors as they were, with a kind for each', () => {
+    const cases: [Error, ErrorKind, number][] = [
+      [notFound('No such container: x'), 'NotFound', ExitCode.general],
+      [imageNotFound('No such image: x'), 'NotFound', ExitCode.imageNotFound],
+      [imageBusy('used'), 'FailedPrecondition', ExitCode.imageBusy],
+      [nameConflict('in use'), 'AlreadyExists', ExitCode.nameConflict],
+      [generalError('failed'), 'Unknown', ExitCode.general],
+      [toEngineError(new Error('EIO')), 'Internal', ExitCode.serverError],
+    ];
+    for (const [e, kind, exitCode] of cases) assert.deepEqual([toEngineError(e).kind, toEngineError(e).exitCode], [kind, exitCode], e.message);
+  });
+});
+
 describe('gRPC framing', () => {
   it('cuts messages that share a chunk or span several', () => {
     const reader = new MessageReader(1 << 20, 'identity');
@@ -183,12 +223,28 @@ describe('gRPC server on node:http2', { skip: process.getuid?.() !== 0 ? 'needs 
 
   it('answers a failed unary call with the message and the exit-code trailer', async () => {
     const start = await failure(unary(client, '/isulad.ContainerService/Start', { id: 'x' }));
-    assert.equal(start.code, grpc.status.UNKNOWN);
+    assert.equal(start.code, grpc.status.ALREADY_EXISTS);
     assert.equal(start.details, 'name "x" is in use');
     assert.deepEqual(start.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.nameConflict)]);
     const inspect = await failure(unary(client, '/isulad.ContainerService/Inspect', { id: 'x' }));
     assert.equal(inspect.details, 'No such image: "ü"\nat 100%');
     assert.deepEqual(inspect.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.imageNotFound)]);
+  });
+
+  it("answers with the gRPC status of the error's kind", async () => {
+    const kill = await failure(unary(client, '/isulad.ContainerService/Kill', { id: 'x' }));
+    assert.equal(kill.code, grpc.status.NOT_FOUND);
+    assert.equal(kill.code, 5);
+    assert.equal(kill.details, 'No such container: x');
+    assert.deepEqual(kill.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.general)]);
+    const inspect = await failure(unary(client, '/isulad.ContainerService/Inspect', { id: 'x' }));
+    assert.equal(inspect.code, grpc.status.NOT_FOUND);
+    // Anything thrown that is not an EngineError is the engine's own fault.
+    const stop = await failure(unary(client, '/isulad.ContainerService/Stop', { id: 'x' }));
+    assert.equal(stop.code, grpc.status.INTERNAL);
+    assert.deepEqual(stop.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.serverError)]);
+    const failed = await collect(client.makeServerStreamRequest('/isulad.ContainerService/Logs', serialize, deserialize, { tail: 0 }));
+    assert.equal(failed.error?.code, grpc.status.FAILED_PRECONDITION);
   });
 
   it('streams replies larger than the flow-control windows, then the status', async () => {

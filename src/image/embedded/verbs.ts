@@ -1,5 +1,5 @@
 // isula load / images / rmi / inspect IMAGE on the embedded image store.
-import { generalError, imageBusy, imageNotFound } from '../../api/errors.js';
+import { ExitCode, failedPrecondition, fault, imageBusy, imageNotFound, unimplemented } from '../../api/errors.js';
 import type { ImageSummary, LoadRequest } from '../../api/images.js';
 import type { KernelFeatureSet } from '../../sys/kernel.js';
 import { inspectEmbeddedImage } from './backend.js';
@@ -26,12 +26,12 @@ export interface ImageVerbDeps {
 export async function loadImage(deps: ImageVerbDeps, req: LoadRequest): Promise<{ name: string; created: boolean }> {
   const { kernel } = deps;
   if (req.type !== 'embedded') {
-    throw generalError(`load of "${req.type}" images is not supported: this engine loads embedded images only (-t embedded)`);
+    throw unimplemented(`load of "${req.type}" images is not supported: this engine loads embedded images only (-t embedded)`);
   }
-  if (req.tag) throw generalError('--tag is only for docker type images');
+  if (req.tag) throw fault('InvalidArgument', '--tag is only for docker type images', ExitCode.general);
   const manifest = await readEmbeddedManifest(req.path);
   if (manifest.layers.some((l) => l.type === 'squashfs') && !(kernel.squashfs && kernel.loop)) {
-    throw generalError(`Your kernel does not support ${kernel.squashfs ? 'loop devices' : 'the squashfs filesystem'}; embedded image ${req.path} has squashfs layers and is refused`);
+    throw failedPrecondition(`Your kernel does not support ${kernel.squashfs ? 'loop devices' : 'the squashfs filesystem'}; embedded image ${req.path} has squashfs layers and is refused`);
   }
   const { image, created } = deps.store.add(manifest);
   if (created) deps.emit('load', image.name, { name: image.name, type: 'embedded' });
@@ -43,7 +43,7 @@ export function listImages(store: EmbeddedImageStore, filters: Record<string, st
   // iSulad omits embedded images whenever a filter is given; we filter by reference instead.
   const refs = filters.reference ?? [];
   const unknown = Object.keys(filters).filter((k) => k !== 'reference');
-  if (unknown.length > 0) throw generalError(`Invalid filter '${unknown[0]}'`);
+  if (unknown.length > 0) throw fault('InvalidArgument', `Invalid filter '${unknown[0]}'`, ExitCode.general);
   return store
     .list()
     .filter((i) => refs.length === 0 || refs.some((r) => i.name === withDefaultTag(r) || i.name.split(':')[0] === r))
