@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../../src/api/codec.js';
-import { ERROR_KINDS, type ErrorKind, ExitCode, generalError, imageBusy, imageNotFound, kindOfStatus, nameConflict, notFound, toEngineError } from '../../src/api/errors.js';
+import { ExitCode, imageBusy, imageNotFound, nameConflict, notFound } from '../../src/api/errors.js';
 import { frameMessage, MessageReader } from '../../src/api/grpc-framing.js';
 import { encodeGrpcMessage, GrpcError, parseTimeout, Status } from '../../src/api/grpc-status.js';
 import { startServer, stopServer, type GrpcServer } from '../../src/daemon/server.js';
@@ -127,40 +127,6 @@ function raw(target: string, headers: http2.OutgoingHttpHeaders, body: Buffer): 
     req.end(body);
   });
 }
-
-describe('error kinds', () => {
-  it('map each kind to one exit code of iSulad and one gRPC status, the same as grpc-js names them', () => {
-    const want: Record<ErrorKind, [number, number]> = {
-      NotFound: [1, grpc.status.NOT_FOUND],
-      AlreadyExists: [3, grpc.status.ALREADY_EXISTS],
-      InvalidArgument: [125, grpc.status.INVALID_ARGUMENT],
-      FailedPrecondition: [1, grpc.status.FAILED_PRECONDITION],
-      ResourceExhausted: [1, grpc.status.RESOURCE_EXHAUSTED],
-      DeadlineExceeded: [1, grpc.status.DEADLINE_EXCEEDED],
-      Unimplemented: [1, grpc.status.UNIMPLEMENTED],
-      Internal: [125, grpc.status.INTERNAL],
-      Unknown: [1, grpc.status.UNKNOWN],
-    };
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(ERROR_KINDS).map(([k, v]) => [k, [v.exitCode, v.grpcStatus]])),
-      want,
-    );
-    for (const kind of Object.keys(want) as ErrorKind[]) assert.equal(kindOfStatus(ERROR_KINDS[kind].grpcStatus), kind);
-    assert.equal(kindOfStatus(grpc.status.UNAVAILABLE), 'Unknown');
-  });
-
-  it('keep the exit codes of the errors as they were, with a kind for each', () => {
-    const cases: [Error, ErrorKind, number][] = [
-      [notFound('No such container: x'), 'NotFound', ExitCode.general],
-      [imageNotFound('No such image: x'), 'NotFound', ExitCode.imageNotFound],
-      [imageBusy('used'), 'FailedPrecondition', ExitCode.imageBusy],
-      [nameConflict('in use'), 'AlreadyExists', ExitCode.nameConflict],
-      [generalError('failed'), 'Unknown', ExitCode.general],
-      [toEngineError(new Error('EIO')), 'Internal', ExitCode.serverError],
-    ];
-    for (const [e, kind, exitCode] of cases) assert.deepEqual([toEngineError(e).kind, toEngineError(e).exitCode], [kind, exitCode], e.message);
-  });
-});
 
 describe('gRPC framing', () => {
   it('cuts messages that share a chunk or span several', () => {
