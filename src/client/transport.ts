@@ -1,5 +1,5 @@
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../api/codec.js';
-import { EngineError, ExitCode, isExitCode } from '../api/errors.js';
+import { EngineError, ExitCode, isExitCode, kindOfStatus } from '../api/errors.js';
 import { grpcPath, type MethodName, type Req, type Res, type StreamMethod, type UnaryMethod } from '../api/rpc.js';
 import { frameMessage, MessageReader } from '../api/grpc-framing.js';
 import { Status } from '../api/grpc-status.js';
@@ -160,8 +160,11 @@ export class Transport {
             if (cancelledByUs) return finish();
             if (!status) return finish(new EngineError(ExitCode.general, 'connection to the daemon closed unexpectedly'));
             if (status.code === Status.OK) return finish();
+            // The status names the kind; the daemon's trailer the exact exit code. A call that
+            // failed in gRPC itself (limits, deadlines, framing) has no trailer, and exits 1 as
+            // iSulad's client does for a failed call.
             const exitCode = isExitCode(status.exitCode) ? status.exitCode : ExitCode.general;
-            finish(new DaemonError(exitCode, status.message || `daemon error (gRPC status ${status.code})`));
+            finish(new DaemonError(exitCode, status.message || `daemon error (gRPC status ${status.code})`, kindOfStatus(status.code)));
           },
         },
       );

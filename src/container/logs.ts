@@ -1,5 +1,5 @@
 import type { OutputChunk } from '../api/containers.js';
-import { generalError } from '../api/errors.js';
+import { failedPrecondition, resourceExhausted } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { readLogEntries } from './logs/json-file.js';
@@ -26,7 +26,7 @@ export async function streamLogs(
   out: LogSink,
   cancelled: Promise<void>,
 ): Promise<void> {
-  if (c.record.host.LogConfig.Config['disable-log'] === 'true') throw generalError('disable console log');
+  if (c.record.host.LogConfig.Config['disable-log'] === 'true') throw failedPrecondition('disable console log');
   // Subscribe before reading the file, so nothing falls between the two.
   const live: OutputChunk[] = [];
   let liveBytes = 0;
@@ -52,7 +52,7 @@ export async function streamLogs(
     }
     if (!unsubscribe || gone) return;
     if (liveBytes > REPLAY_BACKLOG_BYTES) {
-      throw generalError(`the client reads the log slower than the container writes it: more than ${REPLAY_BACKLOG_BYTES / 1024 / 1024} MiB of output waited; output dropped`);
+      throw resourceExhausted(`the client reads the log slower than the container writes it: more than ${REPLAY_BACKLOG_BYTES / 1024 / 1024} MiB of output waited; output dropped`);
     }
     for (const chunk of live) if ((chunk.time ?? '') > lastTime) out.write(chunk);
     live.length = 0;

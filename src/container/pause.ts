@@ -1,4 +1,4 @@
-import { generalError } from '../api/errors.js';
+import { failedPrecondition } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { runtimeSpecOf } from './spec.js';
@@ -8,7 +8,7 @@ import { refuseInGc, requireOperation } from './state.js';
 export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Promise<void> {
   return c.lock.run(async () => {
     refuseInGc(ctx.gc.has(c.id), c.id, 'pause');
-    if (!ctx.kernel.freezer) throw generalError(`Your kernel does not support the cgroup freezer; ${paused ? 'pause' : 'unpause'} is refused`);
+    if (!ctx.kernel.freezer) throw failedPrecondition(`Your kernel does not support the cgroup freezer; ${paused ? 'pause' : 'unpause'} is refused`);
     requireOperation(paused ? 'pause' : 'unpause', c.status, c.id);
     const spec = runtimeSpecOf(c, ctx.defaults);
     if (paused) await ctx.runtime.pause(spec);

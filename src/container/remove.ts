@@ -1,5 +1,5 @@
 import fsp from 'node:fs/promises';
-import { generalError } from '../api/errors.js';
+import { failedPrecondition } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { runtimeSpecOf } from './spec.js';
@@ -26,7 +26,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
-    if (ctx.gc.has(c.id) && !force) throw generalError(`Cannot remove container ${c.id.slice(0, 12)}: it is in garbage collector progress, use -f`);
+    if (ctx.gc.has(c.id) && !force) throw failedPrecondition(`Cannot remove container ${c.id.slice(0, 12)}: it is in garbage collector progress, use -f`);
     await ctx.restarts.cancel(c);
     const spec = runtimeSpecOf(c, ctx.defaults);
     if (c.state.Running) {

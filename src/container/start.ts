@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { OutputChunk, TerminalSize } from '../api/containers.js';
-import { generalError } from '../api/errors.js';
+import { generalError, notFound } from '../api/errors.js';
 import { parseBytes } from '../common/units.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
@@ -65,7 +65,7 @@ export interface StartAttach {
  */
 export async function startLocked(ctx: EngineContext, c: Container, attach: StartAttach = {}): Promise<(() => void) | undefined> {
   const { stdin, ttySize } = attach;
-  if (c.removed) throw generalError(`No such container: ${c.id}`);
+  if (c.removed) throw notFound(`No such container: ${c.id}`);
   refuseInGc(ctx.gc.has(c.id), c.id, 'start');
   const subscribe = (): (() => void) | undefined => (attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined);
   if (requireOperation('start', c.status, c.id)) return subscribe();

@@ -1,4 +1,4 @@
-import { generalError } from '../api/errors.js';
+import { failedPrecondition } from '../api/errors.js';
 import { ZERO_TIME, type ContainerState } from './record.js';
 
 /** iSulad's status strings (src/daemon/modules/container/container_state.c). */
@@ -61,11 +61,11 @@ export function checkOperation(op: Operation, status: Status, id: string, force 
 export function requireOperation(op: Operation, status: Status, id: string, force = false): boolean {
   const verdict = checkOperation(op, status, id, force);
   if (verdict === 'noop') return true;
-  if (verdict !== 'ok') throw generalError(verdict);
+  if (verdict !== 'ok') throw failedPrecondition(verdict);
   return false;
 }
 
 /** iSulad refuses most verbs while a container's leftovers are being collected. */
 export function refuseInGc(inGc: boolean, id: string, op: Operation): void {
-  if (inGc) throw generalError(`Cannot ${op} container ${id.slice(0, 12)}: it is in garbage collector progress`);
+  if (inGc) throw failedPrecondition(`Cannot ${op} container ${id.slice(0, 12)}: it is in garbage collector progress`);
 }

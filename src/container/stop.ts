@@ -1,4 +1,4 @@
-import { generalError } from '../api/errors.js';
+import { deadlineExceeded } from '../api/errors.js';
 import { signalNumber } from '../sys/signals.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
@@ -36,7 +36,7 @@ export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: n
     c.state.ForceKilled = true;
     ctx.runtime.kill(started, 'SIGKILL');
     await ctx.runtime.killAll(spec);
-    if (!(await awaitExit(ctx, c, KILL_WAIT_MS))) throw generalError(`Failed to stop container ${c.id}: it did not die after SIGKILL`);
+    if (!(await awaitExit(ctx, c, KILL_WAIT_MS))) throw deadlineExceeded(`Failed to stop container ${c.id}: it did not die after SIGKILL`);
   }
   ctx.events.emit('container', 'stop', c.id, { name: c.name, image: c.record.config.Image });
 }

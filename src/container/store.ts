@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { generalError, nameConflict } from '../api/errors.js';
+import { generalError, nameConflict, notFound } from '../api/errors.js';
 import type { Logger } from '../sys/log.js';
 import { Container } from './container.js';
 import type { ContainerConfigV2, HostConfig } from './record.js';
@@ -112,7 +112,7 @@ export class ContainerStore {
 
   get(ref: string): Container {
     const c = this.find(ref);
-    if (!c) throw generalError(`No such container: ${ref}`);
+    if (!c) throw notFound(`No such container: ${ref}`);
     return c;
   }
 

@@ -1,9 +1,9 @@
-import { PassThrough, type Writable } from 'node:stream';
-import type { AttachRequest, EngineEvent, ExecRequest, OutputChunk } from '../api/containers.js';
+import type { EngineEvent, OutputChunk } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
+import { attachContainer } from '../container/attach.js';
 import type { EngineContext } from '../container/context.js';
 import { createContainer } from '../container/create.js';
-import { execInContainer } from '../container/exec.js';
+import { streamExec } from '../container/exec-stream.js';
 import { killContainer } from '../container/kill.js';
 import { listContainers } from '../container/list.js';
 import { streamLogs } from '../container/logs.js';
@@ -12,13 +12,11 @@ import { removeContainer } from '../container/remove.js';
 import { renameContainer } from '../container/rename.js';
 import { restartContainer } from '../container/restart.js';
 import { startContainer } from '../container/start.js';
-import { startedOf } from '../container/started.js';
-import { requireOperation } from '../container/state.js';
 import { stopContainer } from '../container/stop.js';
 import { topContainer } from '../container/top.js';
 import { updateContainer } from '../container/update.js';
 import { inspectView } from '../container/view.js';
-import type { HandlerTable, StreamCall } from './handlers.js';
+import type { HandlerTable } from './handlers.js';
 
 type ContainerHandlers = Omit<HandlerTable, 'SystemService/Version' | 'SystemService/Info' | `ImageService/${string}`>;
 
@@ -30,21 +28,6 @@ function eventMatches(e: EngineEvent, req: { name?: string; since?: bigint; unti
   if (req.until !== undefined && t > req.until) return false;
   if (req.name && e.attributes.name !== req.name && !e.id.startsWith(req.name)) return false;
   return true;
-}
-
-/**
- * Writes a client's input to a container's stdin; when that is full (the container does not
- * read it), a promise for the room, so the call reads no more input until then.
- */
-function writeInput(stdin: Writable, data: Uint8Array): Promise<void> | undefined {
-  if (stdin.destroyed || stdin.writableEnded || stdin.write(Buffer.from(data))) return undefined;
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stdin.off('drain', done).off('close', done);
-      resolve();
-    };
-    stdin.on('drain', done).on('close', done);
-  });
 }
 
 /** isula's container and event calls: validate, call the container domain, map the result. */
@@ -99,62 +82,8 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       const out = { write: (chunk: OutputChunk) => call.write(req.timestamps ? chunk : { ...chunk, time: undefined }), drained: () => call.drained() };
       await streamLogs(ctx, get(req.id), { follow: req.follow, tail: req.tail }, out, cancelledOf(call));
     },
-    'ContainerService/Attach': async (req: AttachRequest, call: StreamCall<'ContainerService/Attach'>) => {
-      const c = get(req.id);
-      let stdin = c.stdin;
-      const onOutput = (chunk: OutputChunk): void => call.write(chunk);
-      let unsubscribe: (() => void) | undefined;
-      if (req.start) {
-        stdin = req.stdin && c.record.config.Config.OpenStdin ? new PassThrough() : undefined;
-        unsubscribe = await startContainer(ctx, c, { stdin, ttySize: req.resize, onOutput });
-      } else {
-        requireOperation('attach', c.status, c.id);
-        unsubscribe = c.pump?.subscribe(onOutput);
-      }
-      const input = req.stdin ? stdin : undefined;
-      call.onMessage((m) => {
-        const full = m.input && input ? writeInput(input, m.input) : undefined;
-        if (m.eof) input?.end();
-        if (m.resize && c.state.Running) void ctx.runtime.resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
-        return full;
-      });
-      try {
-        const code = await Promise.race([c.waitFinished(), cancelledOf(call).then(() => undefined)]);
-        if (code !== undefined) call.write({ exitCode: code });
-      } finally {
-        unsubscribe?.();
-      }
-    },
-    'ContainerService/Exec': async (req: ExecRequest, call: StreamCall<'ContainerService/Exec'>) => {
-      const proc = execInContainer(ctx, get(req.id), req);
-      if (req.detach) return;
-      call.onMessage((m) => {
-        const full = m.input && proc.stdin ? writeInput(proc.stdin, m.input) : undefined;
-        if (m.eof) proc.stdin?.end();
-        if (m.resize) proc.resize(m.resize.rows, m.resize.cols);
-        return full;
-      });
-      call.onCancel(() => proc.kill());
-      const drained = [proc.stdout, proc.stderr].map(
-        (s, i) =>
-          new Promise<void>((resolve) => {
-            if (!s) return resolve();
-            // The exec's pipes are this client's alone: a client that reads slowly slows the
-            // process, as a pipe would, instead of having its output pile up here.
-            s.on('data', (data: Buffer) => {
-              call.write({ stream: (i + 1) as 1 | 2, data });
-              s.pause();
-              void call.drained().then(() => s.resume());
-            });
-            s.on('close', () => resolve());
-          }),
-      );
-      const code = await proc.exited;
-      await Promise.all(drained);
-      const why = proc.startError();
-      if (why) call.write({ stream: 2, data: Buffer.from(`${why}\n`) });
-      call.write({ exitCode: code });
-    },
+    'ContainerService/Attach': (req, call) => attachContainer(ctx, get(req.id), req, call),
+    'ContainerService/Exec': (req, call) => streamExec(ctx, get(req.id), req, call),
     'SystemService/Events': async (req, call) => {
       const parse = (t: string | undefined): bigint | undefined => {
         if (!t) return undefined;

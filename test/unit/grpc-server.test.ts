@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../../src/api/codec.js';
-import { ExitCode, imageBusy, imageNotFound, nameConflict } from '../../src/api/errors.js';
+import { ExitCode, imageBusy, imageNotFound, nameConflict, notFound } from '../../src/api/errors.js';
 import { frameMessage, MessageReader } from '../../src/api/grpc-framing.js';
 import { encodeGrpcMessage, GrpcError, parseTimeout, Status } from '../../src/api/grpc-status.js';
 import { startServer, stopServer, type GrpcServer } from '../../src/daemon/server.js';
@@ -35,6 +35,12 @@ const handlers = {
   'ContainerService/Inspect': async () => {
     await sleep(5);
     throw imageNotFound('No such image: "ü"\nat 100%');
+  },
+  'ContainerService/Kill': async () => {
+    throw notFound('No such container: x');
+  },
+  'ContainerService/Stop': async () => {
+    throw new Error('something broke');
   },
   'ContainerService/Wait': async () => {
     await sleep(1000);
@@ -183,12 +189,28 @@ describe('gRPC server on node:http2', { skip: process.getuid?.() !== 0 ? 'needs 
 
   it('answers a failed unary call with the message and the exit-code trailer', async () => {
     const start = await failure(unary(client, '/isulad.ContainerService/Start', { id: 'x' }));
-    assert.equal(start.code, grpc.status.UNKNOWN);
+    assert.equal(start.code, grpc.status.ALREADY_EXISTS);
     assert.equal(start.details, 'name "x" is in use');
     assert.deepEqual(start.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.nameConflict)]);
     const inspect = await failure(unary(client, '/isulad.ContainerService/Inspect', { id: 'x' }));
     assert.equal(inspect.details, 'No such image: "ü"\nat 100%');
     assert.deepEqual(inspect.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.imageNotFound)]);
+  });
+
+  it("answers with the gRPC status of the error's kind", async () => {
+    const kill = await failure(unary(client, '/isulad.ContainerService/Kill', { id: 'x' }));
+    assert.equal(kill.code, grpc.status.NOT_FOUND);
+    assert.equal(kill.code, 5);
+    assert.equal(kill.details, 'No such container: x');
+    assert.deepEqual(kill.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.general)]);
+    const inspect = await failure(unary(client, '/isulad.ContainerService/Inspect', { id: 'x' }));
+    assert.equal(inspect.code, grpc.status.NOT_FOUND);
+    // Anything thrown that is not an EngineError is the engine's own fault.
+    const stop = await failure(unary(client, '/isulad.ContainerService/Stop', { id: 'x' }));
+    assert.equal(stop.code, grpc.status.INTERNAL);
+    assert.deepEqual(stop.metadata.get(EXIT_CODE_TRAILER), [String(ExitCode.serverError)]);
+    const failed = await collect(client.makeServerStreamRequest('/isulad.ContainerService/Logs', serialize, deserialize, { tail: 0 }));
+    assert.equal(failed.error?.code, grpc.status.FAILED_PRECONDITION);
   });
 
   it('streams replies larger than the flow-control windows, then the status', async () => {

@@ -88,10 +88,10 @@ describe('Transport against the daemon gRPC server', { skip: process.getuid?.() 
     const t = new Transport(host, socketPath);
     const start = await rejection(t.unary('ContainerService/Start', { id: 'x' }));
     assert.ok(start instanceof DaemonError);
-    assert.deepEqual([start.exitCode, start.message], [ExitCode.nameConflict, 'name "x" is in use']);
+    assert.deepEqual([start.exitCode, start.message, start.kind], [ExitCode.nameConflict, 'name "x" is in use', 'AlreadyExists']);
     const inspect = await rejection(t.unary('ContainerService/Inspect', { id: 'x' }));
     assert.ok(inspect instanceof DaemonError);
-    assert.deepEqual([inspect.exitCode, inspect.message], [ExitCode.imageNotFound, 'No such image: "x"']);
+    assert.deepEqual([inspect.exitCode, inspect.message, inspect.kind], [ExitCode.imageNotFound, 'No such image: "x"', 'NotFound']);
     t.close();
   });
 
@@ -105,7 +105,7 @@ describe('Transport against the daemon gRPC server', { skip: process.getuid?.() 
     const failed = t.stream('ContainerService/Logs', { id: 'x', follow: false, tail: 0, timestamps: false }, () => undefined);
     const e = await rejection(failed.done);
     assert.ok(e instanceof DaemonError);
-    assert.deepEqual([e.exitCode, e.message], [ExitCode.imageBusy, 'busy']);
+    assert.deepEqual([e.exitCode, e.message, e.kind], [ExitCode.imageBusy, 'busy', 'FailedPrecondition']);
     t.close();
   });
 

@@ -1,7 +1,7 @@
 // Routes gRPC calls to the handler table, as unary, server-streaming or bidirectional calls.
 import type http2 from 'node:http2';
 import { EXIT_CODE_TRAILER } from '../../api/codec.js';
-import { toEngineError } from '../../api/errors.js';
+import { ERROR_KINDS, type EngineError, toEngineError } from '../../api/errors.js';
 import { grpcPath, methodKinds, type MethodKind, type MethodName } from '../../api/rpc.js';
 import type { HandlerTable, StreamCall } from '../../services/handlers.js';
 import type { Logger } from '../../sys/log.js';
@@ -17,9 +17,12 @@ export interface Route {
   handler: AnyHandler;
 }
 
-function errorStatus(err: unknown): CallStatus {
-  const e = toEngineError(err);
-  return { code: Status.UNKNOWN, message: e.message, metadata: { [EXIT_CODE_TRAILER]: String(e.exitCode) } };
+/**
+ * A handler's error as the call's status: the gRPC code of its kind, and iSulad's exit code
+ * in a trailer of its own (several exit codes share a kind: an image not found exits 20).
+ */
+function errorStatus(e: EngineError): CallStatus {
+  return { code: ERROR_KINDS[e.kind].grpcStatus, message: e.message, metadata: { [EXIT_CODE_TRAILER]: String(e.exitCode) } };
 }
 
 /** Runs a handler and answers with its outcome: a unary result (`{}` for none), or just OK. */
@@ -33,8 +36,10 @@ function answer(route: Route, call: ServerCall, request: unknown, log: Logger, s
         call.finish({ code: Status.OK });
       },
       (err: unknown) => {
-        log.debug(`${route.method} failed: ${toEngineError(err).message}`);
-        call.finish(errorStatus(err));
+        // Converted once, here at the edge: whatever a handler throws leaves as a status.
+        const e = toEngineError(err);
+        log.debug(`${route.method} failed: ${e.message}`);
+        call.finish(errorStatus(e));
       },
     );
 }
