@@ -19,7 +19,7 @@ import { processAlive, readProcStat } from '../../sys/procfs.js';
 import { settlesWithin } from '../../sys/wait.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
-import { mountEntries, renderLxcConfig, resourceLines } from './config.js';
+import { cgroupSettings, mountEntries, renderLxcConfig } from './config.js';
 import { firstLxcFailure, withoutAttachErrors } from './errors.js';
 import { prepareMountTargets } from './mount-targets.js';
 import { withControllingTerminal } from './terminal.js';
@@ -542,11 +542,7 @@ export class LxcRuntime implements Runtime {
   }
 
   async update(spec: RuntimeSpec, resources: ResourceSpec): Promise<void> {
-    const v2 = isCgroupV2Only();
-    for (const line of resourceLines(resources, v2)) {
-      const m = /^lxc\.cgroup2?\.([a-z_]+)\.([a-z_.]+) = (.*)$/.exec(line);
-      if (!m) continue;
-      const [, controller, key, value] = m as unknown as [string, string, string, string];
+    for (const { controller, key, value } of cgroupSettings(resources, isCgroupV2Only())) {
       const dir = controllerDir(spec.cgroupPath, controller);
       if (!dir) throw generalError(`cannot update ${controller}.${key}: no ${controller} cgroup on this host`);
       writeCgroupFile(dir, `${controller}.${key}`, value);
