@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { PassThrough } from 'node:stream';
+import type { RuntimeSpec } from '../runtime/runtime.js';
 import { DurableFile } from '../sys/durable-file.js';
 import type { OutputPump } from './io.js';
 import type { ContainerRecord } from './record.js';
@@ -22,6 +23,12 @@ export class Container {
   pump: OutputPump | undefined;
   /** The container's stdin while it runs with -i and this daemon started it. */
   stdin: PassThrough | undefined;
+  /**
+   * The runtime spec the current run was started with, when this daemon started it: derived
+   * once per start (it reads the rootfs's user database) and used again by the run's stop
+   * and exit, which need only what a run cannot change (its id, cgroup, rootfs).
+   */
+  runSpec: RuntimeSpec | undefined;
   /** Waiters for the end of the current run: its exit recorded, then everything after (--rm). */
   private exitWaiters: ((code: number) => void)[] = [];
   private finishWaiters: ((code: number) => void)[] = [];

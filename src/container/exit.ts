@@ -24,7 +24,8 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
   c.exiting = true;
   ctx.health.stop(c);
   try {
-    const spec = runtimeSpecOf(c, ctx.defaults);
+    const spec = c.runSpec ?? runtimeSpecOf(c, ctx.defaults);
+    c.runSpec = undefined;
     // Processes left after the init's exit (a killed monitor, a frozen cgroup) would hold the
     // output open; kill them first, and hand what survives to the garbage collector.
     const leftover = ctx.runtime.listPids(spec).length > 0;

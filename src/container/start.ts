@@ -101,6 +101,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   if (c.record.config.Config.Healthcheck && c.record.config.Config.Healthcheck.Test[0] !== 'NONE') s.Health = startingHealth();
   // Output is read from now on: an exit seen while the record is being written loses none.
   c.stdin = stdinSource;
+  c.runSpec = spec;
   attachOutput(ctx, c, result.io);
   const unsubscribe = subscribe();
   ctx.health.start(ctx, c);
@@ -131,6 +132,7 @@ async function undoStart(ctx: EngineContext, c: Container, spec: RuntimeSpec, be
   c.pump?.detach();
   c.pump = undefined;
   c.stdin = undefined;
+  c.runSpec = undefined;
   await ctx.runtime.reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
   ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: '137' });
 }

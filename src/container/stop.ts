@@ -25,7 +25,7 @@ export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: n
     throw e;
   });
   const started = startedOf(c);
-  const spec = runtimeSpecOf(c, ctx.defaults);
+  const spec = c.runSpec ?? runtimeSpecOf(c, ctx.defaults);
   ctx.runtime.kill(started, signalNumber(c.record.config.Config.StopSignal) ?? 15);
   if (c.state.Paused) {
     await ctx.runtime.resume(spec);

@@ -59,6 +59,7 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     gc: new GarbageCollector(
       config.graph,
       log.child('gc'),
+      runtime,
       (action, entry) => ctx.events.emit('container', action, entry.id, { name: entry.name }),
       (entry) => {
         // Collected: now the exit's restart policy and --rm apply, as after any exit.

@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GcLeftover } from '../api/system.js';
 import { atomicWriteFileSync } from '../sys/atomic-write.js';
-import { isFreezingOrFrozen, setFrozenNoWait } from '../sys/cgroup/freezer.js';
-import { cgroupPids, killCgroup, removeCgroup } from '../sys/cgroup/tree.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { cgroupPids, removeCgroup } from '../sys/cgroup/tree.js';
 import type { Logger } from '../sys/log.js';
 import { unmount } from '../sys/mount.js';
-import { processAlive } from '../sys/procfs.js';
 import { classify, type StuckProcess } from './procfs.js';
 
 /** What the collector needs to finish a container whose processes would not die. */
@@ -47,6 +46,8 @@ export class GarbageCollector {
   constructor(
     graph: string,
     private readonly log: Logger,
+    /** Kills what entries left, the runtime's way. */
+    private readonly runtime: Pick<Runtime, 'killLeftovers'>,
     private readonly onEvent: (action: 'gc_enter' | 'gc_leave', entry: GcEntry) => void,
     private readonly onClean: (entry: GcEntry) => void,
   ) {
@@ -125,18 +126,8 @@ export class GarbageCollector {
   }
 
   private async collect(e: GcEntry): Promise<void> {
-    killCgroup(e.cgroupPath);
     // Only the container's own cgroup is ours to thaw; a frozen parent belongs to someone else.
-    if (isFreezingOrFrozen(e.cgroupPath)) setFrozenNoWait(e.cgroupPath, false);
-    // The LXC monitor holds zombies' parent: ending it lets init reap them.
-    if (e.shimPid > 0 && processAlive(e.shimPid, e.shimStartTime)) {
-      killCgroup(e.monitorCgroupPath);
-      try {
-        process.kill(e.shimPid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    this.runtime.killLeftovers(e, { pid: e.shimPid, startTime: e.shimStartTime });
     const left = classify(cgroupPids(e.cgroupPath));
     const changed = JSON.stringify(left) !== JSON.stringify(e.processes);
     e.processes = left;

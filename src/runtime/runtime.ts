@@ -115,6 +115,12 @@ export interface Runtime {
   reclaim(spec: RuntimeSpec): Promise<boolean>;
   /** What the container holds on the host, for the garbage collector to release. */
   hostResources(spec: RuntimeSpec): { cgroupPath: string; monitorCgroupPath: string; mounts: string[]; stateDirs: string[] };
+  /**
+   * The garbage collector's kill of what a container left (its `hostResources`): SIGKILL to
+   * its cgroup, which is thawed if frozen but never waited for (a parent frozen by someone
+   * else keeps it frozen), and to its helper `shim` if still alive, so that zombies get reaped.
+   */
+  killLeftovers(resources: { cgroupPath: string; monitorCgroupPath: string }, shim: { pid: number; startTime: number }): void;
   /** Removes what the runtime made for a container: its config, state, and cgroups. */
   cleanup(spec: RuntimeSpec): Promise<void>;
 }

@@ -87,16 +87,30 @@ function renderMountEntry(e: MountEntry): string {
   return `lxc.mount.entry = ${fstabField(clean(e.source, 'mount source'))} ${target} ${e.fstype} ${options} 0 0`;
 }
 
-/** Resource limits as cgroup v1 keys, or v2 keys on a pure cgroup2 host. */
-export function resourceLines(r: ResourceSpec, cgroupV2: boolean): string[] {
-  const lines: string[] = [];
-  const v = cgroupV2 ? 'lxc.cgroup2' : 'lxc.cgroup';
-  if (r.memory) lines.push(cgroupV2 ? `${v}.memory.max = ${r.memory}` : `${v}.memory.limit_in_bytes = ${r.memory}`);
+/** One resource limit: the cgroup file `<controller>.<key>` of the container gets `value`. */
+export interface CgroupSetting {
+  controller: string;
+  key: string;
+  value: string;
+  /** A cgroup v1 key even on a pure cgroup2 host (openEuler's files controller has no v2 form). */
+  v1Only?: boolean;
+}
+
+/** Resource limits as cgroup v1 settings, or v2 ones on a pure cgroup2 host, in the order they are applied. */
+export function cgroupSettings(r: ResourceSpec, cgroupV2: boolean): CgroupSetting[] {
+  const settings: CgroupSetting[] = [];
+  const set = (controller: string, key: string, value: string | number): void => {
+    settings.push({ controller, key, value: String(value) });
+  };
+  if (r.memory) set('memory', cgroupV2 ? 'max' : 'limit_in_bytes', r.memory);
   if (r.memorySwap !== undefined && r.memorySwap !== 0) {
-    if (cgroupV2) lines.push(`${v}.memory.swap.max = ${r.memorySwap < 0 ? 'max' : r.memorySwap - (r.memory ?? 0)}`);
-    else lines.push(`${v}.memory.memsw.limit_in_bytes = ${r.memorySwap}`);
+    if (cgroupV2) set('memory', 'swap.max', r.memorySwap < 0 ? 'max' : r.memorySwap - (r.memory ?? 0));
+    else set('memory', 'memsw.limit_in_bytes', r.memorySwap);
   }
-  if (r.cpuShares) lines.push(cgroupV2 ? `${v}.cpu.weight = ${Math.max(1, Math.min(10000, Math.round(1 + ((r.cpuShares - 2) * 9999) / 262142)))}` : `${v}.cpu.shares = ${r.cpuShares}`);
+  if (r.cpuShares) {
+    if (cgroupV2) set('cpu', 'weight', Math.max(1, Math.min(10000, Math.round(1 + ((r.cpuShares - 2) * 9999) / 262142))));
+    else set('cpu', 'shares', r.cpuShares);
+  }
   let period = r.cpuPeriod;
   let quota = r.cpuQuota;
   if (r.nanoCpus) {
@@ -104,14 +118,21 @@ export function resourceLines(r: ResourceSpec, cgroupV2: boolean): string[] {
     quota = Math.round((r.nanoCpus * period) / 1e9);
   }
   if (quota) {
-    if (cgroupV2) lines.push(`${v}.cpu.max = ${quota} ${period ?? 100_000}`);
-    else lines.push(`${v}.cpu.cfs_period_us = ${period ?? 100_000}`, `${v}.cpu.cfs_quota_us = ${quota}`);
+    if (cgroupV2) set('cpu', 'max', `${quota} ${period ?? 100_000}`);
+    else {
+      set('cpu', 'cfs_period_us', period ?? 100_000);
+      set('cpu', 'cfs_quota_us', quota);
+    }
   }
-  if (r.cpusetCpus) lines.push(`${v}.cpuset.cpus = ${clean(r.cpusetCpus, 'cpuset-cpus')}`);
-  if (r.cpusetMems) lines.push(`${v}.cpuset.mems = ${clean(r.cpusetMems, 'cpuset-mems')}`);
-  if (r.pidsLimit && r.pidsLimit > 0) lines.push(`${v}.pids.max = ${r.pidsLimit}`);
-  if (r.filesLimit && r.filesLimit > 0) lines.push(`lxc.cgroup.files.limit = ${r.filesLimit}`);
-  return lines;
+  if (r.cpusetCpus) set('cpuset', 'cpus', clean(r.cpusetCpus, 'cpuset-cpus'));
+  if (r.cpusetMems) set('cpuset', 'mems', clean(r.cpusetMems, 'cpuset-mems'));
+  if (r.pidsLimit && r.pidsLimit > 0) set('pids', 'max', r.pidsLimit);
+  if (r.filesLimit && r.filesLimit > 0) settings.push({ controller: 'files', key: 'limit', value: String(r.filesLimit), v1Only: true });
+  return settings;
+}
+
+function renderCgroupSetting(s: CgroupSetting, cgroupV2: boolean): string {
+  return `${cgroupV2 && !s.v1Only ? 'lxc.cgroup2' : 'lxc.cgroup'}.${s.controller}.${s.key} = ${s.value}`;
 }
 
 /** Renders the LXC config of a container: no templates, everything explicit; `mounts` from mountEntries. */
@@ -155,7 +176,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
     lines.push(`${devicesKey}.deny = a`);
     for (const rule of DEFAULT_DEVICE_RULES) lines.push(`${devicesKey}.allow = ${rule}`);
   }
-  lines.push(...resourceLines(spec.resources, cgroupV2));
+  for (const s of cgroupSettings(spec.resources, cgroupV2)) lines.push(renderCgroupSetting(s, cgroupV2));
   for (const u of spec.ulimits) lines.push(`lxc.prlimit.${u.name} = ${u.soft}:${u.hard}`);
 
   for (const e of mounts) lines.push(renderMountEntry(e));

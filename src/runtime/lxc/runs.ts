@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import { atomicWriteFileSync } from '../../sys/atomic-write.js';
+import type { Logger } from '../../sys/log.js';
+import { processAlive } from '../../sys/procfs.js';
+import type { StartedContainer } from '../runtime.js';
+import type { LxcLayout } from './layout.js';
+
+/**
+ * The helper (lxc-start) of each container's current run, watched so that its end is
+ * recorded as an exit even when LXC's post-stop hook did not run.
+ */
+export class RunTracker {
+  /** The lxc-start of each running container's current run, by container id. */
+  private readonly monitorPids = new Map<string, number>();
+  /** Those of them this daemon did not start (found running at restore): polled, not waited for. */
+  private readonly adopted = new Map<string, StartedContainer>();
+  private adoptedTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly layout: LxcLayout,
+    private readonly log: Logger,
+  ) {}
+
+  /** A run this daemon launched: its child's end is reported to exited(). */
+  launched(id: string, pid: number): void {
+    this.monitorPids.set(id, pid);
+    this.adopted.delete(id);
+  }
+
+  /** A run found running at restore: its helper is polled. */
+  adopt(id: string, started: StartedContainer): void {
+    this.monitorPids.set(id, started.shimPid);
+    this.adopted.set(id, started);
+    this.adoptedTimer ??= setInterval(() => {
+      for (const [cid, s] of this.adopted) if (!processAlive(s.shimPid, s.shimStartTime)) this.exited(cid, s.shimPid, 137);
+      if (this.adopted.size === 0) {
+        clearInterval(this.adoptedTimer);
+        this.adoptedTimer = undefined;
+      }
+    }, 1000).unref();
+  }
+
+  /** The run is abandoned or its container goes: an end of its helper seen from now on records no exit. */
+  forget(id: string): void {
+    this.monitorPids.delete(id);
+    this.adopted.delete(id);
+  }
+
+  /**
+   * lxc-start ended. Normally its post-stop hook has recorded the exit; killed from outside it
+   * ran no hook, and the exit is recorded here (128 + signal, as a shell reports it), unless
+   * a newer run has replaced it meanwhile.
+   */
+  exited(id: string, pid: number, code: number): void {
+    if (this.monitorPids.get(id) !== pid) return;
+    this.forget(id);
+    const file = this.layout.exitFile(id);
+    try {
+      if (!fs.existsSync(file)) atomicWriteFileSync(file, `${code}\n`, 0o600);
+    } catch (e) {
+      // Disk full: the exit is found at restore anyway (the helper is gone).
+      this.log.error(`recording the exit of ${id}: ${(e as Error).message}`);
+    }
+  }
+}
