@@ -3,21 +3,11 @@ import type { ImageBackend } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { Logger } from '../sys/log.js';
+import type { ContainerDefaults } from './defaults.js';
 import type { EventLog } from './events.js';
 import type { HealthChecks } from './health.js';
 import type { RestartManager } from './restart-manager.js';
 import type { ContainerStore } from './store.js';
-
-/** Engine-wide defaults the verbs need, from the daemon's configuration. */
-export interface ContainerDefaults {
-  /** Parent cgroup of containers, e.g. isulad. */
-  cgroupParent: string;
-  defaultRuntime: string;
-  logMaxBytes: number;
-  logMaxFiles: number;
-  /** The daemon's --hook-spec: OCI hooks for containers created without their own. */
-  hookSpec: string | undefined;
-}
 
 /** What every container verb works with. */
 export interface EngineContext {

@@ -4,7 +4,7 @@ import { invalidArgs } from '../api/errors.js';
 import type { ExecProcess } from '../runtime/runtime.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { mergeEnv } from './create.js';
+import { mergeEnv } from './env.js';
 import { runtimeSpecOf } from './spec.js';
 import { refuseInGc, requireOperation } from './state.js';
 import { resolveUser } from './user.js';

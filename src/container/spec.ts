@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { RuntimeSpec } from '../runtime/runtime.js';
-import type { ContainerDefaults } from './context.js';
+import type { ContainerDefaults } from './defaults.js';
 import type { Container } from './container.js';
 import { resolveUser } from './user.js';
 

@@ -2,7 +2,7 @@ import type { UpdateRequest } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { validateResourceValues } from './create.js';
+import { validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
 
 /** `isula update`: resources of a running container are written to its cgroups at once. */
