@@ -5,15 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
-import { unknownCaps } from '../runtime/lxc/capabilities.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { RuntimeTable } from '../runtime/table.js';
 import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
 import { mergeEnv } from './env.js';
-import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS, type HealthConfig } from './health.js';
+import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS } from './health.js';
 import { readHookSpec } from './hooks.js';
 import type { EngineContext } from './context.js';
-import { emptyState, type ContainerRecord } from './record.js';
+import { emptyState, type ContainerRecord, type HealthConfig } from './record.js';
 import { validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
 import { resolveUser } from './user.js';
@@ -23,9 +24,10 @@ const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave
 const MIN_MEMORY = 4 * 1024 * 1024;
 const ULIMIT_NAMES = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as']);
 
-export function runtimeName(requested: string | undefined, fallback: string): string {
-  const name = (requested || fallback).toLowerCase();
-  if (name === 'lcr' || name === 'lxc') return 'lcr';
+/** The runtime `--runtime` names (any case, an alias too), else the daemon's default. */
+function runtimeNamed(runtimes: RuntimeTable, requested: string | undefined, fallback: string): Runtime {
+  const runtime = runtimes.find(requested || fallback);
+  if (runtime) return runtime;
   throw invalidArgs(`Invalid runtime name "${requested ?? fallback}": this engine runs lcr (lxc); OCI runtimes are not available yet`);
 }
 
@@ -158,12 +160,12 @@ export function healthConfigOf(h: HealthcheckSpec | undefined): HealthConfig | u
 
 /** `isula create`: validates everything first, so a refused request leaves nothing behind. */
 export async function createContainer(ctx: EngineContext, req: CreateRequest): Promise<CreateResponse> {
-  const runtime = runtimeName(req.runtime, ctx.defaults.defaultRuntime);
+  const runtime = runtimeNamed(ctx.runtimes, req.runtime, ctx.defaults.defaultRuntime);
   if (req.name !== undefined && req.name !== '') {
     if (!NAME_RE.test(req.name)) throw invalidArgs(`Invalid container name (${req.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   if (req.autoRemove && req.restartPolicy && req.restartPolicy.name !== 'no') throw invalidArgs('Conflicting options: --restart and --rm');
-  const badCaps = unknownCaps([...req.capAdd, ...req.capDrop]);
+  const badCaps = runtime.unknownCaps([...req.capAdd, ...req.capDrop]);
   if (badCaps.length > 0) throw invalidArgs(`Unknown capability: ${badCaps[0]}`);
   if (req.stopSignal && signalNumber(req.stopSignal) === undefined) throw invalidArgs(`Invalid signal: ${req.stopSignal}`);
   for (const u of req.ulimits) if (!ULIMIT_NAMES.has(u.name)) throw invalidArgs(`Invalid ulimit type: ${u.name}`);
@@ -222,7 +224,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       State: emptyState(),
     },
     host: {
-      Runtime: runtime,
+      Runtime: runtime.name,
       SystemContainer: req.systemContainer,
       ExternalRootfs: req.externalRootfs ?? '',
       ReadonlyRootfs: req.readOnly,
@@ -247,7 +249,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     await Promise.all([writeEtcFiles(container), container.saveHost(), container.save()]);
-    await ctx.runtime.create(runtimeSpecOf(container, ctx.defaults));
+    await runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
     await container.closeFiles();

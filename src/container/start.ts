@@ -14,7 +14,7 @@ import { logLimits } from './logs/limits.js';
 import type { ContainerIo, RuntimeSpec } from '../runtime/runtime.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import type { ContainerState } from './record.js';
-import { runtimeSpecOf } from './spec.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { refuseInGc, requireOperation } from './state.js';
 
 /**
@@ -67,7 +67,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
   let result;
   try {
-    result = await ctx.runtime.start(spec, stdinSource, ttySize);
+    result = await runtimeOf(ctx.runtimes, c).start(spec, stdinSource, ttySize);
   } catch (e) {
     const error = c.state.Error;
     c.state.Error = (e as Error).message;
@@ -95,7 +95,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   c.stdin = stdinSource;
   attachOutput(ctx, c, result.io);
   const unsubscribe = subscribe();
-  ctx.health.start(ctx, c);
+  ctx.health.start(c);
   // Before the record is written: an exit seen meanwhile must come after it in the events.
   ctx.events.emit('container', 'start', c.id, { name: c.name, image: c.record.config.Image, pid: String(s.Pid) });
   try {
@@ -106,7 +106,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
     throw e;
   }
   // An exit recorded before we started listening (a very short-lived container) is picked up here.
-  const early = ctx.runtime.recordedExit(c.id);
+  const early = runtimeOf(ctx.runtimes, c).recordedExit(c.id);
   if (early !== undefined) void handleExit(ctx, c, early);
   return unsubscribe;
 }
@@ -123,7 +123,7 @@ async function undoStart(ctx: EngineContext, c: Container, spec: RuntimeSpec, be
   c.pump?.detach();
   c.pump = undefined;
   c.stdin = undefined;
-  await ctx.runtime.reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
+  await runtimeOf(ctx.runtimes, c).reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
   ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: '137' });
 }
 

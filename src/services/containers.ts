@@ -12,6 +12,7 @@ import { removeContainer } from '../container/remove.js';
 import { renameContainer } from '../container/rename.js';
 import { restartContainer } from '../container/restart.js';
 import { startContainer } from '../container/start.js';
+import { runtimeOf } from '../container/spec.js';
 import { startedOf } from '../container/started.js';
 import { requireOperation } from '../container/state.js';
 import { stopContainer } from '../container/stop.js';
@@ -115,7 +116,7 @@ export function containerService(ctx: EngineContext): ContainerHandlers {
       call.onMessage((m) => {
         const full = m.input && input ? writeInput(input, m.input) : undefined;
         if (m.eof) input?.end();
-        if (m.resize && c.state.Running) void ctx.runtime.resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
+        if (m.resize && c.state.Running) void runtimeOf(ctx.runtimes, c).resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
         return full;
       });
       try {

@@ -19,6 +19,7 @@ import { processAlive, readProcStat } from '../../sys/procfs.js';
 import { settlesWithin } from '../../sys/wait.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
+import { unknownCaps } from './capabilities.js';
 import { mountEntries, renderLxcConfig, resourceLines } from './config.js';
 import { firstLxcFailure, withoutAttachErrors } from './errors.js';
 import { prepareMountTargets } from './mount-targets.js';
@@ -156,6 +157,10 @@ export class LxcRuntime implements Runtime {
     this.exitsDir = path.join(this.statePath, 'exits');
     this.hookScript = path.join(this.statePath, 'record-exit');
     this.remountHook = path.join(this.statePath, 'remount-ro');
+  }
+
+  unknownCaps(names: string[]): string[] {
+    return unknownCaps(names);
   }
 
   async detect(): Promise<string | undefined> {
