@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { EngineEvent } from '../api/containers.js';
 import type { EngineContext } from '../container/context.js';
+import type { ContainerDefaults } from '../container/defaults.js';
 import { EventLog } from '../container/events.js';
 import { applyExitPolicy } from '../container/exit-policy.js';
 import { HealthChecks } from '../container/health.js';
@@ -14,6 +15,8 @@ import { ContainerStore } from '../container/store.js';
 import { EmbeddedImageBackend } from '../image/embedded/backend.js';
 import { EmbeddedImageStore } from '../image/embedded/store.js';
 import { ExternalImageBackend } from '../image/external/external.js';
+import type { ImageBackend } from '../image/image.js';
+import type { RuntimeTable } from '../runtime/table.js';
 import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { Logger } from '../sys/log.js';
 import { superviseExits } from '../supervisor/route.js';
@@ -37,41 +40,38 @@ function logContainerEvents(log: Logger): (e: EngineEvent) => void {
   };
 }
 
-/** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
-export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
-  // As iSulad: a default hook spec that cannot be used stops the start, not every create.
-  if (config.hookSpec) await readHookSpec(config.hookSpec);
-  const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
-  const { table: runtimes, lcr } = buildRuntimes(config, cgroupParent, log);
-  for (const runtime of runtimes.all()) {
-    const unusable = await runtime.detect();
-    if (unusable) log.warn(`runtime ${runtime.name} unusable: ${unusable}`);
-    runtime.init();
-  }
-  const store = new ContainerStore(lcr.lxcpath);
-  const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
+/** What the container verbs work on, before the engine wires them together. */
+export interface ContextParts {
+  store: ContainerStore;
+  runtimes: RuntimeTable;
+  images: ImageBackend[];
+  /** The daemon's root directory; the garbage collector keeps its list there. */
+  graph: string;
+  defaults: ContainerDefaults;
+  kernel: KernelFeatureSet;
+  log: Logger;
+}
+
+/**
+ * Ties the container layer's parts to each other: health checks stop, restarts start, the
+ * collector and every recorded exit apply the exit policy. Starts nothing.
+ */
+export function wireContext(parts: ContextParts): EngineContext {
+  const { store, runtimes, defaults, log } = parts;
   const events = new EventLog();
   const containerLog = log.child('container');
-  const defaults = {
-    cgroupParent,
-    defaultRuntime: config.defaultRuntime,
-    logMaxBytes: 1024 * 1024,
-    logMaxFiles: 7,
-    hookSpec: config.hookSpec,
-  };
   const ctx: EngineContext = {
     store,
     runtimes,
-    // iSulad's detection order: external rootfs first, then embedded images.
-    images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
+    images: parts.images,
     events,
     // --health-exit-on-unhealthy: iSulad stops the container with a 3 s timeout.
     health: new HealthChecks({ runtimes, defaults, events, log: containerLog, onUnhealthy: (c) => stopContainer(ctx, c, 3) }),
     exitPolicy: (c) => applyExitPolicy(ctx, c),
     gc: new GarbageCollector(
-      config.graph,
+      parts.graph,
       log.child('gc'),
-      (action, entry) => ctx.events.emit('container', action, entry.id, { name: entry.name }),
+      (action, entry) => events.emit('container', action, entry.id, { name: entry.name }),
       (entry) => {
         // Collected: now the exit's restart policy and --rm apply, as after any exit.
         const c = entry.removed ? undefined : store.find(entry.id);
@@ -88,8 +88,40 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     ),
     log: containerLog,
     defaults,
-    kernel,
+    kernel: parts.kernel,
   };
+  return ctx;
+}
+
+/** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
+export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
+  // As iSulad: a default hook spec that cannot be used stops the start, not every create.
+  if (config.hookSpec) await readHookSpec(config.hookSpec);
+  const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
+  const { table: runtimes, lcr } = buildRuntimes(config, cgroupParent, log);
+  for (const runtime of runtimes.all()) {
+    const unusable = await runtime.detect();
+    if (unusable) log.warn(`runtime ${runtime.name} unusable: ${unusable}`);
+    runtime.init();
+  }
+  const store = new ContainerStore(lcr.lxcpath);
+  const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
+  const ctx = wireContext({
+    store,
+    runtimes,
+    // iSulad's detection order: external rootfs first, then embedded images.
+    images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
+    graph: config.graph,
+    defaults: {
+      cgroupParent,
+      defaultRuntime: config.defaultRuntime,
+      logMaxBytes: 1024 * 1024,
+      logMaxFiles: 7,
+      hookSpec: config.hookSpec,
+    },
+    kernel,
+    log,
+  });
   ctx.events.subscribe(logContainerEvents(log.child('events')));
   // iSulad's order: the GC list first, then the containers, then the GC thread.
   ctx.gc.load();
