@@ -46,6 +46,8 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     const s = c.state;
     // A kill the engine forced reads as 137 whatever the runtime saw.
     const exitCode = s.ForceKilled && code !== 137 && code !== 0 ? 137 : code;
+    // A stop that saw the container running waits for this die before telling its own.
+    c.tellingExit = true;
     s.Running = false;
     s.Paused = false;
     s.Pid = 0;
@@ -53,6 +55,7 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     s.FinishedAt = new Date().toISOString();
     await c.save();
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
+    c.tellingExit = false;
     c.notifyExit(exitCode);
     await c.releasing;
     // A container in the garbage collector gets its policy and --rm once collected.
@@ -60,5 +63,10 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     c.notifyFinished(exitCode);
   } finally {
     c.exiting = false;
+    // An exit that could not be saved still ends the waits for it.
+    if (c.tellingExit) {
+      c.tellingExit = false;
+      c.notifyExit(c.state.ExitCode);
+    }
   }
 }

@@ -122,6 +122,17 @@ describe('container verbs racing each other (fake runtime)', () => {
     assert.deepEqual(actions(c), ['start', 'die 137', 'stop']);
   });
 
+  it('stop while the container exits by itself: its own exit code is kept, one die, then the stop', async () => {
+    const c = await create();
+    runtime.behaviour.set(c.id, { obeysStopSignal: true, exitDelayMs: 50 });
+    await startContainer(ctx, c);
+    runtime.exit(c.id, 3);
+    await stopContainer(ctx, c, 5);
+    assert.equal(c.status, 'exited');
+    assert.equal(c.state.ExitCode, 3);
+    assert.deepEqual(actions(c), ['start', 'die 3', 'stop']);
+  });
+
   it('an exit recorded before the start returns: the container is exited, its start told before its die', async () => {
     const c = await create();
     runtime.behaviour.set(c.id, { exitAtStart: 7, obeysStopSignal: true, exitDelayMs: 0 });
