@@ -1,3 +1,4 @@
+import { generalError } from '../api/errors.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -21,10 +22,10 @@ export class RuntimeTable {
     return this.byName.get(name.toLowerCase());
   }
 
-  /** The runtime of a container whose record names it; a name not in the table is a bug. */
+  /** The runtime a container's record names; one this daemon lacks fails the verb, clearly. */
   get(name: string): Runtime {
     const r = this.find(name);
-    if (!r) throw new Error(`runtime ${name} is not in this daemon's table`);
+    if (!r) throw generalError(`Runtime ${name} of this container is not available in this daemon`);
     return r;
   }
 
