@@ -3,6 +3,7 @@ import type { AttachRequest, OutputChunk } from '../api/containers.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { startContainer } from './start.js';
+import { runtimeOf } from './spec.js';
 import { startedOf } from './started.js';
 import { requireOperation } from './state.js';
 import { type StreamSink, writeInput } from './stream-sink.js';
@@ -27,7 +28,7 @@ export async function attachContainer(ctx: EngineContext, c: Container, req: Att
   sink.onMessage((m) => {
     const full = m.input && input ? writeInput(input, m.input) : undefined;
     if (m.eof) input?.end();
-    if (m.resize && c.state.Running) void ctx.runtime.resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
+    if (m.resize && c.state.Running) void runtimeOf(ctx.runtimes, c).resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
     return full;
   });
   try {

@@ -34,6 +34,8 @@ export class Container {
   private finishWaiters: ((code: number) => void)[] = [];
   /** True while the exit of the current run is being recorded. */
   exiting = false;
+  /** Part of that: no longer running, but the exit (and its die) not yet told. */
+  tellingExit = false;
   /**
    * The last run's host resources (cgroups, a mounted rootfs) being released, when its exit
    * was known before the runtime's helper had finished: a new start or a remove waits for it.
@@ -89,7 +91,7 @@ export class Container {
 
   /** The exit code of the current run once it is recorded; at once when not running. */
   waitExit(): Promise<number> {
-    if (!this.state.Running) return Promise.resolve(this.state.ExitCode);
+    if (!this.state.Running && !this.tellingExit) return Promise.resolve(this.state.ExitCode);
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 

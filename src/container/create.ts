@@ -3,40 +3,32 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec, ResourceSpec } from '../api/containers.js';
+import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
-import { unknownCaps } from '../runtime/lxc/capabilities.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { RuntimeTable } from '../runtime/table.js';
 import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
-import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS, type HealthConfig } from './health.js';
+import { mergeEnv } from './env.js';
+import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS } from './health.js';
 import { readHookSpec } from './hooks.js';
 import type { EngineContext } from './context.js';
-import { emptyState, type ContainerRecord } from './record.js';
+import { emptyState, type ContainerRecord, type HealthConfig } from './record.js';
+import { validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
 import { resolveUser } from './user.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 const MIN_MEMORY = 4 * 1024 * 1024;
 const ULIMIT_NAMES = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as']);
 
-export function runtimeName(requested: string | undefined, fallback: string): string {
-  const name = (requested || fallback).toLowerCase();
-  if (name === 'lcr' || name === 'lxc') return 'lcr';
+/** The runtime `--runtime` names (any case, an alias too), else the daemon's default. */
+function runtimeNamed(runtimes: RuntimeTable, requested: string | undefined, fallback: string): Runtime {
+  const runtime = runtimes.find(requested || fallback);
+  if (runtime) return runtime;
   throw invalidArgs(`Invalid runtime name "${requested ?? fallback}": this engine runs lcr (lxc); OCI runtimes are not available yet`);
-}
-
-/** User env wins over image env for the same key (iSulad's merge). */
-export function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
-  const out = new Map<string, string>();
-  for (const e of [...imageEnv, ...userEnv]) {
-    const eq = e.indexOf('=');
-    out.set(eq < 0 ? e : e.slice(0, eq), e);
-  }
-  if (![...out.keys()].includes('PATH')) out.set('PATH', DEFAULT_PATH);
-  return [...out.values()];
 }
 
 /**
@@ -116,29 +108,6 @@ function requireSquashfsSupport(ctx: EngineContext, mounts: MountSpec[]): void {
   if (missing) throw invalidArgs(`Your kernel does not support ${missing}; the squashfs mount of ${squashfs.source} at ${squashfs.destination} is refused`);
 }
 
-/** The most pids.max takes: the kernel refuses PID_MAX_LIMIT + 1 (4M on 64-bit) and above. */
-const MAX_PIDS_LIMIT = 4 * 1024 * 1024;
-
-/**
- * Values the kernel would refuse when the cgroups are written at start, refused before
- * (create and update) with iSulad's and Docker's messages: a container that cannot start
- * is never made.
- */
-export function validateResourceValues(r: ResourceSpec): void {
-  for (const [flag, value] of [['cpu-shares', r.cpuShares], ['cpu-period', r.cpuPeriod], ['cpu-quota', r.cpuQuota], ['pids-limit', r.pidsLimit], ['files-limit', r.filesLimit]] as const) {
-    if (value !== undefined && !Number.isSafeInteger(value)) throw invalidArgs(`Invalid value ${value} for ${flag}`);
-  }
-  if (r.cpuShares !== undefined && r.cpuShares < 0) throw invalidArgs(`Invalid value ${r.cpuShares} for cpu-shares: must be 0 (the default) or more`);
-  const cpus = os.cpus().length;
-  // A CFS quota below 1 ms (0.01 CPUs of the 100 ms period --cpus uses) is refused by the kernel.
-  if (r.nanoCpus !== undefined && (r.nanoCpus < 0 || (r.nanoCpus > 0 && r.nanoCpus < 1e7) || r.nanoCpus > cpus * 1e9)) {
-    throw invalidArgs(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
-  }
-  if (r.cpuPeriod && (r.cpuPeriod < 1000 || r.cpuPeriod > 1_000_000)) throw invalidArgs('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)');
-  if (r.cpuQuota && r.cpuQuota > 0 && r.cpuQuota < 1000) throw invalidArgs('CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  if (r.pidsLimit !== undefined && r.pidsLimit > MAX_PIDS_LIMIT) throw invalidArgs(`Invalid value ${r.pidsLimit} for pids-limit: the kernel allows at most ${MAX_PIDS_LIMIT} (-1 for unlimited)`);
-}
-
 function validateResources(req: CreateRequest, ctx: EngineContext): void {
   const r = req.resources;
   validateResourceValues(r);
@@ -191,12 +160,12 @@ export function healthConfigOf(h: HealthcheckSpec | undefined): HealthConfig | u
 
 /** `isula create`: validates everything first, so a refused request leaves nothing behind. */
 export async function createContainer(ctx: EngineContext, req: CreateRequest): Promise<CreateResponse> {
-  const runtime = runtimeName(req.runtime, ctx.defaults.defaultRuntime);
+  const runtime = runtimeNamed(ctx.runtimes, req.runtime, ctx.defaults.defaultRuntime);
   if (req.name !== undefined && req.name !== '') {
     if (!NAME_RE.test(req.name)) throw invalidArgs(`Invalid container name (${req.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   if (req.autoRemove && req.restartPolicy && req.restartPolicy.name !== 'no') throw invalidArgs('Conflicting options: --restart and --rm');
-  const badCaps = unknownCaps([...req.capAdd, ...req.capDrop]);
+  const badCaps = runtime.unknownCaps([...req.capAdd, ...req.capDrop]);
   if (badCaps.length > 0) throw invalidArgs(`Unknown capability: ${badCaps[0]}`);
   if (req.stopSignal && signalNumber(req.stopSignal) === undefined) throw invalidArgs(`Invalid signal: ${req.stopSignal}`);
   for (const u of req.ulimits) if (!ULIMIT_NAMES.has(u.name)) throw invalidArgs(`Invalid ulimit type: ${u.name}`);
@@ -255,7 +224,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       State: emptyState(),
     },
     host: {
-      Runtime: runtime,
+      Runtime: runtime.name,
       SystemContainer: req.systemContainer,
       ExternalRootfs: req.externalRootfs ?? '',
       ReadonlyRootfs: req.readOnly,
@@ -280,7 +249,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     await Promise.all([writeEtcFiles(container), container.saveHost(), container.save()]);
-    await ctx.runtime.create(runtimeSpecOf(container, ctx.defaults));
+    await runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
     await container.closeFiles();

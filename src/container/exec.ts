@@ -4,8 +4,8 @@ import { invalidArgs } from '../api/errors.js';
 import type { ExecProcess } from '../runtime/runtime.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { mergeEnv } from './create.js';
-import { runtimeSpecOf } from './spec.js';
+import { mergeEnv } from './env.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { refuseInGc, requireOperation } from './state.js';
 import { resolveUser } from './user.js';
 
@@ -19,7 +19,7 @@ export function execInContainer(ctx: EngineContext, c: Container, req: ExecReque
   const execId = crypto.randomBytes(32).toString('hex');
   const attrs = { name: c.name, execID: execId, command: req.cmd.join(' ') };
   ctx.events.emit('container', 'exec_create', c.id, attrs);
-  const proc = ctx.runtime.exec(spec, {
+  const proc = runtimeOf(ctx.runtimes, c).exec(spec, {
     execId,
     args: req.cmd,
     env: mergeEnv(c.record.config.Config.Env, req.env),

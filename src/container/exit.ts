@@ -1,9 +1,8 @@
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { removeContainer } from './remove.js';
-import { runtimeSpecOf } from './spec.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { processAlive } from '../sys/procfs.js';
-import { settlesWithin, waitUntil } from '../sys/wait.js';
+import { waitUntil } from '../sys/wait.js';
 
 const DRAIN_TIMEOUT_MS = 5000;
 /** How long the runtime's helper may take to finish after its container's init has exited. */
@@ -26,15 +25,16 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
   try {
     const spec = c.runSpec ?? runtimeSpecOf(c, ctx.defaults);
     c.runSpec = undefined;
+    const runtime = runtimeOf(ctx.runtimes, c);
     // Processes left after the init's exit (a killed monitor, a frozen cgroup) would hold the
     // output open; kill them first, and hand what survives to the garbage collector.
-    const leftover = ctx.runtime.listPids(spec).length > 0;
-    if (leftover) await ctx.runtime.killAll(spec);
+    const leftover = runtime.listPids(spec).length > 0;
+    if (leftover) await runtime.killAll(spec);
     if (helperRunning && !leftover) await c.pump?.settle();
     else await c.pump?.drained(leftover ? 1000 : DRAIN_TIMEOUT_MS);
-    const release = async (): Promise<void> => ctx.runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
-    if (leftover && !(await waitUntil(() => ctx.runtime.listPids(spec).length === 0, 1000, 20))) {
-      const res = ctx.runtime.hostResources(spec);
+    const release = async (): Promise<void> => runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
+    if (leftover && !(await waitUntil(() => runtime.listPids(spec).length === 0, 1000, 20))) {
+      const res = runtime.hostResources(spec);
       ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [], removed: false });
     } else if (helperRunning) {
       const { ShimPid: pid, ShimStartTime: startTime } = c.state;
@@ -47,6 +47,8 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     const s = c.state;
     // A kill the engine forced reads as 137 whatever the runtime saw.
     const exitCode = s.ForceKilled && code !== 137 && code !== 0 ? 137 : code;
+    // A stop that saw the container running waits for this die before telling its own.
+    c.tellingExit = true;
     s.Running = false;
     s.Paused = false;
     s.Pid = 0;
@@ -54,44 +56,18 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     s.FinishedAt = new Date().toISOString();
     await c.save();
     ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: String(exitCode) });
+    c.tellingExit = false;
     c.notifyExit(exitCode);
     await c.releasing;
     // A container in the garbage collector gets its policy and --rm once collected.
-    if (!ctx.gc.has(c.id)) await applyExitPolicy(ctx, c);
+    if (!ctx.gc.has(c.id)) await ctx.exitPolicy(c);
     c.notifyFinished(exitCode);
   } finally {
     c.exiting = false;
-  }
-}
-
-/** After a run has ended: the restart policy, or else --rm. */
-export async function applyExitPolicy(ctx: EngineContext, c: Container): Promise<void> {
-  if (c.removed || ctx.restarts.onExit(ctx, c, c.state.ExitCode) || !c.record.host.AutoRemove) return;
-  await removeContainer(ctx, c, true).catch((e: Error) => ctx.log.error(`auto-remove of ${c.id} failed: ${e.message}`));
-}
-
-/**
- * Waits up to `ms` for the current run to end after a kill. Normally the runtime records the
- * exit; if its helper is gone (killed from outside) it may not, so once the init is
- * seen dead the engine records the kill's 137 itself. An exit already being recorded is
- * waited for to the end, whatever `ms`.
- */
-export async function awaitExit(ctx: EngineContext, c: Container, ms: number): Promise<boolean> {
-  const exited = c.waitExit();
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await settlesWithin(exited, Math.min(200, Math.max(0, deadline - Date.now())))) return true;
-    // The exit is known and being recorded: its die comes before anything the caller tells.
-    if (c.exiting) {
-      await exited;
-      return true;
-    }
-    if (Date.now() >= deadline) return false;
-    const s = c.state;
-    const shimGone = s.ShimPid <= 0 || !processAlive(s.ShimPid, s.ShimStartTime);
-    if (shimGone && !processAlive(s.Pid, s.PidStartTime)) {
-      await handleExit(ctx, c, ctx.runtime.recordedExit(c.id) ?? 137);
-      return true;
+    // An exit that could not be saved still ends the waits for it.
+    if (c.tellingExit) {
+      c.tellingExit = false;
+      c.notifyExit(c.state.ExitCode);
     }
   }
 }

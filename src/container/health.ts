@@ -1,36 +1,17 @@
 import crypto from 'node:crypto';
+import type { RuntimeTable } from '../runtime/table.js';
+import type { Logger } from '../sys/log.js';
 import type { Container } from './container.js';
-import type { EngineContext } from './context.js';
-import { runtimeSpecOf } from './spec.js';
+import type { ContainerDefaults } from './defaults.js';
+import type { EventLog } from './events.js';
+import type { HealthConfig, HealthState } from './record.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 
 /** iSulad's health check numbers (health_check.c). */
 export const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, startPeriodMs: 0, retries: 3 };
 export const HEALTH_MAX_TIMEOUT_MS = 10 * 60_000;
 const LOG_ENTRIES = 5;
 const OUTPUT_MAX = 4096;
-
-export interface HealthConfig {
-  /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]. */
-  Test: string[];
-  IntervalMs: number;
-  TimeoutMs: number;
-  StartPeriodMs: number;
-  Retries: number;
-  ExitOnUnhealthy: boolean;
-}
-
-export interface HealthLogEntry {
-  Start: string;
-  End: string;
-  ExitCode: number;
-  Output: string;
-}
-
-export interface HealthState {
-  Status: 'starting' | 'healthy' | 'unhealthy';
-  FailingStreak: number;
-  Log: HealthLogEntry[];
-}
 
 /** The next health status after a probe (iSulad's rules), and the new failing streak. */
 export function judgeProbe(
@@ -55,13 +36,21 @@ export function startingHealth(): HealthState {
 export class HealthChecks {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
-  constructor(private readonly onUnhealthy: (c: Container) => Promise<void>) {}
+  constructor(
+    private readonly deps: {
+      runtimes: RuntimeTable;
+      defaults: ContainerDefaults;
+      events: EventLog;
+      log: Logger;
+      onUnhealthy: (c: Container) => Promise<void>;
+    },
+  ) {}
 
-  start(ctx: EngineContext, c: Container): void {
+  start(c: Container): void {
     const cfg = c.record.config.Config.Healthcheck;
     if (!cfg || cfg.Test[0] === 'NONE' || this.timers.has(c.id)) return;
     c.state.Health ??= startingHealth();
-    this.schedule(ctx, c, cfg);
+    this.schedule(c, cfg);
   }
 
   stop(c: Container): void {
@@ -75,23 +64,24 @@ export class HealthChecks {
     this.timers.clear();
   }
 
-  private schedule(ctx: EngineContext, c: Container, cfg: HealthConfig): void {
+  private schedule(c: Container, cfg: HealthConfig): void {
     this.timers.set(
       c.id,
       setTimeout(() => {
-        void this.probe(ctx, c, cfg).finally(() => {
-          if (this.timers.has(c.id) && c.state.Running && !c.state.Paused) this.schedule(ctx, c, cfg);
+        void this.probe(c, cfg).finally(() => {
+          if (this.timers.has(c.id) && c.state.Running && !c.state.Paused) this.schedule(c, cfg);
         });
       }, cfg.IntervalMs),
     );
   }
 
-  private async probe(ctx: EngineContext, c: Container, cfg: HealthConfig): Promise<void> {
+  private async probe(c: Container, cfg: HealthConfig): Promise<void> {
+    const { deps } = this;
     if (!c.state.Running || c.state.Paused) return;
     const start = new Date();
     const args = cfg.Test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', cfg.Test.slice(1).join(' ')] : cfg.Test.slice(1);
-    const spec = runtimeSpecOf(c, ctx.defaults);
-    const proc = ctx.runtime.exec(spec, { execId: crypto.randomBytes(32).toString('hex'), args, env: c.record.config.Config.Env, user: spec.user, tty: false, stdin: false });
+    const spec = runtimeSpecOf(c, deps.defaults);
+    const proc = runtimeOf(deps.runtimes, c).exec(spec, { execId: crypto.randomBytes(32).toString('hex'), args, env: c.record.config.Config.Env, user: spec.user, tty: false, stdin: false });
     let output = '';
     const collect = (d: Buffer): void => {
       if (output.length < OUTPUT_MAX) output += d.toString('utf8');
@@ -118,10 +108,10 @@ export class HealthChecks {
     const changed = verdict.status !== health.Status;
     health.Status = verdict.status;
     await c.save();
-    if (changed) ctx.events.emit('container', `health_status: ${verdict.status}`, c.id, { name: c.name });
+    if (changed) deps.events.emit('container', `health_status: ${verdict.status}`, c.id, { name: c.name });
     if (verdict.status === 'unhealthy' && cfg.ExitOnUnhealthy) {
       this.stop(c);
-      await this.onUnhealthy(c).catch((e: Error) => ctx.log.warn(`stopping unhealthy ${c.id}: ${e.message}`));
+      await deps.onUnhealthy(c).catch((e: Error) => deps.log.warn(`stopping unhealthy ${c.id}: ${e.message}`));
     }
   }
 }

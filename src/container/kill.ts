@@ -2,7 +2,7 @@ import { invalidArgs } from '../api/errors.js';
 import { signalNumber } from '../sys/signals.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { runtimeSpecOf } from './spec.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { startedOf } from './started.js';
 import { refuseInGc, requireOperation } from './state.js';
 
@@ -20,10 +20,10 @@ export function killContainer(ctx: EngineContext, c: Container, signal: string):
       c.state.ManuallyStopped = true;
       await c.save();
     }
-    ctx.runtime.kill(startedOf(c), n);
+    runtimeOf(ctx.runtimes, c).kill(startedOf(c), n);
     // A frozen process gets its signal only once thawed (Docker thaws it too).
     if (c.state.Paused) {
-      await ctx.runtime.resume(runtimeSpecOf(c, ctx.defaults));
+      await runtimeOf(ctx.runtimes, c).resume(runtimeSpecOf(c, ctx.defaults));
       c.state.Paused = false;
       await c.save();
     }

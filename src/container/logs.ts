@@ -3,7 +3,7 @@ import { failedPrecondition, resourceExhausted } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { readLogEntries } from './logs/json-file.js';
-import { logLimits } from './start.js';
+import { logLimits } from './logs/limits.js';
 
 /** Live output held for a client while it still reads the file: as much as a call may leave unsent. */
 export const REPLAY_BACKLOG_BYTES = 8 * 1024 * 1024;
@@ -44,7 +44,7 @@ export async function streamLogs(
   try {
     // Chunks read while replaying may already be in the file; the file is newer, so keep those only if after it.
     let lastTime = '';
-    for await (const e of readLogEntries(c.record.config.LogPath, logLimits(c, ctx).maxFiles, opts.tail)) {
+    for await (const e of readLogEntries(c.record.config.LogPath, logLimits(c, ctx.defaults).maxFiles, opts.tail)) {
       if (gone) return;
       out.write({ stream: e.stream === 'stdout' ? 1 : 2, data: Buffer.from(e.log), time: e.time });
       lastTime = e.time;

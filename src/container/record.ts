@@ -1,5 +1,27 @@
-import type { HealthConfig, HealthState } from './health.js';
 import type { DeviceSpec, OciHooks, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../api/containers.js';
+
+export interface HealthConfig {
+  /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]. */
+  Test: string[];
+  IntervalMs: number;
+  TimeoutMs: number;
+  StartPeriodMs: number;
+  Retries: number;
+  ExitOnUnhealthy: boolean;
+}
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
 
 /** The persisted state of a container (the `State` member of config.v2.json). */
 export interface ContainerState {

@@ -2,8 +2,8 @@ import fsp from 'node:fs/promises';
 import { failedPrecondition } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { runtimeSpecOf } from './spec.js';
-import { awaitExit } from './exit.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
+import { awaitExit } from './wait-exit.js';
 import { startedOf } from './started.js';
 import { requireOperation } from './state.js';
 
@@ -29,15 +29,16 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     if (ctx.gc.has(c.id) && !force) throw failedPrecondition(`Cannot remove container ${c.id.slice(0, 12)}: it is in garbage collector progress, use -f`);
     await ctx.restarts.cancel(c);
     const spec = runtimeSpecOf(c, ctx.defaults);
+    const runtime = runtimeOf(ctx.runtimes, c);
     if (c.state.Running) {
       c.state.ForceKilled = true;
       c.state.ManuallyStopped = true;
-      ctx.runtime.kill(startedOf(c), 'SIGKILL');
-      await ctx.runtime.killAll(spec);
+      runtime.kill(startedOf(c), 'SIGKILL');
+      await runtime.killAll(spec);
       // Unlike iSulad (refuses) and Docker (hangs), a container whose processes will not die
       // goes at once: its leftovers stay with the garbage collector, its name is free.
       if (!(await awaitExit(ctx, c, STUCK_AFTER_MS))) {
-        const res = ctx.runtime.hostResources(spec);
+        const res = runtime.hostResources(spec);
         c.pump?.detach();
         ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [...res.stateDirs, c.dir], removed: true });
         await forget(ctx, c, false);
@@ -46,11 +47,11 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     }
     await c.releasing;
     if (ctx.gc.has(c.id)) {
-      ctx.gc.markRemoved(c.id, [...ctx.runtime.hostResources(spec).stateDirs, c.dir]);
+      ctx.gc.markRemoved(c.id, [...runtime.hostResources(spec).stateDirs, c.dir]);
       await forget(ctx, c, false);
       return;
     }
-    await ctx.runtime.cleanup(spec);
+    await runtime.cleanup(spec);
     await forget(ctx, c, true);
   });
 }

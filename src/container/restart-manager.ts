@@ -1,6 +1,6 @@
 import type { RestartPolicySpec } from '../api/containers.js';
+import type { Logger } from '../sys/log.js';
 import type { Container } from './container.js';
-import type { EngineContext } from './context.js';
 
 /** iSulad's back-off: 100 ms doubling to 1 min, reset after a run of 10 s or more. */
 export const BACKOFF_START_MS = 100;
@@ -35,10 +35,13 @@ export class RestartManager {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly delays = new Map<string, number>();
 
-  constructor(private readonly start: (c: Container) => Promise<void>) {}
+  constructor(
+    private readonly start: (c: Container) => Promise<void>,
+    private readonly log: Logger,
+  ) {}
 
   /** Called once an exit is recorded; returns true when a restart was scheduled. */
-  onExit(ctx: EngineContext, c: Container, exitCode: number, fixedDelayMs?: number): boolean {
+  onExit(c: Container, exitCode: number, fixedDelayMs?: number): boolean {
     const s = c.state;
     if (c.removed || !shouldRestart(c.record.host.RestartPolicy, exitCode, s.ManuallyStopped, c.record.config.RestartCount)) {
       this.delays.delete(c.id);
@@ -48,7 +51,7 @@ export class RestartManager {
     const delay = fixedDelayMs ?? nextDelay(this.delays.get(c.id) ?? 0, Number.isNaN(ranMs) ? 0 : ranMs);
     this.delays.set(c.id, delay);
     s.Restarting = true;
-    void c.save().catch((e: Error) => ctx.log.error(`saving ${c.id}: ${e.message}`));
+    void c.save().catch((e: Error) => this.log.error(`saving ${c.id}: ${e.message}`));
     this.timers.set(
       c.id,
       setTimeout(() => {
@@ -58,12 +61,12 @@ export class RestartManager {
         this.start(c).catch((e: Error) => {
           c.state.Restarting = false;
           c.state.Error = e.message;
-          void c.save().catch((err: Error) => ctx.log.error(`saving ${c.id}: ${err.message}`));
-          ctx.log.warn(`restart of ${c.id} failed: ${e.message}`);
+          void c.save().catch((err: Error) => this.log.error(`saving ${c.id}: ${err.message}`));
+          this.log.warn(`restart of ${c.id} failed: ${e.message}`);
         });
       }, delay),
     );
-    ctx.log.debug(`restarting ${c.id} in ${delay} ms (policy ${c.record.host.RestartPolicy.name})`);
+    this.log.debug(`restarting ${c.id} in ${delay} ms (policy ${c.record.host.RestartPolicy.name})`);
     return true;
   }
 
@@ -71,11 +74,11 @@ export class RestartManager {
    * At daemon start, for a container found not running: iSulad applies its policy with a
    * fixed 5 s delay; `always` applies even after a manual stop, as Docker does.
    */
-  onRestore(ctx: EngineContext, c: Container): boolean {
+  onRestore(c: Container): boolean {
     const policy = c.record.host.RestartPolicy;
     if (policy.name === 'no') return false;
     if (policy.name === 'always') c.state.ManuallyStopped = false;
-    return this.onExit(ctx, c, c.state.ExitCode, RESTORE_DELAY_MS);
+    return this.onExit(c, c.state.ExitCode, RESTORE_DELAY_MS);
   }
 
   /** A stop, kill or rm cancels a pending restart. */

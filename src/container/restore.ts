@@ -6,7 +6,7 @@ import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handleExit } from './exit.js';
 import { removeContainer } from './remove.js';
-import { cgroupPathOf, runtimeSpecOf } from './spec.js';
+import { cgroupPathOf, runtimeOf, runtimeSpecOf } from './spec.js';
 import { attachOutput } from './start.js';
 import { startedOf } from './started.js';
 
@@ -18,7 +18,7 @@ const EXIT_RECORD_WAIT_MS = 3000;
 /** The runtime's reclaim; a failure is logged and the restore goes on. */
 async function reclaim(ctx: EngineContext, c: Container): Promise<boolean> {
   try {
-    return await ctx.runtime.reclaim(runtimeSpecOf(c, ctx.defaults));
+    return await runtimeOf(ctx.runtimes, c).reclaim(runtimeSpecOf(c, ctx.defaults));
   } catch (e) {
     ctx.log.error(`reclaiming what ${c.id} left: ${(e as Error).message}`);
     return false;
@@ -38,18 +38,18 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
   if (!s.Running) {
     if (await reclaim(ctx, c)) ctx.log.warn(`container ${c.id} had processes of a run its record does not show; killed them`);
     if (c.record.host.AutoRemove) await removeContainer(ctx, c, true);
-    else ctx.restarts.onRestore(ctx, c);
+    else ctx.restarts.onRestore(c);
     return;
   }
   const shimAlive = s.ShimPid > 0 && processAlive(s.ShimPid, s.ShimStartTime);
   if (shimAlive) {
     const stdin = c.record.config.Config.OpenStdin ? new PassThrough() : undefined;
-    const io = ctx.runtime.reattach(c.id, startedOf(c), stdin);
+    const io = runtimeOf(ctx.runtimes, c).reattach(c.id, startedOf(c), stdin);
     // Attach reaches the container's stdin again, as before the restart.
     if (io.stdin) c.stdin = stdin;
     attachOutput(ctx, c, io);
   }
-  const recorded = ctx.runtime.recordedExit(c.id);
+  const recorded = runtimeOf(ctx.runtimes, c).recordedExit(c.id);
   if (recorded !== undefined) return handleExit(ctx, c, recorded);
   if (processAlive(s.Pid, s.PidStartTime)) {
     const paused = isFrozen(cgroupPathOf(c, ctx.defaults));
@@ -58,7 +58,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
       await c.save();
     }
     ctx.log.info(`container ${c.id} still running (pid ${s.Pid})`);
-    if (!s.Paused) ctx.health.start(ctx, c);
+    if (!s.Paused) ctx.health.start(c);
     return;
   }
   // Init gone; a live helper records the exit any moment now (the supervisor takes it), a

@@ -1,8 +1,14 @@
 import path from 'node:path';
-import type { RuntimeSpec } from '../runtime/runtime.js';
-import type { ContainerDefaults } from './context.js';
+import type { Runtime, RuntimeSpec } from '../runtime/runtime.js';
+import type { RuntimeTable } from '../runtime/table.js';
+import type { ContainerDefaults } from './defaults.js';
 import type { Container } from './container.js';
 import { resolveUser } from './user.js';
+
+/** The runtime the container's record names. */
+export function runtimeOf(runtimes: RuntimeTable, c: Container): Runtime {
+  return runtimes.get(c.record.host.Runtime);
+}
 
 /** Cgroup of a container relative to each hierarchy's root: <parent>/<id>. */
 export function cgroupPathOf(c: Container, defaults: ContainerDefaults): string {

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { OutputChunk, TerminalSize } from '../api/containers.js';
 import { generalError, notFound } from '../api/errors.js';
-import { parseBytes } from '../common/units.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handleExit } from './exit.js';
@@ -11,19 +10,12 @@ import { startingHealth } from './health.js';
 import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
+import { logLimits } from './logs/limits.js';
 import type { ContainerIo, RuntimeSpec } from '../runtime/runtime.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import type { ContainerState } from './record.js';
-import { runtimeSpecOf } from './spec.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { refuseInGc, requireOperation } from './state.js';
-
-/** --log-opt max-size/max-file of the container, else the daemon's container-log defaults. */
-export function logLimits(c: Container, ctx: EngineContext): { maxBytes: number; maxFiles: number } {
-  const opts = c.record.host.LogConfig.Config;
-  const maxBytes = opts['max-size'] ? (parseBytes(opts['max-size']) ?? ctx.defaults.logMaxBytes) : ctx.defaults.logMaxBytes;
-  const maxFiles = opts['max-file'] ? Number(opts['max-file']) : ctx.defaults.logMaxFiles;
-  return { maxBytes, maxFiles };
-}
 
 /**
  * System containers get hostname, hosts and resolv.conf written into the rootfs, as iSulad
@@ -46,7 +38,7 @@ function writeSystemContainerEtc(c: Container, rootfs: string): void {
 
 /** Starts reading a running container's output and arranges for its exit to be handled. */
 export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo): void {
-  const { maxBytes, maxFiles } = logLimits(c, ctx);
+  const { maxBytes, maxFiles } = logLimits(c, ctx.defaults);
   const log = c.record.host.LogConfig.Config['disable-log'] === 'true' ? undefined : new JsonFileWriter(c.record.config.LogPath, maxBytes, maxFiles);
   c.pump = new OutputPump(io, log, c.record.config.Config.Tty);
 }
@@ -75,7 +67,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
   let result;
   try {
-    result = await ctx.runtime.start(spec, stdinSource, ttySize);
+    result = await runtimeOf(ctx.runtimes, c).start(spec, stdinSource, ttySize);
   } catch (e) {
     const error = c.state.Error;
     c.state.Error = (e as Error).message;
@@ -104,7 +96,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   c.runSpec = spec;
   attachOutput(ctx, c, result.io);
   const unsubscribe = subscribe();
-  ctx.health.start(ctx, c);
+  ctx.health.start(c);
   // Before the record is written: an exit seen meanwhile must come after it in the events.
   ctx.events.emit('container', 'start', c.id, { name: c.name, image: c.record.config.Image, pid: String(s.Pid) });
   try {
@@ -115,7 +107,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
     throw e;
   }
   // An exit recorded before we started listening (a very short-lived container) is picked up here.
-  const early = ctx.runtime.recordedExit(c.id);
+  const early = runtimeOf(ctx.runtimes, c).recordedExit(c.id);
   if (early !== undefined) void handleExit(ctx, c, early);
   return unsubscribe;
 }
@@ -133,7 +125,7 @@ async function undoStart(ctx: EngineContext, c: Container, spec: RuntimeSpec, be
   c.pump = undefined;
   c.stdin = undefined;
   c.runSpec = undefined;
-  await ctx.runtime.reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
+  await runtimeOf(ctx.runtimes, c).reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
   ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: '137' });
 }
 

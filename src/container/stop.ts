@@ -2,8 +2,8 @@ import { deadlineExceeded } from '../api/errors.js';
 import { signalNumber } from '../sys/signals.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { runtimeSpecOf } from './spec.js';
-import { awaitExit } from './exit.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
+import { awaitExit } from './wait-exit.js';
 import { startedOf } from './started.js';
 import { refuseInGc } from './state.js';
 
@@ -26,16 +26,17 @@ export async function stopLocked(ctx: EngineContext, c: Container, timeoutSec: n
   });
   const started = startedOf(c);
   const spec = c.runSpec ?? runtimeSpecOf(c, ctx.defaults);
-  ctx.runtime.kill(started, signalNumber(c.record.config.Config.StopSignal) ?? 15);
+  const runtime = runtimeOf(ctx.runtimes, c);
+  runtime.kill(started, signalNumber(c.record.config.Config.StopSignal) ?? 15);
   if (c.state.Paused) {
-    await ctx.runtime.resume(spec);
+    await runtime.resume(spec);
     c.state.Paused = false;
     await c.save();
   }
   if (!(await awaitExit(ctx, c, Math.max(0, timeoutSec) * 1000))) {
     c.state.ForceKilled = true;
-    ctx.runtime.kill(started, 'SIGKILL');
-    await ctx.runtime.killAll(spec);
+    runtime.kill(started, 'SIGKILL');
+    await runtime.killAll(spec);
     if (!(await awaitExit(ctx, c, KILL_WAIT_MS))) throw deadlineExceeded(`Failed to stop container ${c.id}: it did not die after SIGKILL`);
   }
   ctx.events.emit('container', 'stop', c.id, { name: c.name, image: c.record.config.Image });

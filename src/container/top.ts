@@ -3,13 +3,13 @@ import type { TopResponse } from '../api/containers.js';
 import { generalError } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { runtimeSpecOf } from './spec.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { requireOperation } from './state.js';
 
 /** `isula top CONTAINER [ps OPTIONS]`: host `ps`, rows kept for the container's pids, as Docker does. */
 export async function topContainer(ctx: EngineContext, c: Container, psArgs: string[]): Promise<TopResponse> {
   requireOperation('exec', c.status === 'paused' ? 'running' : c.status, c.id);
-  const pids = new Set(ctx.runtime.listPids(runtimeSpecOf(c, ctx.defaults)));
+  const pids = new Set(runtimeOf(ctx.runtimes, c).listPids(runtimeSpecOf(c, ctx.defaults)));
   const args = psArgs.length > 0 ? psArgs : ['-ef'];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('ps', args, { stdio: ['ignore', 'pipe', 'pipe'] });

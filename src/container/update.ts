@@ -2,8 +2,8 @@ import type { UpdateRequest } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
-import { validateResourceValues } from './create.js';
-import { runtimeSpecOf } from './spec.js';
+import { validateResourceValues } from './resources.js';
+import { runtimeOf, runtimeSpecOf } from './spec.js';
 
 /** `isula update`: resources of a running container are written to its cgroups at once. */
 export function updateContainer(ctx: EngineContext, c: Container, req: UpdateRequest): Promise<void> {
@@ -29,7 +29,7 @@ export function updateContainer(ctx: EngineContext, c: Container, req: UpdateReq
     if (req.restartPolicy) host.RestartPolicy = req.restartPolicy;
     host.Resources = r;
     try {
-      if (c.state.Running) await ctx.runtime.update(runtimeSpecOf(c, ctx.defaults), req.resources);
+      if (c.state.Running) await runtimeOf(ctx.runtimes, c).update(runtimeSpecOf(c, ctx.defaults), req.resources);
     } catch (e) {
       undo();
       throw e;
@@ -39,7 +39,7 @@ export function updateContainer(ctx: EngineContext, c: Container, req: UpdateReq
     } catch (e) {
       // Unrecorded (disk full): the record's values again, in memory and, as far as they go, in the cgroups.
       undo();
-      if (c.state.Running) await ctx.runtime.update(runtimeSpecOf(c, ctx.defaults), previous.resources).catch(() => undefined);
+      if (c.state.Running) await runtimeOf(ctx.runtimes, c).update(runtimeSpecOf(c, ctx.defaults), previous.resources).catch(() => undefined);
       throw e;
     }
     ctx.events.emit('container', 'update', c.id, { name: c.name });

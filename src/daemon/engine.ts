@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { EngineEvent } from '../api/containers.js';
 import type { EngineContext } from '../container/context.js';
+import type { ContainerDefaults } from '../container/defaults.js';
 import { EventLog } from '../container/events.js';
-import { applyExitPolicy, handleExit } from '../container/exit.js';
+import { applyExitPolicy } from '../container/exit-policy.js';
 import { HealthChecks } from '../container/health.js';
 import { readHookSpec } from '../container/hooks.js';
 import { GarbageCollector } from '../gc/collector.js';
@@ -14,11 +15,13 @@ import { ContainerStore } from '../container/store.js';
 import { EmbeddedImageBackend } from '../image/embedded/backend.js';
 import { EmbeddedImageStore } from '../image/embedded/store.js';
 import { ExternalImageBackend } from '../image/external/external.js';
-import { LxcRuntime } from '../runtime/lxc/lxc.js';
+import type { ImageBackend } from '../image/image.js';
+import type { RuntimeTable } from '../runtime/table.js';
 import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { Logger } from '../sys/log.js';
-import { ExitWatcher } from '../supervisor/exits.js';
+import { superviseExits } from '../supervisor/route.js';
 import type { DaemonConfig } from './config/config.js';
+import { buildRuntimes } from './runtimes.js';
 
 export interface Engine {
   ctx: EngineContext;
@@ -37,43 +40,80 @@ function logContainerEvents(log: Logger): (e: EngineEvent) => void {
   };
 }
 
-/** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
-export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
-  // As iSulad: a default hook spec that cannot be used stops the start, not every create.
-  if (config.hookSpec) await readHookSpec(config.hookSpec);
-  const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
-  const runtime = new LxcRuntime(config.graph, config.state, `${cgroupParent}.monitor`, log.child('lxc'), config.startTimeoutMs || undefined);
-  const unusable = await runtime.detect();
-  if (unusable) log.warn(`runtime lcr unusable: ${unusable}`);
-  runtime.init();
-  const store = new ContainerStore(runtime.lxcpath);
-  const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
+/** What the container verbs work on, before the engine wires them together. */
+export interface ContextParts {
+  store: ContainerStore;
+  runtimes: RuntimeTable;
+  images: ImageBackend[];
+  /** The daemon's root directory; the garbage collector keeps its list there. */
+  graph: string;
+  defaults: ContainerDefaults;
+  kernel: KernelFeatureSet;
+  log: Logger;
+}
+
+/**
+ * Ties the container layer's parts to each other: health checks stop, restarts start, the
+ * collector and every recorded exit apply the exit policy. Starts nothing.
+ */
+export function wireContext(parts: ContextParts): EngineContext {
+  const { store, runtimes, defaults, log } = parts;
+  const events = new EventLog();
+  const containerLog = log.child('container');
   const ctx: EngineContext = {
     store,
-    runtime,
-    // iSulad's detection order: external rootfs first, then embedded images.
-    images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
-    events: new EventLog(),
+    runtimes,
+    images: parts.images,
+    events,
     // --health-exit-on-unhealthy: iSulad stops the container with a 3 s timeout.
-    health: new HealthChecks((c) => stopContainer(ctx, c, 3)),
+    health: new HealthChecks({ runtimes, defaults, events, log: containerLog, onUnhealthy: (c) => stopContainer(ctx, c, 3) }),
+    exitPolicy: (c) => applyExitPolicy(ctx, c),
     gc: new GarbageCollector(
-      config.graph,
+      parts.graph,
       log.child('gc'),
-      runtime,
-      (action, entry) => ctx.events.emit('container', action, entry.id, { name: entry.name }),
+      // Only lcr today; with a second runtime each entry records its runtime's name.
+      runtimes.get(defaults.defaultRuntime),
+      (action, entry) => events.emit('container', action, entry.id, { name: entry.name }),
       (entry) => {
         // Collected: now the exit's restart policy and --rm apply, as after any exit.
         const c = entry.removed ? undefined : store.find(entry.id);
         if (c && !c.state.Running) void applyExitPolicy(ctx, c);
       },
     ),
-    restarts: new RestartManager((c) =>
-      c.lock.run(async () => {
-        c.state.Restarting = false;
-        await startLocked(ctx, c);
-      }),
+    restarts: new RestartManager(
+      (c) =>
+        c.lock.run(async () => {
+          c.state.Restarting = false;
+          await startLocked(ctx, c);
+        }),
+      containerLog,
     ),
-    log: log.child('container'),
+    log: containerLog,
+    defaults,
+    kernel: parts.kernel,
+  };
+  return ctx;
+}
+
+/** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
+export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
+  // As iSulad: a default hook spec that cannot be used stops the start, not every create.
+  if (config.hookSpec) await readHookSpec(config.hookSpec);
+  const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
+  const { table: runtimes, lcr } = buildRuntimes(config, cgroupParent, log);
+  for (const runtime of runtimes.all()) {
+    const unusable = await runtime.detect();
+    if (unusable) log.warn(`runtime ${runtime.name} unusable: ${unusable}`);
+    runtime.init();
+  }
+  const store = new ContainerStore(lcr.lxcpath);
+  const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
+  const ctx = wireContext({
+    store,
+    runtimes,
+    // iSulad's detection order: external rootfs first, then embedded images.
+    images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
+    graph: config.graph,
     defaults: {
       cgroupParent,
       defaultRuntime: config.defaultRuntime,
@@ -82,33 +122,24 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
       hookSpec: config.hookSpec,
     },
     kernel,
-  };
+    log,
+  });
   ctx.events.subscribe(logContainerEvents(log.child('events')));
   // iSulad's order: the GC list first, then the containers, then the GC thread.
   ctx.gc.load();
   const loaded = store.load(log, (id) => ctx.gc.has(id));
-  const watcher = new ExitWatcher(
-    runtime.exitsDir,
-    (id, code) => {
-      const c = store.find(id);
-      if (c && c.id === id && c.state.Running) void handleExit(ctx, c, code);
-    },
-    log.child('supervisor'),
-  );
-  // Sooner than the record, for a container without a terminal (whose output then passes
-  // through the helper, which must finish first).
-  runtime.onInitExit((id, code) => {
-    const c = store.find(id);
-    if (c && c.id === id && c.state.Running && !c.record.config.Config.Tty) void handleExit(ctx, c, code, true);
-  });
-  watcher.start();
+  const supervisor = superviseExits(ctx, log.child('supervisor'));
   for (const c of loaded) {
     await restoreContainer(ctx, c).catch((e: Error) => log.error(`restoring ${c.id}: ${e.message}`));
   }
   // Runs and files of containers whose record is gone (a remove the daemon was killed in).
-  const orphans = await runtime
-    .sweepOrphans((id) => store.find(id)?.id === id || ctx.gc.has(id), (id) => `${cgroupParent}/${id}`)
-    .catch((e: Error) => (log.error(`removing leftovers of removed containers: ${e.message}`), []));
+  const orphans: string[] = [];
+  for (const runtime of runtimes.all()) {
+    const swept = await runtime
+      .sweepOrphans((id) => store.find(id)?.id === id || ctx.gc.has(id), (id) => `${cgroupParent}/${id}`)
+      .catch((e: Error) => (log.error(`removing leftovers of removed containers: ${e.message}`), []));
+    orphans.push(...swept);
+  }
   if (orphans.length > 0) log.warn(`removed the leftovers of ${orphans.length} container(s) that have no record`);
   log.info(`restored ${loaded.length} container(s)`);
   ctx.gc.start();
@@ -116,13 +147,13 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     ctx,
     images,
     close: async () => {
-      watcher.close();
+      supervisor.close();
       ctx.restarts.close();
       ctx.health.close();
       ctx.gc.close();
       // Containers keep running; their output waits in the FIFOs for the next daemon.
       for (const c of store.all()) c.pump?.detach();
-      runtime.close();
+      for (const runtime of runtimes.all()) runtime.close();
       await Promise.all(store.all().map((c) => c.filesSettled()));
     },
   };

@@ -80,6 +80,17 @@ export interface ExecProcess {
  */
 export interface Runtime {
   readonly name: string;
+  /** Prepares the runtime's directories and watchers, once, before any other call. */
+  init(): void;
+  /** Stops watching; the containers keep running. */
+  close(): void;
+  /**
+   * At daemon start: kills and removes the runs and files of containers `known` does not
+   * name (a remove the daemon was killed in); returns their ids. `cgroupOf` names an id's cgroup.
+   */
+  sweepOrphans(known: (id: string) => boolean, cgroupOf: (id: string) => string): Promise<string[]>;
+  /** Names among `--cap-add`/`--cap-drop` (any case, CAP_ prefix or not) the runtime does not know; ALL is known. */
+  unknownCaps(names: string[]): string[];
   /** Where the runtime records exit codes, one file per container id; the supervisor watches it. */
   readonly exitsDir: string;
   /** The exit code recorded for `id`, if its container has exited. */

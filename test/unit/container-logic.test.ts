@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { BACKOFF_MAX_MS, BACKOFF_START_MS, nextDelay, shouldRestart } from '../../src/container/restart-manager.js';
 import { checkOperation, statusOf } from '../../src/container/state.js';
 import { emptyState } from '../../src/container/record.js';
-import { mergeEnv } from '../../src/container/create.js';
+import { mergeEnv } from '../../src/container/env.js';
 import { effectiveCaps } from '../../src/runtime/lxc/capabilities.js';
 import { judgeProbe } from '../../src/container/health.js';
 

@@ -13,6 +13,7 @@ import { processAlive } from '../../sys/procfs.js';
 import { which } from '../../sys/which.js';
 import type { ContainerIo, ExecOptions, ExecProcess, Runtime, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { reattachIo } from './attach.js';
+import { unknownCaps } from './capabilities.js';
 import { cgroupSettings } from './config.js';
 import { LxcConfigWriter } from './config-writer.js';
 import { execInContainer } from './exec.js';
@@ -60,6 +61,10 @@ export class LxcRuntime implements Runtime {
     this.config = new LxcConfigWriter(this.layout);
     this.host = new LxcHostResources(this.layout, log);
     this.runs = new RunTracker(this.layout, log);
+  }
+
+  unknownCaps(names: string[]): string[] {
+    return unknownCaps(names);
   }
 
   async detect(): Promise<string | undefined> {
