@@ -69,7 +69,7 @@ export function libuvBindings(binding: unknown): Libuv | null {
   }
 }
 
-const LIBUV = libuvBindings((process as { binding?: unknown }).binding);
+const LIBUV = process.versions.bun ? null : libuvBindings((process as { binding?: unknown }).binding);
 const UV_EOF = -4095;
 
 /**
