@@ -22,8 +22,8 @@ type Listeners = { data: (chunk: Buffer) => void; error: (e: Error) => void; clo
 
 /**
  * The client's unix-socket connection under Bun (see connectUnix): Bun.connect, Bun's own
- * socket, without node:net's streams; a Bun `isula` call spends a fifth of its CPU on node:net
- * alone. Bun's write takes what the kernel takes and says how much: the rest waits for drain.
+ * socket, without node:net's streams: `isula version` under Bun takes 8.5 ms of CPU this way
+ * and 10.5 ms on node:net. Bun's write takes what the kernel takes and says how much: the rest waits for drain.
  */
 export class BunUnixSocket implements SessionSocket {
   private readonly listeners: Partial<Listeners> = {};
