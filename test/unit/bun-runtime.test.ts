@@ -62,8 +62,7 @@ setTimeout(() => { fs.writeSync(writer, 'two'); fs.closeSync(writer); }, 50);
 
   it("LXC's monitor FIFO gives each container's state as lxc-start writes it", async () => {
     const lxcpath = path.join(dir, 'lxcpath');
-    const runDir = path.join('/run/lxc', lxcpath);
-    fs.mkdirSync(runDir, { recursive: true });
+    fs.mkdirSync(path.join('/run/lxc', lxcpath), { recursive: true });
     try {
       const result = await underBun(
         'monitor',
@@ -88,7 +87,7 @@ console.log(JSON.stringify({ state }));
       );
       assert.deepEqual(result, { state: 'RUNNING' });
     } finally {
-      fs.rmSync(runDir, { recursive: true, force: true });
+      fs.rmSync(path.join('/run/lxc', dir), { recursive: true, force: true });
     }
   });
 
