@@ -91,6 +91,16 @@ console.log(JSON.stringify({ state }));
     }
   });
 
+  it('the version a client and a daemon report names Bun', async () => {
+    const result = await underBun(
+      'version',
+      `import { versionInfo } from ${JSON.stringify(moduleUrl('api/version.js'))};
+console.log(JSON.stringify({ node: versionInfo().nodeVersion }));
+`,
+    );
+    assert.match((result as { node: string }).node, /^\d+\.\d+\.\d+ \(Bun \d+\.\d+\.\d+\)$/);
+  });
+
   it("the client's unix socket is Bun's own: it sends, half-closes, reads a large reply whole, and names a missing socket", async () => {
     const file = path.join(dir, 'daemon.sock');
     const srv = net.createServer((c) => {
