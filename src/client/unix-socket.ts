@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { BunUnixSocket } from './bun-socket.js';
 import type { SessionSocket } from './h2/session.js';
 
 /**
@@ -8,7 +9,8 @@ import type { SessionSocket } from './h2/session.js';
  * needs only bytes in and out. The handle is Node's internal interface, reached through
  * process.binding (deprecated, DEP0111): the executable carries its own Node, but a Node that
  * drops or changes the binding must not break the client, so its shape is checked first and
- * node:net, loaded only then, takes over.
+ * node:net, loaded only then, takes over. Under Bun, which has no such binding, Bun's own
+ * socket (bun-socket.ts).
  */
 
 interface Req {
@@ -67,7 +69,7 @@ export function libuvBindings(binding: unknown): Libuv | null {
   }
 }
 
-const LIBUV = libuvBindings((process as { binding?: unknown }).binding);
+const LIBUV = process.versions.bun ? null : libuvBindings((process as { binding?: unknown }).binding);
 const UV_EOF = -4095;
 
 /**
@@ -75,6 +77,7 @@ const UV_EOF = -4095;
  * it is. `libuv` is for tests, which pass null to take the node:net path.
  */
 export function connectUnix(path: string, libuv: Libuv | null = LIBUV): SessionSocket {
+  if (process.versions.bun) return new BunUnixSocket(path);
   if (libuv) {
     try {
       return new UnixSocket(path, libuv);

@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { bunFifoReader } from './fifo-bun.js';
 
 /** Node has no mkfifo(3); this runs once per daemon start, never on a hot path. */
 export function ensureFifo(file: string, mode = 0o600): void {
@@ -65,11 +67,13 @@ export class FifoPool {
 
 /**
  * Opens a FIFO for reading through libuv's poller (never the thread pool). The caller
- * makes sure a writer holds it, or the stream ends at once.
+ * makes sure a writer holds it, or the stream ends at once; `readWrite` opens it O_RDWR
+ * instead, so that it never ends. Under Bun, whose node:net does not read a FIFO, Bun's
+ * own reader (fifo-bun.ts).
  */
-export function openFifoReader(file: string): net.Socket {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  return new net.Socket({ fd, readable: true, writable: false });
+export function openFifoReader(file: string, readWrite = false): Readable {
+  const fd = fs.openSync(file, (readWrite ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | fs.constants.O_NONBLOCK);
+  return process.versions.bun ? bunFifoReader(fd) : new net.Socket({ fd, readable: true, writable: false });
 }
 
 /** Opens a FIFO for writing without blocking: O_RDWR never waits for a reader. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { openFifoReader } from '../../sys/fifo.js';
 
 /** LXC's states as numbered in its monitor messages (lxc/state.h). */
 const STATES = ['STOPPED', 'STARTING', 'RUNNING', 'STOPPING', 'ABORTING', 'FREEZING', 'FROZEN', 'THAWED'] as const;
@@ -39,7 +39,7 @@ export function decodeMonitorRecord(buf: Buffer): MonitorMessage | undefined {
  * there. One reader for all containers replaces a waiting process per container.
  */
 export class LxcMonitor extends EventEmitter {
-  private socket: net.Socket | undefined;
+  private socket: Readable | undefined;
   private pending: Buffer = Buffer.alloc(0);
 
   constructor(private readonly lxcpath: string) {
@@ -53,8 +53,7 @@ export class LxcMonitor extends EventEmitter {
   /** Opens the FIFO; `mkfifo` is the caller's (Node has no mkfifo), via ensureFifo. */
   open(): void {
     // O_RDWR: the FIFO never reports EOF when the last lxc-start closes it.
-    const fd = fs.openSync(this.fifoPath, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-    this.socket = new net.Socket({ fd, readable: true, writable: false });
+    this.socket = openFifoReader(this.fifoPath, true);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (e) => this.emit('error', e));
   }
