@@ -44,7 +44,10 @@ export async function startDaemon({ config = {}, profileDir } = {}) {
     rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
     async stop() {
       try {
-        const ids = execFileSync(ISULA, ['-H', `unix://${sock}`, 'ps', '-aq']).toString().split('\n').filter(Boolean);
+        const ids = execFileSync(ISULA, ['-H', `unix://${sock}`, 'ps', '-aq'])
+          .toString()
+          .split('\n')
+          .filter(Boolean);
         if (ids.length) execFileSync(ISULA, ['-H', `unix://${sock}`, 'rm', '-f', ...ids], { stdio: 'ignore' });
       } catch {}
       const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on('exit', r)));
@@ -64,5 +67,8 @@ export function median(xs) {
 }
 
 export function machine() {
-  return `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.versions.node}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  return `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.versions.node}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 }

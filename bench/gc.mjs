@@ -13,7 +13,10 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-bench-gc-'));
 const rootfs = path.join(work, 'bb');
 execFileSync(path.join(ROOT, 'rootfs-samples', 'busybox-rootfs.sh'), [rootfs], { stdio: 'ignore' });
 const daemon = await startDaemon();
-const isula = (...args) => execFileSync(ISULA, ['-H', daemon.host, ...args]).toString().trim();
+const isula = (...args) =>
+  execFileSync(ISULA, ['-H', daemon.host, ...args])
+    .toString()
+    .trim();
 const ids = [];
 for (let i = 0; i < n; i++) ids.push(isula('run', '-d', '--external-rootfs', rootfs, 'none', 'sleep', '1000'));
 const pids = ids.map((id) => Number(isula('inspect', '-f', '{{.State.Pid}}', id)));

@@ -80,7 +80,12 @@ const run = (cmd, args, env) =>
   new Promise((resolve) => {
     const t0 = performance.now();
     execFile(cmd, args, { maxBuffer: 16 << 20, timeout: OP_TIMEOUT_MS, killSignal: 'SIGKILL', env: env ?? process.env }, (err, stdout, stderr) =>
-      resolve({ ok: !err, ms: performance.now() - t0, out: stdout.toString().trim(), err: err && new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`) }),
+      resolve({
+        ok: !err,
+        ms: performance.now() - t0,
+        out: stdout.toString().trim(),
+        err: err && new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`),
+      }),
     );
   });
 const mustRun = async (cmd, args) => {
@@ -192,14 +197,22 @@ function cliEngine({ cmd, prefix, createArgs, rmForce, env }) {
     },
     initPids: async (names) => {
       const r = await c('inspect', '-f', '{{.State.Pid}}', ...names);
-      return r.out.split('\n').map(Number).filter((p) => p > 0);
+      return r.out
+        .split('\n')
+        .map(Number)
+        .filter((p) => p > 0);
     },
   };
 }
 
 async function isulaEngine() {
   const daemon = await startDaemon({ config: { 'cgroup-parent': '/isulad-bench' }, profileDir: opts.profile });
-  const e = cliEngine({ cmd: ISULA, prefix: ['-H', daemon.host], createArgs: ['--net', 'none', '--external-rootfs', rootfs, 'none', ...COMMAND], rmForce: ['rm', '-f'] });
+  const e = cliEngine({
+    cmd: ISULA,
+    prefix: ['-H', daemon.host],
+    createArgs: ['--net', 'none', '--external-rootfs', rootfs, 'none', ...COMMAND],
+    rmForce: ['rm', '-f'],
+  });
   return {
     ...e,
     daemon,
@@ -221,8 +234,26 @@ async function isulaApiEngine() {
   const t = new Transport(base.daemon.host, base.daemon.host.slice('unix://'.length));
   const call = (method, req) => timed(() => t.unary(method, req));
   const createReq = (name) => ({
-    name, image: 'none', externalRootfs: rootfs, cmd: COMMAND, env: [], labels: {}, tty: false, openStdin: false, networkMode: 'none',
-    systemContainer: false, readOnly: false, mounts: [], resources: {}, capAdd: [], capDrop: [], privileged: false, devices: [], ulimits: [], logOpts: {}, autoRemove: false,
+    name,
+    image: 'none',
+    externalRootfs: rootfs,
+    cmd: COMMAND,
+    env: [],
+    labels: {},
+    tty: false,
+    openStdin: false,
+    networkMode: 'none',
+    systemContainer: false,
+    readOnly: false,
+    mounts: [],
+    resources: {},
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    devices: [],
+    ulimits: [],
+    logOpts: {},
+    autoRemove: false,
   });
   return {
     ...base,
@@ -292,8 +323,31 @@ function hostLeftovers(paths) {
 async function podmanEngine() {
   const dir = path.join(work, 'podman');
   // Podman writes these whatever --root says: the image blob cache, netavark's state, runc's root.
-  const removeLeftovers = hostLeftovers(['/var/lib/containers', '/var/lib/containers/cache', '/var/lib/containers/cache/blob-info-cache-v1.boltdb', '/run/containers', '/run/containers/networks', '/etc/containers/networks', '/run/runc']);
-  const prefix = ['--root', `${dir}/root`, '--runroot', `${dir}/run`, '--tmpdir', `${dir}/tmp`, '--network-config-dir', `${dir}/networks`, '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--storage-driver', 'overlay'];
+  const removeLeftovers = hostLeftovers([
+    '/var/lib/containers',
+    '/var/lib/containers/cache',
+    '/var/lib/containers/cache/blob-info-cache-v1.boltdb',
+    '/run/containers',
+    '/run/containers/networks',
+    '/etc/containers/networks',
+    '/run/runc',
+  ]);
+  const prefix = [
+    '--root',
+    `${dir}/root`,
+    '--runroot',
+    `${dir}/run`,
+    '--tmpdir',
+    `${dir}/tmp`,
+    '--network-config-dir',
+    `${dir}/networks`,
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+    '--storage-driver',
+    'overlay',
+  ];
   // runc, as under Docker (Debian's podman picks crun first when both are installed).
   if (fs.existsSync('/usr/bin/runc') || fs.existsSync('/usr/sbin/runc')) prefix.push('--runtime', 'runc');
   // Podman raises RLIMIT_NOFILE/NPROC of every container to 1048576; without CAP_SYS_RESOURCE
@@ -367,7 +421,8 @@ lxc.cgroup.dir.monitor = lxcbench.monitor/${name}
       await Promise.all(names.map((n) => run('lxc-stop', ['-k', '-n', n, '-P', lxcpath])));
       for (const n of names) fs.rmSync(path.join(lxcpath, n), { recursive: true, force: true });
     },
-    initPids: async (names) => (await Promise.all(names.map((n) => run('lxc-info', ['-p', '-H', '-n', n, '-P', lxcpath])))).map((r) => Number(r.out)).filter((p) => p > 0),
+    initPids: async (names) =>
+      (await Promise.all(names.map((n) => run('lxc-info', ['-p', '-H', '-n', n, '-P', lxcpath])))).map((r) => Number(r.out)).filter((p) => p > 0),
     daemonPids: () => [],
     floor: ['lxc-start', ['--version']],
     version: async () => `LXC ${await mustRun('lxc-start', ['--version'])}`,
@@ -433,7 +488,15 @@ async function measureEngine(name) {
   const existed = new Set(hierarchies().flatMap((h) => fs.readdirSync(h).map((d) => `${h}/${d}`)));
   const loadBefore = os.loadavg()[0];
   const engine = await factories[name]();
-  const result = { engine: name, version: await engine.version(), serialN, parallelN, command: COMMAND.join(' '), startedAt: new Date().toISOString(), loadBefore };
+  const result = {
+    engine: name,
+    version: await engine.version(),
+    serialN,
+    parallelN,
+    command: COMMAND.join(' '),
+    startedAt: new Date().toISOString(),
+    loadBefore,
+  };
   const removeAtEnd = new Set();
   const names = (tag, n) => Array.from({ length: n }, (_, i) => `ibench-${tag}${i}`);
   const daemonRss = () => engine.daemonPids().reduce((s, p) => s + rssKb(p), 0);
@@ -448,7 +511,12 @@ async function measureEngine(name) {
     await engine.forceRemove(['ibench-w0']);
     await sleep(500);
     // Idle: no container, after the warm-up; fresh: before it (just started, for isula).
-    result.memory = { daemonFreshKb, daemonIdleKb: daemonRss(), daemonIdleAnonKb: daemonAnon(), daemonProcesses: engine.daemonPids().map((p) => procStat(p)?.comm) };
+    result.memory = {
+      daemonFreshKb,
+      daemonIdleKb: daemonRss(),
+      daemonIdleAnonKb: daemonAnon(),
+      daemonProcesses: engine.daemonPids().map((p) => procStat(p)?.comm),
+    };
 
     log(`${name}: serial ${serialN}`);
     const sNames = names('s', serialN);
@@ -529,7 +597,9 @@ const f = (x) => (x === undefined ? '-' : x.toFixed(0));
 const mb = (kb) => (kb === undefined ? '-' : (kb / 1024).toFixed(1));
 console.log(`machine: ${machineLine}`);
 console.log(`serial ${serialN}: median ms per container | parallel ${parallelN}: wall ms per phase (successes) | memory MB`);
-console.log('| engine | create | start | stop | rm | run -d | par. create | par. start | par. stop | par. rm | daemon idle | daemon loaded | helpers per container |');
+console.log(
+  '| engine | create | start | stop | rm | run -d | par. create | par. start | par. stop | par. rm | daemon idle | daemon loaded | helpers per container |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const p = (op) => `${f(r.parallel[op].wall)} (${r.parallel[op].ok})`;

@@ -40,7 +40,10 @@ const LABEL = { isula: 'isula', 'isula-api': 'isula-api (daemon share)', docker:
 // --- load -------------------------------------------------------------------------------------
 const byEngine = {};
 const machines = new Set();
-for (const f of fs.readdirSync(opts.results).filter((f) => /^round\d+-.*\.json$/.test(f)).sort()) {
+for (const f of fs
+  .readdirSync(opts.results)
+  .filter((f) => /^round\d+-.*\.json$/.test(f))
+  .sort()) {
   const round = Number(/^round(\d+)/.exec(f)[1]);
   const data = JSON.parse(fs.readFileSync(path.join(opts.results, f), 'utf8'));
   machines.add(data.machine);
@@ -99,7 +102,10 @@ function ratio(metric, peer, base = 'isula') {
   }
   return { value: a / b, min: Math.min(...perRound), max: Math.max(...perRound) };
 }
-const allOk = (engine) => (byEngine[engine] ?? []).every((r) => OPS.every((op) => r.parallel[op].ok === r.parallel[op].n && r.serial[op].ok === r.serial[op].n) && r.run.ok === r.run.n);
+const allOk = (engine) =>
+  (byEngine[engine] ?? []).every(
+    (r) => OPS.every((op) => r.parallel[op].ok === r.parallel[op].n && r.serial[op].ok === r.serial[op].n) && r.run.ok === r.run.n,
+  );
 const minOk = (engine, op) => Math.min(...(byEngine[engine] ?? []).map((r) => r.parallel[op].ok));
 
 // --- formatting ---------------------------------------------------------------------------------
@@ -118,14 +124,20 @@ const withRange = (fmt, engine, metric) => {
 // --- machine facts ------------------------------------------------------------------------------
 const tryRun = (cmd, args) => {
   try {
-    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).toString().trim();
+    return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
 };
 const cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
 const osName = /PRETTY_NAME="?([^"\n]*)/.exec(tryRun('cat', ['/etc/os-release']) ?? '')?.[1] ?? 'Linux';
-const cgroupMode = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'cgroup v2 only' : fs.existsSync('/sys/fs/cgroup/unified') ? 'hybrid (v1 controllers + cgroup2)' : 'cgroup v1';
+const cgroupMode = fs.existsSync('/sys/fs/cgroup/cgroup.controllers')
+  ? 'cgroup v2 only'
+  : fs.existsSync('/sys/fs/cgroup/unified')
+    ? 'hybrid (v1 controllers + cgroup2)'
+    : 'cgroup v1';
 // Every version an engine reported across the rounds (a rebuild mid-run shows as two).
 const versionsOf = (e) => [...new Set((byEngine[e] ?? []).map((r) => r.version))];
 const versionOf = (e) => (versionsOf(e).length ? versionsOf(e).join(' / ') : undefined);
@@ -137,7 +149,11 @@ const facts = [
   ['OS', osName],
   ['Node', process.versions.node],
   ['isula', versionOf('isula')],
-  ['Docker', versionOf('docker') && `${versionOf('docker')}; ${tryRun('containerd', ['--version'])?.replace(/^containerd \S+ /, 'containerd ') ?? ''}; ${tryRun('runc', ['--version'])?.split('\n')[0] ?? ''}`],
+  [
+    'Docker',
+    versionOf('docker') &&
+      `${versionOf('docker')}; ${tryRun('containerd', ['--version'])?.replace(/^containerd \S+ /, 'containerd ') ?? ''}; ${tryRun('runc', ['--version'])?.split('\n')[0] ?? ''}`,
+  ],
   ['Podman', versionOf('podman') && `${versionOf('podman')}; ${tryRun('conmon', ['--version'])?.split('\n')[0] ?? ''}`],
   ['LXC', versionOf('lxc')],
 ].filter(([, v]) => v);
@@ -158,7 +174,11 @@ for (const peer of byEngine.isula ? ['docker', 'podman'] : []) {
 if (byEngine.docker && byEngine.isula) {
   for (const op of OPS) {
     const d = med('isula', `serial.${op}`) - med('docker', `serial.${op}`);
-    target(`serial ${op}: at most 60 ms slower than Docker`, `${d >= 0 ? '+' : ''}${d.toFixed(0)} ms (${ms(med('isula', `serial.${op}`))} vs ${ms(med('docker', `serial.${op}`))})`, d <= 60);
+    target(
+      `serial ${op}: at most 60 ms slower than Docker`,
+      `${d >= 0 ? '+' : ''}${d.toFixed(0)} ms (${ms(med('isula', `serial.${op}`))} vs ${ms(med('docker', `serial.${op}`))})`,
+      d <= 60,
+    );
   }
 }
 for (const peer of ['docker', 'podman']) {
@@ -172,9 +192,17 @@ for (const peer of ['docker', 'podman']) {
 if (byEngine.isula) {
   target(`all ${parallelN} parallel isula operations succeed`, OPS.map((op) => `${op} ${minOk('isula', op)}/${parallelN}`).join(', '), allOk('isula'));
   const idle = med('isula', 'mem.idle');
-  target('daemon idle RSS ≤ 60 MB (no container, after a warm-up container)', `${mb(idle)} MB (before the warm-up: ${mb(med('isula', 'mem.fresh'))} MB)`, idle <= 60 * 1024);
+  target(
+    'daemon idle RSS ≤ 60 MB (no container, after a warm-up container)',
+    `${mb(idle)} MB (before the warm-up: ${mb(med('isula', 'mem.fresh'))} MB)`,
+    idle <= 60 * 1024,
+  );
   const pc = med('isula', 'mem.perContainer');
-  target('per-container host overhead ≤ 4 MB (VmRSS of helpers + daemon growth)', `${mb(pc)} MB (PSS of helpers: ${mb(med('isula', 'mem.helpersPss'))} MB)`, pc <= 4 * 1024);
+  target(
+    'per-container host overhead ≤ 4 MB (VmRSS of helpers + daemon growth)',
+    `${mb(pc)} MB (PSS of helpers: ${mb(med('isula', 'mem.helpersPss'))} MB)`,
+    pc <= 4 * 1024,
+  );
 }
 
 // --- daemon profile -----------------------------------------------------------------------------
@@ -226,7 +254,9 @@ function profileSummary(file) {
     incl: top(incl, (k) => k.includes(' out/src/') && !/^\(anonymous\)/.test(k), 12),
   };
 }
-const profileRun = fs.existsSync(path.join(opts.results, 'profile.json')) ? JSON.parse(fs.readFileSync(path.join(opts.results, 'profile.json'), 'utf8')).results[0] : undefined;
+const profileRun = fs.existsSync(path.join(opts.results, 'profile.json'))
+  ? JSON.parse(fs.readFileSync(path.join(opts.results, 'profile.json'), 'utf8')).results[0]
+  : undefined;
 const prof = profileSummary(path.join(opts.results, 'profile', 'isulad.cpuprofile'));
 
 // --- the chart ----------------------------------------------------------------------------------
@@ -255,17 +285,25 @@ function svgChart() {
   const x = (v) => left + ((Math.log10(Math.min(1000, Math.max(0.01, v))) - lo) / (hi - lo)) * plotW;
   const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Verdana, sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Verdana, sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">isula time (or memory) ÷ peer's, same run: below 1 = isula better</text>`);
-  out.push(`<text x="${width / 2}" y="34" text-anchor="middle" fill="#444">medians of ${rounds} round(s); serial ${serialN}, parallel ${parallelN}; log scale; red tick: issue 7 target vs Docker and Podman</text>`);
+  out.push(
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">isula time (or memory) ÷ peer's, same run: below 1 = isula better</text>`,
+  );
+  out.push(
+    `<text x="${width / 2}" y="34" text-anchor="middle" fill="#444">medians of ${rounds} round(s); serial ${serialN}, parallel ${parallelN}; log scale; red tick: issue 7 target vs Docker and Podman</text>`,
+  );
   let lx = left;
   for (const p of peers) {
     out.push(`<rect x="${lx}" y="42" width="10" height="10" fill="${p.color}"/><text x="${lx + 14}" y="51">${esc(p.label)}</text>`);
     lx += p.label.length * 6.2 + 30;
   }
   for (const t of [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000]) {
-    out.push(`<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${top + chartRows.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
+    out.push(
+      `<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${top + chartRows.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`,
+    );
     out.push(`<text x="${x(t)}" y="${top + chartRows.length * rowH + 14}" text-anchor="middle" fill="#444">${t}×</text>`);
   }
   out.push(`<text x="${x(0.1)}" y="${top + chartRows.length * rowH + 32}" text-anchor="middle" fill="#2a7d2a">◀ isula faster / smaller</text>`);
@@ -279,14 +317,18 @@ function svgChart() {
       const r = ratio(row.metric, p, base);
       const y = y0 + 3 + j * barH;
       if (!r) {
-        if (row.metric === 'mem.idle' && base === 'isula') out.push(`<text x="${x(1) + 4}" y="${y + barH - 1}" fill="#999" font-size="9">n/a (no daemon)</text>`);
+        if (row.metric === 'mem.idle' && base === 'isula')
+          out.push(`<text x="${x(1) + 4}" y="${y + barH - 1}" fill="#999" font-size="9">n/a (no daemon)</text>`);
         return;
       }
       const a = x(1);
       const b = x(r.value);
       out.push(`<rect x="${Math.min(a, b)}" y="${y}" width="${Math.max(1, Math.abs(b - a))}" height="${barH - 2}" fill="${color}"/>`);
-      out.push(`<text x="${b + (b >= a ? 3 : -3)}" y="${y + barH - 2}" text-anchor="${b >= a ? 'start' : 'end'}" font-size="9">${r.value >= 10 ? r.value.toFixed(0) : r.value.toFixed(2)}</text>`);
-      if (row.target && p !== 'lxc' && base === 'isula') out.push(`<line x1="${x(row.target)}" y1="${y - 1}" x2="${x(row.target)}" y2="${y + barH - 1}" stroke="#e00000" stroke-width="2"/>`);
+      out.push(
+        `<text x="${b + (b >= a ? 3 : -3)}" y="${y + barH - 2}" text-anchor="${b >= a ? 'start' : 'end'}" font-size="9">${r.value >= 10 ? r.value.toFixed(0) : r.value.toFixed(2)}</text>`,
+      );
+      if (row.target && p !== 'lxc' && base === 'isula')
+        out.push(`<line x1="${x(row.target)}" y1="${y - 1}" x2="${x(row.target)}" y2="${y + barH - 1}" stroke="#e00000" stroke-width="2"/>`);
     });
   });
   out.push('</svg>');
@@ -322,10 +364,14 @@ md.push('');
 md.push('| engine | create | start | stop | rm | sum | run -d | client start alone (`--version`) |');
 md.push('|---|---|---|---|---|---|---|---|');
 for (const e of engines)
-  md.push(`| ${LABEL[e]} | ${OPS.map((op) => withRange(ms, e, `serial.${op}`)).join(' | ')} | ${withRange(ms, e, 'serial.sum')} | ${withRange(ms, e, 'run')} | ${ms(med(e, 'clientStart'))} |`);
+  md.push(
+    `| ${LABEL[e]} | ${OPS.map((op) => withRange(ms, e, `serial.${op}`)).join(' | ')} | ${withRange(ms, e, 'serial.sum')} | ${withRange(ms, e, 'run')} | ${ms(med(e, 'clientStart'))} |`,
+  );
 {
   const bare = med('isula', 'nodeBareStart') ?? med(engines[0], 'nodeBareStart');
-  md.push(`\n\`node -e 0\` on this machine during the runs: ${ms(med('isula', 'nodeStart') ?? med(engines[0], 'nodeStart'))} ms${bare !== undefined ? `; ${ms(bare)} ms without \`NODE_EXTRA_CA_CERTS\`, which this host sets and the isula executable does not read` : ''}.`);
+  md.push(
+    `\n\`node -e 0\` on this machine during the runs: ${ms(med('isula', 'nodeStart') ?? med(engines[0], 'nodeStart'))} ms${bare !== undefined ? `; ${ms(bare)} ms without \`NODE_EXTRA_CA_CERTS\`, which this host sets and the isula executable does not read` : ''}.`,
+  );
 }
 md.push('');
 md.push(`#### Parallel, ${parallelN} containers: wall seconds per phase (fewest successes of any round)`);
@@ -336,7 +382,9 @@ for (const e of engines) md.push(`| ${LABEL[e]} | ${OPS.map((op) => `${withRange
 md.push('');
 md.push(`#### Memory (MB)`);
 md.push('');
-md.push(`| engine | daemon idle after warm-up (before it; private part) | daemon, ${parallelN} running | helpers per container: VmRSS | PSS | processes | per-container overhead |`);
+md.push(
+  `| engine | daemon idle after warm-up (before it; private part) | daemon, ${parallelN} running | helpers per container: VmRSS | PSS | processes | per-container overhead |`,
+);
 md.push('|---|---|---|---|---|---|---|');
 for (const e of engines.filter((x) => x !== 'isula-api')) {
   const r0 = byEngine[e][0];
@@ -371,9 +419,12 @@ if (byEngine['isula-api']) {
   md.push(`|---|${OPS.map(() => '---').join('|')}|---|`);
   md.push(`| isula (client + daemon) | ${OPS.map((op) => ms(med('isula', `serial.${op}`))).join(' | ')} | ${ms(med('isula', 'run'))} |`);
   md.push(`| daemon share (isula-api) | ${OPS.map((op) => ms(med('isula-api', `serial.${op}`))).join(' | ')} | ${ms(med('isula-api', 'run'))} |`);
-  md.push(`| client share (difference) | ${OPS.map((op) => ms(med('isula', `serial.${op}`) - med('isula-api', `serial.${op}`))).join(' | ')} | ${ms(med('isula', 'run') - med('isula-api', 'run'))} |`);
+  md.push(
+    `| client share (difference) | ${OPS.map((op) => ms(med('isula', `serial.${op}`) - med('isula-api', `serial.${op}`))).join(' | ')} | ${ms(med('isula', 'run') - med('isula-api', 'run'))} |`,
+  );
   if (byEngine.lxc) md.push(`| raw LXC floor | ${OPS.map((op) => ms(med('lxc', `serial.${op}`))).join(' | ')} | ${ms(med('lxc', 'run'))} |`);
-  if (byEngine.docker) md.push(`| Docker (client + daemon) | ${OPS.map((op) => ms(med('docker', `serial.${op}`))).join(' | ')} | ${ms(med('docker', 'run'))} |`);
+  if (byEngine.docker)
+    md.push(`| Docker (client + daemon) | ${OPS.map((op) => ms(med('docker', `serial.${op}`))).join(' | ')} | ${ms(med('docker', 'run'))} |`);
   md.push('');
   md.push(
     `Starting the client alone (\`isula --version\`, no daemon call) takes ${ms(med('isula', 'clientStart'))} ms; \`node -e 0\` ${ms(med('isula', 'nodeBareStart') ?? med('isula', 'nodeStart'))} ms (without \`NODE_EXTRA_CA_CERTS\`); \`docker --version\` ${ms(med('docker', 'clientStart'))} ms; \`podman --version\` ${ms(med('podman', 'clientStart'))} ms.${med('isula', 'clientStartParallel') !== undefined ? ` ${parallelN} of them at once: isula ${sec(med('isula', 'clientStartParallel'))} s${med('isula', 'nodeBareStartParallel') !== undefined ? ` (\`node -e 0\`: ${sec(med('isula', 'nodeBareStartParallel'))} s)` : ''}, docker ${sec(med('docker', 'clientStartParallel'))} s, podman ${sec(med('podman', 'clientStartParallel'))} s.` : ''} In parallel, ${parallelN} daemon-only phases take ${OPS.map((op) => `${op} ${sec(med('isula-api', `parallel.${op}`))} s`).join(', ')}, against ${OPS.map((op) => `${sec(med('isula', `parallel.${op}`))} s`).join(', ')} with ${parallelN} clients.`,
@@ -381,11 +432,14 @@ if (byEngine['isula-api']) {
   md.push('');
   const apiPeers = ['docker', 'podman'].filter((p) => byEngine[p]);
   if (apiPeers.length) {
-    md.push(`The daemon alone (\`isula-api\`) against the peers' full CLI operations — what isula would score with a client as cheap as theirs (their client start, ~${ms(med('docker', 'clientStart') ?? med('podman', 'clientStart'))} ms, is included on their side):`);
+    md.push(
+      `The daemon alone (\`isula-api\`) against the peers' full CLI operations — what isula would score with a client as cheap as theirs (their client start, ~${ms(med('docker', 'clientStart') ?? med('podman', 'clientStart'))} ms, is included on their side):`,
+    );
     md.push('');
     md.push(`| | ${apiPeers.map((p) => `isula-api ÷ ${LABEL[p]}`).join(' | ')} |`);
     md.push(`|---|${apiPeers.map(() => '---').join('|')}|`);
-    for (const row of chartRows.filter((r) => !r.metric.startsWith('mem.'))) md.push(`| ${row.label} | ${apiPeers.map((p) => rx(ratio(row.metric, p, 'isula-api'))).join(' | ')} |`);
+    for (const row of chartRows.filter((r) => !r.metric.startsWith('mem.')))
+      md.push(`| ${row.label} | ${apiPeers.map((p) => rx(ratio(row.metric, p, 'isula-api'))).join(' | ')} |`);
     md.push('');
   }
 }
@@ -399,7 +453,7 @@ if (prof && profileRun) {
   md.push('|---|---|');
   for (const [k, us] of prof.self) md.push(`| \`${k}\` | ${(us / 1000).toFixed(0)} |`);
   md.push('');
-  md.push('Inclusive main-thread time of the engine\'s own functions (their synchronous parts only):');
+  md.push("Inclusive main-thread time of the engine's own functions (their synchronous parts only):");
   md.push('');
   md.push('| function | inclusive ms |');
   md.push('|---|---|');

@@ -77,7 +77,8 @@ export class EngineError extends Error {
 }
 
 /** An error of `kind`, with the kind's exit code unless iSulad's client exits otherwise for this fault. */
-export const fault = (kind: ErrorKind, message: string, exitCode: ExitCodeValue = ERROR_KINDS[kind].exitCode): EngineError => new EngineError(exitCode, message, kind);
+export const fault = (kind: ErrorKind, message: string, exitCode: ExitCodeValue = ERROR_KINDS[kind].exitCode): EngineError =>
+  new EngineError(exitCode, message, kind);
 
 export const generalError = (message: string): EngineError => fault('Unknown', message);
 export const invalidArgs = (message: string): EngineError => fault('InvalidArgument', message);

@@ -49,12 +49,5 @@ export function commandHelp(command: Command): string {
     text: `${spec.describe}  ${notes(spec)}`,
   }));
   const width = Math.max(...rows.map((r) => r.flags.length));
-  return [
-    `Usage:  isula ${command.usage}`,
-    '',
-    command.describe,
-    '',
-    'Options:',
-    ...rows.map((r) => `  ${r.flags.padEnd(width)}  ${r.text}`),
-  ].join('\n');
+  return [`Usage:  isula ${command.usage}`, '', command.describe, '', 'Options:', ...rows.map((r) => `  ${r.flags.padEnd(width)}  ${r.text}`)].join('\n');
 }

@@ -78,7 +78,14 @@ export function connectTcp(host: string, port: number, options: ClientTls | unde
         });
       } else if (event === 'close') {
         socket.on('close', () => {
-          if (!answered && !failed) socket.emit('error', Object.assign(new Error('the daemon closed the connection during the TLS handshake (a --tlsverify daemon takes only client certificates its CA signed)'), { code: 'ERR_TLS_REFUSED' }));
+          if (!answered && !failed)
+            socket.emit(
+              'error',
+              Object.assign(
+                new Error('the daemon closed the connection during the TLS handshake (a --tlsverify daemon takes only client certificates its CA signed)'),
+                { code: 'ERR_TLS_REFUSED' },
+              ),
+            );
           listener();
         });
       } else {

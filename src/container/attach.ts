@@ -28,7 +28,10 @@ export async function attachContainer(ctx: EngineContext, c: Container, req: Att
   sink.onMessage((m) => {
     const full = m.input && input ? writeInput(input, m.input) : undefined;
     if (m.eof) input?.end();
-    if (m.resize && c.state.Running) void runtimeOf(ctx.runtimes, c).resize(startedOf(c), m.resize.rows, m.resize.cols).catch(() => undefined);
+    if (m.resize && c.state.Running)
+      void runtimeOf(ctx.runtimes, c)
+        .resize(startedOf(c), m.resize.rows, m.resize.cols)
+        .catch(() => undefined);
     return full;
   });
   try {

@@ -22,7 +22,24 @@ import { resolveUser } from './user.js';
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 const MIN_MEMORY = 4 * 1024 * 1024;
-const ULIMIT_NAMES = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as']);
+const ULIMIT_NAMES = new Set([
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+  'as',
+]);
 
 /** The runtime `--runtime` names (any case, an alias too), else the daemon's default. */
 function runtimeNamed(runtimes: RuntimeTable, requested: string | undefined, fallback: string): Runtime {
@@ -45,7 +62,10 @@ export function validateEnv(env: string[], argv: string[]): void {
     throw invalidArgs(`too many environment variables (${env.length}, with the image's and PATH): at most ${ENV_LIMITS.maxEntries}`);
   }
   let total = 0;
-  for (const [what, list] of [['environment variable', env], ['argument', argv]] as const) {
+  for (const [what, list] of [
+    ['environment variable', env],
+    ['argument', argv],
+  ] as const) {
     for (const s of list) {
       const bytes = Buffer.byteLength(s);
       if (bytes > ENV_LIMITS.maxStringBytes) {
@@ -67,7 +87,8 @@ function validateMounts(mounts: MountSpec[]): MountSpec[] {
   return mounts.map((given) => {
     if (!given.destination.startsWith('/')) throw invalidArgs(`invalid mount destination "${given.destination}": must be an absolute path`);
     // Each mount becomes one line of the LXC config: a newline would start another key.
-    if (/[\r\n]/.test(`${given.source}${given.destination}${given.options ?? ''}`)) throw invalidArgs(`invalid mount "${given.destination.split(/[\r\n]/)[0]}": must not contain a newline`);
+    if (/[\r\n]/.test(`${given.source}${given.destination}${given.options ?? ''}`))
+      throw invalidArgs(`invalid mount "${given.destination.split(/[\r\n]/)[0]}": must not contain a newline`);
     const m = { ...given, destination: cleanInRoot(given.destination) };
     if (m.destination === '/') throw invalidArgs(`invalid mount destination "${given.destination}": cannot mount over the root filesystem`);
     if (m.type === 'bind') {
@@ -91,7 +112,8 @@ function validateMounts(mounts: MountSpec[]): MountSpec[] {
 /** Devices with their path in the container checked and cleaned like mount destinations. */
 function validateDevices(devices: DeviceSpec[]): DeviceSpec[] {
   return devices.map((d) => {
-    if (!fs.existsSync(d.hostPath)) throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
+    if (!fs.existsSync(d.hostPath))
+      throw invalidArgs(`error gathering device information while adding custom device "${d.hostPath}": no such file or directory`);
     if (/[\r\n]/.test(`${d.hostPath}${d.containerPath}`)) throw invalidArgs(`invalid device "${d.hostPath.split(/[\r\n]/)[0]}": must not contain a newline`);
     if (!d.containerPath.startsWith('/')) throw invalidArgs(`invalid device "${d.hostPath}": path in the container "${d.containerPath}" must be absolute`);
     const containerPath = cleanInRoot(d.containerPath);
@@ -121,7 +143,12 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
     throw invalidArgs(`Your kernel does not support the ${cgroup} cgroup; ${flag} is refused`);
   };
   if (r.memory && !ctx.kernel.memory) unsupported('memory', '--memory');
-  for (const [flag, value] of [['--cpu-shares', r.cpuShares], ['--cpus', r.nanoCpus], ['--cpu-period', r.cpuPeriod], ['--cpu-quota', r.cpuQuota]] as const) {
+  for (const [flag, value] of [
+    ['--cpu-shares', r.cpuShares],
+    ['--cpus', r.nanoCpus],
+    ['--cpu-period', r.cpuPeriod],
+    ['--cpu-quota', r.cpuQuota],
+  ] as const) {
     if (value && !ctx.kernel.cpu) unsupported('cpu', flag);
   }
   if (r.cpusetCpus !== undefined && !ctx.kernel.cpuset) unsupported('cpuset', '--cpuset-cpus');
@@ -143,7 +170,11 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
 export function healthConfigOf(h: HealthcheckSpec | undefined): HealthConfig | undefined {
   if (!h) return undefined;
   if (h.test[0] === 'NONE') return { Test: ['NONE'], IntervalMs: 0, TimeoutMs: 0, StartPeriodMs: 0, Retries: 0, ExitOnUnhealthy: false };
-  for (const [flag, ms] of [['--health-interval', h.intervalMs], ['--health-timeout', h.timeoutMs], ['--health-start-period', h.startPeriodMs]] as const) {
+  for (const [flag, ms] of [
+    ['--health-interval', h.intervalMs],
+    ['--health-timeout', h.timeoutMs],
+    ['--health-start-period', h.startPeriodMs],
+  ] as const) {
     if (ms < 0 || (ms > 0 && ms < 1000)) throw invalidArgs(`Invalid ${flag}: must be at least 1 second`);
   }
   if (h.timeoutMs > HEALTH_MAX_TIMEOUT_MS) throw invalidArgs('Invalid --health-timeout: must be at most 10 minutes');

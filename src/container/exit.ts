@@ -35,7 +35,17 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     const release = async (): Promise<void> => runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
     if (leftover && !(await waitUntil(() => runtime.listPids(spec).length === 0, 1000, 20))) {
       const res = runtime.hostResources(spec);
-      ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [], removed: false });
+      ctx.gc.add({
+        id: c.id,
+        name: c.name,
+        cgroupPath: res.cgroupPath,
+        monitorCgroupPath: res.monitorCgroupPath,
+        shimPid: c.state.ShimPid,
+        shimStartTime: c.state.ShimStartTime,
+        mounts: res.mounts,
+        dirs: [],
+        removed: false,
+      });
     } else if (helperRunning) {
       const { ShimPid: pid, ShimStartTime: startTime } = c.state;
       c.releasing = waitUntil(() => !processAlive(pid, startTime), HELPER_EXIT_MS, 10).then(release);

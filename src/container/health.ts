@@ -14,12 +14,7 @@ const LOG_ENTRIES = 5;
 const OUTPUT_MAX = 4096;
 
 /** The next health status after a probe (iSulad's rules), and the new failing streak. */
-export function judgeProbe(
-  state: HealthState,
-  exitCode: number,
-  cfg: HealthConfig,
-  sinceStartMs: number,
-): { status: HealthState['Status']; streak: number } {
+export function judgeProbe(state: HealthState, exitCode: number, cfg: HealthConfig, sinceStartMs: number): { status: HealthState['Status']; streak: number } {
   if (exitCode === 0) return { status: 'healthy', streak: 0 };
   // Failures in the start period do not count while the container is still starting.
   if (state.Status === 'starting' && sinceStartMs < cfg.StartPeriodMs) return { status: 'starting', streak: state.FailingStreak };
@@ -81,7 +76,14 @@ export class HealthChecks {
     const start = new Date();
     const args = cfg.Test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', cfg.Test.slice(1).join(' ')] : cfg.Test.slice(1);
     const spec = runtimeSpecOf(c, deps.defaults);
-    const proc = runtimeOf(deps.runtimes, c).exec(spec, { execId: crypto.randomBytes(32).toString('hex'), args, env: c.record.config.Config.Env, user: spec.user, tty: false, stdin: false });
+    const proc = runtimeOf(deps.runtimes, c).exec(spec, {
+      execId: crypto.randomBytes(32).toString('hex'),
+      args,
+      env: c.record.config.Config.Env,
+      user: spec.user,
+      tty: false,
+      stdin: false,
+    });
     let output = '';
     const collect = (d: Buffer): void => {
       if (output.length < OUTPUT_MAX) output += d.toString('utf8');

@@ -27,9 +27,12 @@ export async function readHookSpec(file: string): Promise<OciHooks> {
       const hook = h as OciHook;
       const where = `${stage}[${i}]`;
       if (typeof hook?.path !== 'string' || !hook.path.startsWith('/')) throw invalidArgs(`--hook-spec ${file}: ${where}.path must be an absolute path`);
-      if (hook.args !== undefined && (!Array.isArray(hook.args) || hook.args.some((a) => typeof a !== 'string'))) throw invalidArgs(`--hook-spec ${file}: ${where}.args must be strings`);
-      if (hook.env !== undefined && (!Array.isArray(hook.env) || hook.env.some((a) => typeof a !== 'string'))) throw invalidArgs(`--hook-spec ${file}: ${where}.env must be strings`);
-      if (hook.timeout !== undefined && (!Number.isInteger(hook.timeout) || hook.timeout <= 0)) throw invalidArgs(`--hook-spec ${file}: ${where}.timeout must be a positive integer`);
+      if (hook.args !== undefined && (!Array.isArray(hook.args) || hook.args.some((a) => typeof a !== 'string')))
+        throw invalidArgs(`--hook-spec ${file}: ${where}.args must be strings`);
+      if (hook.env !== undefined && (!Array.isArray(hook.env) || hook.env.some((a) => typeof a !== 'string')))
+        throw invalidArgs(`--hook-spec ${file}: ${where}.env must be strings`);
+      if (hook.timeout !== undefined && (!Number.isInteger(hook.timeout) || hook.timeout <= 0))
+        throw invalidArgs(`--hook-spec ${file}: ${where}.timeout must be a positive integer`);
       return hook;
     });
   }

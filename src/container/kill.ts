@@ -11,7 +11,7 @@ export function killContainer(ctx: EngineContext, c: Container, signal: string):
   return c.lock.run(async () => {
     const n = signalNumber(signal || 'SIGKILL');
     if (n === undefined) throw invalidArgs(`Invalid signal: ${signal}`);
-  refuseInGc(ctx.gc.has(c.id), c.id, 'kill');
+    refuseInGc(ctx.gc.has(c.id), c.id, 'kill');
     requireOperation('kill', c.status, c.id);
     if (n === 9) await ctx.restarts.cancel(c);
     if (!c.state.Running) return;

@@ -52,7 +52,9 @@ export async function streamLogs(
     }
     if (!unsubscribe || gone) return;
     if (liveBytes > REPLAY_BACKLOG_BYTES) {
-      throw resourceExhausted(`the client reads the log slower than the container writes it: more than ${REPLAY_BACKLOG_BYTES / 1024 / 1024} MiB of output waited; output dropped`);
+      throw resourceExhausted(
+        `the client reads the log slower than the container writes it: more than ${REPLAY_BACKLOG_BYTES / 1024 / 1024} MiB of output waited; output dropped`,
+      );
     }
     for (const chunk of live) if ((chunk.time ?? '') > lastTime) out.write(chunk);
     live.length = 0;

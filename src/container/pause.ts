@@ -20,7 +20,9 @@ export function setPaused(ctx: EngineContext, c: Container, paused: boolean): Pr
     } catch (e) {
       // Unrecorded (disk full), the change is undone: the container stays as its record shows.
       c.state.Paused = !paused;
-      await (paused ? runtime.resume(spec) : runtime.pause(spec)).catch((err: Error) => ctx.log.error(`undoing the ${paused ? 'pause' : 'unpause'} of ${c.id}: ${err.message}`));
+      await (paused ? runtime.resume(spec) : runtime.pause(spec)).catch((err: Error) =>
+        ctx.log.error(`undoing the ${paused ? 'pause' : 'unpause'} of ${c.id}: ${err.message}`),
+      );
       throw e;
     }
     if (paused) ctx.health.stop(c);

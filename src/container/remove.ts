@@ -40,7 +40,17 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
       if (!(await awaitExit(ctx, c, STUCK_AFTER_MS))) {
         const res = runtime.hostResources(spec);
         c.pump?.detach();
-        ctx.gc.add({ id: c.id, name: c.name, cgroupPath: res.cgroupPath, monitorCgroupPath: res.monitorCgroupPath, shimPid: c.state.ShimPid, shimStartTime: c.state.ShimStartTime, mounts: res.mounts, dirs: [...res.stateDirs, c.dir], removed: true });
+        ctx.gc.add({
+          id: c.id,
+          name: c.name,
+          cgroupPath: res.cgroupPath,
+          monitorCgroupPath: res.monitorCgroupPath,
+          shimPid: c.state.ShimPid,
+          shimStartTime: c.state.ShimStartTime,
+          mounts: res.mounts,
+          dirs: [...res.stateDirs, c.dir],
+          removed: true,
+        });
         await forget(ctx, c, false);
         return;
       }

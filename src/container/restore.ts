@@ -65,7 +65,8 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
   // dead one never will. Wait for the record before serving anyone: a client right after the
   // restart must not see a running container whose process is gone.
   if (shimAlive) {
-    if (!(await settlesWithin(c.waitExit(), EXIT_RECORD_WAIT_MS))) ctx.log.warn(`container ${c.id}: its init is gone but no exit was recorded within ${EXIT_RECORD_WAIT_MS} ms`);
+    if (!(await settlesWithin(c.waitExit(), EXIT_RECORD_WAIT_MS)))
+      ctx.log.warn(`container ${c.id}: its init is gone but no exit was recorded within ${EXIT_RECORD_WAIT_MS} ms`);
     return;
   }
   ctx.log.warn(`container ${c.id} died while the daemon was down and left no exit code; recording ${UNKNOWN_EXIT}`);

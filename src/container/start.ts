@@ -125,7 +125,9 @@ async function undoStart(ctx: EngineContext, c: Container, spec: RuntimeSpec, be
   c.pump = undefined;
   c.stdin = undefined;
   c.runSpec = undefined;
-  await runtimeOf(ctx.runtimes, c).reclaim(spec).catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
+  await runtimeOf(ctx.runtimes, c)
+    .reclaim(spec)
+    .catch((e: Error) => ctx.log.error(`killing the unrecorded run of ${c.id}: ${e.message}`));
   ctx.events.emit('container', 'die', c.id, { name: c.name, image: c.record.config.Image, exitCode: '137' });
 }
 

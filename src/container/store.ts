@@ -69,7 +69,9 @@ export class ContainerStore {
   assertNameFree(name: string): void {
     const holder = this.byName.get(name);
     if (holder) {
-      throw nameConflict(`Conflict. The name "${name}" is already in use by container ${holder.id}. You have to remove (or rename) that container to be able to reuse that name.`);
+      throw nameConflict(
+        `Conflict. The name "${name}" is already in use by container ${holder.id}. You have to remove (or rename) that container to be able to reuse that name.`,
+      );
     }
   }
 

@@ -20,7 +20,8 @@ export function updateContainer(ctx: EngineContext, c: Container, req: UpdateReq
     if (r.memory && r.memorySwap && r.memorySwap > 0 && r.memory > r.memorySwap) {
       throw invalidArgs('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
     }
-    if (req.restartPolicy && host.AutoRemove && req.restartPolicy.name !== 'no') throw invalidArgs('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    if (req.restartPolicy && host.AutoRemove && req.restartPolicy.name !== 'no')
+      throw invalidArgs('Restart policy cannot be updated because AutoRemove is enabled for the container');
     const previous = { resources: host.Resources, policy: host.RestartPolicy };
     const undo = (): void => {
       host.Resources = previous.resources;
@@ -39,7 +40,10 @@ export function updateContainer(ctx: EngineContext, c: Container, req: UpdateReq
     } catch (e) {
       // Unrecorded (disk full): the record's values again, in memory and, as far as they go, in the cgroups.
       undo();
-      if (c.state.Running) await runtimeOf(ctx.runtimes, c).update(runtimeSpecOf(c, ctx.defaults), previous.resources).catch(() => undefined);
+      if (c.state.Running)
+        await runtimeOf(ctx.runtimes, c)
+          .update(runtimeSpecOf(c, ctx.defaults), previous.resources)
+          .catch(() => undefined);
       throw e;
     }
     ctx.events.emit('container', 'update', c.id, { name: c.name });

@@ -68,7 +68,9 @@ export function resolveUser(spec: string, userDbRoot: string): ResolvedUser {
     }
   }
   const supplementary = userName
-    ? groups().filter((g) => (g[3] ?? '').split(',').includes(userName) && Number(g[2]) !== gid).map((g) => Number(g[2]))
+    ? groups()
+        .filter((g) => (g[3] ?? '').split(',').includes(userName) && Number(g[2]) !== gid)
+        .map((g) => Number(g[2]))
     : [];
   return { uid, gid, groups: supplementary, home };
 }

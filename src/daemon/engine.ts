@@ -136,7 +136,10 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   const orphans: string[] = [];
   for (const runtime of runtimes.all()) {
     const swept = await runtime
-      .sweepOrphans((id) => store.find(id)?.id === id || ctx.gc.has(id), (id) => `${cgroupParent}/${id}`)
+      .sweepOrphans(
+        (id) => store.find(id)?.id === id || ctx.gc.has(id),
+        (id) => `${cgroupParent}/${id}`,
+      )
       .catch((e: Error) => (log.error(`removing leftovers of removed containers: ${e.message}`), []));
     orphans.push(...swept);
   }

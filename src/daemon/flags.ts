@@ -34,7 +34,10 @@ const FLAGS: FlagSpec[] = [
   { name: 'start-timeout', arg: 'DURATION', describe: 'Timeout of a container start, such as 2m' },
   { name: 'hook-spec', arg: 'FILE', describe: 'Default OCI hooks file for all containers' },
   { name: 'native.umask', arg: 'MASK', describe: 'Umask of containers: normal or secure' },
-  { name: 'tls', describe: 'Serve tcp:// hosts over TLS; implied by --tlsverify. --tls=false serves plain TCP, which gives anyone who reaches the port control of this host' },
+  {
+    name: 'tls',
+    describe: 'Serve tcp:// hosts over TLS; implied by --tlsverify. --tls=false serves plain TCP, which gives anyone who reaches the port control of this host',
+  },
   { name: 'tlsverify', describe: 'Serve tcp:// hosts over TLS and accept only clients with a certificate signed by --tlscacert' },
   { name: 'tlscacert', arg: 'FILE', describe: 'CA that signs client certificates (default /root/.iSulad/ca.pem)' },
   { name: 'tlscert', arg: 'FILE', describe: "The daemon's TLS certificate (default /root/.iSulad/cert.pem)" },

@@ -24,9 +24,7 @@ function socketGid(config: DaemonConfig): number {
 
 function makeLogger(config: DaemonConfig): Logger {
   const sink =
-    config.logDriver === 'stdout'
-      ? new StdoutSink()
-      : new RotatingFileSink(config.logFile, config.logMaxBytes, config.logMaxFiles, config.logFileMode);
+    config.logDriver === 'stdout' ? new StdoutSink() : new RotatingFileSink(config.logFile, config.logMaxBytes, config.logMaxFiles, config.logFileMode);
   return createLogger(sink, config.logLevel, 'daemon');
 }
 
@@ -79,7 +77,10 @@ async function run(config: DaemonConfig): Promise<void> {
     stopping = true;
     log.info(`received ${signal}, shutting down`);
     void serving
-      .then((server) => stopServer(server), () => undefined)
+      .then(
+        (server) => stopServer(server),
+        () => undefined,
+      )
       .finally(async () => {
         await engine.close();
         for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });

@@ -99,7 +99,12 @@ export class GarbageCollector {
   }
 
   leftovers(): GcLeftover[] {
-    return [...this.entries.values()].map((e) => ({ id: e.id, name: e.name, since: e.since, processes: e.processes.map(({ pid, state, wchan }) => ({ pid, state, wchan })) }));
+    return [...this.entries.values()].map((e) => ({
+      id: e.id,
+      name: e.name,
+      since: e.since,
+      processes: e.processes.map(({ pid, state, wchan }) => ({ pid, state, wchan })),
+    }));
   }
 
   start(): void {

@@ -53,8 +53,12 @@ function losetup(args: string[]): Promise<{ stdout: string; stderr: string }> {
     execFile('losetup', args, { env, timeout: TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (!err) return resolve({ stdout, stderr });
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'losetup not found in PATH (install util-linux)'
-        : err.killed ? `no answer within ${TIMEOUT_MS / 1000} s` : oneLine(stderr).replace(/^losetup: /, '') || oneLine(err.message);
+      const why =
+        code === 'ENOENT'
+          ? 'losetup not found in PATH (install util-linux)'
+          : err.killed
+            ? `no answer within ${TIMEOUT_MS / 1000} s`
+            : oneLine(stderr).replace(/^losetup: /, '') || oneLine(err.message);
       reject(new Error(`losetup ${args.join(' ')} failed: ${why}`));
     });
   });
@@ -62,5 +66,10 @@ function losetup(args: string[]): Promise<{ stdout: string; stderr: string }> {
 
 /** The first non-empty line, so a multi-line tool message stays one line in ours. */
 function oneLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? ''
+  );
 }

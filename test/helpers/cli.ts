@@ -58,10 +58,14 @@ export class Cli {
 
   /** Waits until the container's inspect status starts with `state`. */
   waitState(ref: string, state: string, deadlineMs = 10_000): Promise<string> {
-    return eventually(`${ref} to be ${state}`, async () => {
-      const s = await this.status(ref);
-      return s.startsWith(`${state} `) ? s : undefined;
-    }, deadlineMs);
+    return eventually(
+      `${ref} to be ${state}`,
+      async () => {
+        const s = await this.status(ref);
+        return s.startsWith(`${state} `) ? s : undefined;
+      },
+      deadlineMs,
+    );
   }
 
   async names(): Promise<string[]> {
@@ -104,7 +108,11 @@ export class Streaming {
   }
 
   waitFor(re: RegExp, deadlineMs = 10_000): Promise<string> {
-    return eventually(`${re} in output (so far: ${JSON.stringify(this.stdout)} / ${JSON.stringify(this.stderr)})`, async () => (re.test(this.stdout) ? this.stdout : undefined), deadlineMs);
+    return eventually(
+      `${re} in output (so far: ${JSON.stringify(this.stdout)} / ${JSON.stringify(this.stderr)})`,
+      async () => (re.test(this.stdout) ? this.stdout : undefined),
+      deadlineMs,
+    );
   }
 
   /** Resolves with the exit code, or fails if the client is still running after the deadline. */
@@ -124,4 +132,3 @@ export class Streaming {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
-

@@ -33,7 +33,6 @@ export function cgroupsOf(id: string): string[] {
   return found;
 }
 
-
 /** Kills what a failing engine left of `ids` (the test must not leak when it fails) and removes their cgroups. */
 export function reap(ids: string[]): void {
   for (const id of ids) {

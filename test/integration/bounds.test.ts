@@ -124,7 +124,20 @@ describe('files a user names', () => {
   it('a daemon whose default hook spec is a FIFO does not start, and says why', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bounds-daemon-'));
     fs.writeFileSync(path.join(dir, 'daemon.json'), '{}\n');
-    const args = ['-g', path.join(dir, 'root'), '-S', path.join(dir, 'state'), '-H', `unix://${dir}/sock`, '-p', path.join(dir, 'pid'), '--config-file', path.join(dir, 'daemon.json'), '--hook-spec', fifo];
+    const args = [
+      '-g',
+      path.join(dir, 'root'),
+      '-S',
+      path.join(dir, 'state'),
+      '-H',
+      `unix://${dir}/sock`,
+      '-p',
+      path.join(dir, 'pid'),
+      '--config-file',
+      path.join(dir, 'daemon.json'),
+      '--hook-spec',
+      fifo,
+    ];
     try {
       const r = await run(ISULAD, args, { timeoutMs: 15_000 });
       assert.notEqual(r.code, 0, show(r));
@@ -276,7 +289,8 @@ describe('a client that does not read', () => {
 
   it('logs -f stopped while the container prints 300 MB: the daemon stays bounded, the call ends, the log gets everything', async () => {
     // 300 MB in lines of 4 KiB, then a marker; the container stays running, so logs -f follows on.
-    const script = 'sleep 1; line=$(head -c 4095 /dev/zero | tr "\\0" a); i=0; while [ $i -lt 75000 ]; do echo "$line"; i=$((i+1)); done; echo DONE; sleep 1000';
+    const script =
+      'sleep 1; line=$(head -c 4095 /dev/zero | tr "\\0" a); i=0; while [ $i -lt 75000 ]; do echo "$line"; i=$((i+1)); done; echo DONE; sleep 1000';
     const id = await cli.runDetached([], ['sh', '-c', script]);
     const logPath = (await cli.ok(['inspect', '-f', '{{.LogPath}}', id])).trim();
     const client = spawn(ISULA, ['-H', cli.engine.host, 'logs', '-f', id], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -347,9 +361,13 @@ describe('a container that does not read its stdin', () => {
   after(() => cli.engine.cleanup());
 
   it('run -i fed 200 MB that nothing reads: the daemon reads no faster than the container, so it stays bounded', async () => {
-    const client = spawn(ISULA, ['-H', cli.engine.host, 'run', '-i', '--name', 'deaf', '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const client = spawn(ISULA, ['-H', cli.engine.host, 'run', '-i', '--name', 'deaf', '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     client.stdin.on('error', () => undefined);
-    await eventually('the container to run', async () => ((await cli.isula(['inspect', '-f', '{{.State.Status}}', 'deaf'])).stdout.trim() === 'running' ? true : undefined));
+    await eventually('the container to run', async () =>
+      (await cli.isula(['inspect', '-f', '{{.State.Status}}', 'deaf'])).stdout.trim() === 'running' ? true : undefined,
+    );
     const watch = watchRss(cli.engine.pid, 100, () => client.kill('SIGKILL'));
     const chunk = Buffer.alloc(MiB, 0x61);
     const until = Date.now() + 15_000;

@@ -32,7 +32,10 @@ describe('client behaviour', () => {
   }
 
   it('a service in a container can talk to itself over 127.0.0.1', async () => {
-    const out = await cli.inside([], 'nc -l -p 7777 > /tmp/got & for i in $(seq 50); do echo hello | nc 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait; cat /tmp/got');
+    const out = await cli.inside(
+      [],
+      'nc -l -p 7777 > /tmp/got & for i in $(seq 50); do echo hello | nc 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait; cat /tmp/got',
+    );
     assert.equal(out, 'hello\n');
   });
 
@@ -51,8 +54,20 @@ describe('client behaviour', () => {
     { what: 'a path that does not exist', flags: [], cmd: ['/bin/nosuch'], code: 127, message: /exec: "\/bin\/nosuch": no such file or directory/ },
     { what: 'a file that is not executable', flags: [], cmd: ['/etc/hostname'], code: 126, message: /exec: "\/etc\/hostname": permission denied/ },
     { what: 'a directory', flags: [], cmd: ['/etc'], code: 126, message: /exec: "\/etc": permission denied/ },
-    { what: 'a missing working directory', flags: ['-w', '/nonexist'], cmd: ['ls'], code: 127, message: /chdir to working directory "\/nonexist" failed: no such file or directory/ },
-    { what: 'a mount on a path it cannot take', flags: ['--mount', 'type=bind,src=/etc/hostname,dst=/bin'], cmd: ['ls'], code: 127, message: /error mounting "\/etc\/hostname" to rootfs at "\/bin": not a directory/ },
+    {
+      what: 'a missing working directory',
+      flags: ['-w', '/nonexist'],
+      cmd: ['ls'],
+      code: 127,
+      message: /chdir to working directory "\/nonexist" failed: no such file or directory/,
+    },
+    {
+      what: 'a mount on a path it cannot take',
+      flags: ['--mount', 'type=bind,src=/etc/hostname,dst=/bin'],
+      cmd: ['ls'],
+      code: 127,
+      message: /error mounting "\/etc\/hostname" to rootfs at "\/bin": not a directory/,
+    },
   ];
   for (const f of startFailures) {
     it(`run of ${f.what} exits ${f.code} with one clear line`, async () => {
@@ -75,9 +90,13 @@ describe('client behaviour', () => {
     await cli.ok(['rm', 'notfound']);
   });
 
-  it('inspect -f with a key the container lacks exits 1 with Go\'s message and prints nothing', async () => {
+  it("inspect -f with a key the container lacks exits 1 with Go's message and prints nothing", async () => {
     await cli.create(['--name', 'insp'], ['true']);
-    for (const [format, key, col] of [['{{.Foo}}', 'Foo', 2], ['{{.State.Nope}}', 'Nope', 8], ['{{json .Config.Nope}}', 'Nope', 14]] as const) {
+    for (const [format, key, col] of [
+      ['{{.Foo}}', 'Foo', 2],
+      ['{{.State.Nope}}', 'Nope', 8],
+      ['{{json .Config.Nope}}', 'Nope', 14],
+    ] as const) {
       const r = await cli.isula(['inspect', '-f', format, 'insp']);
       assert.equal(r.code, 1, show(r));
       assert.equal(r.stdout, '');
@@ -87,7 +106,7 @@ describe('client behaviour', () => {
     await cli.ok(['rm', 'insp']);
   });
 
-  it('run -it gives the shell a controlling terminal: job control, Ctrl-C to the foreground job, the client\'s TERM', async () => {
+  it("run -it gives the shell a controlling terminal: job control, Ctrl-C to the foreground job, the client's TERM", async () => {
     const rootfs = ['--external-rootfs', cli.rootfs, 'none'];
     const term = isulaOnTerminal(cli.engine, ['run', '-it', '--rm', '--name', 'tty1', ...rootfs, 'sh'], { rows: 33, cols: 111 }, 'vt220');
     try {
@@ -113,9 +132,12 @@ describe('client behaviour', () => {
     }
   });
 
-  it('run -t with the client\'s TERM unset gives TERM=xterm; -e TERM wins', async () => {
+  it("run -t with the client's TERM unset gives TERM=xterm; -e TERM wins", async () => {
     const rootfs = ['--external-rootfs', cli.rootfs, 'none'];
-    for (const [flags, want] of [[[], 'xterm'], [['-e', 'TERM=dumb'], 'dumb']] as const) {
+    for (const [flags, want] of [
+      [[], 'xterm'],
+      [['-e', 'TERM=dumb'], 'dumb'],
+    ] as const) {
       const term = isulaOnTerminal(cli.engine, ['run', '-t', '--rm', ...flags, ...rootfs, 'sh', '-c', 'echo "T=$TERM"'], { rows: 24, cols: 80 }, undefined);
       try {
         assert.equal(await term.exit(), 0, term.stdout);
@@ -126,7 +148,7 @@ describe('client behaviour', () => {
     }
   });
 
-  it('attach gives a container\'s terminal the client\'s size', async () => {
+  it("attach gives a container's terminal the client's size", async () => {
     await cli.runDetached(['-it', '--name', 'att'], ['sh']);
     const term = isulaOnTerminal(cli.engine, ['attach', 'att'], { rows: 41, cols: 97 }, 'xterm');
     try {

@@ -27,7 +27,11 @@ describe('the client on a Node without process.binding', () => {
   after(() => engine.cleanup());
 
   const isula = (preload: string, args: string[], host = engine.host, input?: string): Promise<RunResult> =>
-    run(ISULA, ['-H', host, ...args], { env: { ...process.env, NODE_OPTIONS: `--require ${preloads[preload]}` }, timeoutMs: 20_000, ...(input === undefined ? {} : { input }) });
+    run(ISULA, ['-H', host, ...args], {
+      env: { ...process.env, NODE_OPTIONS: `--require ${preloads[preload]}` },
+      timeoutMs: 20_000,
+      ...(input === undefined ? {} : { input }),
+    });
 
   for (const preload of ['gone', 'throwing']) {
     it(`talks to the daemon as usual (process.binding ${preload})`, async () => {
@@ -35,7 +39,12 @@ describe('the client on a Node without process.binding', () => {
       assert.equal(version.code, 0, show(version));
       assert.match(version.stdout, /^Server:/m, show(version));
       // A container's output and input are streams both ways on the same connection.
-      const r = await isula(preload, ['run', '--rm', '-i', '--external-rootfs', busyboxRootfs(), 'none', 'sh', '-c', 'cat; echo done'], engine.host, 'from stdin\n');
+      const r = await isula(
+        preload,
+        ['run', '--rm', '-i', '--external-rootfs', busyboxRootfs(), 'none', 'sh', '-c', 'cat; echo done'],
+        engine.host,
+        'from stdin\n',
+      );
       assert.equal(r.code, 0, show(r));
       assert.equal(r.stdout, 'from stdin\ndone\n');
       const ps = await isula(preload, ['ps', '-a', '-q']);

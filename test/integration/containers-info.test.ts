@@ -9,7 +9,6 @@ import { busyboxRootfs } from '../helpers/rootfs.js';
  * real LXC containers: ps, inspect, logs, events, exec, top, rename, update, attach.
  */
 
-
 const lines = (text: string): string[] => text.split('\n').filter(Boolean);
 
 describe('ps', () => {
@@ -153,12 +152,17 @@ describe('inspect', () => {
     const other = await cli.create(['--name', 'insp2'], ['true']);
     assert.equal(await cli.ok(['inspect', '-f', '{{.Id}}', 'insp', 'insp2']), `${id}\n${other}\n`);
     const arr = JSON.parse(await cli.ok(['inspect', 'insp', 'insp2'])) as { Name: string; State: { Status: string } }[];
-    assert.deepEqual(arr.map((c) => `${c.Name} ${c.State.Status}`), ['insp running', 'insp2 inited']);
+    assert.deepEqual(
+      arr.map((c) => `${c.Name} ${c.State.Status}`),
+      ['insp running', 'insp2 inited'],
+    );
   });
 
   it('inspect of a stopped container shows its exit code and finish time', async () => {
     await cli.withRootfs('run', ['--name', 'insp3'], ['sh', '-c', 'exit 9']);
-    const [c] = JSON.parse(await cli.ok(['inspect', 'insp3'])) as { State: { Status: string; Running: boolean; ExitCode: number; FinishedAt: string; StartedAt: string } }[];
+    const [c] = JSON.parse(await cli.ok(['inspect', 'insp3'])) as {
+      State: { Status: string; Running: boolean; ExitCode: number; FinishedAt: string; StartedAt: string };
+    }[];
     assert.equal(c!.State.Status, 'exited');
     assert.equal(c!.State.Running, false);
     assert.equal(c!.State.ExitCode, 9);
@@ -325,7 +329,10 @@ describe('events', () => {
     assert.equal(find('rename').attrs.oldName, 'ev');
     // times are RFC 3339 and never go backwards
     const times = evs.map((e) => Date.parse(e.time));
-    assert.ok(times.every((t, i) => !Number.isNaN(t) && (i === 0 || t >= times[i - 1]!)), evs.map((e) => e.time).join(' '));
+    assert.ok(
+      times.every((t, i) => !Number.isNaN(t) && (i === 0 || t >= times[i - 1]!)),
+      evs.map((e) => e.time).join(' '),
+    );
   });
 
   it('events -n NAME shows only that container; -S and -U bound the time', { timeout: 60_000 }, async () => {
@@ -345,18 +352,30 @@ describe('events', () => {
     const ev = async (...args: string[]): Promise<Ev[]> => parse(await cli.ok(['events', ...args], { timeoutMs: 10_000 }));
     const onlyA = await ev('-n', 'evA', '-S', t0, '-U', t2);
     assert.ok(onlyA.length >= 3, JSON.stringify(onlyA));
-    assert.ok(onlyA.every((e) => e.id === a), JSON.stringify(onlyA));
-    assert.deepEqual(onlyA.map((e) => e.action).filter((x) => ['create', 'start', 'die'].includes(x)), ['create', 'start', 'die']);
+    assert.ok(
+      onlyA.every((e) => e.id === a),
+      JSON.stringify(onlyA),
+    );
+    assert.deepEqual(
+      onlyA.map((e) => e.action).filter((x) => ['create', 'start', 'die'].includes(x)),
+      ['create', 'start', 'die'],
+    );
 
     const byId = await ev('-n', b, '-S', t0, '-U', t2);
     assert.ok(byId.length >= 3 && byId.every((e) => e.id === b), JSON.stringify(byId));
 
     const between = await ev('-S', t1, '-U', t2);
-    assert.ok(between.some((e) => e.id === b && e.action === 'create'), JSON.stringify(between));
+    assert.ok(
+      between.some((e) => e.id === b && e.action === 'create'),
+      JSON.stringify(between),
+    );
     assert.ok(!between.some((e) => e.id === a), JSON.stringify(between));
 
     const after2 = await ev('-S', t2, '-U', new Date(Date.now() + 500).toISOString());
-    assert.ok(after2.some((e) => e.id === a && e.action === 'destroy'), JSON.stringify(after2));
+    assert.ok(
+      after2.some((e) => e.id === a && e.action === 'destroy'),
+      JSON.stringify(after2),
+    );
     assert.ok(!after2.some((e) => e.id === b), JSON.stringify(after2));
   });
 
@@ -374,7 +393,10 @@ describe('events', () => {
       await s.waitFor(new RegExp(`container die ${id} \\(.*exitCode=2`));
       await cli.ok(['rm', 'live']);
       await s.waitFor(new RegExp(`container destroy ${id}`));
-      assert.ok(parse(s.stdout).every((e) => e.id === id), s.stdout);
+      assert.ok(
+        parse(s.stdout).every((e) => e.id === id),
+        s.stdout,
+      );
       // Ctrl-C ends the stream quietly (0 here, 130 for a client killed by the signal)
       s.child.kill('SIGINT');
       const code = await s.exit(5000);
@@ -409,20 +431,30 @@ describe('exec', () => {
   after(() => cli.engine.cleanup());
 
   it('exec runs in the container with its env; -e adds, -u and -w set user and directory', async () => {
-    assert.equal(await cli.ok(['exec', 'ex', 'sh', '-c', 'echo $FROM_RUN; id -u; pwd; hostname']), `1\n0\n/\n${(await cli.ok(['inspect', '-f', '{{.Config.Hostname}}', 'ex'])).trim()}\n`);
-    assert.equal(await cli.ok(['exec', '-e', 'FOO=bar', '-e', 'SP=a b', '-u', '1000', '-w', '/home/app', 'ex', 'sh', '-c', 'echo "$FOO|$SP|$FROM_RUN"; id -u; pwd']), 'bar|a b|1\n1000\n/home/app\n');
+    assert.equal(
+      await cli.ok(['exec', 'ex', 'sh', '-c', 'echo $FROM_RUN; id -u; pwd; hostname']),
+      `1\n0\n/\n${(await cli.ok(['inspect', '-f', '{{.Config.Hostname}}', 'ex'])).trim()}\n`,
+    );
+    assert.equal(
+      await cli.ok(['exec', '-e', 'FOO=bar', '-e', 'SP=a b', '-u', '1000', '-w', '/home/app', 'ex', 'sh', '-c', 'echo "$FOO|$SP|$FROM_RUN"; id -u; pwd']),
+      'bar|a b|1\n1000\n/home/app\n',
+    );
     assert.equal(await cli.ok(['exec', '--user', 'app', '--workdir', '/tmp', 'ex', 'sh', '-c', 'id -un; pwd']), 'app\n/tmp\n');
   });
 
   it('exec -e NAME without a value takes NAME from the client environment (Docker)', async () => {
-    const r = await run(ISULA, ['-H', cli.engine.host, 'exec', '-e', 'FROM_CLIENT', '-e', 'NOT_SET_ANYWHERE', 'ex', 'sh', '-c', 'echo "[$FROM_CLIENT]"; env | grep -c NOT_SET_ANYWHERE'], {
-      env: { ...process.env, FROM_CLIENT: 'client value', NOT_SET_ANYWHERE: undefined },
-      timeoutMs: 20_000,
-    });
+    const r = await run(
+      ISULA,
+      ['-H', cli.engine.host, 'exec', '-e', 'FROM_CLIENT', '-e', 'NOT_SET_ANYWHERE', 'ex', 'sh', '-c', 'echo "[$FROM_CLIENT]"; env | grep -c NOT_SET_ANYWHERE'],
+      {
+        env: { ...process.env, FROM_CLIENT: 'client value', NOT_SET_ANYWHERE: undefined },
+        timeoutMs: 20_000,
+      },
+    );
     assert.equal(r.stdout, '[client value]\n0\n', show(r));
   });
 
-  it('the exit code of the exec\'d process is the client\'s exit code', async () => {
+  it("the exit code of the exec'd process is the client's exit code", async () => {
     for (const code of [0, 1, 7, 42]) {
       const r = await cli.isula(['exec', 'ex', 'sh', '-c', `exit ${code}`]);
       assert.equal(r.code, code, show(r));
@@ -491,7 +523,7 @@ describe('exec', () => {
     assert.equal(r.code, 125, show(r));
   });
 
-  it('arguments after the container are the command\'s, even ones that look like options', async () => {
+  it("arguments after the container are the command's, even ones that look like options", async () => {
     assert.equal(await cli.ok(['exec', 'ex', 'printf', '%s\\n', '-u', '--user', '-d', '-i']), '-u\n--user\n-d\n-i\n');
   });
 });
@@ -503,7 +535,7 @@ describe('top, rename, update, attach', () => {
   });
   after(() => cli.engine.cleanup());
 
-  it('top shows the container\'s processes and nothing else', async () => {
+  it("top shows the container's processes and nothing else", async () => {
     await cli.runDetached(['--name', 'tp'], ['sh', '-c', 'sleep 1001 & sleep 1002']);
     await cli.runDetached(['--name', 'tp-other'], ['sleep', '1003']);
     const out = await eventually('both sleeps in top', async () => {
@@ -515,14 +547,20 @@ describe('top, rename, update, attach', () => {
     assert.doesNotMatch(out, /sleep 1003/);
     assert.doesNotMatch(out, /isulad|lxc-start|isulad-shim/);
     const pid = (await cli.ok(['inspect', '-f', '{{.State.Pid}}', 'tp'])).trim();
-    assert.ok(rows.slice(1).some((r) => r.split(/\s+/)[1] === pid), `pid ${pid} in\n${out}`);
+    assert.ok(
+      rows.slice(1).some((r) => r.split(/\s+/)[1] === pid),
+      `pid ${pid} in\n${out}`,
+    );
     assert.ok(rows.length >= 3 && rows.length <= 4, out);
   });
 
   it('top passes ps options through', async () => {
     const out = lines(await cli.ok(['top', 'tp', '-o', 'pid,comm']));
     assert.match(out[0]!, /^PID\s+COMMAND$/);
-    assert.ok(out.slice(1).every((l) => /^\d+\s+(sh|sleep)$/.test(l)), out.join('\n'));
+    assert.ok(
+      out.slice(1).every((l) => /^\d+\s+(sh|sleep)$/.test(l)),
+      out.join('\n'),
+    );
   });
 
   it('top of a container that is not running exits 1', async () => {
@@ -569,7 +607,10 @@ describe('top, rename, update, attach', () => {
     await cli.ok(['update', '--cpu-shares', '256', '--pids-limit', '40', 'up']);
     assert.equal(await cli.ok(['exec', 'up', 'cat', '/sys/fs/cgroup/cpu/cpu.shares', '/sys/fs/cgroup/pids/pids.max']), '256\n40\n');
     await cli.ok(['restart', '-t', '0', 'up']);
-    assert.equal(await cli.ok(['exec', 'up', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/cpu/cpu.shares', '/sys/fs/cgroup/pids/pids.max']), '134217728\n256\n40\n');
+    assert.equal(
+      await cli.ok(['exec', 'up', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/cpu/cpu.shares', '/sys/fs/cgroup/pids/pids.max']),
+      '134217728\n256\n40\n',
+    );
   });
 
   it('update of a stopped container applies at its next start', async () => {

@@ -14,7 +14,6 @@ import { LXC_LOCK_DIR } from '../../src/runtime/lxc/lxc.js';
  * exit codes, stdio, the state machine's errors, and what create/run flags do inside.
  */
 
-
 /** A program that exits 143 on SIGTERM (sh as pid 1 needs a trap to die of TERM). */
 const TERM_TRAP = ['sh', '-c', 'trap "exit 143" TERM; while true; do sleep 0.1; done'];
 
@@ -311,7 +310,7 @@ describe('stop, kill, restart, pause, rm', () => {
     assert.equal(await cli.waitState('pterm', 'exited', 5000), 'exited 143');
   });
 
-  it('rm of a running container needs -f; rm -f kills and removes it, and LXC\'s lock file with it', async () => {
+  it("rm of a running container needs -f; rm -f kills and removes it, and LXC's lock file with it", async () => {
     const id = await cli.runDetached(['--name', 'rmme'], ['sleep', '1000']);
     const lockFile = path.join(LXC_LOCK_DIR, cli.engine.root, 'engines', 'lcr', `.${id}`);
     assert.ok(fs.existsSync(lockFile), `liblxc made ${lockFile}`);
@@ -374,7 +373,10 @@ describe('resource flags', () => {
   });
 
   it('--cpus sets the CFS quota, --cpu-shares the weight, --cpuset-cpus the cpu set', async () => {
-    const out = await cli.inside(['--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0'], 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus');
+    const out = await cli.inside(
+      ['--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0'],
+      'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus',
+    );
     assert.equal(out, '50000\n100000\n512\n0\n');
   });
 
@@ -421,10 +423,29 @@ describe('process and environment flags', () => {
   });
 
   it('-e NAME without a value takes NAME from the client environment, or leaves it unset', async () => {
-    const r = await run(ISULA, ['-H', cli.engine.host, 'run', '--rm', '-e', 'FROM_CLIENT', '-e', 'NOT_SET_ANYWHERE', '--external-rootfs', cli.rootfs, 'none', 'sh', '-c', 'echo "[$FROM_CLIENT]"; env | grep -c NOT_SET_ANYWHERE'], {
-      env: { ...process.env, FROM_CLIENT: 'client value', NOT_SET_ANYWHERE: undefined },
-      timeoutMs: 20_000,
-    });
+    const r = await run(
+      ISULA,
+      [
+        '-H',
+        cli.engine.host,
+        'run',
+        '--rm',
+        '-e',
+        'FROM_CLIENT',
+        '-e',
+        'NOT_SET_ANYWHERE',
+        '--external-rootfs',
+        cli.rootfs,
+        'none',
+        'sh',
+        '-c',
+        'echo "[$FROM_CLIENT]"; env | grep -c NOT_SET_ANYWHERE',
+      ],
+      {
+        env: { ...process.env, FROM_CLIENT: 'client value', NOT_SET_ANYWHERE: undefined },
+        timeoutMs: 20_000,
+      },
+    );
     assert.equal(r.stdout, '[client value]\n0\n', show(r));
   });
 
@@ -432,7 +453,10 @@ describe('process and environment flags', () => {
     const id = await cli.runDetached(['-e', 'K1=v1', '-e', 'K2=v 2'], ['sleep', '1000']);
     const env = JSON.parse(await cli.ok(['inspect', '-f', '{{json .Config.Env}}', id])) as string[];
     assert.ok(env.includes('K1=v1') && env.includes('K2=v 2'), JSON.stringify(env));
-    assert.ok(env.some((e) => e.startsWith('PATH=')), JSON.stringify(env));
+    assert.ok(
+      env.some((e) => e.startsWith('PATH=')),
+      JSON.stringify(env),
+    );
   });
 
   it('-w sets the working directory and -u the user', async () => {
@@ -459,7 +483,10 @@ describe('process and environment flags', () => {
   });
 
   it('--stop-signal is the signal stop sends, and inspect shows it', async () => {
-    await cli.runDetached(['--name', 'ss', '--stop-signal', 'SIGUSR1'], ['sh', '-c', 'trap "echo got-usr1; exit 10" USR1; trap "exit 143" TERM; while true; do sleep 0.1; done']);
+    await cli.runDetached(
+      ['--name', 'ss', '--stop-signal', 'SIGUSR1'],
+      ['sh', '-c', 'trap "echo got-usr1; exit 10" USR1; trap "exit 143" TERM; while true; do sleep 0.1; done'],
+    );
     assert.equal(await cli.ok(['inspect', '-f', '{{.Config.StopSignal}}', 'ss']), 'SIGUSR1\n');
     const t0 = Date.now();
     await cli.ok(['stop', '-t', '10', 'ss']);
@@ -469,7 +496,11 @@ describe('process and environment flags', () => {
   });
 
   it('--log-opt max-size rotates the log: old lines are dropped, the newest kept', async () => {
-    const r = await cli.withRootfs('run', ['--name', 'logrot', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2'], ['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo "line-$i-xxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); done']);
+    const r = await cli.withRootfs(
+      'run',
+      ['--name', 'logrot', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2'],
+      ['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo "line-$i-xxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); done'],
+    );
     assert.equal(r.code, 0);
     assert.equal(await cli.ok(['inspect', '-f', '{{json .HostConfig.LogConfig.Config}}', 'logrot']), '{"max-size":"1k","max-file":"2"}\n');
     const lines = (await cli.ok(['logs', 'logrot'])).split('\n').filter(Boolean);
@@ -480,7 +511,10 @@ describe('process and environment flags', () => {
 
   it('--cap-drop ALL leaves no capabilities: chown fails; --cap-add CHOWN gives it back', async () => {
     assert.equal(await cli.inside(['--cap-drop', 'ALL'], 'grep CapEff /proc/self/status; chown 1000 /tmp/.; echo rc=$?'), 'CapEff:\t0000000000000000\nrc=1\n');
-    assert.equal(await cli.inside(['--cap-drop', 'ALL', '--cap-add', 'CHOWN'], 'grep CapEff /proc/self/status; chown 1000 /home/app && echo chown-ok'), 'CapEff:\t0000000000000001\nchown-ok\n');
+    assert.equal(
+      await cli.inside(['--cap-drop', 'ALL', '--cap-add', 'CHOWN'], 'grep CapEff /proc/self/status; chown 1000 /home/app && echo chown-ok'),
+      'CapEff:\t0000000000000001\nchown-ok\n',
+    );
   });
 
   it('by default a container lacks CAP_SYS_ADMIN but has CAP_CHOWN', async () => {
@@ -522,7 +556,10 @@ describe('process and environment flags', () => {
 
   it('a non-numeric value for a numeric flag exits 125 without a stack trace', async () => {
     const before = await cli.names();
-    for (const flags of [['--pids-limit', 'abc'], ['--cpu-shares', 'abc']]) {
+    for (const flags of [
+      ['--pids-limit', 'abc'],
+      ['--cpu-shares', 'abc'],
+    ]) {
       const r = await cli.withRootfs('run', ['--rm', ...flags], ['true']);
       assert.equal(r.code, 125, `${flags.join(' ')}: ${show(r)}`);
       assert.match(r.stderr.split('\n')[0]!, new RegExp(`abc.*${flags[0]}|${flags[0]}.*abc`));
@@ -590,7 +627,10 @@ describe('mounts and the root filesystem', () => {
   });
 
   it('--tmpfs mounts a tmpfs, with its options', async () => {
-    const out = await cli.inside(['--tmpfs', '/scratch:size=1m'], 'grep " /scratch " /proc/mounts | cut -d" " -f3; df -k /scratch | tail -n 1 | awk "{print \\$2}"; echo a > /scratch/a && echo ok');
+    const out = await cli.inside(
+      ['--tmpfs', '/scratch:size=1m'],
+      'grep " /scratch " /proc/mounts | cut -d" " -f3; df -k /scratch | tail -n 1 | awk "{print \\$2}"; echo a > /scratch/a && echo ok',
+    );
     assert.equal(out, 'tmpfs\n1024\nok\n');
     assert.equal(fs.existsSync(path.join(rootfs, 'scratch', 'a')), false);
   });

@@ -40,7 +40,9 @@ describe('SIGKILL of the daemon while a container starts', () => {
   });
 
   it('leaves no process of a container whose record is not running, and the container starts again', async () => {
-    id = (await cli.ok(['create', '--name', 'slow', '--hook-spec', slowStartHooks(engine.dir, 3), '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'])).trim();
+    id = (
+      await cli.ok(['create', '--name', 'slow', '--hook-spec', slowStartHooks(engine.dir, 3), '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'])
+    ).trim();
     const start = spawn(ISULA, ['-H', engine.host, 'start', 'slow'], { stdio: 'ignore', env: process.env });
     start.on('error', () => undefined);
     const client = new Promise((res) => start.on('close', res));
@@ -88,7 +90,9 @@ describe('a start that times out', () => {
   });
 
   it('kills what it launched before it fails, every time', async () => {
-    id = (await cli.ok(['create', '--name', 'late', '--hook-spec', slowStartHooks(engine.dir, 4), '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'])).trim();
+    id = (
+      await cli.ok(['create', '--name', 'late', '--hook-spec', slowStartHooks(engine.dir, 4), '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'])
+    ).trim();
     for (let i = 0; i < 2; i++) {
       const r = await cli.isula(['start', 'late']);
       assert.notEqual(r.code, 0, show(r));

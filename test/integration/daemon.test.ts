@@ -63,14 +63,36 @@ describe('isulad daemon and isula client', () => {
   });
 
   it('a second daemon on the same pidfile refuses and names the running pid', async () => {
-    const r = await run(ISULAD, ['-g', path.join(engine.dir, 'other'), '-S', path.join(engine.dir, 'other-state'), '-H', `unix://${engine.dir}/2.sock`, '-p', engine.pidfile, '--config-file', path.join(engine.dir, 'daemon.json')]);
+    const r = await run(ISULAD, [
+      '-g',
+      path.join(engine.dir, 'other'),
+      '-S',
+      path.join(engine.dir, 'other-state'),
+      '-H',
+      `unix://${engine.dir}/2.sock`,
+      '-p',
+      engine.pidfile,
+      '--config-file',
+      path.join(engine.dir, 'daemon.json'),
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`already running with pid ${engine.pid}`));
     assert.equal(fs.existsSync(`${engine.dir}/2.sock`), false);
   });
 
   it('a second daemon on the same graph refuses', async () => {
-    const r = await run(ISULAD, ['-g', engine.root, '-S', path.join(engine.dir, 'other-state'), '-H', `unix://${engine.dir}/3.sock`, '-p', `${engine.dir}/3.pid`, '--config-file', path.join(engine.dir, 'daemon.json')]);
+    const r = await run(ISULAD, [
+      '-g',
+      engine.root,
+      '-S',
+      path.join(engine.dir, 'other-state'),
+      '-H',
+      `unix://${engine.dir}/3.sock`,
+      '-p',
+      `${engine.dir}/3.pid`,
+      '--config-file',
+      path.join(engine.dir, 'daemon.json'),
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`already running with pid ${engine.pid}.*graph`));
   });
@@ -106,7 +128,9 @@ describe('daemon configuration errors', () => {
   it('a socket where no directory can be made is refused at once, naming the socket', async () => {
     const file = path.join(dir, 'daemon.json');
     fs.writeFileSync(file, '{}');
-    const r = await run(ISULAD, ['--config-file', file, '-g', `${dir}/r`, '-S', `${dir}/s`, '-p', `${dir}/p.pid`, '-H', 'unix:///proc/nope/x.sock'], { timeoutMs: 10_000 });
+    const r = await run(ISULAD, ['--config-file', file, '-g', `${dir}/r`, '-S', `${dir}/s`, '-p', `${dir}/p.pid`, '-H', 'unix:///proc/nope/x.sock'], {
+      timeoutMs: 10_000,
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /\/proc\/nope\/x\.sock/);
   });
@@ -157,7 +181,10 @@ describe('daemon lifecycle', () => {
   it('settings come from daemon.json when no flag names them', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-json-'));
     const file = path.join(dir, 'daemon.json');
-    fs.writeFileSync(file, JSON.stringify({ graph: `${dir}/g`, state: `${dir}/s`, hosts: [`unix://${dir}/j.sock`], pidfile: `${dir}/j.pid`, 'log-level': 'DEBUG' }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ graph: `${dir}/g`, state: `${dir}/s`, hosts: [`unix://${dir}/j.sock`], pidfile: `${dir}/j.pid`, 'log-level': 'DEBUG' }),
+    );
     const child = (await import('node:child_process')).spawn(ISULAD, ['--config-file', file], { stdio: 'ignore' });
     try {
       let r = await run(ISULA, ['-H', `unix://${dir}/j.sock`, 'info']);

@@ -123,7 +123,18 @@ describe("iSulad's daemon.json", () => {
     }
     const file = path.join(scratch, 'misspelt.json');
     fs.writeFileSync(file, JSON.stringify({ 'image-opt-timout': '5m' }));
-    const r = await run(ISULAD, ['--config-file', file, '-g', path.join(scratch, 'g'), '-S', path.join(scratch, 's'), '-p', path.join(scratch, 'pid'), '-H', `unix://${scratch}/s.sock`]);
+    const r = await run(ISULAD, [
+      '--config-file',
+      file,
+      '-g',
+      path.join(scratch, 'g'),
+      '-S',
+      path.join(scratch, 's'),
+      '-p',
+      path.join(scratch, 'pid'),
+      '-H',
+      `unix://${scratch}/s.sock`,
+    ]);
     assert.equal(r.code, 125, show(r));
     assert.equal(r.stderr, 'isulad: daemon.json: unknown key "image-opt-timout" (did you mean "image-opt-timeout"?)\n');
   });
@@ -158,9 +169,13 @@ describe('isulad --help', () => {
     const r = await run(ISULAD, ['--help']);
     assert.equal(r.code, 0, show(r));
     const lines = r.stdout.trimEnd().split('\n');
-    assert.ok(lines.every((l) => l.length <= 80), r.stdout);
+    assert.ok(
+      lines.every((l) => l.length <= 80),
+      r.stdout,
+    );
     // Paths and URLs come out whole, never cut inside a word.
-    for (const word of ['unix:///var/run/isulad.sock', '/var/lib/isulad', '/var/run/isulad)', '/etc/isulad/daemon.json)']) assert.ok(r.stdout.includes(word), `${word} in\n${r.stdout}`);
+    for (const word of ['unix:///var/run/isulad.sock', '/var/lib/isulad', '/var/run/isulad)', '/etc/isulad/daemon.json)'])
+      assert.ok(r.stdout.includes(word), `${word} in\n${r.stdout}`);
     assert.match(r.stdout, /--tlsverify/);
   });
 });
@@ -173,19 +188,46 @@ describe('remote access over tcp:// and TLS (127.0.0.1 only)', () => {
   const issue = (ca: string, name: string, cn: string, ext: string): void => {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', pem(`${name}-key.pem`), '-out', pem(`${name}.csr`), '-subj', `/CN=${cn}`);
     fs.writeFileSync(pem(`${name}.ext`), ext);
-    openssl('x509', '-req', '-in', pem(`${name}.csr`), '-CA', pem(`${ca}.pem`), '-CAkey', pem(`${ca}-key.pem`), '-CAcreateserial', '-days', '2', '-out', pem(`${name}.pem`), '-extfile', pem(`${name}.ext`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      pem(`${name}.csr`),
+      '-CA',
+      pem(`${ca}.pem`),
+      '-CAkey',
+      pem(`${ca}-key.pem`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      pem(`${name}.pem`),
+      '-extfile',
+      pem(`${name}.ext`),
+    );
   };
   let engine: TestEngine;
   let port: number;
   let host: string;
   before(async () => {
-    for (const ca of ['ca', 'other-ca']) openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', pem(`${ca}-key.pem`), '-out', pem(`${ca}.pem`), '-days', '2', '-subj', `/CN=${ca}`);
+    for (const ca of ['ca', 'other-ca'])
+      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', pem(`${ca}-key.pem`), '-out', pem(`${ca}.pem`), '-days', '2', '-subj', `/CN=${ca}`);
     issue('ca', 'server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
     issue('ca', 'client', 'client', 'extendedKeyUsage=clientAuth\n');
     issue('other-ca', 'stranger', 'stranger', 'extendedKeyUsage=clientAuth\n');
     port = await freePort();
     host = `tcp://127.0.0.1:${port}`;
-    engine = await TestEngine.start(['-H', host, '--tlsverify', '--tlscacert', pem('ca.pem'), '--tlscert', pem('server.pem'), '--tlskey', pem('server-key.pem')]);
+    engine = await TestEngine.start([
+      '-H',
+      host,
+      '--tlsverify',
+      '--tlscacert',
+      pem('ca.pem'),
+      '--tlscert',
+      pem('server.pem'),
+      '--tlskey',
+      pem('server-key.pem'),
+    ]);
   });
   after(async () => {
     await engine?.cleanup();
@@ -204,13 +246,26 @@ describe('remote access over tcp:// and TLS (127.0.0.1 only)', () => {
     assert.equal(r.stdout, 'over tls\n');
     // ISULAD_HOST names the host too, and the flags may follow the command.
     const env = { ...process.env, ISULAD_HOST: host };
-    const ps = await run(ISULA, ['ps', '-a', '--tlsverify', '--tlscacert', pem('ca.pem'), '--tlscert', pem('client.pem'), '--tlskey', pem('client-key.pem')], { env });
+    const ps = await run(ISULA, ['ps', '-a', '--tlsverify', '--tlscacert', pem('ca.pem'), '--tlscert', pem('client.pem'), '--tlskey', pem('client-key.pem')], {
+      env,
+    });
     assert.equal(ps.code, 0, show(ps));
     assert.match(logOf(engine), new RegExp(`listening on ${host} \\(TLS, client certificates required\\)`));
   });
 
   it('refuses a client without a certificate, or with one of another CA, and plain TCP', async () => {
-    const none = await run(ISULA, ['-H', host, '--tlsverify', '--tlscacert', pem('ca.pem'), '--tlscert', pem('absent.pem'), '--tlskey', pem('absent-key.pem'), 'version']);
+    const none = await run(ISULA, [
+      '-H',
+      host,
+      '--tlsverify',
+      '--tlscacert',
+      pem('ca.pem'),
+      '--tlscert',
+      pem('absent.pem'),
+      '--tlskey',
+      pem('absent-key.pem'),
+      'version',
+    ]);
     assert.equal(none.code, 1, show(none));
     assert.match(none.stderr, /TLS handshake with the daemon failed: .*certificate/i);
     const stranger = await tlsClient('stranger', ['version']);
@@ -225,7 +280,18 @@ describe('remote access over tcp:// and TLS (127.0.0.1 only)', () => {
     assert.equal(noCa.code, 125, show(noCa));
     assert.match(noCa.stderr, /cannot read the TLS CA certificate .*absent-ca\.pem: no such file/);
     const away = ['-g', pem('g'), '-S', pem('s'), '-p', pem('pid'), '--config-file', engine.configFile()];
-    const daemon = await run(ISULAD, [...away, '-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', pem('absent-ca.pem'), '--tlscert', pem('server.pem'), '--tlskey', pem('server-key.pem')]);
+    const daemon = await run(ISULAD, [
+      ...away,
+      '-H',
+      `tcp://127.0.0.1:${port}`,
+      '--tlsverify',
+      '--tlscacert',
+      pem('absent-ca.pem'),
+      '--tlscert',
+      pem('server.pem'),
+      '--tlskey',
+      pem('server-key.pem'),
+    ]);
     assert.equal(daemon.code, 125, show(daemon));
     assert.match(daemon.stderr, /cannot read --tlscacert .*absent-ca\.pem: no such file/);
     assert.ok(!fs.existsSync(pem('g')), 'a refused start leaves nothing made');
@@ -236,7 +302,18 @@ describe('remote access over tcp:// and TLS (127.0.0.1 only)', () => {
     const plainHost = `tcp://127.0.0.1:${plainPort}`;
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-plain-'));
     try {
-      const refused = await run(ISULAD, ['-g', path.join(scratch, 'g'), '-S', path.join(scratch, 's'), '-p', path.join(scratch, 'pid'), '-H', plainHost, '--config-file', engine.configFile()]);
+      const refused = await run(ISULAD, [
+        '-g',
+        path.join(scratch, 'g'),
+        '-S',
+        path.join(scratch, 's'),
+        '-p',
+        path.join(scratch, 'pid'),
+        '-H',
+        plainHost,
+        '--config-file',
+        engine.configFile(),
+      ]);
       assert.equal(refused.code, 125, show(refused));
       assert.match(refused.stderr, new RegExp(`refusing to listen on ${plainHost} without TLS: give --tlsverify`));
       assert.ok(!fs.existsSync(path.join(scratch, 'g')), 'a refused start leaves nothing made');
@@ -282,7 +359,8 @@ describe('bash completion for isula', () => {
     assert.deepEqual(await complete('isula', 'st'), ['start', 'stop']);
     const runFlags = await complete('isula', '-H', engine.host, 'run', '--');
     // The TLS flags every command takes come from the client's own help.
-    for (const flag of ['--name', '--external-rootfs', '--detach', '--rm', '--memory', '--tlsverify']) assert.ok(runFlags.includes(flag), `${flag} in ${runFlags.join(' ')}`);
+    for (const flag of ['--name', '--external-rootfs', '--detach', '--rm', '--memory', '--tlsverify'])
+      assert.ok(runFlags.includes(flag), `${flag} in ${runFlags.join(' ')}`);
     assert.deepEqual(await complete('isula', '-H', engine.host, 'start', 'completion-t'), ['completion-target']);
     assert.deepEqual(await complete('isula', '-H', engine.host, 'exec', '-e', 'A=1', 'comp'), ['completion-target']);
     // A flag's value is not a container name; the image of run is.

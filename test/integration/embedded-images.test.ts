@@ -319,7 +319,16 @@ describe('embedded images: running containers', () => {
   });
 
   it('--mount type=squashfs mounts a user squashfs image read-only', async () => {
-    const r = await engine.isula(['run', '--rm', '--mount', `type=squashfs,src=${fx.appImg},dst=/extra`, 'test:v1', 'sh', '-c', 'cat /extra/VERSION; /extra/hello.sh; touch /extra/x 2>&1; ls /app']);
+    const r = await engine.isula([
+      'run',
+      '--rm',
+      '--mount',
+      `type=squashfs,src=${fx.appImg},dst=/extra`,
+      'test:v1',
+      'sh',
+      '-c',
+      'cat /extra/VERSION; /extra/hello.sh; touch /extra/x 2>&1; ls /app',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const out = lines(r.stdout);
     assert.equal(out[0], '1.0');
@@ -480,61 +489,106 @@ describe('embedded images: rejected manifests', () => {
   });
 
   it('imageName none is reserved', async () => {
-    await rejected(fx.variant((m) => (m.imageName = 'none')), /imageName "none"/);
+    await rejected(
+      fx.variant((m) => (m.imageName = 'none')),
+      /imageName "none"/,
+    );
   });
 
   it('imageName none:latest is reserved', async () => {
-    await rejected(fx.variant((m) => (m.imageName = 'none:latest')), /imageName "none:latest"/);
+    await rejected(
+      fx.variant((m) => (m.imageName = 'none:latest')),
+      /imageName "none:latest"/,
+    );
   });
 
   it('imageName without a tag', async () => {
-    await rejected(fx.variant((m) => (m.imageName = 'test')), /imageName "test"/);
+    await rejected(
+      fx.variant((m) => (m.imageName = 'test')),
+      /imageName "test"/,
+    );
   });
 
   it('imageName k~k', async () => {
-    await rejected(fx.variant((m) => (m.imageName = 'k~k:v1')), /imageName "k~k:v1"/);
+    await rejected(
+      fx.variant((m) => (m.imageName = 'k~k:v1')),
+      /imageName "k~k:v1"/,
+    );
   });
 
   it('a bad created time', async () => {
-    await rejected(fx.variant((m) => (m.created = '2018-01-01T00:00:00.000Zabc#$@')), /created/);
+    await rejected(
+      fx.variant((m) => (m.created = '2018-01-01T00:00:00.000Zabc#$@')),
+      /created/,
+    );
   });
 
   it('a created time that does not exist', async () => {
-    await rejected(fx.variant((m) => (m.created = '2020-13-45T25:61:61Z')), /created "2020-13-45T25:61:61Z" is not an RFC3339 time/);
-    await rejected(fx.variant((m) => (m.created = '2019-02-29T00:00:00Z')), /created "2019-02-29T00:00:00Z"/);
+    await rejected(
+      fx.variant((m) => (m.created = '2020-13-45T25:61:61Z')),
+      /created "2020-13-45T25:61:61Z" is not an RFC3339 time/,
+    );
+    await rejected(
+      fx.variant((m) => (m.created = '2019-02-29T00:00:00Z')),
+      /created "2019-02-29T00:00:00Z"/,
+    );
   });
 
   it('a layer that is a symlink out of the manifest directory, relative or absolute', async () => {
     for (const target of ['../img/app.img', fx.appImg]) {
       const m = fx.variant((x) => (x.layers[1]!.pathInHost = 'out.img'));
       fs.symlinkSync(target, path.join(path.dirname(m), 'out.img'));
-      await rejected(m, new RegExp(`layers\\[1\\]\\.pathInHost "out\\.img" leads through a symlink to ${fx.appImg.replace(/[.]/g, '\\.')}, outside the manifest directory`));
+      await rejected(
+        m,
+        new RegExp(`layers\\[1\\]\\.pathInHost "out\\.img" leads through a symlink to ${fx.appImg.replace(/[.]/g, '\\.')}, outside the manifest directory`),
+      );
     }
   });
 
   it('zero layers', async () => {
-    await rejected(fx.variant((m) => (m.layers = [])), /layers/);
+    await rejected(
+      fx.variant((m) => (m.layers = [])),
+      /layers/,
+    );
   });
 
   it('a layer digest that does not match the file', async () => {
-    await rejected(fx.variant((m) => (m.layers[1]!.digest = `sha256:${'7a'.repeat(32)}`)), /layers\[1\]\.digest.*app\.img/);
+    await rejected(
+      fx.variant((m) => (m.layers[1]!.digest = `sha256:${'7a'.repeat(32)}`)),
+      /layers\[1\]\.digest.*app\.img/,
+    );
   });
 
   it('a layer file that is missing', async () => {
-    await rejected(fx.variant((m) => (m.layers[1]!.pathInHost = 'kkk')), /layers\[1\]\.pathInHost.*kkk/);
+    await rejected(
+      fx.variant((m) => (m.layers[1]!.pathInHost = 'kkk')),
+      /layers\[1\]\.pathInHost.*kkk/,
+    );
   });
 
   it('an absolute pathInHost in layer 1', async () => {
-    await rejected(fx.variant((m) => (m.layers[1]!.pathInHost = fx.appImg)), /layers\[1\]\.pathInHost/);
+    await rejected(
+      fx.variant((m) => (m.layers[1]!.pathInHost = fx.appImg)),
+      /layers\[1\]\.pathInHost/,
+    );
   });
 
   it('a pathInContainer that is not absolute', async () => {
-    await rejected(fx.variant((m) => (m.layers[1]!.pathInContainer = 'app')), /layers\[1\]\.pathInContainer/);
+    await rejected(
+      fx.variant((m) => (m.layers[1]!.pathInContainer = 'app')),
+      /layers\[1\]\.pathInContainer/,
+    );
   });
 
   it('layer 0 that is not a block device', async () => {
-    await rejected(fx.variant((m) => (m.layers[0]!.pathInHost = fx.img)), /layers\[0\]\.pathInHost/);
-    await rejected(fx.variant((m) => (m.layers[0]!.pathInHost = path.join(fx.img, 'rootfs.img'))), /layers\[0\]\.pathInHost/);
+    await rejected(
+      fx.variant((m) => (m.layers[0]!.pathInHost = fx.img)),
+      /layers\[0\]\.pathInHost/,
+    );
+    await rejected(
+      fx.variant((m) => (m.layers[0]!.pathInHost = path.join(fx.img, 'rootfs.img'))),
+      /layers\[0\]\.pathInHost/,
+    );
   });
 
   it('a later squashfs layer that is a directory', async () => {

@@ -59,7 +59,12 @@ function opsFor(name: string, state: State): Op[] {
     case 'exited':
       return [verb(['start', name], 'running'), verb(['rm', name], 'absent')];
     case 'running':
-      return [verb(['stop', '-t', '2', name], 'exited'), verb(['pause', name], 'paused'), verb(['exec', name, 'true'], 'running'), verb(['rm', '-f', name], 'absent', ['exited'])];
+      return [
+        verb(['stop', '-t', '2', name], 'exited'),
+        verb(['pause', name], 'paused'),
+        verb(['exec', name, 'true'], 'running'),
+        verb(['rm', '-f', name], 'absent', ['exited']),
+      ];
     case 'paused':
       return [verb(['unpause', name], 'running'), verb(['rm', '-f', name], 'absent', ['exited'])];
   }
@@ -138,10 +143,17 @@ describe('fault injection: SIGKILL of the daemon at random moments', () => {
         else assert.ok([before, ops[i]!.after, ...ops[i]!.maybe].includes(got), `${where}: ${n} is ${got}, neither before nor after`);
         model.set(n, got);
       }
-      assert.deepEqual([...now.keys()].filter((n) => !NAMES.includes(n)), [], `${where}: no unknown containers`);
+      assert.deepEqual(
+        [...now.keys()].filter((n) => !NAMES.includes(n)),
+        [],
+        `${where}: no unknown containers`,
+      );
       // No container process without a record that says it runs; every running one alive.
       const live = new Set([...now.values()].filter((c) => c.state === 'running' || c.state === 'paused').map((c) => c.id));
-      const stray = (): string[] => [...helpersOf(lxcpath)].filter(([id]) => !live.has(id)).map(([id, pid]) => `${id} (pid ${pid}, ${[...now].find(([, c]) => c.id === id)?.[0] ?? 'no record'})`);
+      const stray = (): string[] =>
+        [...helpersOf(lxcpath)]
+          .filter(([id]) => !live.has(id))
+          .map(([id, pid]) => `${id} (pid ${pid}, ${[...now].find(([, c]) => c.id === id)?.[0] ?? 'no record'})`);
       for (let tries = 0; stray().length > 0 && tries < 50; tries++) await sleepMs(100);
       assert.deepEqual(stray(), [], `${where}: an lxc-start runs only for a running container`);
       for (const [n, c] of now) {
@@ -160,9 +172,14 @@ describe('fault injection: SIGKILL of the daemon at random moments', () => {
     assert.deepEqual(hex(lxcpath), [], 'no container directories');
     assert.deepEqual(hex(path.join(engine.state, 'lcr')), [], 'no state directories (FIFOs)');
     assert.deepEqual(hex(path.join(engine.state, 'lcr', 'exits')), [], 'no exit records');
-    const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(engine.dir));
+    const mounts = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(engine.dir));
     assert.deepEqual(mounts, [], 'no mounts');
-    const loops = spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(engine.dir));
+    const loops = spawnSync('losetup', ['-a'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.includes(engine.dir));
     assert.deepEqual(loops, [], 'no loop devices');
     // And a restarted daemon finds nothing to restore or remove.
     await engine.stop();

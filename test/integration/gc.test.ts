@@ -73,8 +73,34 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
   });
 
   it('zombies that pid 1 never reaps are cleaned by stop and rm', async () => {
-    const { id, pid } = await runDetached(['--name', 'zombies', '--pids-limit', '16', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'for i in 1 2 3 4 5; do sleep 0.1 & done; exec sleep 1000']);
-    await eventually('zombies', () => (fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && fs.existsSync(`/proc/${p}/stat`) && / Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')) && fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid)).length >= 5 ? true : undefined), 5000);
+    const { id, pid } = await runDetached([
+      '--name',
+      'zombies',
+      '--pids-limit',
+      '16',
+      '--external-rootfs',
+      rootfs,
+      'none',
+      'sh',
+      '-c',
+      'for i in 1 2 3 4 5; do sleep 0.1 & done; exec sleep 1000',
+    ]);
+    await eventually(
+      'zombies',
+      () =>
+        fs
+          .readdirSync('/proc')
+          .filter(
+            (p) =>
+              /^\d+$/.test(p) &&
+              fs.existsSync(`/proc/${p}/stat`) &&
+              / Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')) &&
+              fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(pid),
+          ).length >= 5
+          ? true
+          : undefined,
+      5000,
+    );
     assert.equal((await engine.isula(['stop', '-t', '1', 'zombies'])).code, 0);
     assert.equal((await engine.isula(['rm', 'zombies'])).code, 0);
     await eventually('cleanup', () => (!alive(pid) && cgroupDirsOf(`isulad/${id}`).length === 0 ? true : undefined), 3000);
@@ -104,7 +130,10 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
     fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
     await eventually(
       'reclaimed',
-      async () => (/^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`${OUTSIDE}/${id}`).length === 0 ? true : undefined),
+      async () =>
+        /^Garbage Collector: 0 leftover\(s\)$/m.test((await engine.isula(['info'])).stdout) && !alive(pid) && cgroupDirsOf(`${OUTSIDE}/${id}`).length === 0
+          ? true
+          : undefined,
       5000,
     );
   });
@@ -126,13 +155,21 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
       8000,
     );
     assert.ok(gc.Since && !Number.isNaN(Date.parse(gc.Since)));
-    assert.ok(gc.Processes?.some((p) => p.Pid === pid && p.State === 'D'), JSON.stringify(gc));
+    assert.ok(
+      gc.Processes?.some((p) => p.Pid === pid && p.State === 'D'),
+      JSON.stringify(gc),
+    );
     assert.match((await engine.isula(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout, /^ingc .*\(in GC\)$/m);
     const start = await engine.isula(['start', 'ingc']);
     assert.equal(start.code, 1);
     assert.match(start.stderr, /garbage collector/);
     fs.writeFileSync(`${parent}/freezer.state`, 'THAWED');
-    await eventually('out of GC', async () => ((await engine.isula(['inspect', '-f', '{{.GarbageCollector.InGc}} {{.State.Status}}', 'ingc'])).stdout.trim() === 'false exited' ? true : undefined), 5000);
+    await eventually(
+      'out of GC',
+      async () =>
+        (await engine.isula(['inspect', '-f', '{{.GarbageCollector.InGc}} {{.State.Status}}', 'ingc'])).stdout.trim() === 'false exited' ? true : undefined,
+      5000,
+    );
     assert.equal(alive(pid), false);
     assert.deepEqual(cgroupDirsOf(`${OUTSIDE2}/${id}`), []);
     const events = await engine.isula(['events', '-n', 'ingc', '--since', '60s', '--until', '0s']);
@@ -143,6 +180,9 @@ describe('garbage collection of D and Z state containers', { skip: !fs.existsSyn
   it('update --restart changes the policy of a container', async () => {
     await runDetached(['--name', 'upd', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
     assert.equal((await engine.isula(['update', '--restart', 'on-failure:2', 'upd'])).code, 0);
-    assert.equal((await engine.isula(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'upd'])).stdout.trim(), 'on-failure 2');
+    assert.equal(
+      (await engine.isula(['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'upd'])).stdout.trim(),
+      'on-failure 2',
+    );
   });
 });

@@ -53,7 +53,10 @@ describe('host files stay untouched', () => {
   it('a system container whose etc is a symlink to a host directory writes no hostname, hosts, resolv.conf there, and runs', async () => {
     const outside = outsideDir('sys-abs');
     const relOutside = outsideDir('sys-rel');
-    for (const [label, target, host] of [['sys-abs', outside, outside], ['sys-rel', `../../../../../../../..${relOutside}`, relOutside]] as const) {
+    for (const [label, target, host] of [
+      ['sys-abs', outside, outside],
+      ['sys-rel', `../../../../../../../..${relOutside}`, relOutside],
+    ] as const) {
       const rootfs = rootfsWithEtc(label, target);
       const r = await engine.isula(['run', '-d', '--name', label, '--system-container', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
       assert.equal(r.code, 0, show(r));
@@ -72,7 +75,20 @@ describe('host files stay untouched', () => {
     for (const f of ['resolv.conf', 'hosts']) fs.rmSync(path.join(rootfs, 'etc', f), { force: true });
     fs.symlinkSync(path.join(outside, 'resolv.conf'), path.join(rootfs, 'etc', 'resolv.conf'));
     fs.linkSync(path.join(outside, 'hosts'), path.join(rootfs, 'etc', 'hosts'));
-    const r = await engine.isula(['run', '-d', '--name', 'resolv', '--system-container', '--hostname', 'sys1', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    const r = await engine.isula([
+      'run',
+      '-d',
+      '--name',
+      'resolv',
+      '--system-container',
+      '--hostname',
+      'sys1',
+      '--external-rootfs',
+      rootfs,
+      'none',
+      'sleep',
+      '1000',
+    ]);
     assert.equal(fs.readFileSync(path.join(outside, 'resolv.conf'), 'utf8'), 'nameserver 192.0.2.1\n');
     assert.equal(fs.readFileSync(path.join(outside, 'hosts'), 'utf8'), '192.0.2.2 host\n');
     assert.deepEqual(fs.readdirSync(outside).sort(), ['hosts', 'resolv.conf']);
@@ -106,7 +122,7 @@ describe('host files stay untouched', () => {
     assert.match(r.stderr, /cannot make the mount point \/etc\/hostname inside the container's rootfs: .*too many levels of symbolic links/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     empty(outside);
-    assert.equal((await cli.ok(['ps', '-a', '-q'])), '');
+    assert.equal(await cli.ok(['ps', '-a', '-q']), '');
   });
 
   it('mount and device destinations with .. stay inside the container: nothing appears under the host /tmp', async () => {
@@ -114,7 +130,11 @@ describe('host files stay untouched', () => {
     fs.writeFileSync(path.join(src, 'marker'), 'inside\n');
     const [bindDst, tmpfsDst, mountDst, devDst] = escapes.map((e) => `${up}${e}`);
     const flags = ['-v', `${src}:${bindDst}:ro`, '--tmpfs', tmpfsDst!, '--mount', `type=tmpfs,dst=${mountDst}`, '--device', `/dev/null:${devDst}`];
-    const r = await cli.withRootfs('run', ['--rm', ...flags], ['sh', '-c', `cat /tmp/${escape}/marker; grep -c " /tmp/${escape}-\\(tmpfs\\|mount\\) " /proc/self/mountinfo; test -c /tmp/${escape}-dev && echo dev`]);
+    const r = await cli.withRootfs(
+      'run',
+      ['--rm', ...flags],
+      ['sh', '-c', `cat /tmp/${escape}/marker; grep -c " /tmp/${escape}-\\(tmpfs\\|mount\\) " /proc/self/mountinfo; test -c /tmp/${escape}-dev && echo dev`],
+    );
     for (const e of escapes) assert.equal(fs.existsSync(e), false, `${e} was made on the host`);
     assert.equal(r.code, 0, show(r));
     assert.equal(r.stdout, 'inside\n2\ndev\n');
@@ -128,7 +148,11 @@ describe('host files stay untouched', () => {
   it('a destination with a space or a tab is mounted where it names, not read as more fields of the LXC entry', async () => {
     const src = outsideDir('space');
     fs.writeFileSync(path.join(src, 'marker'), 'spaced\n');
-    const r = await cli.withRootfs('run', ['--rm', '-v', `${src}:/with space/and\ttab`, '--tmpfs', '/tmp fs'], ['sh', '-c', 'cat "/with space/and\ttab/marker"; grep -cF " /tmp\\\\040fs " /proc/self/mountinfo']);
+    const r = await cli.withRootfs(
+      'run',
+      ['--rm', '-v', `${src}:/with space/and\ttab`, '--tmpfs', '/tmp fs'],
+      ['sh', '-c', 'cat "/with space/and\ttab/marker"; grep -cF " /tmp\\\\040fs " /proc/self/mountinfo'],
+    );
     assert.equal(r.code, 0, show(r));
     assert.equal(r.stdout, 'spaced\n1\n');
   });
@@ -148,7 +172,10 @@ describe('host files stay untouched', () => {
     for (const given of ['/', '/tmp/..', link]) {
       const r = await engine.isula(['create', '--external-rootfs', given, 'none', 'true']);
       assert.equal(r.code, 125, show(r));
-      assert.equal(r.stderr.trim(), `Error response from daemon: --external-rootfs ${given}: resolves to the host's root directory /, which cannot be a container's rootfs`);
+      assert.equal(
+        r.stderr.trim(),
+        `Error response from daemon: --external-rootfs ${given}: resolves to the host's root directory /, which cannot be a container's rootfs`,
+      );
     }
     assert.equal(await cli.ok(['ps', '-a', '-q']), '');
   });

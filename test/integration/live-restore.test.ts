@@ -35,10 +35,13 @@ function alive(pid: number): boolean {
 
 /** The counter's output as numbers; asserts every line is a number and there is no gap or repeat. */
 function sequence(stdout: string): number[] {
-  const nums = stdout.split('\n').filter(Boolean).map((l) => {
-    assert.match(l, /^\d+$/, `not a counter line: ${JSON.stringify(l)}`);
-    return Number(l);
-  });
+  const nums = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      assert.match(l, /^\d+$/, `not a counter line: ${JSON.stringify(l)}`);
+      return Number(l);
+    });
   nums.forEach((n, i) => assert.equal(n, i, `counter output has a gap or repeat at line ${i}: ...${nums.slice(Math.max(0, i - 3), i + 3).join(',')}...`));
   return nums;
 }
@@ -299,7 +302,9 @@ describe('live restore: containers with an open stdin', () => {
     ok(await isula(['run', '-itd', '--name', 'tsh', '--external-rootfs', rootfs, 'none', 'sh']), 'run -itd');
     ok(await isula(['run', '-id', '--name', 'ish', '--external-rootfs', rootfs, 'none', 'sh', '-c', READER]), 'run -id');
     // `run -i` with its stdin from a pipe the test keeps open.
-    client = spawn(ISULA, ['-H', engine.host, 'run', '-i', '--name', 'pipe', '--external-rootfs', rootfs, 'none', 'sh', '-c', READER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    client = spawn(ISULA, ['-H', engine.host, 'run', '-i', '--name', 'pipe', '--external-rootfs', rootfs, 'none', 'sh', '-c', READER], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     client.stdin!.on('error', () => undefined);
     client.stdin!.write('a\n');
     let out = '';

@@ -41,10 +41,14 @@ describe('restart policies and health checks', () => {
     assert.equal((await engine.isula(['run', '-d', '--name', 'al', '--restart', 'always', '--external-rootfs', rootfs, 'none', 'sleep', '1000'])).code, 0);
     const pid = Number(await inspect('al', '{{.State.Pid}}'));
     process.kill(pid, 'SIGKILL');
-    await eventually('a restart', async () => {
-      const [status, count, newPid] = (await inspect('al', '{{.State.Status}} {{.RestartCount}} {{.State.Pid}}')).split(' ');
-      return status === 'running' && count === '1' && Number(newPid) !== pid ? true : undefined;
-    }, 20_000);
+    await eventually(
+      'a restart',
+      async () => {
+        const [status, count, newPid] = (await inspect('al', '{{.State.Status}} {{.RestartCount}} {{.State.Pid}}')).split(' ');
+        return status === 'running' && count === '1' && Number(newPid) !== pid ? true : undefined;
+      },
+      20_000,
+    );
     assert.equal((await engine.isula(['stop', '-t', '0', 'al'])).code, 0);
     await new Promise((res) => setTimeout(res, 500));
     assert.equal(await inspect('al', '{{.State.Status}} {{.RestartCount}}'), 'exited 1');
@@ -60,7 +64,24 @@ describe('restart policies and health checks', () => {
   });
 
   it('a failing health check turns the container unhealthy after retries, and keeps 5 results', async () => {
-    const r = await engine.isula(['run', '-d', '--name', 'hc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '1s', '--health-retries', '2', '--external-rootfs', rootfs, 'none', 'sh', '-c', 'touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 1000']);
+    const r = await engine.isula([
+      'run',
+      '-d',
+      '--name',
+      'hc',
+      '--health-cmd',
+      'test -f /tmp/ok',
+      '--health-interval',
+      '1s',
+      '--health-retries',
+      '2',
+      '--external-rootfs',
+      rootfs,
+      'none',
+      'sh',
+      '-c',
+      'touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 1000',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     await eventually('healthy', async () => ((await inspect('hc', '{{.State.Health.Status}}')) === 'healthy' ? true : undefined), 20_000);
     const ps = await engine.isula(['ps', '--format', '{{.Names}} {{.Status}}']);
@@ -73,7 +94,24 @@ describe('restart policies and health checks', () => {
   });
 
   it('--health-exit-on-unhealthy stops the container', async () => {
-    const r = await engine.isula(['run', '-d', '--name', 'hx', '--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-exit-on-unhealthy', '--external-rootfs', rootfs, 'none', 'sleep', '1000']);
+    const r = await engine.isula([
+      'run',
+      '-d',
+      '--name',
+      'hx',
+      '--health-cmd',
+      'false',
+      '--health-interval',
+      '1s',
+      '--health-retries',
+      '1',
+      '--health-exit-on-unhealthy',
+      '--external-rootfs',
+      rootfs,
+      'none',
+      'sleep',
+      '1000',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     await eventually('stopped', async () => ((await inspect('hx', '{{.State.Status}}')) === 'exited' ? true : undefined), 20_000);
     assert.equal(await inspect('hx', '{{.State.Health.Status}}'), 'unhealthy');

@@ -160,9 +160,12 @@ describe('responses to a client that does not read', { skip: process.getuid?.() 
 
   it('a call that lets more than 8 MiB pile up is ended with RESOURCE_EXHAUSTED, which the client reads when it resumes', async () => {
     const c = call('ContainerService/Logs');
-    await within(10_000, (async () => {
-      while (ended === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    })());
+    await within(
+      10_000,
+      (async () => {
+        while (ended === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      })(),
+    );
     const r = await within(10_000, c.resume());
     assert.equal(r.status, '8');
     assert.match(r.message, /the client is not reading its output: more than 8 MiB unsent; output dropped/);

@@ -62,7 +62,10 @@ describe('parseArgs (pflag syntax)', () => {
   ];
   for (const [argv, message] of bad) {
     it(`refuses ${argv.join(' ')}`, () => {
-      assert.throws(() => parseArgs(argv, table, false), (e: unknown) => e instanceof EngineError && e.exitCode === 125 && message.test(e.message));
+      assert.throws(
+        () => parseArgs(argv, table, false),
+        (e: unknown) => e instanceof EngineError && e.exitCode === 125 && message.test(e.message),
+      );
     });
   }
 });

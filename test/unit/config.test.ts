@@ -46,7 +46,10 @@ describe('daemon.json validation', () => {
   ];
   for (const [what, doc, message] of rejects) {
     it(`rejects ${what}`, () => {
-      assert.throws(() => validateDaemonJson(doc), (e: unknown) => e instanceof EngineError && message.test(e.message));
+      assert.throws(
+        () => validateDaemonJson(doc),
+        (e: unknown) => e instanceof EngineError && message.test(e.message),
+      );
     });
   }
 });
@@ -132,7 +135,14 @@ describe('daemon.json of iSulad releases', () => {
 
   it('says nothing of keys whose value asks for nothing', () => {
     const c = loadDaemonConfig({
-      configFile: withFile({ 'network-plugin': '', 'cni-bin-dir': '', 'registry-mirrors': [], 'use-decrypted-key': true, 'image-layer-check': false, engine: 'lcr' }),
+      configFile: withFile({
+        'network-plugin': '',
+        'cni-bin-dir': '',
+        'registry-mirrors': [],
+        'use-decrypted-key': true,
+        'image-layer-check': false,
+        engine: 'lcr',
+      }),
     });
     assert.deepEqual(c.warnings, []);
   });
@@ -151,7 +161,10 @@ describe('daemon.json of iSulad releases', () => {
 
 describe('tcp hosts and TLS', () => {
   it('refuses tcp:// without TLS unless plain TCP is asked for, by flag or in daemon.json', () => {
-    assert.throws(() => loadDaemonConfig({ configFile: withFile({}), hosts: ['tcp://127.0.0.1:2375'] }), /refusing to listen on tcp:\/\/127\.0\.0\.1:2375 without TLS/);
+    assert.throws(
+      () => loadDaemonConfig({ configFile: withFile({}), hosts: ['tcp://127.0.0.1:2375'] }),
+      /refusing to listen on tcp:\/\/127\.0\.0\.1:2375 without TLS/,
+    );
     assert.equal(loadDaemonConfig({ configFile: withFile({}), hosts: ['tcp://127.0.0.1:2375'], tls: false }).tls.mode, 'none');
     assert.equal(loadDaemonConfig({ configFile: withFile({ tls: false, hosts: ['tcp://127.0.0.1:2375'] }) }).tls.mode, 'none');
   });
@@ -181,7 +194,10 @@ describe('tcp hosts and TLS', () => {
   });
 
   it('names a host it cannot parse', () => {
-    assert.throws(() => loadDaemonConfig({ configFile: withFile({}), hosts: ['udp://1.2.3.4:5'] }), /invalid host udp:\/\/1\.2\.3\.4:5: want unix:\/\/\/path or tcp:\/\/HOST:PORT/);
+    assert.throws(
+      () => loadDaemonConfig({ configFile: withFile({}), hosts: ['udp://1.2.3.4:5'] }),
+      /invalid host udp:\/\/1\.2\.3\.4:5: want unix:\/\/\/path or tcp:\/\/HOST:PORT/,
+    );
     assert.throws(() => loadDaemonConfig({ configFile: withFile({}), hosts: ['tcp://[::1]:70000'], tls: true }), /the port must be 1-65535/);
   });
 });
@@ -202,10 +218,14 @@ describe('isulad --help', () => {
     for (const columns of [80, 100, 120]) {
       const lines = daemonHelp(columns).trimEnd().split('\n');
       const options = lines.slice(lines.indexOf('Options:') + 1);
-      assert.ok(options.every((l) => l.length <= columns), `a line is wider than ${columns}`);
+      assert.ok(
+        options.every((l) => l.length <= columns),
+        `a line is wider than ${columns}`,
+      );
       // Every path and URL of the descriptions comes out whole.
       const text = options.join(' ');
-      for (const word of ['unix:///var/run/isulad.sock', '/var/lib/isulad', '/etc/isulad/daemon.json', '/root/.iSulad/ca.pem']) assert.ok(text.includes(word), word);
+      for (const word of ['unix:///var/run/isulad.sock', '/var/lib/isulad', '/etc/isulad/daemon.json', '/root/.iSulad/ca.pem'])
+        assert.ok(text.includes(word), word);
     }
     assert.deepEqual(wrapWords('aaa bbb ccc', 7), ['aaa bbb', 'ccc']);
   });

@@ -41,7 +41,19 @@ describe('container verbs racing each other (fake runtime)', () => {
       images: [new ExternalImageBackend()],
       graph: root,
       defaults: { cgroupParent: 'isulad', defaultRuntime: 'fake', logMaxBytes: 1024 * 1024, logMaxFiles: 7, hookSpec: undefined },
-      kernel: { overlay: true, squashfs: true, loop: true, userNamespaces: true, freezer: true, pids: true, memory: true, memsw: true, cpu: true, cpuset: true, files: true },
+      kernel: {
+        overlay: true,
+        squashfs: true,
+        loop: true,
+        userNamespaces: true,
+        freezer: true,
+        pids: true,
+        memory: true,
+        memsw: true,
+        cpu: true,
+        cpuset: true,
+        files: true,
+      },
       log: silentLogger,
     });
     events = [];
@@ -100,7 +112,11 @@ describe('container verbs racing each other (fake runtime)', () => {
     assert.equal(c.record.host.Runtime, 'fake');
     await assert.rejects(create({ runtime: 'runc' }), /Invalid runtime name "runc"/);
     await assert.rejects(create({ capAdd: ['NOT_A_CAP'] }), /Unknown capability: NOT_A_CAP/);
-    assert.deepEqual(ctx.store.all().map((x) => x.id), [c.id], 'a refused create leaves nothing');
+    assert.deepEqual(
+      ctx.store.all().map((x) => x.id),
+      [c.id],
+      'a refused create leaves nothing',
+    );
   });
 
   it('start and stop at once: the start runs first, the stop ends that run (143) and is told after its die', async () => {

@@ -38,8 +38,27 @@ describe('parseImageReference', () => {
     [`n:${'t'.repeat(128)}`, 'n', 't'.repeat(128)],
   ];
   for (const [ref, name, tag] of good) it(`accepts ${ref.slice(0, 40)}`, () => assert.deepEqual(parseImageReference(ref), { name, tag }));
-  const bad = ['test', 'k~k', 'k~k:v1', 'Test:v1', 'a:b/c', 'localhost:5000/app', ':v1', 'a:', 'a:.x', 'a:-x', 'a//b:v1', 'a/:v1',
-    'a___b:v1', 'a._b:v1', '-a:v1', 'a-:v1', `n:${'t'.repeat(129)}`, `${'a'.repeat(250)}:v1234`, 'Host/:v1'];
+  const bad = [
+    'test',
+    'k~k',
+    'k~k:v1',
+    'Test:v1',
+    'a:b/c',
+    'localhost:5000/app',
+    ':v1',
+    'a:',
+    'a:.x',
+    'a:-x',
+    'a//b:v1',
+    'a/:v1',
+    'a___b:v1',
+    'a._b:v1',
+    '-a:v1',
+    'a-:v1',
+    `n:${'t'.repeat(129)}`,
+    `${'a'.repeat(250)}:v1234`,
+    'Host/:v1',
+  ];
   for (const ref of bad) it(`rejects ${ref.slice(0, 40)}`, () => assert.equal(parseImageReference(ref), undefined));
   it('a long run of separators does not backtrack for ages', () => {
     const start = Date.now();
@@ -167,7 +186,7 @@ describe('readEmbeddedManifest', () => {
       while (layers.length < 125) layers.push({ ...layers[2] });
       assert.equal((await readEmbeddedManifest(write(m))).layers.length, 124);
     });
-    it('two copies in different directories both validate (the name conflict is the store\'s call)', async () => {
+    it("two copies in different directories both validate (the name conflict is the store's call)", async () => {
       const copy = path.join(root, 'copy');
       fs.cpSync(img, copy, { recursive: true });
       const text = `${JSON.stringify(template(), null, 2)}\n`;
@@ -203,7 +222,10 @@ describe('readEmbeddedManifest', () => {
       for (const input of [manifest, path.join(img3, 'manifest'), path.join(root, 'img4', 'manifest')]) {
         const got = await readEmbeddedManifest(input);
         assert.equal(got.manifestPath, manifest);
-        assert.deepEqual(got.layers.map((l) => l.hostPath), [path.join(store, 'platform.img'), path.join(store, 'app.img')]);
+        assert.deepEqual(
+          got.layers.map((l) => l.hostPath),
+          [path.join(store, 'platform.img'), path.join(store, 'app.img')],
+        );
         assert.equal(got.size, 1823);
       }
     });
@@ -217,7 +239,10 @@ describe('readEmbeddedManifest', () => {
     it('a layer path may not climb out of the manifest directory with ..', async () => {
       fs.mkdirSync(path.join(root, 'other'), { recursive: true });
       fs.writeFileSync(path.join(root, 'other', 'x.img'), 'x');
-      await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '../other/x.img'))), /layers\[1\]\.pathInHost "\.\.\/other\/x\.img" leaves the manifest directory/);
+      await rejects(
+        readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '../other/x.img'))),
+        /layers\[1\]\.pathInHost "\.\.\/other\/x\.img" leaves the manifest directory/,
+      );
       // also not into a sibling whose name merely starts with the directory's name
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '../img2/app.img'))), /leaves the manifest directory/);
     });
@@ -231,7 +256,9 @@ describe('readEmbeddedManifest', () => {
       for (const p of ['rel-out.img', 'abs-out.img', 'dir-out/x.img']) {
         await rejects(
           readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = p))),
-          new RegExp(`^Invalid manifest: layers\\[1\\]\\.pathInHost "${p}" leads through a symlink to ${outside}/x\\.img, outside the manifest directory ${img}$`),
+          new RegExp(
+            `^Invalid manifest: layers\\[1\\]\\.pathInHost "${p}" leads through a symlink to ${outside}/x\\.img, outside the manifest directory ${img}$`,
+          ),
         );
       }
       // a directory layer too
@@ -267,11 +294,26 @@ describe('readEmbeddedManifest', () => {
       await rejects(readEmbeddedManifest(edit((m) => (m.created = '2018-01-01 00:00:00Z'))), /created/);
     });
     it('created that is not a real date and time', async () => {
-      for (const created of ['2020-13-45T25:61:61Z', '2020-00-10T00:00:00Z', '2019-02-29T00:00:00Z', '2100-02-29T00:00:00Z', '2020-04-31T00:00:00Z', '2020-01-01T24:00:00Z', '2020-01-01T00:60:00Z', '2020-01-01T00:00:60Z', '2020-01-01T00:00:00+24:00', '2020-01-01T00:00:00-05:60']) {
-        await rejects(readEmbeddedManifest(edit((m) => (m.created = created))), new RegExp(`^Invalid manifest: created "${created.replace(/[+]/g, '\\+')}" is not an RFC3339 time$`));
+      for (const created of [
+        '2020-13-45T25:61:61Z',
+        '2020-00-10T00:00:00Z',
+        '2019-02-29T00:00:00Z',
+        '2100-02-29T00:00:00Z',
+        '2020-04-31T00:00:00Z',
+        '2020-01-01T24:00:00Z',
+        '2020-01-01T00:60:00Z',
+        '2020-01-01T00:00:60Z',
+        '2020-01-01T00:00:00+24:00',
+        '2020-01-01T00:00:00-05:60',
+      ]) {
+        await rejects(
+          readEmbeddedManifest(edit((m) => (m.created = created))),
+          new RegExp(`^Invalid manifest: created "${created.replace(/[+]/g, '\\+')}" is not an RFC3339 time$`),
+        );
       }
       // the edges that do exist
-      for (const created of ['2000-02-29T23:59:59Z', '2020-12-31T00:00:00+23:59', '2021-01-31T12:30:00.5-00:00']) await readEmbeddedManifest(edit((m) => (m.created = created)));
+      for (const created of ['2000-02-29T23:59:59Z', '2020-12-31T00:00:00+23:59', '2021-01-31T12:30:00.5-00:00'])
+        await readEmbeddedManifest(edit((m) => (m.created = created)));
       await rejects(readEmbeddedManifest(edit((m) => delete m.created)), /created nothing is not an RFC3339 time/);
     });
     it('zero layers', async () => {
@@ -287,21 +329,33 @@ describe('readEmbeddedManifest', () => {
     });
     it('wrong layer digest', async () => {
       const wrong = `sha256:${'7a'.repeat(32)}`;
-      await rejects(readEmbeddedManifest(edit((m) => (layer(m, 2).digest = wrong))), new RegExp(`^Invalid manifest: layers\\[2\\]\\.digest does not match the sha256 of ${img}/app\\.img$`));
+      await rejects(
+        readEmbeddedManifest(edit((m) => (layer(m, 2).digest = wrong))),
+        new RegExp(`^Invalid manifest: layers\\[2\\]\\.digest does not match the sha256 of ${img}/app\\.img$`),
+      );
     });
     it('layer file missing', async () => {
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 2).pathInHost = 'kkk'))), /layers\[2\]\.pathInHost .*\/kkk does not exist/);
     });
     it('later layer with an absolute pathInHost', async () => {
-      await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '/platform.img'))), /layers\[1\]\.pathInHost "\/platform\.img" must be a relative path/);
+      await rejects(
+        readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = '/platform.img'))),
+        /layers\[1\]\.pathInHost "\/platform\.img" must be a relative path/,
+      );
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).pathInHost = ''))), /layers\[1\]\.pathInHost "" must be a relative path/);
     });
     it('pathInContainer not absolute', async () => {
-      await rejects(readEmbeddedManifest(edit((m) => (layer(m, 2).pathInContainer = 'home/home'))), /layers\[2\]\.pathInContainer "home\/home" must be an absolute path/);
+      await rejects(
+        readEmbeddedManifest(edit((m) => (layer(m, 2).pathInContainer = 'home/home'))),
+        /layers\[2\]\.pathInContainer "home\/home" must be an absolute path/,
+      );
       await rejects(readEmbeddedManifest(edit((m) => delete layer(m, 2).pathInContainer)), /layers\[2\]\.pathInContainer "" must be an absolute path/);
     });
     it('layer 0 pathInHost relative', async () => {
-      await rejects(readEmbeddedManifest(write(template({ mediaType: LAYER_SQUASHFS, pathInHost: 'dev/loop0' }))), /layers\[0\]\.pathInHost "dev\/loop0" must be an absolute path/);
+      await rejects(
+        readEmbeddedManifest(write(template({ mediaType: LAYER_SQUASHFS, pathInHost: 'dev/loop0' }))),
+        /layers\[0\]\.pathInHost "dev\/loop0" must be an absolute path/,
+      );
     });
     it('wrong digest in the sgn file', async () => {
       const file = write(template(), 'sha256:36c7c17757c24fa1e86018c8009f3b98690709236f05910937d59e401d87d6c5');
@@ -334,7 +388,10 @@ describe('readEmbeddedManifest', () => {
     it('sgn with a trailing newline', async () => {
       const text = `${JSON.stringify(template())}\n`;
       const file = write(text, `${sha256(text)}\n`);
-      await rejects(readEmbeddedManifest(file), new RegExp(`^Invalid signature file ${signaturePathFor(file)}: want sha256:<64 lowercase hex> without a newline$`));
+      await rejects(
+        readEmbeddedManifest(file),
+        new RegExp(`^Invalid signature file ${signaturePathFor(file)}: want sha256:<64 lowercase hex> without a newline$`),
+      );
     });
     it('sgn with upper-case hex, no prefix, or a directory', async () => {
       const text = `${JSON.stringify(template())}\n`;
@@ -350,7 +407,10 @@ describe('readEmbeddedManifest', () => {
       await rejects(readEmbeddedManifest(edit((m) => (m.schemaVersion = '1'))), /schemaVersion must be 1, got "1"/);
     });
     it('manifest mediaType altered', async () => {
-      await rejects(readEmbeddedManifest(edit((m) => (m.mediaType = 'application/invalid.manifest+json'))), /mediaType must be "application\/embedded\.manifest\+json"/);
+      await rejects(
+        readEmbeddedManifest(edit((m) => (m.mediaType = 'application/invalid.manifest+json'))),
+        /mediaType must be "application\/embedded\.manifest\+json"/,
+      );
     });
     it('layer mediaType altered', async () => {
       const m = template();
@@ -376,14 +436,20 @@ describe('readEmbeddedManifest', () => {
       await rejects(readEmbeddedManifest(write(template({ mediaType: LAYER_DIR, pathInHost: '/tmp' }))), /layers\[0\]\.pathInHost must be "\/"/);
     });
     it('layer 0 device missing', async () => {
-      await rejects(readEmbeddedManifest(write(template({ mediaType: LAYER_SQUASHFS, pathInHost: '/dev/no-such-device' }))), /layers\[0\]\.pathInHost \/dev\/no-such-device does not exist/);
+      await rejects(
+        readEmbeddedManifest(write(template({ mediaType: LAYER_SQUASHFS, pathInHost: '/dev/no-such-device' }))),
+        /layers\[0\]\.pathInHost \/dev\/no-such-device does not exist/,
+      );
     });
     it('a bind.dir layer must be a directory and carry no digest', async () => {
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).mediaType = LAYER_DIR))), /layers\[1\]\.digest must be empty for application\/bind/);
       await rejects(readEmbeddedManifest(edit((m) => Object.assign(layer(m, 1), { mediaType: LAYER_DIR, digest: '' }))), /platform\.img is not a directory/);
     });
     it('malformed layer digest', async () => {
-      await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).digest = `sha256:${'A'.repeat(64)}`))), /layers\[1\]\.digest ".*" is not sha256:<64 lowercase hex>/);
+      await rejects(
+        readEmbeddedManifest(edit((m) => (layer(m, 1).digest = `sha256:${'A'.repeat(64)}`))),
+        /layers\[1\]\.digest ".*" is not sha256:<64 lowercase hex>/,
+      );
       await rejects(readEmbeddedManifest(edit((m) => (layer(m, 1).digest = 'md5:abc'))), /layers\[1\]\.digest/);
     });
     it('more than 125 layers', async () => {

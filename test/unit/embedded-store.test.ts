@@ -139,8 +139,10 @@ describe('EmbeddedImageStore', () => {
     store.add(m);
     const onDisk = fs.readFileSync(storeFile(), 'utf8');
     const copy = { ...m, manifestPath: path.join(root, 'copy', 'test.manifest') };
-    assert.throws(() => store.add(copy),
-      isEngineError(3, new RegExp(`^Image name is conflicted in the database: test:v1 is already loaded from ${m.manifestPath}`)));
+    assert.throws(
+      () => store.add(copy),
+      isEngineError(3, new RegExp(`^Image name is conflicted in the database: test:v1 is already loaded from ${m.manifestPath}`)),
+    );
     assert.equal(fs.readFileSync(storeFile(), 'utf8'), onDisk);
     assert.equal(store.get('test:v1')?.manifestPath, m.manifestPath);
   });
@@ -158,7 +160,10 @@ describe('EmbeddedImageStore', () => {
     store.add(loaded('a:v1'));
     store.add(loaded('b:v1'));
     store.add(loaded('c:v1'));
-    assert.deepEqual(store.list().map((i) => i.name), ['c:v1', 'b:v1', 'a:v1']);
+    assert.deepEqual(
+      store.list().map((i) => i.name),
+      ['c:v1', 'b:v1', 'a:v1'],
+    );
   });
 
   it('remove forgets the image and an unknown one is imageNotFound (exit 20)', () => {
@@ -193,7 +198,10 @@ describe('EmbeddedImageStore', () => {
     assert.deepEqual(fs.readdirSync(dir), [STORE_FILE]);
     const parsed = JSON.parse(fs.readFileSync(storeFile(), 'utf8')) as { version: number; images: { name: string }[] };
     assert.equal(parsed.version, 1);
-    assert.deepEqual(parsed.images.map((i) => i.name), ['b:v1']);
+    assert.deepEqual(
+      parsed.images.map((i) => i.name),
+      ['b:v1'],
+    );
   });
 
   it('removes a temp file a crash left behind, and keeps the committed file', () => {

@@ -4,7 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_KINDS, type ErrorKind, ExitCode, generalError, imageBusy, imageNotFound, kindOfStatus, nameConflict, notFound, toEngineError } from '../../src/api/errors.js';
+import {
+  ERROR_KINDS,
+  type ErrorKind,
+  ExitCode,
+  generalError,
+  imageBusy,
+  imageNotFound,
+  kindOfStatus,
+  nameConflict,
+  notFound,
+  toEngineError,
+} from '../../src/api/errors.js';
 import { requireOperation, refuseInGc } from '../../src/container/state.js';
 import { ContainerStore } from '../../src/container/store.js';
 import { EmbeddedImageStore } from '../../src/image/embedded/store.js';
@@ -28,7 +39,12 @@ function thrown(fn: () => unknown): [ErrorKind, number] {
 }
 
 async function rejected(p: Promise<unknown>): Promise<[ErrorKind, number]> {
-  const err = toEngineError(await p.then(() => assert.fail('did not reject'), (e: unknown) => e));
+  const err = toEngineError(
+    await p.then(
+      () => assert.fail('did not reject'),
+      (e: unknown) => e,
+    ),
+  );
   return [err.kind, err.exitCode];
 }
 
@@ -59,20 +75,50 @@ describe('error kinds', () => {
       [generalError('failed'), 'Unknown', ExitCode.general],
       [new Error('EIO'), 'Internal', ExitCode.serverError],
     ];
-    for (const [e, kind, exitCode] of cases) assert.deepEqual(thrown(() => { throw e; }), [kind, exitCode], e.message);
+    for (const [e, kind, exitCode] of cases)
+      assert.deepEqual(
+        thrown(() => {
+          throw e;
+        }),
+        [kind, exitCode],
+        e.message,
+      );
   });
 
   it('are set where the container domain refuses', () => {
-    assert.deepEqual(thrown(() => new ContainerStore(path.join(dir, 'containers')).get('nothing')), ['NotFound', ExitCode.general]);
-    assert.deepEqual(thrown(() => requireOperation('kill', 'exited', 'a'.repeat(64))), ['FailedPrecondition', ExitCode.general]);
-    assert.deepEqual(thrown(() => requireOperation('exec', 'paused', 'a'.repeat(64))), ['FailedPrecondition', ExitCode.general]);
-    assert.deepEqual(thrown(() => refuseInGc(true, 'a'.repeat(64), 'start')), ['FailedPrecondition', ExitCode.general]);
+    assert.deepEqual(
+      thrown(() => new ContainerStore(path.join(dir, 'containers')).get('nothing')),
+      ['NotFound', ExitCode.general],
+    );
+    assert.deepEqual(
+      thrown(() => requireOperation('kill', 'exited', 'a'.repeat(64))),
+      ['FailedPrecondition', ExitCode.general],
+    );
+    assert.deepEqual(
+      thrown(() => requireOperation('exec', 'paused', 'a'.repeat(64))),
+      ['FailedPrecondition', ExitCode.general],
+    );
+    assert.deepEqual(
+      thrown(() => refuseInGc(true, 'a'.repeat(64), 'start')),
+      ['FailedPrecondition', ExitCode.general],
+    );
   });
 
   it('are set where the image verbs refuse', async () => {
-    const deps: ImageVerbDeps = { store: new EmbeddedImageStore(path.join(dir, 'images')), kernel: {} as KernelFeatureSet, usersOf: () => [], emit: () => undefined };
-    assert.deepEqual(thrown(() => removeImage(deps, 'nothing', false)), ['NotFound', ExitCode.imageNotFound]);
-    assert.deepEqual(thrown(() => listImages(deps.store, { dangling: ['true'] })), ['InvalidArgument', ExitCode.general]);
+    const deps: ImageVerbDeps = {
+      store: new EmbeddedImageStore(path.join(dir, 'images')),
+      kernel: {} as KernelFeatureSet,
+      usersOf: () => [],
+      emit: () => undefined,
+    };
+    assert.deepEqual(
+      thrown(() => removeImage(deps, 'nothing', false)),
+      ['NotFound', ExitCode.imageNotFound],
+    );
+    assert.deepEqual(
+      thrown(() => listImages(deps.store, { dangling: ['true'] })),
+      ['InvalidArgument', ExitCode.general],
+    );
     assert.deepEqual(await rejected(loadImage(deps, { path: '/x', type: 'docker' })), ['Unimplemented', ExitCode.general]);
     assert.deepEqual(await rejected(loadImage(deps, { path: '/x', type: 'embedded', tag: 'a:b' })), ['InvalidArgument', ExitCode.general]);
   });

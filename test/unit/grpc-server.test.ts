@@ -79,9 +79,7 @@ const serialize = (v: unknown): Buffer => encodeMessage(v);
 const deserialize = (b: Buffer): unknown => decodeMessage(b);
 
 function unary(client: grpc.Client, method: string, request: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(method, serialize, deserialize, request, (err, res) => (err ? reject(err) : resolve(res))),
-  );
+  return new Promise((resolve, reject) => client.makeUnaryRequest(method, serialize, deserialize, request, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 async function failure(p: Promise<unknown>): Promise<grpc.ServiceError> {
@@ -144,9 +142,15 @@ describe('gRPC framing', () => {
 
   it('refuses compressed and oversized messages as soon as their prefix is in', () => {
     const compressed = Buffer.from([1, 0, 0, 0, 9]);
-    assert.throws(() => new MessageReader(100, 'gzip').push(compressed), (e: GrpcError) => e.code === Status.UNIMPLEMENTED && /gzip/.test(e.message));
+    assert.throws(
+      () => new MessageReader(100, 'gzip').push(compressed),
+      (e: GrpcError) => e.code === Status.UNIMPLEMENTED && /gzip/.test(e.message),
+    );
     const huge = Buffer.from([0, 0, 0, 1, 0]);
-    assert.throws(() => new MessageReader(100, 'identity').push(huge), (e: GrpcError) => e.code === Status.RESOURCE_EXHAUSTED);
+    assert.throws(
+      () => new MessageReader(100, 'identity').push(huge),
+      (e: GrpcError) => e.code === Status.RESOURCE_EXHAUSTED,
+    );
   });
 
   it('percent-encodes grpc-message and reads grpc-timeout', () => {
@@ -176,7 +180,10 @@ describe('gRPC server on node:http2', { skip: process.getuid?.() !== 0 ? 'needs 
 
   it('listens on a socket of mode 0660, and names a socket it cannot use', async () => {
     assert.equal(fs.statSync(socketPath).mode & 0o777, 0o660);
-    await assert.rejects(startServer(['tcp://127.0.0.1:99999'], handlers, { gid: 0 }, quiet), /invalid host tcp:\/\/127\.0\.0\.1:99999: the port must be 1-65535/);
+    await assert.rejects(
+      startServer(['tcp://127.0.0.1:99999'], handlers, { gid: 0 }, quiet),
+      /invalid host tcp:\/\/127\.0\.0\.1:99999: the port must be 1-65535/,
+    );
     await assert.rejects(startServer(['http://127.0.0.1:2375'], handlers, { gid: 0 }, quiet), /invalid host http:\/\/127\.0\.0\.1:2375: want unix/);
     const long = `unix://${dir}/${'a'.repeat(120)}.sock`;
     await assert.rejects(startServer([long], handlers, { gid: 0 }, quiet), { message: `invalid host ${long}: the socket path is longer than 107 bytes` });
@@ -275,7 +282,10 @@ describe('gRPC server on node:http2', { skip: process.getuid?.() !== 0 ? 'needs 
     const ok = await raw('/isulad.SystemService/Version', {}, frameMessage(encodeMessage({})));
     assert.equal(ok.headers['content-type'], 'application/grpc');
     assert.equal(ok.trailers['grpc-status'], '0');
-    assert.deepEqual(new MessageReader(1 << 20, 'identity').push(ok.body).map((m) => decodeMessage(m)), [{ version: 'test' }]);
+    assert.deepEqual(
+      new MessageReader(1 << 20, 'identity').push(ok.body).map((m) => decodeMessage(m)),
+      [{ version: 'test' }],
+    );
   });
 
   it('stops promptly, cutting streams that never end', async () => {

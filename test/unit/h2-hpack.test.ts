@@ -38,8 +38,21 @@ const req3: HeaderList = [
 ];
 const reqTables: [HeaderList, number][] = [
   [[[':authority', 'www.example.com']], 57],
-  [[['cache-control', 'no-cache'], [':authority', 'www.example.com']], 110],
-  [[['custom-key', 'custom-value'], ['cache-control', 'no-cache'], [':authority', 'www.example.com']], 164],
+  [
+    [
+      ['cache-control', 'no-cache'],
+      [':authority', 'www.example.com'],
+    ],
+    110,
+  ],
+  [
+    [
+      ['custom-key', 'custom-value'],
+      ['cache-control', 'no-cache'],
+      [':authority', 'www.example.com'],
+    ],
+    164,
+  ],
 ];
 
 const date1 = 'Mon, 21 Oct 2013 20:13:21 GMT';
@@ -62,9 +75,32 @@ const res3: HeaderList = [
   ['set-cookie', cookie],
 ];
 const resTables: [HeaderList, number][] = [
-  [[['location', url], ['date', date1], ['cache-control', 'private'], [':status', '302']], 222],
-  [[[':status', '307'], ['location', url], ['date', date1], ['cache-control', 'private']], 222],
-  [[['set-cookie', cookie], ['content-encoding', 'gzip'], ['date', date2]], 215],
+  [
+    [
+      ['location', url],
+      ['date', date1],
+      ['cache-control', 'private'],
+      [':status', '302'],
+    ],
+    222,
+  ],
+  [
+    [
+      [':status', '307'],
+      ['location', url],
+      ['date', date1],
+      ['cache-control', 'private'],
+    ],
+    222,
+  ],
+  [
+    [
+      ['set-cookie', cookie],
+      ['content-encoding', 'gzip'],
+      ['date', date2],
+    ],
+    215,
+  ],
 ];
 
 function steps(blocks: string[], headers: HeaderList[], tables: [HeaderList, number][]): Step[] {
@@ -73,7 +109,14 @@ function steps(blocks: string[], headers: HeaderList[], tables: [HeaderList, num
 
 describe('HPACK decoder, RFC 7541 Appendix C', () => {
   it('C.2: one field of each representation', () => {
-    run([{ block: '400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572', headers: [['custom-key', 'custom-header']], table: [['custom-key', 'custom-header']], size: 55 }]);
+    run([
+      {
+        block: '400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572',
+        headers: [['custom-key', 'custom-header']],
+        table: [['custom-key', 'custom-header']],
+        size: 55,
+      },
+    ]);
     run([{ block: '040c 2f73 616d 706c 652f 7061 7468', headers: [[':path', '/sample/path']], table: [], size: 0 }]);
     run([{ block: '1008 7061 7373 776f 7264 0673 6563 7265 74', headers: [['password', 'secret']], table: [], size: 0 }]);
     run([{ block: '82', headers: [[':method', 'GET']], table: [], size: 0 }]);
@@ -152,15 +195,35 @@ describe('Huffman code', () => {
   it('is the canonical code of RFC 7541 Appendix B', () => {
     const codes = huffmanCodes();
     const spotChecks: [number, number, number][] = [
-      [0, 0x1ff8, 13], [1, 0x7fffd8, 23], [9, 0xffffea, 24], [10, 0x3ffffffc, 30], [13, 0x3ffffffd, 30],
-      [22, 0x3ffffffe, 30], [32, 0x14, 6], [48, 0x0, 5], [58, 0x5c, 7], [92, 0x7fff0, 19], [116, 0x9, 5],
-      [127, 0xffffffc, 28], [135, 0x7fffd9, 23], [142, 0xffffeb, 24], [195, 0x7fff1, 19], [199, 0x1ffffec, 25],
-      [208, 0x7fff2, 19], [220, 0xffffffd, 28], [249, 0xffffffe, 28], [254, 0x7fffff0, 27], [255, 0x3ffffee, 26],
+      [0, 0x1ff8, 13],
+      [1, 0x7fffd8, 23],
+      [9, 0xffffea, 24],
+      [10, 0x3ffffffc, 30],
+      [13, 0x3ffffffd, 30],
+      [22, 0x3ffffffe, 30],
+      [32, 0x14, 6],
+      [48, 0x0, 5],
+      [58, 0x5c, 7],
+      [92, 0x7fff0, 19],
+      [116, 0x9, 5],
+      [127, 0xffffffc, 28],
+      [135, 0x7fffd9, 23],
+      [142, 0xffffeb, 24],
+      [195, 0x7fff1, 19],
+      [199, 0x1ffffec, 25],
+      [208, 0x7fff2, 19],
+      [220, 0xffffffd, 28],
+      [249, 0xffffffe, 28],
+      [254, 0x7fffff0, 27],
+      [255, 0x3ffffee, 26],
       [256, 0x3fffffff, 30],
     ];
     for (const [sym, code, length] of spotChecks) assert.deepEqual(codes[sym], [code, length], `symbol ${sym}`);
     // A complete prefix code: the Kraft sum is exactly 1.
-    assert.equal(codes.reduce((sum, [, length]) => sum + 2 ** -length, 0), 1);
+    assert.equal(
+      codes.reduce((sum, [, length]) => sum + 2 ** -length, 0),
+      1,
+    );
   });
 
   it('decodes every byte value, and refuses EOS and bad padding', () => {

@@ -157,7 +157,16 @@ describe('HTTP/2 session against a scripted peer', () => {
     const rest = (await peer.drain()).filter((f) => f.type === FrameType.DATA);
     assert.deepEqual(dataBytes(rest), [450, 400]);
     assert.equal(rest[1]!.flags, Flag.END_STREAM, 'END_STREAM rides on the last data');
-    peer.send(respond(stream.id, [[':status', '200'], ['grpc-status', '0']], Flag.END_HEADERS | Flag.END_STREAM));
+    peer.send(
+      respond(
+        stream.id,
+        [
+          [':status', '200'],
+          ['grpc-status', '0'],
+        ],
+        Flag.END_HEADERS | Flag.END_STREAM,
+      ),
+    );
     assert.equal(await events.closed, undefined);
     assert.deepEqual(events.headers, [{ ':status': '200', 'grpc-status': '0' }]);
     done();
@@ -185,7 +194,10 @@ describe('HTTP/2 session against a scripted peer', () => {
     stream.end();
     peer.send(respond(stream.id, [[':status', '200']]));
     peer.send(encodeFrame(FrameType.DATA, 0, stream.id, Buffer.alloc(400)));
-    assert.deepEqual((await peer.drain()).filter((f) => f.type === FrameType.WINDOW_UPDATE), []);
+    assert.deepEqual(
+      (await peer.drain()).filter((f) => f.type === FrameType.WINDOW_UPDATE),
+      [],
+    );
     // Padded: the padding counts too.
     peer.send(encodeFrame(FrameType.DATA, Flag.PADDED, stream.id, Buffer.from([99, ...Buffer.alloc(100 + 99)])));
     const updates = (await peer.drain()).filter((f) => f.type === FrameType.WINDOW_UPDATE);
@@ -217,7 +229,16 @@ describe('HTTP/2 session against a scripted peer', () => {
     peer.send(encodeFrame(FrameType.CONTINUATION, 0, stream.id, block.subarray(10, 200)));
     peer.send(encodeFrame(FrameType.CONTINUATION, Flag.END_HEADERS, stream.id, block.subarray(200)));
     peer.send(encodeFrame(FrameType.DATA, 0, stream.id, Buffer.from('reply')));
-    peer.send(respond(stream.id, [['grpc-status', '3'], ['grpc-message', 'bad%20thing']], Flag.END_HEADERS | Flag.END_STREAM));
+    peer.send(
+      respond(
+        stream.id,
+        [
+          ['grpc-status', '3'],
+          ['grpc-message', 'bad%20thing'],
+        ],
+        Flag.END_HEADERS | Flag.END_STREAM,
+      ),
+    );
     assert.equal(await events.closed, undefined);
     assert.deepEqual(events.headers, [
       { ':status': '200', 'content-type': 'application/grpc', 'x-big': 'x'.repeat(300) },
@@ -275,7 +296,16 @@ describe('HTTP/2 session against a scripted peer', () => {
     assert.equal(session.usable, false);
     await peer.drain();
     assert.equal(hungUp, false, 'the stream is still open');
-    peer.send(respond(stream.id, [[':status', '200'], ['grpc-status', '0']], Flag.END_HEADERS | Flag.END_STREAM));
+    peer.send(
+      respond(
+        stream.id,
+        [
+          [':status', '200'],
+          ['grpc-status', '0'],
+        ],
+        Flag.END_HEADERS | Flag.END_STREAM,
+      ),
+    );
     assert.equal(await events.closed, undefined);
     await end;
     done();

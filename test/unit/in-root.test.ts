@@ -33,7 +33,10 @@ function fresh(): void {
   fs.mkdirSync(outside);
 }
 const untouched = (): void => assert.deepEqual(fs.readdirSync(outside), [], `${outside} must stay empty`);
-const code = (c: InRootError['code']) => (e: unknown): boolean => e instanceof InRootError && e.code === c;
+const code =
+  (c: InRootError['code']) =>
+  (e: unknown): boolean =>
+    e instanceof InRootError && e.code === c;
 
 describe('cleanInRoot', () => {
   for (const [p, want] of [
@@ -178,10 +181,29 @@ describe('mkdirInRoot and ensureFileInRoot', () => {
 
 function spec(over: Partial<RuntimeSpec>): RuntimeSpec {
   return {
-    id: 'c1', hostname: 'h', rootfs: { kind: 'dir', path: root }, readOnly: false, args: ['sh'], env: [], workdir: '/',
-    user: { uid: 0, gid: 0, groups: [] }, tty: false, openStdin: false, mounts: [], resources: {}, capAdd: [], capDrop: [],
-    privileged: false, devices: [], ulimits: [], systemContainer: false, cgroupPath: 'isulad/c1', networkMode: 'none',
-    hooks: undefined, etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' }, ...over,
+    id: 'c1',
+    hostname: 'h',
+    rootfs: { kind: 'dir', path: root },
+    readOnly: false,
+    args: ['sh'],
+    env: [],
+    workdir: '/',
+    user: { uid: 0, gid: 0, groups: [] },
+    tty: false,
+    openStdin: false,
+    mounts: [],
+    resources: {},
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    devices: [],
+    ulimits: [],
+    systemContainer: false,
+    cgroupPath: 'isulad/c1',
+    networkMode: 'none',
+    hooks: undefined,
+    etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' },
+    ...over,
   };
 }
 const isFile = (p: string): boolean => fs.existsSync(p) && !fs.statSync(p).isDirectory();
@@ -192,7 +214,10 @@ describe('prepareMountTargets', () => {
     fresh();
     fs.symlinkSync(outside, path.join(root, 'etc'));
     const entries = prepareMountTargets(root, mountEntries(spec({}), isFile));
-    assert.deepEqual(entries.map((e) => e.target), [`${outside}/hostname`, `${outside}/hosts`, `${outside}/resolv.conf`]);
+    assert.deepEqual(
+      entries.map((e) => e.target),
+      [`${outside}/hostname`, `${outside}/hosts`, `${outside}/resolv.conf`],
+    );
     assert.ok(fs.statSync(path.join(root, outside, 'hosts')).isFile());
     assert.ok(entries.every((e) => !e.lxcCreates));
     untouched();
@@ -200,7 +225,10 @@ describe('prepareMountTargets', () => {
   it('an etc symlink loop is refused with the target named', () => {
     fresh();
     fs.symlinkSync('/etc', path.join(root, 'etc'));
-    assert.throws(() => prepareMountTargets(root, mountEntries(spec({}), isFile)), /cannot make the mount point \/etc\/hostname inside the container's rootfs: .*too many levels of symbolic links$/);
+    assert.throws(
+      () => prepareMountTargets(root, mountEntries(spec({}), isFile)),
+      /cannot make the mount point \/etc\/hostname inside the container's rootfs: .*too many levels of symbolic links$/,
+    );
   });
   it('-v, --tmpfs, --mount and --device targets: cleaned, resolved, made in the right filesystem', () => {
     fresh();
@@ -210,7 +238,10 @@ describe('prepareMountTargets', () => {
     fs.symlinkSync(outside, path.join(root, 'data'));
     const s = spec({
       systemContainer: true,
-      devices: [{ hostPath: '/dev/null', containerPath: '/dev/mynull', permissions: 'rwm' }, { hostPath: '/dev/zero', containerPath: '/opt/../zero', permissions: 'rwm' }],
+      devices: [
+        { hostPath: '/dev/null', containerPath: '/dev/mynull', permissions: 'rwm' },
+        { hostPath: '/dev/zero', containerPath: '/opt/../zero', permissions: 'rwm' },
+      ],
       mounts: [
         { type: 'bind', source: src, destination: '/../../../mnt', readOnly: false },
         { type: 'tmpfs', source: 'tmpfs', destination: '/mnt/escape/t', readOnly: false },
@@ -238,8 +269,26 @@ describe('prepareMountTargets', () => {
   it('the config names the resolved targets and asks LXC to create only where it may', () => {
     fresh();
     fs.mkdirSync(path.join(root, 'etc'));
-    const s = spec({ mounts: [{ type: 'tmpfs', source: 'tmpfs', destination: '/dev/shm2', readOnly: false }, { type: 'bind', source: '/tmp', destination: '/a dir/x', readOnly: true }] });
-    const text = renderLxcConfig(s, { containerDir: '/c', logFile: '/c/log', postStopHook: '/h', seccompProfile: undefined, remountReadOnlyHook: '/r', hookScript: undefined, monitorCgroup: 'm' }, false, prepareMountTargets(root, mountEntries(s, isFile)));
+    const s = spec({
+      mounts: [
+        { type: 'tmpfs', source: 'tmpfs', destination: '/dev/shm2', readOnly: false },
+        { type: 'bind', source: '/tmp', destination: '/a dir/x', readOnly: true },
+      ],
+    });
+    const text = renderLxcConfig(
+      s,
+      {
+        containerDir: '/c',
+        logFile: '/c/log',
+        postStopHook: '/h',
+        seccompProfile: undefined,
+        remountReadOnlyHook: '/r',
+        hookScript: undefined,
+        monitorCgroup: 'm',
+      },
+      false,
+      prepareMountTargets(root, mountEntries(s, isFile)),
+    );
     const lines = text.split('\n').filter((l) => l.startsWith('lxc.mount.entry'));
     assert.deepEqual(lines, [
       'lxc.mount.entry = /s/hostname etc/hostname none bind 0 0',

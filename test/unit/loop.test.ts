@@ -6,10 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { attachLoop, detachLoop, loopDevicesOf } from '../../src/sys/loop.js';
 import { which } from '../../src/sys/which.js';
 
-const why = process.getuid?.() !== 0 ? 'needs root'
-  : !which('losetup') ? 'losetup is not installed'
-  : !fs.existsSync('/dev/loop-control') ? 'no /dev/loop-control here'
-  : undefined;
+const why =
+  process.getuid?.() !== 0
+    ? 'needs root'
+    : !which('losetup')
+      ? 'losetup is not installed'
+      : !fs.existsSync('/dev/loop-control')
+        ? 'no /dev/loop-control here'
+        : undefined;
 
 describe('loop devices', { skip: why ?? false }, () => {
   let dir = '';
@@ -45,7 +49,7 @@ describe('loop devices', { skip: why ?? false }, () => {
     assert.deepEqual(await loopDevicesOf(path.join(dir, 'missing.img')), []);
   });
 
-  it('failures carry losetup\'s message on one line', async () => {
+  it("failures carry losetup's message on one line", async () => {
     await assert.rejects(attachLoop(path.join(dir, 'missing.img'), true), (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.match(err.message, /^losetup --find --show --read-only .*missing\.img failed: (?!losetup: ).+/);

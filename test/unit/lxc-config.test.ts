@@ -4,14 +4,40 @@ import type { ResourceSpec } from '../../src/api/containers.js';
 import { cgroupSettings, renderLxcConfig } from '../../src/runtime/lxc/config.js';
 import type { RuntimeSpec } from '../../src/runtime/runtime.js';
 
-const paths = { containerDir: '/c', logFile: '/c/log', postStopHook: '/h', seccompProfile: undefined, remountReadOnlyHook: '/r', hookScript: undefined, monitorCgroup: 'm' };
+const paths = {
+  containerDir: '/c',
+  logFile: '/c/log',
+  postStopHook: '/h',
+  seccompProfile: undefined,
+  remountReadOnlyHook: '/r',
+  hookScript: undefined,
+  monitorCgroup: 'm',
+};
 
 function spec(resources: ResourceSpec): RuntimeSpec {
   return {
-    id: 'c1', hostname: 'h', rootfs: { kind: 'dir', path: '/r' }, readOnly: false, args: ['sh'], env: [], workdir: '/',
-    user: { uid: 0, gid: 0, groups: [] }, tty: false, openStdin: false, mounts: [], resources, capAdd: [], capDrop: [],
-    privileged: false, devices: [], ulimits: [], systemContainer: false, cgroupPath: 'isulad/c1', networkMode: 'none',
-    hooks: undefined, etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' },
+    id: 'c1',
+    hostname: 'h',
+    rootfs: { kind: 'dir', path: '/r' },
+    readOnly: false,
+    args: ['sh'],
+    env: [],
+    workdir: '/',
+    user: { uid: 0, gid: 0, groups: [] },
+    tty: false,
+    openStdin: false,
+    mounts: [],
+    resources,
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    devices: [],
+    ulimits: [],
+    systemContainer: false,
+    cgroupPath: 'isulad/c1',
+    networkMode: 'none',
+    hooks: undefined,
+    etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' },
   };
 }
 
@@ -23,7 +49,17 @@ const configLines = (r: ResourceSpec, v2: boolean): string[] =>
     .split('\n')
     .filter((l) => /^lxc\.cgroup2?\.(?!dir\.|devices\.)/.test(l));
 
-const all: ResourceSpec = { memory: 100_000_000, memorySwap: 200_000_000, cpuShares: 512, cpuPeriod: 50_000, cpuQuota: 25_000, cpusetCpus: '0-1', cpusetMems: '0', pidsLimit: 10, filesLimit: 100 };
+const all: ResourceSpec = {
+  memory: 100_000_000,
+  memorySwap: 200_000_000,
+  cpuShares: 512,
+  cpuPeriod: 50_000,
+  cpuQuota: 25_000,
+  cpusetCpus: '0-1',
+  cpusetMems: '0',
+  pidsLimit: 10,
+  filesLimit: 100,
+};
 
 describe('LXC resource settings', () => {
   it('cgroup v1: one setting per cgroup file, the config says the same', () => {
@@ -38,14 +74,35 @@ describe('LXC resource settings', () => {
       'pids.max = 10',
       'files.limit = 100',
     ]);
-    assert.deepEqual(configLines(all, false), files(all, false).map((f) => `lxc.cgroup.${f}`));
+    assert.deepEqual(
+      configLines(all, false),
+      files(all, false).map((f) => `lxc.cgroup.${f}`),
+    );
   });
   it('cgroup v2: v2 files and values; the files controller keeps its v1 key', () => {
-    assert.deepEqual(files(all, true), ['memory.max = 100000000', 'memory.swap.max = 100000000', 'cpu.weight = 20', 'cpu.max = 25000 50000', 'cpuset.cpus = 0-1', 'cpuset.mems = 0', 'pids.max = 10', 'files.limit = 100']);
-    assert.deepEqual(configLines(all, true), [...files(all, true).slice(0, -1).map((f) => `lxc.cgroup2.${f}`), 'lxc.cgroup.files.limit = 100']);
+    assert.deepEqual(files(all, true), [
+      'memory.max = 100000000',
+      'memory.swap.max = 100000000',
+      'cpu.weight = 20',
+      'cpu.max = 25000 50000',
+      'cpuset.cpus = 0-1',
+      'cpuset.mems = 0',
+      'pids.max = 10',
+      'files.limit = 100',
+    ]);
+    assert.deepEqual(configLines(all, true), [
+      ...files(all, true)
+        .slice(0, -1)
+        .map((f) => `lxc.cgroup2.${f}`),
+      'lxc.cgroup.files.limit = 100',
+    ]);
   });
   it('nano CPUs become a quota over a 100 ms period; unlimited swap is max on v2', () => {
-    assert.deepEqual(files({ nanoCpus: 1_500_000_000, memorySwap: -1 }, false), ['memory.memsw.limit_in_bytes = -1', 'cpu.cfs_period_us = 100000', 'cpu.cfs_quota_us = 150000']);
+    assert.deepEqual(files({ nanoCpus: 1_500_000_000, memorySwap: -1 }, false), [
+      'memory.memsw.limit_in_bytes = -1',
+      'cpu.cfs_period_us = 100000',
+      'cpu.cfs_quota_us = 150000',
+    ]);
     assert.deepEqual(files({ nanoCpus: 1_500_000_000, memorySwap: -1 }, true), ['memory.swap.max = max', 'cpu.max = 150000 100000']);
   });
   it('nothing set, nothing written; a newline in a cpuset is refused', () => {

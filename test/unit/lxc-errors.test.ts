@@ -11,8 +11,16 @@ describe('LXC errors as users read them', () => {
     ['Permission denied - Failed to exec "/etc"', 'exec: "/etc": permission denied', 126],
     ['Exec format error - Failed to exec "/bin/x"', 'exec: "/bin/x": exec format error', undefined],
     ['Not a directory - Could not change directory to "/etc/hostname"', 'chdir to working directory "/etc/hostname" failed: not a directory', 127],
-    ['Not a directory - Failed to mount "/etc/hostname" onto "/usr/lib/x86_64-linux-gnu/lxc/rootfs/bin"', 'error mounting "/etc/hostname" to rootfs at "/bin": not a directory', 127],
-    ['No such file or directory - Failed to create directory "/usr/lib/aarch64-linux-gnu/lxc/rootfs/proc/x"', 'error creating mount point "/proc/x" in rootfs: no such file or directory', 127],
+    [
+      'Not a directory - Failed to mount "/etc/hostname" onto "/usr/lib/x86_64-linux-gnu/lxc/rootfs/bin"',
+      'error mounting "/etc/hostname" to rootfs at "/bin": not a directory',
+      127,
+    ],
+    [
+      'No such file or directory - Failed to create directory "/usr/lib/aarch64-linux-gnu/lxc/rootfs/proc/x"',
+      'error creating mount point "/proc/x" in rootfs: no such file or directory',
+      127,
+    ],
     ['Failed to setup mount entries', 'failed to setup mount entries', undefined],
   ];
   for (const [lxc, user, code] of cases) {

@@ -31,7 +31,7 @@ const recorded = (id: string): string | undefined => readExitRecord(path.join(ex
 const deadPid = (): number => spawnSync('true').pid!;
 
 describe('LXC post-stop hook', () => {
-  it('records the exit code of the init from LXC\'s log line', () => {
+  it("records the exit code of the init from LXC's log line", () => {
     const error = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (42)', `${process.pid}\n`);
     assert.equal(spawnSync('sh', [hook], { env: error.env }).status, 0);
     assert.equal(recorded(error.id), '42');

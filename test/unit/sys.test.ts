@@ -80,7 +80,19 @@ describe('gRPC framing', () => {
 
 describe('kernel features', () => {
   const v2 = describeCgroups([{ path: '/sys/fs/cgroup', version: 2, controllers: ['cpu', 'memory', 'pids'] }]);
-  const all: KernelFeatureSet = { overlay: true, squashfs: true, loop: true, userNamespaces: true, freezer: true, pids: true, memory: true, memsw: true, cpu: true, cpuset: true, files: false };
+  const all: KernelFeatureSet = {
+    overlay: true,
+    squashfs: true,
+    loop: true,
+    userNamespaces: true,
+    freezer: true,
+    pids: true,
+    memory: true,
+    memsw: true,
+    cpu: true,
+    cpuset: true,
+    files: false,
+  };
 
   it('on cgroup v2 the freezer and swap accounting come with the unified hierarchy and memory', () => {
     const k = detectKernelFeatures(v2);

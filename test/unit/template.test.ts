@@ -85,7 +85,7 @@ describe('template: text and fields', () => {
     assert.equal(run('{{.Nope.Deeper}}'), '<no value>');
     assert.equal(run('{{.Config.Entrypoint}}'), '<nil>');
   });
-  it('with missingKeyIsError a missing key fails as Go\'s missingkey=error does; present keys, nulls and index do not', () => {
+  it("with missingKeyIsError a missing key fails as Go's missingkey=error does; present keys, nulls and index do not", () => {
     const strict = (text: string): string => compileTemplate(text, { missingKeyIsError: true })(container);
     assert.throws(() => strict('{{.Nope}}'), { message: 'template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"' });
     assert.throws(() => strict('{{.State.Nope.Deeper}}'), { message: 'template: :1:8: executing "" at <.State.Nope.Deeper>: map has no entry for key "Nope"' });
@@ -276,7 +276,7 @@ describe('template: variables and literals', () => {
     assert.equal(run('{{"a\\tb\\n\\"q\\"\\\\"}}'), 'a\tb\n"q"\\');
     assert.equal(run('{{`raw \\n "x"`}}'), 'raw \\n "x"');
     assert.equal(run('{{"\\u00e9\\x41\\101"}}'), 'éAA');
-    assert.equal(run('{{42}} {{-2}} {{3.5}} {{0x1F}} {{1_000}} {{\'a\'}}'), '42 -2 3.5 31 1000 97');
+    assert.equal(run("{{42}} {{-2}} {{3.5}} {{0x1F}} {{1_000}} {{'a'}}"), '42 -2 3.5 31 1000 97');
     assert.equal(run('{{true}} {{false}} {{print nil}}'), 'true false <nil>');
   });
   it('executes a compiled template many times without leaking state', () => {
@@ -319,7 +319,7 @@ describe('template: parse errors', () => {
     fails('{{if}}x{{end}}', 'Template parsing error: template: :1: missing value for if');
     fails('{{.Id | 1}}', 'Template parsing error: template: :1: non executable command in pipeline stage 2');
     fails('{{#}}', 'Template parsing error: template: :1: unexpected "#" in command');
-    fails('{{.Na-me}}', 'Template parsing error: template: :1: bad character U+002D \'-\'');
+    fails('{{.Na-me}}', "Template parsing error: template: :1: bad character U+002D '-'");
     fails('{{break}}', 'Template parsing error: template: :1: {{break}} outside {{range}}');
     fails('{{"a".b}}', 'Template parsing error: template: :1: unexpected . after term "\\"a\\""');
     fails('{{range $a, $b, $c := .Args}}{{end}}', 'Template parsing error: template: :1: too many declarations in range');

@@ -40,57 +40,61 @@ const paths: { name: string; connect: (file: string) => SessionSocket }[] = [
   { name: 'node:net (the fallback)', connect: (file) => connectUnix(file, null) },
 ];
 
-for (const { name, connect } of paths) describe(`connectUnix on ${name}`, () => {
-  it('sends what is written before and after the connection is up, half-closes, and reads the reply to the end', async () => {
-    const srv = await server((received) => Buffer.concat([Buffer.from('got:'), received]));
-    const socket = connect(srv.file);
-    const result = collect(socket);
-    socket.write(Buffer.from('one,'));
-    await new Promise((r) => setTimeout(r, 20));
-    socket.write(Buffer.from('two'));
-    let ended = false;
-    socket.end(() => (ended = true));
-    assert.equal(socket.writable, false);
-    const { data, error } = await result;
-    assert.equal(error, undefined);
-    assert.equal(data.toString(), 'got:one,two');
-    assert.equal(ended, true);
-    srv.close();
-  });
+for (const { name, connect } of paths)
+  describe(`connectUnix on ${name}`, () => {
+    it('sends what is written before and after the connection is up, half-closes, and reads the reply to the end', async () => {
+      const srv = await server((received) => Buffer.concat([Buffer.from('got:'), received]));
+      const socket = connect(srv.file);
+      const result = collect(socket);
+      socket.write(Buffer.from('one,'));
+      await new Promise((r) => setTimeout(r, 20));
+      socket.write(Buffer.from('two'));
+      let ended = false;
+      socket.end(() => (ended = true));
+      assert.equal(socket.writable, false);
+      const { data, error } = await result;
+      assert.equal(error, undefined);
+      assert.equal(data.toString(), 'got:one,two');
+      assert.equal(ended, true);
+      srv.close();
+    });
 
-  it('carries a large reply whole', async () => {
-    const big = Buffer.alloc(1_000_000, 7);
-    const srv = await server(() => big);
-    const socket = connect(srv.file);
-    const result = collect(socket);
-    socket.end();
-    assert.ok((await result).data.equals(big));
-    srv.close();
-  });
+    it('carries a large reply whole', async () => {
+      const big = Buffer.alloc(1_000_000, 7);
+      const srv = await server(() => big);
+      const socket = connect(srv.file);
+      const result = collect(socket);
+      socket.end();
+      assert.ok((await result).data.equals(big));
+      srv.close();
+    });
 
-  it('fails with the errno name when nothing listens', async () => {
-    const missing = await collect(connect(path.join(dir, 'missing.sock')));
-    assert.equal(missing.error?.code, 'ENOENT');
-    // A socket file left by a listener that died.
-    const stale = path.join(dir, `stale${sockets++}.sock`);
-    const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
-    assert.equal(child.signal, 'SIGKILL');
-    const refused = await collect(connect(stale));
-    assert.equal(refused.error?.code, 'ECONNREFUSED');
-  });
+    it('fails with the errno name when nothing listens', async () => {
+      const missing = await collect(connect(path.join(dir, 'missing.sock')));
+      assert.equal(missing.error?.code, 'ENOENT');
+      // A socket file left by a listener that died.
+      const stale = path.join(dir, `stale${sockets++}.sock`);
+      const child = spawnSync(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
+      assert.equal(child.signal, 'SIGKILL');
+      const refused = await collect(connect(stale));
+      assert.equal(refused.error?.code, 'ECONNREFUSED');
+    });
 
-  it('destroy closes at once and writes after it are dropped', async () => {
-    const srv = await server((received) => received);
-    const socket = connect(srv.file);
-    const result = collect(socket);
-    socket.destroy();
-    socket.write(Buffer.from('late'));
-    const { data, error } = await result;
-    assert.equal(error, undefined);
-    assert.equal(data.length, 0);
-    srv.close();
+    it('destroy closes at once and writes after it are dropped', async () => {
+      const srv = await server((received) => received);
+      const socket = connect(srv.file);
+      const result = collect(socket);
+      socket.destroy();
+      socket.write(Buffer.from('late'));
+      const { data, error } = await result;
+      assert.equal(error, undefined);
+      assert.equal(data.length, 0);
+      srv.close();
+    });
   });
-});
 
 describe('connectUnix chooses the pipe handle only where this Node has it', () => {
   const realBinding = (process as { binding?: unknown }).binding;
@@ -115,11 +119,20 @@ describe('connectUnix chooses the pipe handle only where this Node has it', () =
       }),
       null,
     );
-    assert.equal(libuvBindings(() => undefined), null);
-    assert.equal(libuvBindings(() => ({})), null);
+    assert.equal(
+      libuvBindings(() => undefined),
+      null,
+    );
+    assert.equal(
+      libuvBindings(() => ({})),
+      null,
+    );
     // pipe_wrap without its constants, as a changed Node might have it.
     const real = realBinding as (name: string) => Record<string, unknown>;
-    assert.equal(libuvBindings((name: string) => (name === 'pipe_wrap' ? { ...real(name), constants: undefined } : real(name))), null);
+    assert.equal(
+      libuvBindings((name: string) => (name === 'pipe_wrap' ? { ...real(name), constants: undefined } : real(name))),
+      null,
+    );
   });
 
   it('falls back to node:net when the pipe handle throws', async () => {

@@ -7,9 +7,9 @@ const events: Command = {
   usage: 'events [OPTIONS]',
   describe: 'Get real time events from the server',
   options: {
-      'name': { alias: 'n', type: 'string', describe: 'Only events of this container (name or id)' },
-      'since': { alias: 'S', type: 'string', describe: 'Show all events created since timestamp' },
-      'until': { alias: 'U', type: 'string', describe: 'Stream events until this timestamp' },
+    name: { alias: 'n', type: 'string', describe: 'Only events of this container (name or id)' },
+    since: { alias: 'S', type: 'string', describe: 'Show all events created since timestamp' },
+    until: { alias: 'U', type: 'string', describe: 'Stream events until this timestamp' },
   },
   async run(args, ctx) {
     const time = (flag: 'since' | 'until'): string | undefined => {

@@ -7,8 +7,8 @@ const images: Command = {
   usage: 'images [OPTIONS]',
   describe: 'List images',
   options: {
-      'quiet': { alias: 'q', type: 'boolean', describe: 'Only show image IDs' },
-      'filter': { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided (reference=NAME[:TAG])' },
+    quiet: { alias: 'q', type: 'boolean', describe: 'Only show image IDs' },
+    filter: { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided (reference=NAME[:TAG])' },
   },
   async run(args, ctx) {
     const filters: Record<string, string[]> = {};
@@ -24,7 +24,12 @@ const images: Command = {
     const rows = list.map((i) => {
       const colon = i.name.lastIndexOf(':');
       const created = new Date(i.created);
-      const createdText = Number.isNaN(created.getTime()) ? i.created : created.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+      const createdText = Number.isNaN(created.getTime())
+        ? i.created
+        : created
+            .toISOString()
+            .replace('T', ' ')
+            .replace(/\.\d+Z$/, '');
       return [i.name.slice(0, colon), i.name.slice(colon + 1), i.id.slice(0, 12), createdText, formatBytes(i.size)];
     });
     ctx.out(renderTable(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));

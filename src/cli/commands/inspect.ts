@@ -23,8 +23,8 @@ const inspect: Command = {
   usage: 'inspect [OPTIONS] CONTAINER|IMAGE [CONTAINER|IMAGE...]',
   describe: 'Return low-level information on a container or image',
   options: {
-      'format': { alias: 'f', type: 'string', describe: 'Format the output using the given go template' },
-      'time': { alias: 't', type: 'number', default: 120, describe: 'Timeout in seconds to wait for the inspection' },
+    format: { alias: 'f', type: 'string', describe: 'Format the output using the given go template' },
+    time: { alias: 't', type: 'number', default: 120, describe: 'Timeout in seconds to wait for the inspection' },
   },
   async run(args, ctx) {
     const format = str(args.format);

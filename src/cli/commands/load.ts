@@ -8,9 +8,9 @@ const load: Command = {
   usage: 'load [OPTIONS] --input=FILE',
   describe: 'Load an image from a manifest or tar archive file',
   options: {
-      'input': { alias: 'i', type: 'string', describe: 'Read from a manifest or tar archive file' },
-      'type': { alias: 't', type: 'string', default: 'docker', describe: 'Image type: embedded or docker' },
-      'tag': { type: 'string', describe: 'Name and tag for the image (docker type only)' },
+    input: { alias: 'i', type: 'string', describe: 'Read from a manifest or tar archive file' },
+    type: { alias: 't', type: 'string', default: 'docker', describe: 'Image type: embedded or docker' },
+    tag: { type: 'string', describe: 'Name and tag for the image (docker type only)' },
   },
   async run(args, ctx) {
     const type = str(args.type) ?? 'docker';

@@ -7,9 +7,9 @@ const logs: Command = {
   usage: 'logs [OPTIONS] CONTAINER',
   describe: 'Fetch the logs of a container',
   options: {
-      'follow': { alias: 'f', type: 'boolean', describe: 'Follow log output' },
-      'tail': { type: 'string', default: 'all', describe: 'Number of lines to show from the end of the logs' },
-      'timestamps': { alias: 't', type: 'boolean', describe: 'Show timestamps' },
+    follow: { alias: 'f', type: 'boolean', describe: 'Follow log output' },
+    tail: { type: 'string', default: 'all', describe: 'Number of lines to show from the end of the logs' },
+    timestamps: { alias: 't', type: 'boolean', describe: 'Show timestamps' },
   },
   async run(args, ctx) {
     const [id, ...extra] = positionals(args);

@@ -73,13 +73,13 @@ const ps: Command = {
   usage: 'ps [OPTIONS]',
   describe: 'List containers',
   options: {
-      'all': { alias: 'a', type: 'boolean', describe: 'Show all containers (default shows just running)' },
-      'quiet': { alias: 'q', type: 'boolean', describe: 'Only display numeric IDs' },
-      'last': { alias: 'n', type: 'number', describe: 'Show n last created containers (includes all states)' },
-      'latest': { alias: 'l', type: 'boolean', describe: 'Show the latest created container (includes all states)' },
-      'no-trunc': { type: 'boolean', describe: "Don't truncate output" },
-      'filter': { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided' },
-      'format': { type: 'string', describe: 'Format the output using the given go template' },
+    all: { alias: 'a', type: 'boolean', describe: 'Show all containers (default shows just running)' },
+    quiet: { alias: 'q', type: 'boolean', describe: 'Only display numeric IDs' },
+    last: { alias: 'n', type: 'number', describe: 'Show n last created containers (includes all states)' },
+    latest: { alias: 'l', type: 'boolean', describe: 'Show the latest created container (includes all states)' },
+    'no-trunc': { type: 'boolean', describe: "Don't truncate output" },
+    filter: { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided' },
+    format: { type: 'string', describe: 'Format the output using the given go template' },
   },
   async run(args, ctx) {
     const noTrunc = args['no-trunc'] === true;
@@ -104,7 +104,12 @@ const ps: Command = {
       // `table` formats get a header and aligned columns; \t separates them, as in Docker.
       const header = body.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, field: string) => HEADERS[field] ?? field.toUpperCase());
       const split = (line: string): string[] => line.replace(/\\t/g, '\t').split('\t');
-      ctx.out(renderTable(split(header), rows.map((r) => split(template(r)))));
+      ctx.out(
+        renderTable(
+          split(header),
+          rows.map((r) => split(template(r))),
+        ),
+      );
       return 0;
     }
     if (template) {

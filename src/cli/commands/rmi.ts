@@ -5,7 +5,7 @@ import { eachContainer } from './each.js';
 const rmi: Command = {
   usage: 'rmi [OPTIONS] IMAGE [IMAGE...]',
   describe: 'Remove one or more images',
-  options: { 'force': { alias: 'f', type: 'boolean', describe: 'Force removal of the image' } },
+  options: { force: { alias: 'f', type: 'boolean', describe: 'Force removal of the image' } },
   run: (args, ctx) => eachContainer(ctx, positionals(args), 'rmi', (name) => ctx.client().unary('ImageService/Remove', { name, force: args.force === true })),
 };
 export default rmi;

@@ -8,8 +8,8 @@ const run: Command = {
   haltAtPositional: true,
   options: {
     ...CREATE_OPTIONS,
-      'detach': { alias: 'd', type: 'boolean', describe: 'Run container in background and print container ID' },
-      'rm': { type: 'boolean', describe: 'Automatically remove the container when it exits' },
+    detach: { alias: 'd', type: 'boolean', describe: 'Run container in background and print container ID' },
+    rm: { type: 'boolean', describe: 'Automatically remove the container when it exits' },
   },
   async run(args, ctx) {
     const detach = args.detach === true;

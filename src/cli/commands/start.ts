@@ -7,8 +7,8 @@ const start: Command = {
   usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
   describe: 'Start one or more stopped containers',
   options: {
-      'attach': { alias: 'a', type: 'boolean', describe: "Attach container's STDOUT and STDERR" },
-      'interactive': { alias: 'i', type: 'boolean', describe: "Attach container's STDIN" },
+    attach: { alias: 'a', type: 'boolean', describe: "Attach container's STDOUT and STDERR" },
+    interactive: { alias: 'i', type: 'boolean', describe: "Attach container's STDIN" },
   },
   async run(args, ctx) {
     const refs = positionals(args);

@@ -6,8 +6,8 @@ const stop: Command = {
   usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
   describe: 'Stop one or more containers',
   options: {
-      'time': { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait for stop before killing it' },
-      'force': { alias: 'f', type: 'boolean', describe: 'Stop container by force killing it' },
+    time: { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait for stop before killing it' },
+    force: { alias: 'f', type: 'boolean', describe: 'Stop container by force killing it' },
   },
   run: (args, ctx) =>
     eachContainer(ctx, positionals(args), 'stop', (id) =>

@@ -15,7 +15,9 @@ const update: Command = {
     const resources = resourcesOf(args);
     const restartPolicy = args.restart === undefined ? undefined : parseRestartPolicy(str(args.restart)!);
     if (Object.keys(resources).length === 0 && !restartPolicy) throw invalidArgs('You must provide one or more flags when using this command');
-    return eachContainer(ctx, positionals(args), 'update', (id) => ctx.client().unary('ContainerService/Update', { id, resources, ...(restartPolicy ? { restartPolicy } : {}) }));
+    return eachContainer(ctx, positionals(args), 'update', (id) =>
+      ctx.client().unary('ContainerService/Update', { id, resources, ...(restartPolicy ? { restartPolicy } : {}) }),
+    );
   },
 };
 export default update;

@@ -119,7 +119,12 @@ export class H2Session {
     socket.on('close', () => this.destroy());
     // Writes before the connection is up are buffered by the socket, and go out together.
     this.send(PREFACE);
-    this.send(encodeSettings([[Setting.ENABLE_PUSH, 0], [Setting.INITIAL_WINDOW_SIZE, windowSize]]));
+    this.send(
+      encodeSettings([
+        [Setting.ENABLE_PUSH, 0],
+        [Setting.INITIAL_WINDOW_SIZE, windowSize],
+      ]),
+    );
     if (windowSize > DEFAULT_WINDOW) this.send(encodeWindowUpdate(0, windowSize - DEFAULT_WINDOW));
   }
 

@@ -15,8 +15,7 @@ function typeMismatch(where: string, want: KeyType): EngineError {
   return invalidArgs(`daemon.json: "${where}" must be ${names[want]}`);
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkValue(where: string, value: unknown, type: KeyType, shape?: Record<string, KeyType>): void {
   switch (type) {

@@ -100,7 +100,10 @@ export class ServerCall {
         // Past the daemon-wide budget, only a call still waiting for the rest of a message is
         // refused: a small request, whole in its chunk, holds nothing.
         if (!this.recharge() && this.requestBytes > 0) {
-          throw new GrpcError(Status.RESOURCE_EXHAUSTED, `the server holds more than ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB of requests and responses; try again later`);
+          throw new GrpcError(
+            Status.RESOURCE_EXHAUSTED,
+            `the server holds more than ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB of requests and responses; try again later`,
+          );
         }
       } catch (e) {
         if (!(e instanceof GrpcError)) throw e;
@@ -154,7 +157,10 @@ export class ServerCall {
     const withinBudget = this.recharge();
     // Past the daemon-wide budget, only calls that themselves have a backlog are ended.
     if (backlog <= GRPC_LIMITS.maxCallBacklogBytes && (withinBudget || !this.waiting)) return;
-    const why = backlog > GRPC_LIMITS.maxCallBacklogBytes ? `more than ${GRPC_LIMITS.maxCallBacklogBytes / MiB} MiB` : `the server's ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB for all calls`;
+    const why =
+      backlog > GRPC_LIMITS.maxCallBacklogBytes
+        ? `more than ${GRPC_LIMITS.maxCallBacklogBytes / MiB} MiB`
+        : `the server's ${GRPC_LIMITS.maxBufferedBytes / MiB} MiB for all calls`;
     this.held = [];
     this.heldBytes = 0;
     this.fail(new GrpcError(Status.RESOURCE_EXHAUSTED, `the client is not reading its output: ${why} unsent; output dropped`));

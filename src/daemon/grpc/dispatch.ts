@@ -97,7 +97,8 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
   // one that never completes would hold its stream, and what came of it, for ever.
   const requests: unknown[] = [];
   const incomplete = setTimeout(
-    () => call.fail(new GrpcError(Status.DEADLINE_EXCEEDED, `${route.method}: the request did not arrive in full within ${GRPC_LIMITS.requestTimeoutMs / 1000} s`)),
+    () =>
+      call.fail(new GrpcError(Status.DEADLINE_EXCEEDED, `${route.method}: the request did not arrive in full within ${GRPC_LIMITS.requestTimeoutMs / 1000} s`)),
     GRPC_LIMITS.requestTimeoutMs,
   );
   call.onCancel(() => clearTimeout(incomplete));

@@ -85,7 +85,9 @@ async function layerMount(record: EmbeddedImageRecord, layer: EmbeddedLayer, ind
   const source = await realExisting(record, `${dir}/${layer.pathInHost}`, `layer ${index}`);
   // Checked again as at load: a symlink may have been put there since.
   if (!isInside(dir, source)) {
-    throw generalError(`Layer ${index} ${describePath(layer.pathInHost)} of embedded image ${record.name} leads to ${describePath(source)}, outside the manifest directory ${describePath(dir)}`);
+    throw generalError(
+      `Layer ${index} ${describePath(layer.pathInHost)} of embedded image ${record.name} leads to ${describePath(source)}, outside the manifest directory ${describePath(dir)}`,
+    );
   }
   const st = await fs.stat(source);
   const isDir = layer.mediaType === LAYER_DIR;

@@ -45,7 +45,9 @@ export async function resolveLayer(layer: EmbeddedLayer, index: number, manifest
   // realpath gets the join as written, so a trailing '/' on a file still fails as it does in iSulad.
   const hostPath = await realpathOf(`${manifestDir}/${layer.pathInHost}`, `${at}.pathInHost`);
   if (!isInside(manifestDir, hostPath)) {
-    throw invalidManifest(`${at}.pathInHost ${JSON.stringify(layer.pathInHost)} leads through a symlink to ${describePath(hostPath)}, outside the manifest directory ${describePath(manifestDir)}`);
+    throw invalidManifest(
+      `${at}.pathInHost ${JSON.stringify(layer.pathInHost)} leads through a symlink to ${describePath(hostPath)}, outside the manifest directory ${describePath(manifestDir)}`,
+    );
   }
   const st = await fs.stat(hostPath);
   const type = layer.mediaType === LAYER_DIR ? 'dir' : 'squashfs';

@@ -159,9 +159,16 @@ function toRecord(raw: unknown): EmbeddedImageRecord | undefined {
   if (!isObject(raw)) return undefined;
   const { name, id, digest, manifestPath, created, loadedAt, size, manifestText } = raw;
   if (
-    typeof name !== 'string' || typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest) ||
-    id !== digest.slice('sha256:'.length) || typeof manifestPath !== 'string' || !manifestPath.startsWith('/') ||
-    typeof created !== 'string' || typeof loadedAt !== 'string' || typeof size !== 'number' || !(size >= 0) ||
+    typeof name !== 'string' ||
+    typeof digest !== 'string' ||
+    !/^sha256:[0-9a-f]{64}$/.test(digest) ||
+    id !== digest.slice('sha256:'.length) ||
+    typeof manifestPath !== 'string' ||
+    !manifestPath.startsWith('/') ||
+    typeof created !== 'string' ||
+    typeof loadedAt !== 'string' ||
+    typeof size !== 'number' ||
+    !(size >= 0) ||
     typeof manifestText !== 'string'
   ) {
     return undefined;

@@ -31,7 +31,9 @@ export async function loadImage(deps: ImageVerbDeps, req: LoadRequest): Promise<
   if (req.tag) throw fault('InvalidArgument', '--tag is only for docker type images', ExitCode.general);
   const manifest = await readEmbeddedManifest(req.path);
   if (manifest.layers.some((l) => l.type === 'squashfs') && !(kernel.squashfs && kernel.loop)) {
-    throw failedPrecondition(`Your kernel does not support ${kernel.squashfs ? 'loop devices' : 'the squashfs filesystem'}; embedded image ${req.path} has squashfs layers and is refused`);
+    throw failedPrecondition(
+      `Your kernel does not support ${kernel.squashfs ? 'loop devices' : 'the squashfs filesystem'}; embedded image ${req.path} has squashfs layers and is refused`,
+    );
   }
   const { image, created } = deps.store.add(manifest);
   if (created) deps.emit('load', image.name, { name: image.name, type: 'embedded' });

@@ -17,7 +17,20 @@ export interface LxcPaths {
 }
 
 /** Devices every container may use (Docker's default device cgroup rules). */
-const DEFAULT_DEVICE_RULES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm'];
+const DEFAULT_DEVICE_RULES = [
+  'c *:* m',
+  'b *:* m',
+  'c 1:3 rwm',
+  'c 1:5 rwm',
+  'c 1:7 rwm',
+  'c 1:8 rwm',
+  'c 1:9 rwm',
+  'c 5:0 rwm',
+  'c 5:1 rwm',
+  'c 5:2 rwm',
+  'c 136:* rwm',
+  'c 10:200 rwm',
+];
 
 /** LXC config values run to the end of the line: a newline would inject another key. */
 function clean(value: string, what: string): string {
@@ -64,7 +77,13 @@ export function mountEntries(spec: RuntimeSpec, isFile: (path: string) => boolea
   for (const m of spec.mounts) {
     switch (m.type) {
       case 'tmpfs':
-        entries.push({ source: 'tmpfs', target: m.destination, fstype: 'tmpfs', options: ['rw', 'nosuid', 'nodev', 'noexec', ...(m.options ? m.options.split(',') : [])], kind: 'dir' });
+        entries.push({
+          source: 'tmpfs',
+          target: m.destination,
+          fstype: 'tmpfs',
+          options: ['rw', 'nosuid', 'nodev', 'noexec', ...(m.options ? m.options.split(',') : [])],
+          kind: 'dir',
+        });
         break;
       case 'squashfs':
         entries.push({ source: m.source, target: m.destination, fstype: 'squashfs', options: ['ro', 'nodev'], kind: 'dir' });

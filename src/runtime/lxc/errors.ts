@@ -27,7 +27,8 @@ export function describeLxcError(text: string): string {
   let q: RegExpExecArray | null;
   if ((q = /^Failed to exec "(.*)"$/.exec(what))) return execFailure(errno, q[1]!);
   if ((q = /^Could not change directory to "(.*)"$/.exec(what))) return `chdir to working directory "${q[1]}" failed${errno ? `: ${errno.toLowerCase()}` : ''}`;
-  if ((q = /^Failed to mount "(.*)" on(?:to)? "(.*)"$/.exec(what))) return `error mounting "${q[1]}" to rootfs at "${q[2]}"${errno ? `: ${errno.toLowerCase()}` : ''}`;
+  if ((q = /^Failed to mount "(.*)" on(?:to)? "(.*)"$/.exec(what)))
+    return `error mounting "${q[1]}" to rootfs at "${q[2]}"${errno ? `: ${errno.toLowerCase()}` : ''}`;
   if ((q = /^Failed to create directory "(.*)"$/.exec(what))) return `error creating mount point "${q[1]}" in rootfs${errno ? `: ${errno.toLowerCase()}` : ''}`;
   const first = what.charAt(0).toLowerCase() + what.slice(1);
   return errno ? `${first}: ${errno.toLowerCase()}` : first;
@@ -64,7 +65,8 @@ export function withoutAttachErrors(source: Readable): Readable {
     held = Buffer.concat([held, chunk]);
     for (let nl = held.indexOf(10); nl >= 0 && isLxcAttachLine(held.subarray(0, nl)); nl = held.indexOf(10)) held = held.subarray(nl + 1);
     // Still possibly one of its lines: wait for the end of the line (up to the limit).
-    const undecided = held.indexOf(10) < 0 && held.length < ATTACH_LINES_LIMIT && ATTACH_PREFIX.startsWith(held.subarray(0, ATTACH_PREFIX.length).toString('latin1'));
+    const undecided =
+      held.indexOf(10) < 0 && held.length < ATTACH_LINES_LIMIT && ATTACH_PREFIX.startsWith(held.subarray(0, ATTACH_PREFIX.length).toString('latin1'));
     if (undecided) return;
     out.write(held);
     held = undefined;

@@ -70,7 +70,9 @@ function tree(pid: number): number[] {
 export async function killHelper(roots: () => number[], cgroups: string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const helpers = roots().filter((p) => processAlive(p)).flatMap(tree);
+    const helpers = roots()
+      .filter((p) => processAlive(p))
+      .flatMap(tree);
     const victims = [...helpers, ...cgroups.flatMap((cg) => cgroupPids(cg))].filter((p) => processAlive(p));
     if (victims.length === 0) return true;
     if (Date.now() > deadline) return false;
@@ -99,7 +101,11 @@ export function holdStdin(fifo: string, id: string, helperPid: number, holderFil
   const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
   try {
     // $0 is the container id, so the holder's command line names its container.
-    const child = spawn('/bin/sh', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done', id, String(helperPid)], { detached: true, stdio: ['ignore', 'ignore', 'ignore', fd], cwd: '/' });
+    const child = spawn('/bin/sh', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done', id, String(helperPid)], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', fd],
+      cwd: '/',
+    });
     child.on('error', () => undefined);
     child.unref();
     if (child.pid !== undefined) fs.writeFileSync(holderFile, `${child.pid} ${readProcStat(child.pid)?.startTime ?? 0}\n`);

@@ -138,7 +138,13 @@ export class LxcHostResources {
 
   /** Removes every file the back-end made for the container, once its last run is released. */
   async removeFiles(id: string): Promise<void> {
-    const gone = [this.layout.stateDir(id), this.layout.exitFile(id), path.join(this.layout.containerDir(id), 'config'), this.layout.logFile(id), this.layout.lockFile(id)];
+    const gone = [
+      this.layout.stateDir(id),
+      this.layout.exitFile(id),
+      path.join(this.layout.containerDir(id), 'config'),
+      this.layout.logFile(id),
+      this.layout.lockFile(id),
+    ];
     await Promise.all(gone.map((p) => fsp.rm(p, { recursive: true, force: true })));
   }
 }

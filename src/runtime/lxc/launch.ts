@@ -67,7 +67,12 @@ function runPoststart(l: Launcher, spec: RuntimeSpec, pid: number): void {
 }
 
 /** Runtime.start: the host resources of the run, its config, then lxc-start. */
-export async function startRun(l: Launcher, spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {
+export async function startRun(
+  l: Launcher,
+  spec: RuntimeSpec,
+  stdinSource: Readable | undefined,
+  ttySize?: TerminalSize,
+): Promise<{ started: StartedContainer; io: ContainerIo }> {
   // A stale cgroup from an earlier run makes lxc-start fail when lxc.cgroup.dir.* is set.
   l.host.removeLeftoverCgroups(spec);
   const loops: string[] = [];
@@ -84,7 +89,12 @@ export async function startRun(l: Launcher, spec: RuntimeSpec, stdinSource: Read
   }
 }
 
-async function launch(l: Launcher, spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {
+async function launch(
+  l: Launcher,
+  spec: RuntimeSpec,
+  stdinSource: Readable | undefined,
+  ttySize?: TerminalSize,
+): Promise<{ started: StartedContainer; io: ContainerIo }> {
   const { layout, monitor, runs } = l;
   const stateDir = layout.stateDir(spec.id);
   fs.writeFileSync(layout.logFile(spec.id), '');
@@ -104,7 +114,10 @@ async function launch(l: Launcher, spec: RuntimeSpec, stdinSource: Readable | un
   const io: ContainerIo = { stdout: openFifoReader(fifo('stdout')), stderr: openFifoReader(fifo('stderr')), stdin };
   claimOutput(layout, spec.id);
   const init = spec.tty ? withControllingTerminal(spec.rootfs.kind === 'block' ? layout.blockRootfsDir(spec.id) : spec.rootfs.path, spec.args) : spec.args;
-  const [cmd, ...args] = withPidFile(withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', layout.lxcpath, '--', ...init], spec.tty, ttySize), layout.helperFile(spec.id));
+  const [cmd, ...args] = withPidFile(
+    withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', layout.lxcpath, '--', ...init], spec.tty, ttySize),
+    layout.helperFile(spec.id),
+  );
   let child: ChildProcess;
   try {
     child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/' });
@@ -133,11 +146,13 @@ async function launch(l: Launcher, spec: RuntimeSpec, stdinSource: Readable | un
     io.stdout.destroy();
     io.stderr.destroy();
     stdin?.destroy();
-    const killed = state !== undefined || (await killHelper(() => (childPid === undefined ? [] : [childPid]), [spec.cgroupPath, layout.monitorCgroupOf(spec.id)], 5000));
+    const killed =
+      state !== undefined || (await killHelper(() => (childPid === undefined ? [] : [childPid]), [spec.cgroupPath, layout.monitorCgroupOf(spec.id)], 5000));
     await settlesWithin(childGone, 5000);
     fs.rmSync(layout.exitFile(spec.id), { force: true });
     if (killed) await l.host.stopped(spec).catch((e: Error) => l.log.warn(`cleaning up the failed start of ${spec.id}: ${e.message}`));
-    const reason = state === undefined ? `the container did not start within the start-timeout (${l.startTimeoutMs / 1000}s)` : startFailure(layout.logFile(spec.id));
+    const reason =
+      state === undefined ? `the container did not start within the start-timeout (${l.startTimeoutMs / 1000}s)` : startFailure(layout.logFile(spec.id));
     throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
   }
   const monitorPid = childPid!;

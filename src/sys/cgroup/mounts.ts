@@ -19,7 +19,23 @@ export function parseCgroupMounts(mountinfo: string, readV2Controllers: (dir: st
     const mountPoint = left[4];
     if (!mountPoint) continue;
     if (fstype === 'cgroup') {
-      const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'net_cls', 'net_prio', 'perf_event', 'hugetlb', 'rdma', 'misc', 'files'];
+      const known = [
+        'cpu',
+        'cpuacct',
+        'cpuset',
+        'memory',
+        'devices',
+        'freezer',
+        'blkio',
+        'pids',
+        'net_cls',
+        'net_prio',
+        'perf_event',
+        'hugetlb',
+        'rdma',
+        'misc',
+        'files',
+      ];
       const controllers = superOpts.split(',').filter((o) => known.includes(o) || o.startsWith('name='));
       mounts.push({ path: mountPoint, version: 1, controllers });
     } else if (fstype === 'cgroup2') {

@@ -1,17 +1,66 @@
 /** The parse tree the parser builds and the executor walks, and how errors of both name it. */
 import type { Builtin } from './builtins.js';
 
-interface FieldNode { k: 'field'; pos: number; names: string[] }
-export interface VarNode { k: 'var'; pos: number; name: string; names: string[] }
-export interface ChainNode { k: 'chain'; pos: number; node: Arg; names: string[] }
-interface DotNode { k: 'dot'; pos: number }
-interface NilNode { k: 'nil'; pos: number }
-interface BoolNode { k: 'bool'; pos: number; value: boolean }
-interface NumNode { k: 'num'; pos: number; value: number; text: string }
-interface StrNode { k: 'str'; pos: number; value: string; text: string }
-export interface IdentNode { k: 'ident'; pos: number; name: string; fn: Builtin }
-export interface PipeNode { k: 'pipe'; pos: number; decl: string[]; isAssign: boolean; cmds: CmdNode[] }
-export interface CmdNode { k: 'cmd'; pos: number; args: Arg[] }
+interface FieldNode {
+  k: 'field';
+  pos: number;
+  names: string[];
+}
+export interface VarNode {
+  k: 'var';
+  pos: number;
+  name: string;
+  names: string[];
+}
+export interface ChainNode {
+  k: 'chain';
+  pos: number;
+  node: Arg;
+  names: string[];
+}
+interface DotNode {
+  k: 'dot';
+  pos: number;
+}
+interface NilNode {
+  k: 'nil';
+  pos: number;
+}
+interface BoolNode {
+  k: 'bool';
+  pos: number;
+  value: boolean;
+}
+interface NumNode {
+  k: 'num';
+  pos: number;
+  value: number;
+  text: string;
+}
+interface StrNode {
+  k: 'str';
+  pos: number;
+  value: string;
+  text: string;
+}
+export interface IdentNode {
+  k: 'ident';
+  pos: number;
+  name: string;
+  fn: Builtin;
+}
+export interface PipeNode {
+  k: 'pipe';
+  pos: number;
+  decl: string[];
+  isAssign: boolean;
+  cmds: CmdNode[];
+}
+export interface CmdNode {
+  k: 'cmd';
+  pos: number;
+  args: Arg[];
+}
 
 export type Arg = FieldNode | VarNode | ChainNode | DotNode | NilNode | BoolNode | NumNode | StrNode | IdentNode | PipeNode;
 

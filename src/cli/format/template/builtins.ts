@@ -19,11 +19,15 @@ type Cmp = 'bool' | 'num' | 'string' | 'nil' | 'other';
 function cmpKind(v: unknown): Cmp {
   if (v === null || v === undefined) return 'nil';
   switch (typeof v) {
-    case 'boolean': return 'bool';
+    case 'boolean':
+      return 'bool';
     case 'number':
-    case 'bigint': return 'num';
-    case 'string': return 'string';
-    default: return 'other';
+    case 'bigint':
+      return 'num';
+    case 'string':
+      return 'string';
+    default:
+      return 'other';
   }
 }
 
@@ -126,13 +130,27 @@ function jsEscape(s: string): string {
   for (const ch of s) {
     const cp = ch.codePointAt(0) as number;
     switch (ch) {
-      case '\\': out += '\\\\'; break;
-      case "'": out += "\\'"; break;
-      case '"': out += '\\"'; break;
-      case '<': out += '\\u003C'; break;
-      case '>': out += '\\u003E'; break;
-      case '&': out += '\\u0026'; break;
-      case '=': out += '\\u003D'; break;
+      case '\\':
+        out += '\\\\';
+        break;
+      case "'":
+        out += "\\'";
+        break;
+      case '"':
+        out += '\\"';
+        break;
+      case '<':
+        out += '\\u003C';
+        break;
+      case '>':
+        out += '\\u003E';
+        break;
+      case '&':
+        out += '\\u0026';
+        break;
+      case '=':
+        out += '\\u003D';
+        break;
       default:
         if (cp < 0x20) out += `\\u00${hexPad(cp, 2).toUpperCase()}`;
         else if (cp < 0x80 || isPrint(cp)) out += ch;

@@ -5,10 +5,39 @@
 import { formatU, goQuote, isAlphaNumeric } from './strconv.js';
 
 export type Kind =
-  | 'error' | 'eof' | 'text' | 'leftDelim' | 'rightDelim' | 'space' | 'bool' | 'char' | 'charConst'
-  | 'assign' | 'declare' | 'field' | 'ident' | 'leftParen' | 'rightParen' | 'number' | 'complex'
-  | 'pipe' | 'rawString' | 'string' | 'variable'
-  | 'block' | 'break' | 'continue' | 'dot' | 'define' | 'else' | 'end' | 'if' | 'nil' | 'range' | 'template' | 'with';
+  | 'error'
+  | 'eof'
+  | 'text'
+  | 'leftDelim'
+  | 'rightDelim'
+  | 'space'
+  | 'bool'
+  | 'char'
+  | 'charConst'
+  | 'assign'
+  | 'declare'
+  | 'field'
+  | 'ident'
+  | 'leftParen'
+  | 'rightParen'
+  | 'number'
+  | 'complex'
+  | 'pipe'
+  | 'rawString'
+  | 'string'
+  | 'variable'
+  | 'block'
+  | 'break'
+  | 'continue'
+  | 'dot'
+  | 'define'
+  | 'else'
+  | 'end'
+  | 'if'
+  | 'nil'
+  | 'range'
+  | 'template'
+  | 'with';
 
 export interface Token {
   kind: Kind;
@@ -18,8 +47,17 @@ export interface Token {
 }
 
 const KEYWORDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
-  ['block', 'block'], ['break', 'break'], ['continue', 'continue'], ['define', 'define'], ['else', 'else'],
-  ['end', 'end'], ['if', 'if'], ['nil', 'nil'], ['range', 'range'], ['template', 'template'], ['with', 'with'],
+  ['block', 'block'],
+  ['break', 'break'],
+  ['continue', 'continue'],
+  ['define', 'define'],
+  ['else', 'else'],
+  ['end', 'end'],
+  ['if', 'if'],
+  ['nil', 'nil'],
+  ['range', 'range'],
+  ['template', 'template'],
+  ['with', 'with'],
 ]);
 export const KEYWORD_KINDS: ReadonlySet<Kind> = new Set<Kind>([...KEYWORDS.values(), 'dot']);
 

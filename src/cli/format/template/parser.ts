@@ -195,8 +195,18 @@ export class Parser {
         return pipe;
       }
       switch (t.kind) {
-        case 'bool': case 'charConst': case 'complex': case 'dot': case 'field': case 'ident': case 'number':
-        case 'nil': case 'rawString': case 'string': case 'variable': case 'leftParen':
+        case 'bool':
+        case 'charConst':
+        case 'complex':
+        case 'dot':
+        case 'field':
+        case 'ident':
+        case 'number':
+        case 'nil':
+        case 'rawString':
+        case 'string':
+        case 'variable':
+        case 'leftParen':
           this.backup();
           pipe.cmds.push(this.command());
           break;
@@ -234,7 +244,11 @@ export class Parser {
         return { k: 'field', pos, names: [...node.names, ...names] };
       case 'var':
         return { k: 'var', pos, name: node.name, names: [...node.names, ...names] };
-      case 'bool': case 'str': case 'num': case 'nil': case 'dot':
+      case 'bool':
+      case 'str':
+      case 'num':
+      case 'nil':
+      case 'dot':
         throw this.err(`unexpected . after term ${goQuote(nodeString(node))}`);
       default:
         return { k: 'chain', pos, node, names };

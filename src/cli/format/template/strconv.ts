@@ -24,13 +24,20 @@ function escapeRune(cp: number, quote: number, asciiOnly: boolean): string {
   if (cp === quote || cp === 92) return `\\${String.fromCharCode(cp)}`;
   if (asciiOnly ? cp >= 0x20 && cp < 0x7f : isPrint(cp)) return String.fromCodePoint(cp);
   switch (cp) {
-    case 7: return '\\a';
-    case 8: return '\\b';
-    case 12: return '\\f';
-    case 10: return '\\n';
-    case 13: return '\\r';
-    case 9: return '\\t';
-    case 11: return '\\v';
+    case 7:
+      return '\\a';
+    case 8:
+      return '\\b';
+    case 12:
+      return '\\f';
+    case 10:
+      return '\\n';
+    case 13:
+      return '\\r';
+    case 9:
+      return '\\t';
+    case 11:
+      return '\\v';
     default:
       if (cp < 0x20 || cp === 0x7f) return `\\x${hexPad(cp, 2)}`;
       if (cp >= 0xd800 && cp <= 0xdfff) return '\\ufffd'; // lone surrogate: Go sees invalid UTF-8
