@@ -361,7 +361,7 @@ async function podmanEngine() {
       .readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .map((l) => l.split(' ')[4])
-      .filter((m) => m && m.startsWith(`${dir}/`))
+      .filter((m) => m?.startsWith(`${dir}/`))
       .reverse();
     for (const m of mounts) await run('umount', ['-l', m]);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -520,13 +520,13 @@ async function measureEngine(name) {
 
     log(`${name}: serial ${serialN}`);
     const sNames = names('s', serialN);
-    sNames.forEach((n) => removeAtEnd.add(n));
+    for (const n of sNames) removeAtEnd.add(n);
     result.serial = {};
     for (const op of OPS) result.serial[op] = await phase(engine, op, sNames, false);
 
     log(`${name}: parallel ${parallelN}`);
     const pNames = names('p', parallelN);
-    pNames.forEach((n) => removeAtEnd.add(n));
+    for (const n of pNames) removeAtEnd.add(n);
     result.parallel = {};
     for (const op of OPS) {
       result.parallel[op] = await phase(engine, op, pNames, true);
@@ -547,7 +547,7 @@ async function measureEngine(name) {
 
     log(`${name}: run -d ${serialN}`);
     const rNames = names('r', serialN);
-    rNames.forEach((n) => removeAtEnd.add(n));
+    for (const n of rNames) removeAtEnd.add(n);
     result.run = await phase(engine, 'runD', rNames, false);
     await engine.forceRemove(rNames);
     await sleep(500);

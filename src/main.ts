@@ -23,7 +23,6 @@ interface SeaModule {
   getAsset(key: string, encoding: string): string;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const sea = require('node:sea') as SeaModule;
 const inSea = sea.isSea();
 

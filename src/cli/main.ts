@@ -1,4 +1,4 @@
-import { EngineError, ExitCode, toEngineError } from '../api/errors.js';
+import { type EngineError, ExitCode, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { DaemonError, type TlsFlags } from '../client/transport.js';
 import { parseArgs, type Args } from './args.js';

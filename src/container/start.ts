@@ -11,7 +11,7 @@ import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
 import { JsonFileWriter } from './logs/json-file.js';
 import { logLimits } from './logs/limits.js';
-import type { ContainerIo, RuntimeSpec } from '../runtime/runtime.js';
+import type { ContainerIo, Runtime, RuntimeSpec } from '../runtime/runtime.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import type { ContainerState } from './record.js';
 import { runtimeOf, runtimeSpecOf } from './spec.js';
@@ -65,7 +65,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   const spec = runtimeSpecOf(c, ctx.defaults);
   if (c.record.host.SystemContainer && spec.rootfs.kind === 'dir') writeSystemContainerEtc(c, spec.rootfs.path);
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
-  let result;
+  let result: Awaited<ReturnType<Runtime['start']>>;
   try {
     result = await runtimeOf(ctx.runtimes, c).start(spec, stdinSource, ttySize);
   } catch (e) {

@@ -140,7 +140,10 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
         (id) => store.find(id)?.id === id || ctx.gc.has(id),
         (id) => `${cgroupParent}/${id}`,
       )
-      .catch((e: Error) => (log.error(`removing leftovers of removed containers: ${e.message}`), []));
+      .catch((e: Error) => {
+        log.error(`removing leftovers of removed containers: ${e.message}`);
+        return [];
+      });
     orphans.push(...swept);
   }
   if (orphans.length > 0) log.warn(`removed the leftovers of ${orphans.length} container(s) that have no record`);

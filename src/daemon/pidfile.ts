@@ -15,7 +15,7 @@ function runningDaemonPid(file: string): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   // A stale file may name a recycled pid: only an isulad process counts.
   const cmdline = readProcessCmdline(pid);
-  return cmdline && cmdline.some((arg) => path.basename(arg).startsWith('isulad')) ? pid : undefined;
+  return cmdline?.some((arg) => path.basename(arg).startsWith('isulad')) ? pid : undefined;
 }
 
 /**

@@ -30,5 +30,9 @@ export function superviseExits(ctx: EngineContext, log: Logger): { close(): void
     return watcher;
   });
   for (const w of watchers) w.start();
-  return { close: () => watchers.forEach((w) => w.close()) };
+  return {
+    close: () => {
+      for (const w of watchers) w.close();
+    },
+  };
 }

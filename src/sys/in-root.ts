@@ -258,7 +258,7 @@ export function readFileInRoot(root: string, p: string, maxBytes: number): strin
       // One byte past the size stat gave (at most past the limit): a file growing meanwhile is still caught.
       const buf = Buffer.alloc(Math.min(now.size, maxBytes) + 1);
       let length = 0;
-      for (let n; length < buf.length && (n = fs.readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n;
+      for (let n: number; length < buf.length && (n = fs.readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n;
       if (length > maxBytes) throw new InRootError('EFBIG', `${p}: larger than ${maxBytes} bytes`);
       return buf.subarray(0, length).toString('utf8');
     } finally {

@@ -251,7 +251,9 @@ describe('gRPC limits', () => {
 
   it('100 calls each holding most of a 4 MiB message: past 64 MiB they are refused, and the daemon stays bounded', async () => {
     const clients = await Promise.all(Array.from({ length: 25 }, () => connect()));
-    const watch = watchRss(engine.pid, 250, () => clients.forEach((c) => c.destroy()));
+    const watch = watchRss(engine.pid, 250, () => {
+      for (const c of clients) c.destroy();
+    });
     try {
       const part = Buffer.alloc(4 * MiB - 100 * 1024, 1);
       const calls = Array.from({ length: 100 }, (_, i) => rawCall(clients[i % clients.length]!, grpcPath('SystemService/Version'), 4 * MiB, part, false));
@@ -273,7 +275,7 @@ describe('gRPC limits', () => {
       assert.match(refusedCalls[0]!.message ?? '', /more than 64 MiB of requests/);
     } finally {
       const grown = watch.stop();
-      clients.forEach((c) => c.destroy());
+      for (const c of clients) c.destroy();
       assert.ok(grown < 250, `the daemon grew by ${grown.toFixed(0)} MB`);
     }
     await engine.isula(['version'], { timeoutMs: 10_000 });

@@ -21,8 +21,9 @@ describe('the client on a Node without process.binding', () => {
       fs.writeFileSync(file, text);
       return file;
     };
-    preloads['gone'] = write('binding-gone.cjs', 'delete process.binding;\n');
-    preloads['throwing'] = write('binding-throws.cjs', 'process.binding = (name) => { throw new Error(`No such module: ${name}`); };\n');
+    preloads.gone = write('binding-gone.cjs', 'delete process.binding;\n');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the string is JavaScript source for the preload file
+    preloads.throwing = write('binding-throws.cjs', 'process.binding = (name) => { throw new Error(`No such module: ${name}`); };\n');
   });
   after(() => engine.cleanup());
 

@@ -120,6 +120,7 @@ describe('inspect', () => {
   after(() => cli.engine.cleanup());
 
   it('inspect prints a JSON array describing the container', async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the test walks deep into inspect's JSON and asserts every value it reads
     const arr = JSON.parse(await cli.ok(['inspect', 'insp'])) as Record<string, any>[];
     assert.ok(Array.isArray(arr));
     assert.equal(arr.length, 1);
@@ -617,7 +618,7 @@ describe('top, rename, update, attach', () => {
     await cli.ok(['stop', '-t', '0', 'up']);
     await cli.ok(['update', '-m', '96m', 'up']);
     await cli.ok(['start', 'up']);
-    assert.equal(await cli.ok(['exec', 'up', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']), String(96 * 1024 * 1024) + '\n');
+    assert.equal(await cli.ok(['exec', 'up', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']), `${96 * 1024 * 1024}\n`);
   });
 
   it('update without flags or with a bad value exits 125; of an unknown container 1', async () => {

@@ -35,8 +35,8 @@ describe('host files stay untouched', () => {
   let engine: TestEngine;
   let cli: Cli;
   /** Unique names under the host's /tmp that a container's mounts must never create. */
-  const escape = `isulad-test-escape-${process.pid}`;
-  const escapes = ['', '-tmpfs', '-mount', '-dev'].map((s) => `/tmp/${escape}${s}`);
+  const escapeName = `isulad-test-escape-${process.pid}`;
+  const escapes = ['', '-tmpfs', '-mount', '-dev'].map((s) => `/tmp/${escapeName}${s}`);
   const up = '/..'.repeat(12);
 
   before(async () => {
@@ -133,7 +133,11 @@ describe('host files stay untouched', () => {
     const r = await cli.withRootfs(
       'run',
       ['--rm', ...flags],
-      ['sh', '-c', `cat /tmp/${escape}/marker; grep -c " /tmp/${escape}-\\(tmpfs\\|mount\\) " /proc/self/mountinfo; test -c /tmp/${escape}-dev && echo dev`],
+      [
+        'sh',
+        '-c',
+        `cat /tmp/${escapeName}/marker; grep -c " /tmp/${escapeName}-\\(tmpfs\\|mount\\) " /proc/self/mountinfo; test -c /tmp/${escapeName}-dev && echo dev`,
+      ],
     );
     for (const e of escapes) assert.equal(fs.existsSync(e), false, `${e} was made on the host`);
     assert.equal(r.code, 0, show(r));
@@ -141,7 +145,7 @@ describe('host files stay untouched', () => {
     // the cleaned destinations are what the container keeps
     const id = await cli.create(flags, ['true']);
     const binds = await cli.ok(['inspect', '-f', '{{json .HostConfig.Binds}}', id]);
-    assert.deepEqual(JSON.parse(binds), [`${src}:/tmp/${escape}:ro`]);
+    assert.deepEqual(JSON.parse(binds), [`${src}:/tmp/${escapeName}:ro`]);
     await cli.ok(['rm', id]);
   });
 

@@ -42,7 +42,8 @@ function sequence(stdout: string): number[] {
       assert.match(l, /^\d+$/, `not a counter line: ${JSON.stringify(l)}`);
       return Number(l);
     });
-  nums.forEach((n, i) => assert.equal(n, i, `counter output has a gap or repeat at line ${i}: ...${nums.slice(Math.max(0, i - 3), i + 3).join(',')}...`));
+  for (const [i, n] of nums.entries())
+    assert.equal(n, i, `counter output has a gap or repeat at line ${i}: ...${nums.slice(Math.max(0, i - 3), i + 3).join(',')}...`);
   return nums;
 }
 

@@ -34,7 +34,7 @@ describe('DurableFile', () => {
     }
     // Each promise, once settled, finds at least its own state on disk.
     const seen = await Promise.all(saves.map((s) => s.then(() => Number(fs.readFileSync(path.join(dir, 'f'), 'utf8')))));
-    seen.forEach((n, i) => assert.ok(n >= i + 1, `save ${i + 1} settled with ${n} on disk`));
+    for (const [i, n] of seen.entries()) assert.ok(n >= i + 1, `save ${i + 1} settled with ${n} on disk`);
     assert.equal(fs.readFileSync(path.join(dir, 'f'), 'utf8'), '10');
     assert.ok(renders <= 2, `10 saves asked for at once took ${renders} writes`);
   });

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, encodeMessage, EXIT_CODE_TRAILER } from '../../src/api/codec.js';
 import { ExitCode, imageBusy, imageNotFound, nameConflict, notFound } from '../../src/api/errors.js';
 import { frameMessage, MessageReader } from '../../src/api/grpc-framing.js';
-import { encodeGrpcMessage, GrpcError, parseTimeout, Status } from '../../src/api/grpc-status.js';
+import { encodeGrpcMessage, type GrpcError, parseTimeout, Status } from '../../src/api/grpc-status.js';
 import { startServer, stopServer, type GrpcServer } from '../../src/daemon/server.js';
 import type { HandlerTable, StreamCall } from '../../src/services/handlers.js';
 import type { Logger } from '../../src/sys/log.js';

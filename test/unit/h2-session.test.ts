@@ -76,7 +76,14 @@ async function connect(windowSize?: number): Promise<{ session: H2Session; peer:
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   const session = new H2Session(connectUnix(file), windowSize);
   const peer = new Peer(await accepted);
-  return { session, peer, done: () => (peer.socket.destroy(), server.close()) };
+  return {
+    session,
+    peer,
+    done: () => {
+      peer.socket.destroy();
+      server.close();
+    },
+  };
 }
 
 function recorder(): StreamEvents & { headers: Record<string, string>[]; data: Buffer[]; closed: Promise<StreamError | undefined> } {

@@ -100,7 +100,7 @@ const codes: [code: number, length: number][] = [];
 function buildCode(): void {
   if (order.length > 0) return;
   const byLength: number[][] = Array.from({ length: 31 }, () => []);
-  HUFFMAN_LENGTHS.forEach((length, sym) => byLength[length]!.push(sym));
+  for (const [sym, length] of HUFFMAN_LENGTHS.entries()) byLength[length]!.push(sym);
   let code = 0;
   for (let length = 1; length <= 30; length++) {
     code *= 2; // the first code of a length follows the last shorter one, one bit longer

@@ -2,6 +2,7 @@
 
 /** A path as shown in an error: verbatim, unless control characters would break the one-line message. */
 export function describePath(p: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
   return /[\x00-\x1f\x7f]/.test(p) ? JSON.stringify(p) : p;
 }
 

@@ -2,7 +2,7 @@
  * The embedded manifest's fields and the checks that need no file system
  * (lcr:src/json/schema/embedded/*.json, src/daemon/modules/image/embedded/lim.c).
  */
-import { EngineError, generalError } from '../../api/errors.js';
+import { type EngineError, generalError } from '../../api/errors.js';
 import { isReservedImageName, parseImageReference } from './reference.js';
 
 export const MANIFEST_MEDIA_TYPE = 'application/embedded.manifest+json';

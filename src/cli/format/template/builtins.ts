@@ -42,7 +42,8 @@ function eq(a: unknown, rest: readonly unknown[]): boolean {
     }
     if (ka === 'nil') return true;
     if (ka === 'other') throw new CallError(`non-comparable type ${show(a)}: ${goType(a)}`);
-    if (a == b) return true; // loose: a number and a bigint compare by value
+    // biome-ignore lint/suspicious/noDoubleEquals: loose on purpose, a number and a bigint compare by value
+    if (a == b) return true;
   }
   return false;
 }
@@ -180,6 +181,7 @@ function mapRunes(s: string, map: (ch: string) => string): string {
   return out;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, control characters included
 const ASCII = /^[\x00-\x7f]*$/;
 const upper = (s: string): string => (ASCII.test(s) ? s.toUpperCase() : mapRunes(s, (c) => c.toUpperCase()));
 const lower = (s: string): string => (ASCII.test(s) ? s.toLowerCase() : mapRunes(s, (c) => c.toLowerCase()));

@@ -10,7 +10,7 @@ import { goType, isObj, keysOf, own, truth } from './values.js';
 const MISSING: unique symbol = Symbol('missing');
 
 /** How a walk ends: normally, or by {{break}} / {{continue}} inside a range. */
-const enum Flow {
+enum Flow {
   Normal,
   Break,
   Continue,

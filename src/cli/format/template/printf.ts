@@ -161,6 +161,7 @@ function fmtFloatVerb(v: number, verb: string, f: Spec): string {
 }
 
 function canBackquote(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: Go's strconv.CanBackquote refuses exactly these characters
   return !/[`\u0000-\u0008\u000a-\u001f\u007f\ufeff]/.test(s);
 }
 
