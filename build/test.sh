@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the single executables, compiles the tests, and runs them: unit and integration
-# tests with Node's test runner, then the release checks (the aarch64 executable under
-# qemu-user, the RPMs installed by dnf from their repository, the x86_64 QEMU test image).
+# Checks format and lint (Biome), builds the single executables, compiles the tests, and
+# runs them: unit and integration tests with Node's test runner, then the release checks
+# (the aarch64 executable under qemu-user, the RPMs installed by dnf from their repository,
+# the x86_64 QEMU test image).
 # `build/test.sh unit` runs only the unit tests (no build, no root needed);
 # `build/test.sh node` runs unit and integration tests; `build/test.sh release` only the
 # release checks.
@@ -11,6 +12,8 @@ scope=${1:-all}
 case "$scope" in unit|node|release|all) ;; *) echo "usage: build/test.sh [unit|node|release|all]" >&2; exit 2 ;; esac
 status=0
 if [ "$scope" != release ]; then
+  # Format check and lint first: seconds, and they name the line.
+  npx biome ci .
   rm -rf out
   npx tsc -p tsconfig.json
   if [ "$scope" = unit ]; then
