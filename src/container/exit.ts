@@ -1,5 +1,6 @@
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import { handToCollector } from './gc-handoff.js';
 import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { processAlive } from '../sys/procfs.js';
 import { waitUntil } from '../sys/wait.js';
@@ -34,18 +35,7 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
     else await c.pump?.drained(leftover ? 1000 : DRAIN_TIMEOUT_MS);
     const release = async (): Promise<void> => runtime.stopped(spec).catch((e: Error) => ctx.log.warn(`cleaning up after ${c.id}: ${e.message}`));
     if (leftover && !(await waitUntil(() => runtime.listPids(spec).length === 0, 1000, 20))) {
-      const res = runtime.hostResources(spec);
-      ctx.gc.add({
-        id: c.id,
-        name: c.name,
-        cgroupPath: res.cgroupPath,
-        monitorCgroupPath: res.monitorCgroupPath,
-        shimPid: c.state.ShimPid,
-        shimStartTime: c.state.ShimStartTime,
-        mounts: res.mounts,
-        dirs: [],
-        removed: false,
-      });
+      handToCollector(ctx, c, runtime, spec, false);
     } else if (helperRunning) {
       const { ShimPid: pid, ShimStartTime: startTime } = c.state;
       c.releasing = waitUntil(() => !processAlive(pid, startTime), HELPER_EXIT_MS, 10).then(release);

@@ -2,6 +2,7 @@ import fsp from 'node:fs/promises';
 import { failedPrecondition } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import { handToCollector } from './gc-handoff.js';
 import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { awaitExit } from './wait-exit.js';
 import { startedOf } from './started.js';
@@ -38,19 +39,8 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
       // Unlike iSulad (refuses) and Docker (hangs), a container whose processes will not die
       // goes at once: its leftovers stay with the garbage collector, its name is free.
       if (!(await awaitExit(ctx, c, STUCK_AFTER_MS))) {
-        const res = runtime.hostResources(spec);
         c.pump?.detach();
-        ctx.gc.add({
-          id: c.id,
-          name: c.name,
-          cgroupPath: res.cgroupPath,
-          monitorCgroupPath: res.monitorCgroupPath,
-          shimPid: c.state.ShimPid,
-          shimStartTime: c.state.ShimStartTime,
-          mounts: res.mounts,
-          dirs: [...res.stateDirs, c.dir],
-          removed: true,
-        });
+        handToCollector(ctx, c, runtime, spec, true);
         await forget(ctx, c, false);
         return;
       }
