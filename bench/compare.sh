@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # isula side by side with Docker, Podman and raw LXC (ptcr style), in one run:
-#   bench/compare.sh [--engines isula,lxc,docker,podman] [--serial 10] [--parallel 100]
+#   bench/compare.sh [--engines isula,isula-bun,lxc,docker,podman] [--serial 10] [--parallel 100]
 #                    [--rounds 3] [--install] [--no-api] [--no-profile] [--results DIR]
 #                    [--md docs/benchmarks.md] [--svg docs/compare.svg]
 # Every available engine runs back to back, ABAB order (round 1 in the given order, round 2
@@ -13,6 +13,8 @@
 #   otherwise dockerd is started here on a private data root, exec root, pidfile and socket,
 #   without iptables or bridge (containerd as its child), and stopped and deleted at the end.
 # - Podman runs on a private --root/--runroot per run (bench/lifecycle.mjs deletes it).
+# - isula-bun: the Bun executables (dist-bun/, `npm run build -- --runtime bun`), measured
+#   as isula is and compared with it (isula-bun / isula) in the report; not in the default list.
 # - isula-api (the daemon's own share: the same daemon over gRPC from one process) runs
 #   next to isula unless --no-api; a profiling run of the daemon follows unless --no-profile.
 # - --results DIR keeps the per-run JSON files (default: a temporary directory, deleted).
@@ -52,7 +54,7 @@ done
 IFS=, read -r -a wanted <<<"$engines"
 [ "${#wanted[@]}" -gt 0 ] || usage
 for e in "${wanted[@]}"; do
-  case "$e" in isula | lxc | docker | podman) ;; *) echo "$prog: unknown engine: $e (want isula, lxc, docker, podman)" >&2; usage ;; esac
+  case "$e" in isula | isula-bun | lxc | docker | podman) ;; *) echo "$prog: unknown engine: $e (want isula, isula-bun, lxc, docker, podman)" >&2; usage ;; esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "$prog: needs root (containers, cgroups, dockerd)" >&2; exit 1; }
 
@@ -138,6 +140,8 @@ for e in "${wanted[@]}"; do
   case "$e" in
     isula)
       if [ -x "$repo/dist/isula" ]; then available+=(isula); else say "skipping isula: dist/isula missing (npm run build)"; fi ;;
+    isula-bun)
+      if [ -x "$repo/dist-bun/isula" ]; then available+=(isula-bun); else say "skipping isula-bun: dist-bun/isula missing (npm run build -- --runtime bun)"; fi ;;
     lxc)
       if command -v lxc-start >/dev/null; then available+=(lxc); else say "skipping lxc: lxc-start missing (apt-get install lxc, or --install)"; fi ;;
     docker)
@@ -160,17 +164,25 @@ for e in "${wanted[@]}"; do
 done
 [ "${#available[@]}" -gt 0 ] || { say "no engine available"; exit 1; }
 
-# isula: every round measures the same executable, even if dist/ is rebuilt meanwhile.
-if printf '%s\n' "${available[@]}" | grep -qx isula; then
-  mkdir -p "$work/dist"
-  cp "$repo/dist/isulad" "$work/dist/"
+# isula, isula-bun: every round measures the same executable, even if dist/ is rebuilt
+# meanwhile. snapshot SRC DEST copies SRC/isulad (a symlink is followed) to DEST/isulad.
+snapshot() {
+  mkdir -p "$2"
+  cp "$1/isulad" "$2/isulad"
   # A file just written sits in the page cache in large folios, and every page fault then
   # maps a whole folio: the daemon's VmRSS read 61 MB instead of 51 MB. Evicted, the copy is
   # paged in on demand, as an installed executable is after a boot.
-  sync "$work/dist/isulad"
-  dd if="$work/dist/isulad" iflag=nocache count=0 status=none
-  ln -s isulad "$work/dist/isula"
+  sync "$2/isulad"
+  dd if="$2/isulad" iflag=nocache count=0 status=none
+  ln -s isulad "$2/isula"
+}
+if printf '%s\n' "${available[@]}" | grep -qx isula; then
+  snapshot "$repo/dist" "$work/dist"
   export ISULAD_BENCH_DIST=$work/dist
+fi
+if printf '%s\n' "${available[@]}" | grep -qx isula-bun; then
+  snapshot "$repo/dist-bun" "$work/dist-bun"
+  export ISULAD_BENCH_DIST_BUN=$work/dist-bun
 fi
 
 # isula-api needs the TypeScript build in out/.

@@ -15,6 +15,8 @@
 // Engines:
 //   isula      this repo's dist/isula against a private dist/isulad (external rootfs,
 //              cgroup parent /isulad-bench)
+//   isula-bun  the same with the Bun executables (dist-bun/isula and dist-bun/isulad, from
+//              `npm run build -- --runtime bun`; ISULAD_BENCH_DIST_BUN to use a copy)
 //   isula-api  the same daemon driven over gRPC from this process: the daemon's own share
 //              (needs out/ from `npx tsc -p tsconfig.json`)
 //   docker     the docker CLI against a running dockerd (--docker-host); the rootfs as an
@@ -23,7 +25,7 @@
 //              the rootfs imported with `podman import`; all of it deleted at the end
 //   lxc        raw lxc-* tools, the floor: mkdir + config write, `lxc-start -d`,
 //              `lxc-stop -k`, rm -rf
-// Usage: node bench/lifecycle.mjs [--engines isula,isula-api,lxc] [--serial 10] [--parallel 100]
+// Usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc] [--serial 10] [--parallel 100]
 //          [--json FILE] [--docker-host unix:///var/run/docker.sock] [--docker-cli PATH]
 //          [--profile DIR]
 // --json writes the results (an array, one object per engine) for bench/report.mjs.
@@ -35,9 +37,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ISULA, ROOT, machine, median, startDaemon } from './daemon.mjs';
+import { DIST, DIST_BUN, ROOT, machine, median, startDaemon } from './daemon.mjs';
 
-const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-api,lxc,docker,podman] [--serial N] [--parallel M]
+const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc,docker,podman] [--serial N] [--parallel M]
          [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--profile DIR]`;
 let opts;
 try {
@@ -61,7 +63,7 @@ if (opts.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const KNOWN = ['isula', 'isula-api', 'docker', 'podman', 'lxc'];
+const KNOWN = ['isula', 'isula-bun', 'isula-api', 'docker', 'podman', 'lxc'];
 const engines = opts.engines.split(',').filter(Boolean);
 const serialN = Number(opts.serial);
 const parallelN = Number(opts.parallel);
@@ -205,10 +207,12 @@ function cliEngine({ cmd, prefix, createArgs, rmForce, env }) {
   };
 }
 
-async function isulaEngine() {
-  const daemon = await startDaemon({ config: { 'cgroup-parent': '/isulad-bench' }, profileDir: opts.profile });
+/** isula from dist (DIST: the Node build; DIST_BUN: the Bun build, never profiled). */
+async function isulaEngine(dist = DIST) {
+  const daemon = await startDaemon({ dist, config: { 'cgroup-parent': '/isulad-bench' }, profileDir: dist === DIST ? opts.profile : undefined });
+  const isula = daemon.isula;
   const e = cliEngine({
-    cmd: ISULA,
+    cmd: isula,
     prefix: ['-H', daemon.host],
     createArgs: ['--net', 'none', '--external-rootfs', rootfs, 'none', ...COMMAND],
     rmForce: ['rm', '-f'],
@@ -218,8 +222,8 @@ async function isulaEngine() {
     daemon,
     cgroups: ['isulad-bench', 'isulad-bench.monitor'],
     daemonPids: () => [daemon.pid],
-    version: async () => (await mustRun(ISULA, ['--version'])).split('\n')[0],
-    floor: [ISULA, ['--version']],
+    version: async () => (await mustRun(isula, ['--version'])).split('\n')[0],
+    floor: [isula, ['--version']],
     teardown: () => daemon.stop(),
   };
 }
@@ -433,7 +437,14 @@ lxc.cgroup.dir.monitor = lxcbench.monitor/${name}
   };
 }
 
-const factories = { isula: isulaEngine, 'isula-api': isulaApiEngine, docker: dockerEngine, podman: podmanEngine, lxc: lxcEngine };
+const factories = {
+  isula: () => isulaEngine(),
+  'isula-bun': () => isulaEngine(DIST_BUN),
+  'isula-api': isulaApiEngine,
+  docker: dockerEngine,
+  podman: podmanEngine,
+  lxc: lxcEngine,
+};
 
 // --- cgroups ----------------------------------------------------------------------------------
 const hierarchies = () => {

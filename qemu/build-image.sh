@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# qemu/build-image.sh ARCH [--kernel default|5.10]
+# qemu/build-image.sh ARCH [--kernel default|5.10] [--runtime node|bun]
 #
 # Builds the test image of ARCH (after qemu/fetch.sh) and prints its path:
-#   .cache/qemu/ARCH/initramfs-K.img, the concatenation of four compressed cpio archives
+#   .cache/qemu/ARCH/initramfs-K.img (initramfs-K-bun.img with --runtime bun), the concatenation of four compressed cpio archives
 #   (the kernel unpacks each in turn), each rebuilt only when its inputs change:
 #     base       the userland from fetch.sh, /etc, and the sample images of rootfs-samples/
 #                built with this architecture's busybox (/srv/rootfs, /srv/sysroot, /srv/emb)
 #     modules-K  overlay, loop, squashfs, ext4, veth, bridge and their dependencies, depmod
-#     engine     dist/isulad-ARCH as /usr/bin/isulad, /usr/bin/isula -> isulad
+#     engine     dist/isulad-ARCH (--runtime bun: dist/isulad-bun-ARCH) as /usr/bin/isulad,
+#                /usr/bin/isula -> isulad
 #     scripts    /init (qemu/guest/init.sh) and the checks (qemu/guest/test.sh)
 set -euo pipefail
 PROG=qemu/build-image.sh
 # shellcheck source=qemu/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage() { echo "usage: $PROG x86_64|aarch64 [--kernel default|5.10]" >&2; }
+usage() { echo "usage: $PROG x86_64|aarch64 [--kernel default|5.10] [--runtime node|bun]" >&2; }
 parse_arch_kernel "$@"
 [ "$(id -u)" -eq 0 ] || die "must be run as root (the sample images hold root-owned files)"
 
@@ -29,8 +30,7 @@ env=$dir/kernel-$kernel.env
 if [ ! -f "$dir/userland.stamp" ] || [ ! -f "$env" ]; then die "run qemu/fetch.sh $arch --kernel $kernel first"; fi
 # shellcheck disable=SC1090
 . "$env"
-engine=$REPO_DIR/dist/isulad-$arch
-[ -x "$engine" ] || die "$engine is missing: npm run build -- --arch $arch"
+[ -x "$engine" ] || die "$engine is missing: npm run build -- --arch $arch$([ "$runtime" = node ] || echo " --runtime $runtime")"
 MODULES=(crc32c_generic overlay loop squashfs ext4 veth bridge)
 
 # What an interrupted build leaves half-made goes.
@@ -143,10 +143,10 @@ fill_scripts() {
 build_samples
 seg_base=$(segment base "$(fingerprint "$dir/userland.stamp" "$dir/samples/.fp" "$0")" fill_base)
 seg_modules=$(segment "modules-$kernel" "$(fingerprint "$KDIR" "$KVER" "${MODULES[*]}" "$0")" fill_modules)
-seg_engine=$(segment engine "$(fingerprint "$(stat -c '%s %Y %i' "$engine")" "$0")" fill_engine)
+seg_engine=$(segment "engine$variant" "$(fingerprint "$(stat -c '%s %Y %i' "$engine")" "$0")" fill_engine)
 seg_scripts=$(segment scripts "$(fingerprint "$QEMU_DIR/guest/init.sh" "$QEMU_DIR/guest/test.sh" "$0")" fill_scripts)
 
-image=$dir/initramfs-$kernel.img
+image=$dir/initramfs-$kernel$variant.img
 fp=$(fingerprint "$(cat "$seg_base.fp" "$seg_modules.fp" "$seg_engine.fp" "$seg_scripts.fp")")
 if [ ! -f "$image" ] || [ "$(cat "$image.fp" 2>/dev/null)" != "$fp" ]; then
   scratch+=("$image.tmp")

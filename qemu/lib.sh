@@ -21,16 +21,20 @@ die() {
   exit 1
 }
 
-# The arguments every qemu/ script takes: ARCH [--kernel default|5.10]. Each script defines
-# usage(); parse_arch_kernel reads all its arguments, check_arch_kernel only validates (for
-# run.sh, which has more options); both set $arch and $kernel.
+# The arguments every qemu/ script takes: ARCH [--kernel default|5.10] [--runtime node|bun].
+# Each script defines usage(); parse_arch_kernel reads all its arguments, check_arch_kernel
+# only validates (for run.sh, which has more options); both set $arch, $kernel, $runtime,
+# and check_arch_kernel sets $engine (the executable put in the image) and $variant (the
+# suffix of what is cached per runtime: the Bun image does not overwrite the Node one).
 parse_arch_kernel() {
-  arch='' kernel=default
+  arch='' kernel=default runtime=node
   while [ "$#" -gt 0 ]; do
     case "$1" in
       -h | --help) usage; exit 0 ;;
       --kernel) [ "$#" -ge 2 ] || { usage; exit 2; }; kernel=$2; shift 2 ;;
       --kernel=*) kernel=${1#--kernel=}; shift ;;
+      --runtime) [ "$#" -ge 2 ] || { usage; exit 2; }; runtime=$2; shift 2 ;;
+      --runtime=*) runtime=${1#--runtime=}; shift ;;
       x86_64 | aarch64) [ -z "$arch" ] || { usage; exit 2; }; arch=$1; shift ;;
       *) usage; exit 2 ;;
     esac
@@ -41,6 +45,11 @@ check_arch_kernel() {
   [ -n "$arch" ] || { usage; exit 2; }
   case "$kernel" in default | 6.1 | 5.10) ;; *) usage; exit 2 ;; esac
   [ "$kernel" != 6.1 ] || kernel=default
+  case "$runtime" in
+    node) engine=$REPO_DIR/dist/isulad-$arch variant='' ;;
+    bun) engine=$REPO_DIR/dist/isulad-bun-$arch variant=-bun ;;
+    *) usage; exit 2 ;;
+  esac
 }
 
 deb_arch_of() {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# qemu/run.sh x86_64|aarch64 [--kernel default|5.10] [--cgroup v2|v1] [--timeout SECONDS]
+# qemu/run.sh x86_64|aarch64 [--kernel default|5.10] [--cgroup v2|v1] [--runtime node|bun]
+#             [--timeout SECONDS]
 #
 # Boots a test VM of that architecture under QEMU (TCG) and runs the engine's checks in it
 # (qemu/guest/test.sh): Debian's kernel (12's default, or 11's 5.10 with --kernel 5.10), a
 # busybox initramfs with Debian 12's glibc, LXC and util-linux for that architecture,
-# dist/isulad-ARCH, and the sample images of rootfs-samples/. Installs the host packages it
-# needs; dist/isulad-ARCH must be built first (npm run build -- --arch ARCH). Everything is cached in
-# .cache/qemu/; the serial log of the last run is kept as .cache/qemu/logs/ARCH-K-CG.log.
+# dist/isulad-ARCH (--runtime bun: the Bun executable dist/isulad-bun-ARCH), and the sample
+# images of rootfs-samples/. Installs the host packages it needs; the executable must be built
+# first (npm run build -- --arch ARCH [--runtime bun]). Everything is cached in .cache/qemu/;
+# the serial log of the last run is kept as .cache/qemu/logs/ARCH-K-CG[-bun].log.
 #
 # Prints the guest's result lines (`ok - ...`, `not ok - ...`, `qemu-ARCH: N passed, M
 # failed`), then the times from QEMU start to the first container and to the end marker.
@@ -16,8 +18,8 @@ PROG=qemu/run.sh
 # shellcheck source=qemu/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage() { echo "usage: $PROG x86_64|aarch64 [--kernel default|5.10] [--cgroup v2|v1] [--timeout SECONDS]" >&2; }
-arch='' kernel=default cgroup=v2 limit=600
+usage() { echo "usage: $PROG x86_64|aarch64 [--kernel default|5.10] [--cgroup v2|v1] [--runtime node|bun] [--timeout SECONDS]" >&2; }
+arch='' kernel=default cgroup=v2 runtime=node limit=600
 while [ "$#" -gt 0 ]; do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -25,6 +27,8 @@ while [ "$#" -gt 0 ]; do
     --kernel=*) kernel=${1#--kernel=}; shift ;;
     --cgroup) [ "$#" -ge 2 ] || { usage; exit 2; }; cgroup=$2; shift 2 ;;
     --cgroup=*) cgroup=${1#--cgroup=}; shift ;;
+    --runtime) [ "$#" -ge 2 ] || { usage; exit 2; }; runtime=$2; shift 2 ;;
+    --runtime=*) runtime=${1#--runtime=}; shift ;;
     --timeout) [ "$#" -ge 2 ] || { usage; exit 2; }; limit=$2; shift 2 ;;
     --timeout=*) limit=${1#--timeout=}; shift ;;
     x86_64 | aarch64) [ -z "$arch" ] || { usage; exit 2; }; arch=$1; shift ;;
@@ -51,18 +55,17 @@ case "$arch" in
     ;;
 esac
 
-engine=$REPO_DIR/dist/isulad-$arch
-[ -x "$engine" ] || die "$engine is missing: run npm run build -- --arch $arch first"
+[ -x "$engine" ] || die "$engine is missing: run npm run build -- --arch $arch$([ "$runtime" = node ] || echo " --runtime $runtime") first"
 
 t_build=$EPOCHREALTIME
 bash "$QEMU_DIR/fetch.sh" "$arch" --kernel "$kernel"
-image=$(bash "$QEMU_DIR/build-image.sh" "$arch" --kernel "$kernel" | tail -n 1)
+image=$(bash "$QEMU_DIR/build-image.sh" "$arch" --kernel "$kernel" --runtime "$runtime" | tail -n 1)
 # shellcheck disable=SC1090
 . "$CACHE/$arch/kernel-$kernel.env"
 t_built=$EPOCHREALTIME
 
 mkdir -p "$CACHE/logs"
-serial=$CACHE/logs/$arch-$kernel-$cgroup.log
+serial=$CACHE/logs/$arch-$kernel-$cgroup$variant.log
 work=$(mktemp -d /tmp/isulad-qemu.XXXXXX)
 qpid='' tailpid=''
 cleanup() {
@@ -82,7 +85,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 append="console=$console quiet loglevel=3 panic=-1 $extra_append isulad_qemu.cgroup=$cgroup"
-log "booting $arch, kernel $KVER ($KPKG), cgroup $cgroup, TCG, timeout ${limit} s"
+log "booting $arch ($runtime), kernel $KVER ($KPKG), cgroup $cgroup, TCG, timeout ${limit} s"
 : >"$serial"
 t0=$EPOCHREALTIME
 timeout -k 10 "$limit" "${qemu[@]}" -accel tcg -smp 2 -m 2048 -nodefaults -display none -no-reboot \
@@ -116,8 +119,8 @@ wait "$qpid" || qrc=$?
 qpid=''
 
 size=$(du -m "$image" | cut -f1)
-printf '%s: %s, kernel %s, cgroup %s: image %s MB (built in %s s); from QEMU start: init %s s, first container %s s, end marker %s s; isula version in the guest %s ms\n' \
-  "$PROG" "$arch" "$KVER" "$cgroup" "$size" "$(elapsed "$t_build" "$t_built")" "${t_init:+$(elapsed "$t0" "$t_init")}" \
+printf '%s: %s (%s), kernel %s, cgroup %s: image %s MB (built in %s s); from QEMU start: init %s s, first container %s s, end marker %s s; isula version in the guest %s ms\n' \
+  "$PROG" "$arch" "$runtime" "$KVER" "$cgroup" "$size" "$(elapsed "$t_build" "$t_built")" "${t_init:+$(elapsed "$t0" "$t_init")}" \
   "${t_first:+$(elapsed "$t0" "$t_first")}" "${t_end:+$(elapsed "$t0" "$t_end")}" "${version_ms:-?}"
 
 if [ -z "$t_end" ]; then
