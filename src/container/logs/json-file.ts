@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import readline from 'node:readline';
+import type readline from 'node:readline';
 import { RotatingFileSink } from '../../sys/log.js';
 
 /** One entry of iSulad's/Docker's json-file log driver. */
@@ -35,10 +35,13 @@ export class JsonFileWriter {
 
 /** The lines of the rotated files, then the current one, oldest first; read a chunk at a time. */
 async function* logLines(file: string, maxFiles: number): AsyncGenerator<string> {
+  // Loaded on the first log read, not at daemon start: node:readline (with readline/promises)
+  // would sit in every idle daemon's heap for the few that are asked for logs.
+  const { createInterface } = process.getBuiltinModule('node:readline') as typeof readline;
   for (let i = Math.max(1, maxFiles) - 1; i >= 0; i--) {
     const input = fs.createReadStream(i === 0 ? file : `${file}.${i}`);
     try {
-      for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) if (line) yield line;
+      for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line) yield line;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     } finally {
