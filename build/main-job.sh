@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine, as root: install what is needed, build the
-# single executable, start the daemon on a temporary root, load the embedded sample image,
-# run containers from it and from an external rootfs, show their output, and clean up.
+# single executable, start the daemon on a temporary root (a unix socket, and mutual TLS on
+# 127.0.0.1 with certificates made here), load the embedded sample image, run containers
+# from it and from an external rootfs, show their output, and clean up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "main-job: run as root (containers need it)" >&2; exit 1; }
@@ -23,7 +24,18 @@ cleanup() {
 trap cleanup EXIT
 
 echo '{}' > "$work/daemon.json"
-./dist/isulad -g "$work/root" -S "$work/state" -H "$sock" -p "$work/isulad.pid" --config-file "$work/daemon.json" &
+# A CA and the certificates it signs, for the daemon's TLS listener and one client.
+tls=$work/tls
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" -days 1 -subj /CN=demo-ca 2>/dev/null
+for who in server client; do
+  openssl req -newkey rsa:2048 -nodes -keyout "$tls/$who-key.pem" -out "$tls/$who.csr" -subj "/CN=$who" 2>/dev/null
+  if [ "$who" = server ]; then printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'; else printf 'extendedKeyUsage=clientAuth\n'; fi >"$tls/$who.ext"
+  openssl x509 -req -in "$tls/$who.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 1 -extfile "$tls/$who.ext" -out "$tls/$who.pem" 2>/dev/null
+done
+port=$((20000 + RANDOM % 20000))
+./dist/isulad -g "$work/root" -S "$work/state" -H "$sock" -H "tcp://127.0.0.1:$port" -p "$work/isulad.pid" --config-file "$work/daemon.json" \
+  --tlsverify --tlscacert "$tls/ca.pem" --tlscert "$tls/server.pem" --tlskey "$tls/server-key.pem" &
 daemon=$!
 for _ in $(seq 100); do [ -S "$work/isulad.sock" ] && break; sleep 0.1; done
 [ -S "$work/isulad.sock" ] || { echo "main-job: the daemon did not start" >&2; exit 1; }
@@ -38,3 +50,15 @@ show run --rm test:v1 /app/hello.sh
 show run --rm test:v1 sh -c 'echo "rootfs: $(cat /etc/hostname), app layer: $(cat /app/VERSION), c=$c"'
 rootfs-samples/busybox-rootfs.sh "$work/bb" >/dev/null
 show run --rm --external-rootfs "$work/bb" none sh -c 'echo hello from an external rootfs; uname -r'
+# Loopback is up in every container, --net none included: a service can talk to itself.
+show run --rm --net none --external-rootfs "$work/bb" none sh -c \
+  'nc -l -p 7777 > /tmp/got & for i in $(seq 50); do echo "hello over 127.0.0.1" | nc 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait; cat /tmp/got'
+# The same daemon over TCP with mutual TLS; a client without a certificate is refused.
+echo "+ isula -H tcp://127.0.0.1:$port --tlsverify ... ps -a"
+./dist/isula -H "tcp://127.0.0.1:$port" --tlsverify --tlscacert "$tls/ca.pem" --tlscert "$tls/client.pem" --tlskey "$tls/client-key.pem" ps -a
+echo "+ isula -H tcp://127.0.0.1:$port --tls ... version (no client certificate)"
+if ./dist/isula -H "tcp://127.0.0.1:$port" --tls --tlscacert "$tls/ca.pem" version >/dev/null 2>"$work/refused"; then
+  echo "main-job: a client without a certificate was let in" >&2
+  exit 1
+fi
+cat "$work/refused"

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  lxc busybox-static squashfs-tools e2fsprogs util-linux procps binutils git ca-certificates file \
+  lxc busybox-static squashfs-tools e2fsprogs util-linux procps binutils git ca-certificates openssl file \
   binutils-aarch64-linux-gnu qemu-user-static qemu-system-x86 qemu-system-arm kmod cpio zstd xz-utils \
   rpm createrepo-c dnf >/dev/null
 npm ci --no-audit --no-fund
