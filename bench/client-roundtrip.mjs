@@ -2,9 +2,9 @@
 // and the median of the paired ratios; plus the daemon's start time and idle RSS. With the
 // Bun build present (dist-bun/, `npm run build -- --runtime bun`) both executables are
 // measured in the same run, each client against its own daemon, and Bun ÷ Node is printed.
-// Prints numbers only.
-// Usage: node bench/client-roundtrip.mjs [RUNS] [--runtime node|bun|both]   (default both:
-//        every build that is there; needs a built dist/ or dist-bun/)
+// Prints numbers only; --json FILE also writes them for bench/report.mjs (bench/compare.sh).
+// Usage: node bench/client-roundtrip.mjs [RUNS] [--runtime node|bun|both] [--json FILE]
+//        (default both: every build that is there; needs a built dist/ or dist-bun/)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,11 +12,14 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DIST, DIST_BUN, machine, median, startDaemon } from './daemon.mjs';
 
-const { values: opts, positionals } = parseArgs({ options: { runtime: { type: 'string', default: 'both' } }, allowPositionals: true });
+const { values: opts, positionals } = parseArgs({
+  options: { runtime: { type: 'string', default: 'both' }, json: { type: 'string' } },
+  allowPositionals: true,
+});
 const runs = Number(positionals[0] ?? 30);
 const BUILDS = { node: DIST, bun: DIST_BUN };
 if (!(runs >= 1) || !['node', 'bun', 'both'].includes(opts.runtime)) {
-  console.error('usage: node bench/client-roundtrip.mjs [RUNS] [--runtime node|bun|both]');
+  console.error('usage: node bench/client-roundtrip.mjs [RUNS] [--runtime node|bun|both] [--json FILE]');
   process.exit(2);
 }
 const wanted = (opts.runtime === 'both' ? ['node', 'bun'] : [opts.runtime]).filter((r) => fs.existsSync(path.join(BUILDS[r], 'isula')));
@@ -51,7 +54,10 @@ for (let i = 0; i < runs; i++) {
   }
   if (builds.length === 2) bunOverNode.push(builds[1].ms.at(-1) / builds[0].ms.at(-1));
 }
-for (const b of builds) b.rssKb = b.daemon.rssKb();
+for (const b of builds) {
+  b.rssKb = b.daemon.rssKb();
+  b.anonKb = b.daemon.anonKb();
+}
 for (const b of builds) await b.daemon.stop();
 console.log(`machine: ${machine()}`);
 console.log(`runs: ${runs} (alternating)`);
@@ -64,3 +70,14 @@ for (const b of builds) {
   console.log(`daemon idle RSS${tag}: ${(b.rssKb / 1024).toFixed(1)} MB`);
 }
 if (bunOverNode.length) console.log(`isula version, bun / node (median of paired ratios): ${median(bunOverNode).toFixed(2)}`);
+if (opts.json) {
+  const results = builds.map((b) => ({
+    runtime: b.runtime,
+    versionMedianMs: median(b.ms),
+    overNodeE0: median(b.ratios),
+    startMs: b.daemon.startMs,
+    idle: { vmRssKb: b.rssKb, rssAnonKb: b.anonKb },
+  }));
+  const data = { machine: machine(), runs, nodeE0Ms: median(node), bunOverNode: bunOverNode.length ? median(bunOverNode) : undefined, results };
+  fs.writeFileSync(opts.json, `${JSON.stringify(data, null, 1)}\n`);
+}

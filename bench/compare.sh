@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # isula side by side with Docker, Podman and raw LXC (ptcr style), in one run:
 #   bench/compare.sh [--engines isula,isula-bun,lxc,docker,podman] [--serial 10] [--parallel 100]
-#                    [--rounds 3] [--install] [--no-api] [--no-profile] [--results DIR]
-#                    [--md docs/benchmarks.md] [--svg docs/compare.svg]
+#                    [--rounds 3] [--soak 600] [--roundtrip 30] [--aarch64 10] [--install]
+#                    [--no-api] [--no-profile] [--results DIR] [--md docs/benchmarks.md] [--svg docs/compare.svg]
 # Every available engine runs back to back, ABAB order (round 1 in the given order, round 2
 # reversed, ...), each run being one `node bench/lifecycle.mjs --engines E`; then
 # bench/report.mjs writes the medians of the rounds, their ranges and the isula/peer ratios
@@ -17,6 +17,12 @@
 #   as isula is and compared with it (isula-bun / isula) in the report; not in the default list.
 # - isula-api (the daemon's own share: the same daemon over gRPC from one process) runs
 #   next to isula unless --no-api; a profiling run of the daemon follows unless --no-profile.
+# - With isula and/or isula-bun, after the rounds (issue 15; 0 turns each off):
+#   --soak N: N `isula run --rm` cycles per build, idle RSS and RSS after (bench/soak.mjs);
+#   --roundtrip N: `isula version` N times against `node -e 0` (bench/client-roundtrip.mjs);
+#   --aarch64 N: the aarch64 executables (dist/isulad-aarch64, dist/isulad-bun-aarch64, from
+#   `--arch all`) under qemu-aarch64-static, N calls each (bench/aarch64.mjs); skipped with a
+#   message when they or qemu-user are missing.
 # - --results DIR keeps the per-run JSON files (default: a temporary directory, deleted).
 set -euo pipefail
 
@@ -30,6 +36,7 @@ usage() {
 }
 
 engines=isula,lxc,docker,podman serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
+soak=600 roundtrip=30 aarch64=10
 results='' md=$repo/docs/benchmarks.md svg=$repo/docs/compare.svg
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +44,9 @@ while [ $# -gt 0 ]; do
     --serial) serial=${2:-}; shift 2 || usage ;;
     --parallel) parallel=${2:-}; shift 2 || usage ;;
     --rounds) rounds=${2:-}; shift 2 || usage ;;
+    --soak) soak=${2:-}; shift 2 || usage ;;
+    --roundtrip) roundtrip=${2:-}; shift 2 || usage ;;
+    --aarch64) aarch64=${2:-}; shift 2 || usage ;;
     --results) results=${2:-}; shift 2 || usage ;;
     --md) md=${2:-}; shift 2 || usage ;;
     --svg) svg=${2:-}; shift 2 || usage ;;
@@ -49,6 +59,9 @@ while [ $# -gt 0 ]; do
 done
 for n in "$serial" "$parallel" "$rounds"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$prog: counts must be positive integers" >&2; usage; }
+done
+for n in "$soak" "$roundtrip" "$aarch64"; do
+  [[ "$n" =~ ^(0|[1-9][0-9]*)$ ]] || { echo "$prog: --soak, --roundtrip and --aarch64 take a count (0: off)" >&2; usage; }
 done
 [ -n "$md" ] && [ -n "$svg" ] || usage
 IFS=, read -r -a wanted <<<"$engines"
@@ -166,14 +179,10 @@ done
 
 # isula, isula-bun: every round measures the same executable, even if dist/ is rebuilt
 # meanwhile. snapshot SRC DEST copies SRC/isulad (a symlink is followed) to DEST/isulad.
+# (bench/daemon.mjs evicts the copy from the page cache before every daemon start.)
 snapshot() {
   mkdir -p "$2"
   cp "$1/isulad" "$2/isulad"
-  # A file just written sits in the page cache in large folios, and every page fault then
-  # maps a whole folio: the daemon's VmRSS read 61 MB instead of 51 MB. Evicted, the copy is
-  # paged in on demand, as an installed executable is after a boot.
-  sync "$2/isulad"
-  dd if="$2/isulad" iflag=nocache count=0 status=none
   ln -s isulad "$2/isula"
 }
 if printf '%s\n' "${available[@]}" | grep -qx isula; then
@@ -183,6 +192,28 @@ fi
 if printf '%s\n' "${available[@]}" | grep -qx isula-bun; then
   snapshot "$repo/dist-bun" "$work/dist-bun"
   export ISULAD_BENCH_DIST_BUN=$work/dist-bun
+fi
+# The builds the issue-15 runs measure: node for isula, bun for isula-bun.
+builds=()
+printf '%s\n' "${available[@]}" | grep -qx isula && builds+=(node)
+printf '%s\n' "${available[@]}" | grep -qx isula-bun && builds+=(bun)
+case "${builds[*]}" in "node bun") runtime=both ;; node) runtime=node ;; bun) runtime=bun ;; *) runtime='' ;; esac
+a64_node='' a64_bun=''
+if [ -n "$runtime" ] && [ "$aarch64" -gt 0 ]; then
+  if ! command -v qemu-aarch64-static >/dev/null; then
+    say "skipping aarch64: qemu-aarch64-static missing (apt-get install --no-install-recommends qemu-user-static)"
+  else
+    mkdir -p "$work/a64"
+    for b in "${builds[@]}"; do
+      case "$b" in node) f=isulad-aarch64 flag='' ;; *) f=isulad-bun-aarch64 flag=' --runtime bun' ;; esac
+      if [ ! -f "$repo/dist/$f" ]; then
+        say "skipping the $b aarch64 executable: dist/$f missing (npm run build --$flag --arch all)"
+        continue
+      fi
+      cp "$repo/dist/$f" "$work/a64/$f"
+      if [ "$b" = node ]; then a64_node=$work/a64/$f; else a64_bun=$work/a64/$f; fi
+    done
+  fi
 fi
 
 # isula-api needs the TypeScript build in out/.
@@ -224,9 +255,26 @@ if [ "$profile" = yes ] && printf '%s\n' "${runs[@]}" | grep -qx isula-api; then
   lifecycle --engines isula-api --profile "$results/profile" --json "$results/profile.json" >/dev/null || say "profiling run failed"
 fi
 
+# --- issue 15: soak, client round trip, aarch64 under qemu-user --------------------------------
+if [ -n "$runtime" ] && [ "$soak" -gt 0 ]; then
+  say "soak: $soak cycles of isula run --rm ($runtime)"
+  node "$here/soak.mjs" --cycles "$soak" --runtime "$runtime" --json "$results/soak.json" >"$results/soak.txt" ||
+    { failures=$((failures + 1)); say "soak failed (see above)"; }
+fi
+if [ -n "$runtime" ] && [ "$roundtrip" -gt 0 ]; then
+  say "client round trip: $roundtrip calls ($runtime)"
+  node "$here/client-roundtrip.mjs" "$roundtrip" --runtime "$runtime" --json "$results/roundtrip.json" >"$results/roundtrip.txt" ||
+    { failures=$((failures + 1)); say "client round trip failed (see above)"; }
+fi
+if [ -n "$a64_node$a64_bun" ]; then
+  say "aarch64 under qemu-user: $aarch64 calls"
+  node "$here/aarch64.mjs" "$aarch64" --node "$a64_node" --bun "$a64_bun" --json "$results/aarch64.json" >"$results/aarch64.txt" ||
+    { failures=$((failures + 1)); say "aarch64 run failed (see above)"; }
+fi
+
 elapsed=$(($(date +%s) - t_start))
 say "measurements done in ${elapsed}s; writing $md and $svg"
 node "$here/report.mjs" --results "$results" --md "$md" --svg "$svg" --wall "$elapsed" \
-  --command "bench/compare.sh --engines $engines --serial $serial --parallel $parallel --rounds $rounds"
+  --command "bench/compare.sh --engines $engines --serial $serial --parallel $parallel --rounds $rounds --soak $soak --roundtrip $roundtrip --aarch64 $aarch64"
 say "done in $(($(date +%s) - t_start))s; $failures failed runs"
 [ "$failures" -eq 0 ]

@@ -37,7 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { DIST, DIST_BUN, ROOT, machine, median, startDaemon } from './daemon.mjs';
+import { cgroupSnapshot, DIST, DIST_BUN, ROOT, machine, median, removeNewCgroups, startDaemon, statusKb } from './daemon.mjs';
 
 const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc,docker,podman] [--serial N] [--parallel M]
          [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--profile DIR]`;
@@ -115,13 +115,6 @@ function procStat(pid) {
     return undefined;
   }
 }
-const statusKb = (pid, key) => {
-  try {
-    return Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-};
 const rssKb = (pid) => statusKb(pid, 'VmRSS');
 const pssKb = (pid) => {
   try {
@@ -446,31 +439,6 @@ const factories = {
   lxc: lxcEngine,
 };
 
-// --- cgroups ----------------------------------------------------------------------------------
-const hierarchies = () => {
-  try {
-    return fs
-      .readdirSync('/sys/fs/cgroup', { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => `/sys/fs/cgroup/${d.name}`)
-      .concat(fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : []);
-  } catch {
-    return [];
-  }
-};
-/** Removes the engine's (empty) parent cgroups that did not exist before it ran. */
-function removeNewCgroups(names, existedBefore) {
-  const rmTree = (dir) => {
-    for (const d of fs.readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) rmTree(path.join(dir, d.name));
-    try {
-      fs.rmdirSync(dir);
-    } catch {
-      // busy (something still in it) or gone
-    }
-  };
-  for (const h of hierarchies()) for (const n of names) if (!existedBefore.has(`${h}/${n}`) && fs.existsSync(`${h}/${n}`)) rmTree(`${h}/${n}`);
-}
-
 // --- measuring --------------------------------------------------------------------------------
 const OPS = ['create', 'start', 'stop', 'rm'];
 
@@ -496,7 +464,7 @@ async function timesOf(n, fn) {
 }
 
 async function measureEngine(name) {
-  const existed = new Set(hierarchies().flatMap((h) => fs.readdirSync(h).map((d) => `${h}/${d}`)));
+  const existed = cgroupSnapshot();
   const loadBefore = os.loadavg()[0];
   const engine = await factories[name]();
   const result = {
@@ -508,6 +476,9 @@ async function measureEngine(name) {
     startedAt: new Date().toISOString(),
     loadBefore,
   };
+  // isula's daemon: spawn to socket (its executable evicted first) and the executable's size.
+  if (engine.daemon)
+    Object.assign(result, { daemonStartMs: engine.daemon.startMs, executableBytes: fs.statSync(path.join(path.dirname(engine.daemon.isula), 'isulad')).size });
   const removeAtEnd = new Set();
   const names = (tag, n) => Array.from({ length: n }, (_, i) => `ibench-${tag}${i}`);
   const daemonRss = () => engine.daemonPids().reduce((s, p) => s + rssKb(p), 0);

@@ -1,7 +1,8 @@
 // Turns the JSON files of bench/compare.sh (one per engine and round, from
 // bench/lifecycle.mjs --json) into a section of docs/benchmarks.md (between the markers
 // below; a rerun replaces only that section) and an SVG chart of the isula/peer ratios
-// (and isula-bun/isula: the Bun executables against the Node ones, when both ran).
+// (and isula-bun/isula: the Bun executables against the Node ones, when both ran; with
+// bench/report-bun.mjs's tables of issue 15: sizes, start times, soak, aarch64).
 // Usage: node bench/report.mjs --results DIR [--md docs/benchmarks.md] [--svg docs/compare.svg]
 //          [--wall SECONDS] [--command TEXT]
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, median } from './daemon.mjs';
+import { bunSection } from './report-bun.mjs';
 
 const USAGE = 'usage: node bench/report.mjs --results DIR [--md FILE] [--svg FILE] [--wall SECONDS] [--command TEXT]';
 let opts;
@@ -436,6 +438,7 @@ if (byEngine['isula-bun'] && byEngine.isula) {
   );
   md.push('');
 }
+md.push(...bunSection(opts.results, byEngine));
 md.push('#### Targets of issue 7');
 md.push('');
 md.push('| target | measured | |');
