@@ -100,6 +100,6 @@ console.log(`machine: ${machine()}`);
 console.log(`${qemu}; ${runs} runs (alternating), medians`);
 for (const r of results)
   console.log(
-    `[${r.runtime} aarch64] executable ${mb(r.executableBytes / 1024)} MB; isula --version ${r.versionOnlyMedianMs.toFixed(0)} ms; isula version ${r.versionMedianMs.toFixed(0)} ms; daemon start to socket ${r.startMs.toFixed(0)} ms; daemon RSS ${mb(r.idle.vmRssKb)} MB (RssAnon ${mb(r.idle.rssAnonKb)})`,
+    `[${r.runtime} aarch64] executable ${(r.executableBytes / 1e6).toFixed(1)} MB; isula --version ${r.versionOnlyMedianMs.toFixed(0)} ms; isula version ${r.versionMedianMs.toFixed(0)} ms; daemon start to socket ${r.startMs.toFixed(0)} ms; daemon RSS ${mb(r.idle.vmRssKb)} MB (RssAnon ${mb(r.idle.rssAnonKb)})`,
   );
 if (results.length === 2) console.log(`isula version, bun / node: ${(results[1].versionMedianMs / results[0].versionMedianMs).toFixed(2)}`);

@@ -46,7 +46,7 @@ export function bunSection(dir, byEngine) {
     const bytes = size(rt, engines);
     facts[rt] = { start: s.length ? median(s) : undefined, bytes, trip: of(trip, rt) };
     md.push(
-      `| ${label} | ${bytes ? `${(bytes / 2 ** 20).toFixed(1)} MB` : '–'} | ${s.length ? `${ms(median(s))} ms (${ms(Math.min(...s))}–${ms(Math.max(...s))}, ${s.length})` : '–'} | ${ms(of(trip, rt)?.versionMedianMs)} ms | ${of(trip, rt)?.overNodeE0?.toFixed(2) ?? '–'} |`,
+      `| ${label} | ${bytes ? `${(bytes / 1e6).toFixed(1)} MB` : '–'} | ${s.length ? `${ms(median(s))} ms (${ms(Math.min(...s))}–${ms(Math.max(...s))}, ${s.length})` : '–'} | ${ms(of(trip, rt)?.versionMedianMs)} ms | ${of(trip, rt)?.overNodeE0?.toFixed(2) ?? '–'} |`,
     );
   }
   if (facts.node && facts.bun)
@@ -93,7 +93,7 @@ export function bunSection(dir, byEngine) {
       const r = of(a64, rt);
       if (r)
         md.push(
-          `| ${label} aarch64 | ${(r.executableBytes / 2 ** 20).toFixed(1)} MB | ${ms(r.versionOnlyMedianMs)} ms | ${ms(r.versionMedianMs)} ms | ${ms(r.startMs)} ms | ${mem(r.idle)} |`,
+          `| ${label} aarch64 | ${(r.executableBytes / 1e6).toFixed(1)} MB | ${ms(r.versionOnlyMedianMs)} ms | ${ms(r.versionMedianMs)} ms | ${ms(r.startMs)} ms | ${mem(r.idle)} |`,
         );
     }
     const n = of(a64, 'node');

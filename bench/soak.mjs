@@ -125,7 +125,7 @@ console.log(`machine: ${machine()}`);
 console.log(`soak: ${cycles} x isula run --rm (alternating); memory MB VmRSS (RssAnon)`);
 for (const r of out) {
   console.log(
-    `[${r.runtime}] executable ${mb(r.executableBytes / 1024)} MB, start to socket ${r.startMs.toFixed(0)} ms; idle ${mb(r.idle.vmRssKb)} (${mb(r.idle.rssAnonKb)}); after ${r.cycles} cycles ${mb(r.after.vmRssKb)} (${mb(r.after.rssAnonKb)}); ${r.failures} failed; cycle median ${r.cycleMedianMs.toFixed(0)} ms, p95 ${r.cycleP95Ms.toFixed(0)} ms; daemon CPU ${r.daemonCpuMsPerCycle.toFixed(1)} ms a cycle`,
+    `[${r.runtime}] executable ${(r.executableBytes / 1e6).toFixed(1)} MB, start to socket ${r.startMs.toFixed(0)} ms; idle ${mb(r.idle.vmRssKb)} (${mb(r.idle.rssAnonKb)}); after ${r.cycles} cycles ${mb(r.after.vmRssKb)} (${mb(r.after.rssAnonKb)}); ${r.failures} failed; cycle median ${r.cycleMedianMs.toFixed(0)} ms, p95 ${r.cycleP95Ms.toFixed(0)} ms; daemon CPU ${r.daemonCpuMsPerCycle.toFixed(1)} ms a cycle`,
   );
   console.log(`[${r.runtime}] samples: ${r.samples.map((s) => `${s.cycle}: ${mb(s.vmRssKb)} (${mb(s.rssAnonKb)})`).join(', ')}`);
 }
