@@ -1,0 +1,208 @@
+/**
+ * load, save, import and export of OCI images, on the store through the few calls they
+ * need (`ArchiveStore`), so this folder depends on the store's shape only here.
+ */
+import type { Readable } from 'node:stream';
+import { EngineError, ExitCode, fault, generalError, imageNotFound } from '../../../api/errors.js';
+import type { ImageConfigFile, ImageSource, LayerSource } from '../types.js';
+import { sha256Of } from './digest.js';
+import { tarDirectory } from './export.js';
+import { readRootfsTarball } from './import.js';
+import { readImageArchive } from './reader.js';
+import { ArchiveError } from './tar-index.js';
+import { type SaveImage, writeDockerArchive } from './writer.js';
+
+/** An image as the store keeps it, as far as save needs it. */
+export interface StoredImage {
+  id: string;
+  /** Full names (`docker.io/library/busybox:latest`). */
+  names: string[];
+  configBytes: Buffer;
+  config: ImageConfigFile;
+}
+
+/** What the archive verbs ask of the OCI store. */
+export interface ArchiveStore {
+  chainIds(diffIds: string[]): string[];
+  hasLayer(chainId: string): boolean | Promise<boolean>;
+  putLayer(parent: string | undefined, src: LayerSource): Promise<string>;
+  addImage(src: ImageSource, names: string[], repoDigests: string[]): Promise<{ id: string }> | { id: string };
+  /** By name, id, id prefix or repo@digest. */
+  getImage(ref: string): StoredImage | undefined | Promise<StoredImage | undefined>;
+  /** The layer's uncompressed tar, byte for byte as it was added; `size` when known. */
+  layerTar(chainId: string): Promise<Readable> | Readable;
+  layerSize?(chainId: string): number | undefined;
+}
+
+export interface ArchiveDeps {
+  store: ArchiveStore;
+  /** A user's or an archive's name as the store keeps it (`busybox` → `docker.io/library/busybox:latest`); throws on a bad name. */
+  normalize(name: string): string;
+  /** The short form Docker prints (`docker.io/library/` dropped). */
+  familiar(name: string): string;
+  /** Temp space inside the daemon's root (save spools layers of unknown size there). */
+  tmpDir: string;
+  /** Records an image event: load, import, save. */
+  emit(action: string, id: string, attributes: Record<string, string>): void;
+  warn(message: string): void;
+}
+
+const archiveFailure = (what: string, e: unknown): EngineError => {
+  if (e instanceof EngineError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return generalError(`${what}: ${msg}`);
+};
+
+function normalizeAll(deps: ArchiveDeps, names: string[], what: string): string[] {
+  return names.map((n) => {
+    try {
+      return deps.normalize(n);
+    } catch (e) {
+      throw fault('InvalidArgument', `${what}: invalid image name "${n}": ${(e as Error).message}`, ExitCode.general);
+    }
+  });
+}
+
+/** Adds an image's layers that the store lacks, bottom to top. */
+async function putLayers(store: ArchiveStore, src: ImageSource): Promise<void> {
+  const chains = store.chainIds(src.config.rootfs.diff_ids);
+  let parent: string | undefined;
+  for (const [i, layer] of src.layers.entries()) {
+    const chain = chains[i]!;
+    if (!(await store.hasLayer(chain))) await store.putLayer(parent, layer);
+    parent = chain;
+  }
+}
+
+/**
+ * `isula load -i FILE [--tag REF]` of a docker-archive or oci-archive. Every image of the
+ * archive is read and checked before the first layer is added; each gets its names (or, with
+ * --tag, the one image gets that name). Returns Docker's lines: `Loaded image: NAME` per
+ * name, `Loaded image ID: sha256:...` for an image without one.
+ */
+export async function loadArchive(deps: ArchiveDeps, file: string, tag?: string): Promise<string[]> {
+  const what = `Load image from "${file}" failed`;
+  let archive: Awaited<ReturnType<typeof readImageArchive>>;
+  try {
+    archive = await readImageArchive(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw generalError(`${what}: no such file`);
+    throw archiveFailure(what, e);
+  }
+  try {
+    if (tag !== undefined && archive.images.length !== 1) {
+      throw fault('InvalidArgument', `${what}: --tag needs an archive with one image, this one has ${archive.images.length}`, ExitCode.general);
+    }
+    const planned = archive.images.map((img) => ({ img, names: normalizeAll(deps, tag !== undefined ? [tag] : img.names, what) }));
+    for (const { img } of planned) {
+      try {
+        await putLayers(deps.store, img.source);
+      } catch (e) {
+        throw archiveFailure(what, e);
+      }
+    }
+    const lines: string[] = [];
+    for (const { img, names } of planned) {
+      const { id } = await deps.store.addImage(img.source, names, []);
+      deps.emit('load', id, names.length > 0 ? { name: names.join(',') } : {});
+      if (names.length === 0) lines.push(`Loaded image ID: ${id}`);
+      for (const n of names) lines.push(`Loaded image: ${deps.familiar(n)}`);
+    }
+    return lines;
+  } finally {
+    await archive.close();
+  }
+}
+
+/** The images `refs` name, with the names each was asked by (none when asked by id). */
+async function imagesToSave(deps: ArchiveDeps, refs: string[]): Promise<SaveImage[]> {
+  const out = new Map<string, SaveImage>();
+  for (const ref of refs) {
+    const image = await deps.store.getImage(ref);
+    if (!image) throw imageNotFound(`No such image: ${ref}`);
+    let full: string | undefined;
+    try {
+      full = deps.normalize(ref);
+    } catch {
+      full = undefined;
+    }
+    const entry = out.get(image.id) ?? {
+      configBytes: image.configBytes,
+      config: image.config,
+      names: [],
+      layers: deps.store.chainIds(image.config.rootfs.diff_ids).map((chain, i) => ({
+        diffId: image.config.rootfs.diff_ids[i]!,
+        size: deps.store.layerSize?.(chain),
+        open: async () => deps.store.layerTar(chain),
+      })),
+    };
+    // Asked by a name the image has: that name goes in; by id (or id prefix): no name, as Docker.
+    if (full && image.names.includes(full) && !entry.names.some((n) => n.full === full)) entry.names.push({ full, familiar: deps.familiar(full) });
+    out.set(image.id, entry);
+  }
+  return [...out.values()];
+}
+
+/** `isula save IMAGE...`: the docker-archive's bytes as they are made; images are looked up before the first byte. */
+export async function saveImages(deps: ArchiveDeps, refs: string[]): Promise<AsyncGenerator<Buffer>> {
+  if (refs.length === 0) throw fault('InvalidArgument', 'save needs at least one image');
+  const images = await imagesToSave(deps, refs);
+  return (async function* () {
+    yield* writeDockerArchive(images, deps.tmpDir);
+    // Told once the whole archive went out.
+    for (const img of images) {
+      const names = img.names.map((n) => n.full).join(',');
+      deps.emit('save', sha256Of(img.configBytes), names ? { name: names } : {});
+    }
+  })();
+}
+
+/** `isula import FILE REPO[:TAG]`: prints the new image's id. */
+export async function importTarball(deps: ArchiveDeps, file: string, ref: string): Promise<string> {
+  const what = `Import image from "${file}" failed`;
+  const [name] = normalizeAll(deps, [ref], what);
+  let tarball: Awaited<ReturnType<typeof readRootfsTarball>>;
+  try {
+    tarball = await readRootfsTarball(file, `Imported from ${file}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw generalError(`${what}: no such file`);
+    throw archiveFailure(what, e);
+  }
+  try {
+    try {
+      await putLayers(deps.store, tarball.source);
+    } catch (e) {
+      throw archiveFailure(what, e);
+    }
+    const { id } = await deps.store.addImage(tarball.source, [name!], []);
+    deps.emit('import', id, { name: name! });
+    return id;
+  } finally {
+    await tarball.close();
+  }
+}
+
+/** Where an export reads the container's filesystem; `release` undoes a mount made for it. */
+export interface MountedRootfs {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** `isula export CONTAINER`: its filesystem as a tar, chunk by chunk; `release` is called at the end. */
+export async function* exportRootfs(rootfs: MountedRootfs, warn: (m: string) => void, cancelled: () => boolean): AsyncGenerator<Buffer> {
+  const tar = tarDirectory(rootfs.path, (text) => warn(`export of ${rootfs.path}: ${text}`));
+  try {
+    for await (const chunk of tar.stdout as AsyncIterable<Buffer>) {
+      if (cancelled()) break;
+      yield chunk;
+    }
+    if (cancelled()) tar.kill();
+    else await tar.done;
+  } finally {
+    tar.kill();
+    await tar.done.catch(() => undefined);
+    await rootfs.release();
+  }
+}
+
+export { ArchiveError };
