@@ -93,14 +93,16 @@ _isula() {
 		fi
 	done
 	case $command in
-	start | stop | restart | kill | pause | unpause | rm | inspect | wait | logs | attach | top | update)
+	start | stop | restart | kill | pause | unpause | rm | inspect | wait | logs | attach | top | update | export)
 		COMPREPLY=($(compgen -W "$(_isula_containers)" -- "$cur")) ;;
 	exec | rename)
 		((positional == 0)) && COMPREPLY=($(compgen -W "$(_isula_containers)" -- "$cur")) ;;
 	run | create)
 		((positional == 0)) && COMPREPLY=($(compgen -W "$(_isula_images) none" -- "$cur")) ;;
-	rmi)
+	rmi | save)
 		COMPREPLY=($(compgen -W "$(_isula_images)" -- "$cur")) ;;
+	import)
+		((positional == 0)) && COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }
 

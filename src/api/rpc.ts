@@ -5,6 +5,7 @@ import type {
   EngineEvent,
   EventsRequest,
   ExecRequest,
+  ExportRequest,
   IdRequest,
   InspectResponse,
   KillRequest,
@@ -21,7 +22,10 @@ import type {
   WaitResponse,
 } from './containers.js';
 import type {
+  ArchiveChunk,
   ImageSummary,
+  ImportRequest,
+  ImportResponse,
   InspectImageRequest,
   InspectImageResponse,
   ListImagesRequest,
@@ -29,6 +33,7 @@ import type {
   LoadRequest,
   LoadResponse,
   RemoveImageRequest,
+  SaveRequest,
 } from './images.js';
 import type { InfoRequest, InfoResponse, VersionRequest, VersionResponse } from './system.js';
 
@@ -63,6 +68,9 @@ export const methodKinds = {
   'ImageService/List': 'unary',
   'ImageService/Remove': 'unary',
   'ImageService/Inspect': 'unary',
+  'ImageService/Save': 'server-stream',
+  'ImageService/Import': 'unary',
+  'ContainerService/Export': 'server-stream',
 } as const;
 
 export type MethodName = keyof typeof methodKinds;
@@ -93,6 +101,9 @@ export interface MethodTypes {
   'ImageService/List': { req: ListImagesRequest; res: ListImagesResponse };
   'ImageService/Remove': { req: RemoveImageRequest; res: Empty };
   'ImageService/Inspect': { req: InspectImageRequest; res: InspectImageResponse };
+  'ImageService/Save': { req: SaveRequest; res: ArchiveChunk };
+  'ImageService/Import': { req: ImportRequest; res: ImportResponse };
+  'ContainerService/Export': { req: ExportRequest; res: ArchiveChunk };
 }
 
 export type { ImageSummary };

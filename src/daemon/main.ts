@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { EngineError, generalError, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { containerService } from '../services/containers.js';
+import { archiveService } from '../services/image-archives.js';
 import { imageService } from '../services/images.js';
 import { systemService } from '../services/system.js';
 import { hostCgroups } from '../sys/cgroup/mounts.js';
@@ -44,9 +45,22 @@ async function run(config: DaemonConfig): Promise<void> {
 
   const engine = await startEngine(config, kernel, log);
   const { store } = engine.ctx;
+  const images = imageService(engine.images, store, engine.ctx.events, kernel);
   const handlers = {
     ...containerService(engine.ctx),
-    ...imageService(engine.images, store, engine.ctx.events, kernel),
+    ...images,
+    ...archiveService({
+      archives: undefined,
+      loadEmbedded: images['ImageService/Load'],
+      containers: store,
+      events: engine.ctx.events,
+      rootfsOf: async (c) => {
+        const base = c.record.config.BaseFs;
+        // An external rootfs directory is exported as it is; a block device is not.
+        return base && !base.startsWith('/dev/') ? { path: base, release: async () => undefined } : undefined;
+      },
+      warn: (m) => log.warn(m),
+    }),
     ...systemService({
       rootDir: config.graph,
       stateDir: config.state,

@@ -27,7 +27,9 @@ const load: Command = {
     if (st.isDirectory()) throw generalError(`File ${input} is a directory`);
     const tag = str(args.tag);
     const r = await ctx.client().unary('ImageService/Load', { path: file, type, ...(tag ? { tag } : {}) });
-    ctx.out(`Load image from "${file}" success`);
+    // Archives: Docker's lines, one per name; embedded manifests: iSulad's line.
+    if (r.loaded) for (const line of r.loaded) ctx.out(line);
+    else ctx.out(`Load image from "${file}" success`);
     return r.name ? 0 : 1;
   },
 };

@@ -188,20 +188,19 @@ export interface MountedRootfs {
   release(): Promise<void>;
 }
 
-/** `isula export CONTAINER`: its filesystem as a tar, chunk by chunk; `release` is called at the end. */
-export async function* exportRootfs(rootfs: MountedRootfs, warn: (m: string) => void, cancelled: () => boolean): AsyncGenerator<Buffer> {
-  const tar = tarDirectory(rootfs.path, (text) => warn(`export of ${rootfs.path}: ${text}`));
+/** `isula export CONTAINER`: the filesystem under `root` as a tar, chunk by chunk; tar is killed when the consumer stops early. */
+export async function* exportRootfs(root: string, warn: (m: string) => void): AsyncGenerator<Buffer> {
+  const tar = tarDirectory(root, (text) => warn(`export of ${root}: ${text}`));
+  let finished = false;
   try {
-    for await (const chunk of tar.stdout as AsyncIterable<Buffer>) {
-      if (cancelled()) break;
-      yield chunk;
-    }
-    if (cancelled()) tar.kill();
-    else await tar.done;
+    for await (const chunk of tar.stdout as AsyncIterable<Buffer>) yield chunk;
+    await tar.done;
+    finished = true;
   } finally {
-    tar.kill();
-    await tar.done.catch(() => undefined);
-    await rootfs.release();
+    if (!finished) {
+      tar.kill();
+      await tar.done.catch(() => undefined);
+    }
   }
 }
 
