@@ -4,35 +4,45 @@
  */
 import type { Readable } from 'node:stream';
 import { EngineError, ExitCode, fault, generalError, imageNotFound } from '../../../api/errors.js';
-import type { ImageConfigFile, ImageSource, LayerSource } from '../types.js';
+import type { ImageSource, LayerSource } from '../types.js';
 import { sha256Of } from './digest.js';
 import { tarDirectory } from './export.js';
 import { readRootfsTarball } from './import.js';
-import { readImageArchive } from './reader.js';
+import { parseImageConfig, readImageArchive } from './reader.js';
 import { ArchiveError } from './tar-index.js';
 import { type SaveImage, writeDockerArchive } from './writer.js';
 
 /** An image as the store keeps it, as far as save needs it. */
 export interface StoredImage {
+  /** sha256 hex of the config (with or without the `sha256:` prefix). */
   id: string;
   /** Full names (`docker.io/library/busybox:latest`). */
   names: string[];
-  configBytes: Buffer;
-  config: ImageConfigFile;
+  /** Chain ids, bottom to top. */
+  layers: string[];
 }
 
-/** What the archive verbs ask of the OCI store. */
+/** What the archive verbs ask of the OCI store: a part of the back-end's port to it (ports.ts). */
 export interface ArchiveStore {
-  chainIds(diffIds: string[]): string[];
-  hasLayer(chainId: string): boolean | Promise<boolean>;
-  putLayer(parent: string | undefined, src: LayerSource): Promise<string>;
-  addImage(src: ImageSource, names: string[], repoDigests: string[]): Promise<{ id: string }> | { id: string };
+  hasLayer(chainId: string): boolean;
+  layerRecord(chainId: string): { size: number } | undefined;
+  putLayer(parent: string | undefined, src: LayerSource): Promise<{ id: string }>;
+  /** The layer's uncompressed tar, byte for byte as it was added. */
+  layerTar(chainId: string): Readable;
+  addImage(src: ImageSource, names: readonly string[], repoDigests: readonly string[]): Promise<{ id: string }>;
   /** By name, id, id prefix or repo@digest. */
-  getImage(ref: string): StoredImage | undefined | Promise<StoredImage | undefined>;
-  /** The layer's uncompressed tar, byte for byte as it was added; `size` when known. */
-  layerTar(chainId: string): Promise<Readable> | Readable;
-  layerSize?(chainId: string): number | undefined;
+  getImage(ref: string): StoredImage | undefined;
+  imageConfig(id: string): Promise<Buffer>;
 }
+
+/** Chain ids of the image spec (config.md, "Layer ChainID"). */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) out.push(out.length === 0 ? d : sha256Of(Buffer.from(`${out.at(-1)} ${d}`)));
+  return out;
+}
+
+const withAlgorithm = (id: string): string => (id.startsWith('sha256:') ? id : `sha256:${id}`);
 
 export interface ArchiveDeps {
   store: ArchiveStore;
@@ -65,11 +75,11 @@ function normalizeAll(deps: ArchiveDeps, names: string[], what: string): string[
 
 /** Adds an image's layers that the store lacks, bottom to top. */
 async function putLayers(store: ArchiveStore, src: ImageSource): Promise<void> {
-  const chains = store.chainIds(src.config.rootfs.diff_ids);
+  const chains = chainIds(src.config.rootfs.diff_ids);
   let parent: string | undefined;
   for (const [i, layer] of src.layers.entries()) {
     const chain = chains[i]!;
-    if (!(await store.hasLayer(chain))) await store.putLayer(parent, layer);
+    if (!store.hasLayer(chain)) await store.putLayer(parent, layer);
     parent = chain;
   }
 }
@@ -103,7 +113,7 @@ export async function loadArchive(deps: ArchiveDeps, file: string, tag?: string)
     }
     const lines: string[] = [];
     for (const { img, names } of planned) {
-      const { id } = await deps.store.addImage(img.source, names, []);
+      const id = withAlgorithm((await deps.store.addImage(img.source, names, [])).id);
       deps.emit('load', id, names.length > 0 ? { name: names.join(',') } : {});
       if (names.length === 0) lines.push(`Loaded image ID: ${id}`);
       for (const n of names) lines.push(`Loaded image: ${deps.familiar(n)}`);
@@ -118,7 +128,7 @@ export async function loadArchive(deps: ArchiveDeps, file: string, tag?: string)
 async function imagesToSave(deps: ArchiveDeps, refs: string[]): Promise<SaveImage[]> {
   const out = new Map<string, SaveImage>();
   for (const ref of refs) {
-    const image = await deps.store.getImage(ref);
+    const image = deps.store.getImage(ref);
     if (!image) throw imageNotFound(`No such image: ${ref}`);
     let full: string | undefined;
     try {
@@ -126,16 +136,23 @@ async function imagesToSave(deps: ArchiveDeps, refs: string[]): Promise<SaveImag
     } catch {
       full = undefined;
     }
-    const entry = out.get(image.id) ?? {
-      configBytes: image.configBytes,
-      config: image.config,
-      names: [],
-      layers: deps.store.chainIds(image.config.rootfs.diff_ids).map((chain, i) => ({
-        diffId: image.config.rootfs.diff_ids[i]!,
-        size: deps.store.layerSize?.(chain),
-        open: async () => deps.store.layerTar(chain),
-      })),
-    };
+    let entry = out.get(image.id);
+    if (!entry) {
+      const configBytes = await deps.store.imageConfig(image.id);
+      const config = parseImageConfig(configBytes, `the config of image ${image.id}`);
+      const diffIds = config.rootfs.diff_ids;
+      if (diffIds.length !== image.layers.length) throw generalError(`image ${image.id} in the store is damaged: its config and its layers differ`);
+      entry = {
+        configBytes,
+        config,
+        names: [],
+        layers: image.layers.map((chain, i) => ({
+          diffId: diffIds[i]!,
+          size: deps.store.layerRecord(chain)?.size,
+          open: async () => deps.store.layerTar(chain),
+        })),
+      };
+    }
     // Asked by a name the image has: that name goes in; by id (or id prefix): no name, as Docker.
     if (full && image.names.includes(full) && !entry.names.some((n) => n.full === full)) entry.names.push({ full, familiar: deps.familiar(full) });
     out.set(image.id, entry);
@@ -174,7 +191,7 @@ export async function importTarball(deps: ArchiveDeps, file: string, ref: string
     } catch (e) {
       throw archiveFailure(what, e);
     }
-    const { id } = await deps.store.addImage(tarball.source, [name!], []);
+    const id = withAlgorithm((await deps.store.addImage(tarball.source, [name!], [])).id);
     deps.emit('import', id, { name: name! });
     return id;
   } finally {
