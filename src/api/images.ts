@@ -59,6 +59,8 @@ export interface ArchiveChunk {
 export interface ImportRequest {
   path: string;
   reference: string;
+  /** What the history says it was imported from, when not `path` (`-` for stdin). */
+  source?: string;
 }
 
 export interface ImportResponse {

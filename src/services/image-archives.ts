@@ -62,7 +62,7 @@ export function archiveService(deps: ArchiveServiceDeps): ArchiveHandlers {
     'ImageService/Save': async (req, call) => {
       await pump(await saveImages(deps.archives ?? noOci(), req.names), call);
     },
-    'ImageService/Import': async (req) => ({ id: await importTarball(deps.archives ?? noOci(), req.path, req.reference) }),
+    'ImageService/Import': async (req) => ({ id: await importTarball(deps.archives ?? noOci(), req.path, req.reference, req.source) }),
     'ContainerService/Export': async (req, call) => {
       const c = deps.containers.get(req.id);
       const rootfs = await deps.rootfsOf(c);

@@ -175,12 +175,12 @@ export async function saveImages(deps: ArchiveDeps, refs: string[]): Promise<Asy
 }
 
 /** `isula import FILE REPO[:TAG]`: prints the new image's id. */
-export async function importTarball(deps: ArchiveDeps, file: string, ref: string): Promise<string> {
-  const what = `Import image from "${file}" failed`;
+export async function importTarball(deps: ArchiveDeps, file: string, ref: string, source = file): Promise<string> {
+  const what = `Import image from "${source}" failed`;
   const [name] = normalizeAll(deps, [ref], what);
   let tarball: Awaited<ReturnType<typeof readRootfsTarball>>;
   try {
-    tarball = await readRootfsTarball(file, `Imported from ${file}`);
+    tarball = await readRootfsTarball(file, `Imported from ${source}`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw generalError(`${what}: no such file`);
     throw archiveFailure(what, e);
