@@ -94,6 +94,23 @@ describe('reading archives skopeo wrote', { skip: noTools }, () => {
     }
   });
 
+  it('reads a gzip-compressed docker-archive through a temp file it removes at once', async () => {
+    const gz = path.join(dir, 'd.tar.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(path.join(dir, 'd.tar'))));
+    const tmp = path.join(dir, 'tmp');
+    const ar = await readImageArchive(gz, tmp);
+    try {
+      assert.deepEqual(fs.readdirSync(tmp), []);
+      const layer = ar.images[0]!.source.layers[0]!;
+      assert.equal(sha256(await bytesOf(await layer.open())), layer.diffId);
+    } finally {
+      await ar.close();
+    }
+    fs.writeFileSync(gz, Buffer.concat([gzipSync(Buffer.from('x')).subarray(0, 12)]));
+    await assert.rejects(readImageArchive(gz, tmp), /not valid gzip/);
+    assert.deepEqual(fs.readdirSync(tmp), []);
+  });
+
   it('reads an oci-archive, with its ref name, its gzip layers checked against their digests', async () => {
     const file = path.join(dir, 'o.tar');
     skopeo('copy', `oci:${layout}:t`, `oci-archive:${file}:test/img:1`);

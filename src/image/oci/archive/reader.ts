@@ -12,7 +12,12 @@
  * bounded, every referenced member must exist, configs and blobs match their digests, and a
  * plain-tar layer of a docker-archive is hashed up front against its diff_id.
  */
-import type { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import type { Descriptor, ImageConfigFile, ImageSource, LayerSource, Platform } from '../types.js';
 import { digestStream, isDigest, sha256Of, verified } from './digest.js';
 import { CONTAINERD_NAME, hostArchitecture, INDEX_TYPES, LAYER_TYPES, layerTypeOf, MANIFEST_TYPES, MT, REF_NAME } from './media.js';
@@ -38,9 +43,53 @@ export interface OpenedArchive {
   close(): Promise<void>;
 }
 
-/** Opens `file` and reads every image in it; throws ArchiveError naming what is wrong. */
-export async function readImageArchive(file: string): Promise<OpenedArchive> {
-  const ar = await TarArchive.open(file);
+/** Free space a decompressed archive must leave on the daemon's disk. */
+const MIN_FREE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A gzip-compressed archive (`docker save | gzip`, which `docker load` takes) is decompressed
+ * into `tmpDir` first, as the index needs a file to seek in; stopped before the disk's free
+ * space goes under MIN_FREE_BYTES. The temp file is unlinked once opened.
+ */
+async function decompressed(file: string, tmpDir: string): Promise<string | undefined> {
+  const head = Buffer.alloc(2);
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  try {
+    if (!(await fh.stat()).isFile()) return undefined;
+    await fh.read(head, 0, 2, 0);
+    if (head[0] !== 0x1f || head[1] !== 0x8b) return undefined;
+    fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+    const st = await fs.promises.statfs(tmpDir);
+    const budget = st.bavail * st.bsize - MIN_FREE_BYTES;
+    const out = path.join(tmpDir, `load-${process.pid}-${randomBytes(6).toString('hex')}.tar`);
+    let written = 0;
+    const limit = new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        written += chunk.length;
+        cb(written > budget ? new ArchiveError(`the decompressed archive would leave less than ${MIN_FREE_BYTES} bytes free on the disk`) : null, chunk);
+      },
+    });
+    try {
+      await pipeline(fh.createReadStream({ start: 0, autoClose: false }), createGunzip(), limit, fs.createWriteStream(out, { mode: 0o600 }));
+    } catch (e) {
+      fs.rmSync(out, { force: true });
+      throw e instanceof ArchiveError ? e : new ArchiveError(`the archive is not valid gzip: ${(e as Error).message}`);
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Opens `file` (a tar, or a gzip of one) and reads every image in it; throws ArchiveError naming what is wrong. */
+export async function readImageArchive(file: string, tmpDir?: string): Promise<OpenedArchive> {
+  const plain = tmpDir ? await decompressed(file, tmpDir) : undefined;
+  let ar: TarArchive;
+  try {
+    ar = await TarArchive.open(plain ?? file);
+  } finally {
+    if (plain) fs.rmSync(plain, { force: true });
+  }
   try {
     if (ar.members.has('manifest.json')) return { format: 'docker-archive', images: await readDockerArchive(ar), close: () => ar.close() };
     if (ar.members.has('oci-layout')) return { format: 'oci-archive', images: await readOciArchive(ar), close: () => ar.close() };

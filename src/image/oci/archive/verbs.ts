@@ -94,7 +94,7 @@ export async function loadArchive(deps: ArchiveDeps, file: string, tag?: string)
   const what = `Load image from "${file}" failed`;
   let archive: Awaited<ReturnType<typeof readImageArchive>>;
   try {
-    archive = await readImageArchive(file);
+    archive = await readImageArchive(file, deps.tmpDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw generalError(`${what}: no such file`);
     throw archiveFailure(what, e);
