@@ -20,7 +20,19 @@ export interface TarProcess {
 export function tarDirectory(root: string, onWarning: (text: string) => void): TarProcess {
   const child = spawn(
     'tar',
-    ['--create', '--file=-', `--directory=${root}`, '--numeric-owner', '--one-file-system', '--xattrs', '--xattrs-include=*', '--sort=name', '.'],
+    [
+      '--create',
+      '--file=-',
+      `--directory=${root}`,
+      '--numeric-owner',
+      '--one-file-system',
+      '--xattrs',
+      '--xattrs-include=*',
+      // --xattrs makes a POSIX archive; without these, every member would get a PAX record of its access and change times.
+      '--pax-option=delete=atime,delete=ctime,delete=mtime',
+      '--sort=name',
+      '.',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
