@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { readRootfsTarball } from '../../src/image/oci/archive/import.js';
 import { readImageArchive } from '../../src/image/oci/archive/reader.js';
 import { cleanMemberName } from '../../src/image/oci/archive/tar-index.js';
 import { type SaveImage, ustarHeader, writeDockerArchive } from '../../src/image/oci/archive/writer.js';
@@ -314,24 +313,5 @@ describe('hostile and broken archives', () => {
   it('refuses something that is not an archive', async () => {
     await refused(write('n1.tar', Buffer.from('hello world\n'.repeat(100))), /not a tar archive|ends inside/);
     await refused(write('n2.tar', tarOf([{ name: 'x', data: 'y' }])), /neither a docker-archive/);
-  });
-});
-
-describe('import of a rootfs tarball', () => {
-  it('makes a one-layer image of a gzip tarball, its diff_id the uncompressed digest', async () => {
-    const tar = tarOf([{ name: 'etc/hostname', data: 'box\n' }]);
-    const gz = gzipSync(tar);
-    const file = path.join(dir, 'rootfs.tar.gz');
-    fs.writeFileSync(file, gz);
-    const t = await readRootfsTarball(file, 'Imported from x');
-    try {
-      assert.deepEqual(t.source.config.rootfs.diff_ids, [sha256(tar)]);
-      assert.equal(t.source.layers[0]!.descriptor.digest, sha256(gz));
-      assert.equal(t.source.config.os, 'linux');
-      assert.equal(t.source.config.history?.[0]?.comment, 'Imported from x');
-      assert.deepEqual(await bytesOf(await t.source.layers[0]!.open()), gz);
-    } finally {
-      await t.close();
-    }
   });
 });

@@ -1,46 +1,28 @@
 /**
- * `isula import`: a root filesystem tarball (plain or gzip) as a one-layer image. The file
- * is read twice: once to learn its digests (the blob's and the uncompressed tar's, the
- * diff_id), then by the store through a check of the blob's digest. It stays open between,
- * so the second read is of the same file.
+ * `isula import`: a root filesystem tarball (plain or gzip) as a one-layer image. The store
+ * unpacks the file once and learns the diff_id doing so; the blob's own digest is taken on
+ * the way. The config is then made around that diff_id.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { type Readable, Transform } from 'node:stream';
 import type { ImageConfigFile, ImageSource } from '../types.js';
 import { sha256Of, verified } from './digest.js';
 import { hostArchitecture, layerTypeOf, MT } from './media.js';
 import { ArchiveError } from './tar-index.js';
 
-export interface ImportedTarball {
-  source: ImageSource;
-  close(): Promise<void>;
-}
+/** The store's unpacking of a layer whose diff_id is not known before (the bottom layer of a new image). */
+export type ImportLayer = (open: () => Promise<Readable>, what: string) => Promise<{ diffId: string }>;
 
-async function digests(fh: FileHandle, size: number, gzip: boolean): Promise<{ blob: string; diffId: string }> {
-  const blob = createHash('sha256');
-  const tar = createHash('sha256');
-  const raw = fs.createReadStream('', { fd: fh.fd, start: 0, end: Math.max(size - 1, 0), autoClose: false, highWaterMark: 256 * 1024 });
-  if (!gzip) {
-    for await (const chunk of raw as AsyncIterable<Buffer>) blob.update(chunk);
-    const d = `sha256:${blob.digest('hex')}`;
-    return { blob: d, diffId: d };
-  }
-  const gunzip = createGunzip();
-  raw.on('data', (chunk) => blob.update(chunk));
-  raw.on('error', (e) => gunzip.destroy(e));
-  raw.pipe(gunzip);
-  try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) tar.update(chunk);
-  } catch (e) {
-    throw new ArchiveError(`the tarball is not valid gzip: ${(e as Error).message}`);
-  }
-  return { blob: `sha256:${blob.digest('hex')}`, diffId: `sha256:${tar.digest('hex')}` };
-}
+const rawStream = (fh: FileHandle, size: number): Readable =>
+  fs.createReadStream('', { fd: fh.fd, start: 0, end: size - 1, autoClose: false, highWaterMark: 256 * 1024 });
 
-/** Reads `file` (a regular file) into an ImageSource; `comment` goes into the history as Docker's "Imported from ...". */
-export async function readRootfsTarball(file: string, comment: string, now = new Date()): Promise<ImportedTarball> {
+/**
+ * Unpacks `file` (a regular file) through `importLayer` and returns the image to add, whose
+ * one layer is then present. `comment` goes into the history as Docker's "Imported from ...".
+ */
+export async function importRootfsTarball(file: string, importLayer: ImportLayer, comment: string, now = new Date()): Promise<ImageSource> {
   const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   try {
     const st = await fh.stat();
@@ -49,8 +31,19 @@ export async function readRootfsTarball(file: string, comment: string, now = new
     const head = Buffer.alloc(4);
     await fh.read(head, 0, 4, 0);
     const mediaType = layerTypeOf(head);
-    if (mediaType === MT.ociLayerZstd) throw new ArchiveError(`${file} is zstd-compressed: import takes a plain or gzip tarball`);
-    const { blob, diffId } = await digests(fh, st.size, mediaType === MT.ociLayerGzip);
+    const blobHash = createHash('sha256');
+    const { diffId } = await importLayer(async () => {
+      const raw = rawStream(fh, st.size);
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          blobHash.update(chunk);
+          cb(null, chunk);
+        },
+      });
+      raw.on('error', (e) => tap.destroy(e));
+      return raw.pipe(tap);
+    }, `tarball ${file}`);
+    const blob = `sha256:${blobHash.digest('hex')}`;
     const created = now.toISOString();
     const config: ImageConfigFile = {
       architecture: hostArchitecture(),
@@ -70,28 +63,15 @@ export async function readRootfsTarball(file: string, comment: string, now = new
         layers: [descriptor],
       }),
     );
-    const source: ImageSource = {
+    return {
       configBytes,
       config,
       manifestBytes,
       manifestMediaType: MT.ociManifest,
-      layers: [
-        {
-          descriptor,
-          diffId,
-          open: async () =>
-            verified(
-              fs.createReadStream('', { fd: fh.fd, start: 0, end: st.size - 1, autoClose: false, highWaterMark: 256 * 1024 }),
-              blob,
-              st.size,
-              `tarball ${file}`,
-            ),
-        },
-      ],
+      // Present in the store already; opened again only if the store wants the blob (by path: this handle is closed by then).
+      layers: [{ descriptor, diffId, open: async () => verified(fs.createReadStream(file), blob, st.size, `tarball ${file}`) }],
     };
-    return { source, close: () => fh.close() };
-  } catch (e) {
+  } finally {
     await fh.close();
-    throw e;
   }
 }

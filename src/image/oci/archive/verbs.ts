@@ -7,7 +7,7 @@ import { EngineError, ExitCode, fault, generalError, imageNotFound } from '../..
 import type { ImageSource, LayerSource } from '../types.js';
 import { sha256Of } from './digest.js';
 import { tarDirectory } from './export.js';
-import { readRootfsTarball } from './import.js';
+import { importRootfsTarball } from './import.js';
 import { parseImageConfig, readImageArchive } from './reader.js';
 import { ArchiveError } from './tar-index.js';
 import { type SaveImage, writeDockerArchive } from './writer.js';
@@ -27,6 +27,8 @@ export interface ArchiveStore {
   hasLayer(chainId: string): boolean;
   layerRecord(chainId: string): { size: number } | undefined;
   putLayer(parent: string | undefined, src: LayerSource): Promise<{ id: string }>;
+  /** A bottom layer whose diff_id is learnt while unpacking (import). */
+  importLayer(open: () => Promise<Readable>, what: string): Promise<{ diffId: string }>;
   /** The layer's uncompressed tar, byte for byte as it was added. */
   layerTar(chainId: string): Readable;
   addImage(src: ImageSource, names: readonly string[], repoDigests: readonly string[]): Promise<{ id: string }>;
@@ -175,28 +177,19 @@ export async function saveImages(deps: ArchiveDeps, refs: string[]): Promise<Asy
 }
 
 /** `isula import FILE REPO[:TAG]`: prints the new image's id. */
-export async function importTarball(deps: ArchiveDeps, file: string, ref: string, source = file): Promise<string> {
-  const what = `Import image from "${source}" failed`;
+export async function importTarball(deps: ArchiveDeps, file: string, ref: string, from = file): Promise<string> {
+  const what = `Import image from "${from}" failed`;
   const [name] = normalizeAll(deps, [ref], what);
-  let tarball: Awaited<ReturnType<typeof readRootfsTarball>>;
+  let source: ImageSource;
   try {
-    tarball = await readRootfsTarball(file, `Imported from ${source}`);
+    source = await importRootfsTarball(file, (open, w) => deps.store.importLayer(open, w), `Imported from ${from}`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw generalError(`${what}: no such file`);
     throw archiveFailure(what, e);
   }
-  try {
-    try {
-      await putLayers(deps.store, tarball.source);
-    } catch (e) {
-      throw archiveFailure(what, e);
-    }
-    const id = withAlgorithm((await deps.store.addImage(tarball.source, [name!], [])).id);
-    deps.emit('import', id, { name: name! });
-    return id;
-  } finally {
-    await tarball.close();
-  }
+  const id = withAlgorithm((await deps.store.addImage(source, [name!], [])).id);
+  deps.emit('import', id, { name: name! });
+  return id;
 }
 
 /** Where an export reads the container's filesystem; `release` undoes a mount made for it. */
