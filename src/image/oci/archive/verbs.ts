@@ -44,6 +44,8 @@ export function chainIds(diffIds: readonly string[]): string[] {
   return out;
 }
 
+const ID_RE = /^(sha256:)?[0-9a-f]{4,64}$/;
+
 const withAlgorithm = (id: string): string => (id.startsWith('sha256:') ? id : `sha256:${id}`);
 
 export interface ArchiveDeps {
@@ -75,15 +77,35 @@ function normalizeAll(deps: ArchiveDeps, names: string[], what: string): string[
   });
 }
 
-/** Adds an image's layers that the store lacks, bottom to top. */
+/** Layers unpacked at once, as a pull does (Docker's three): the disk, not the CPU, is the limit. */
+const LAYERS_AT_ONCE = 3;
+
+/**
+ * Adds an image's layers that the store lacks. They are started bottom to top (the store
+ * takes a layer whose parent is still being unpacked, and commits it after), at most
+ * LAYERS_AT_ONCE at a time; the first failure is thrown once all started have ended.
+ */
 async function putLayers(store: ArchiveStore, src: ImageSource): Promise<void> {
   const chains = chainIds(src.config.rootfs.diff_ids);
-  let parent: string | undefined;
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   for (const [i, layer] of src.layers.entries()) {
-    const chain = chains[i]!;
-    if (!store.hasLayer(chain)) await store.putLayer(parent, layer);
-    parent = chain;
+    if (store.hasLayer(chains[i]!)) continue;
+    while (running.size >= LAYERS_AT_ONCE) await Promise.race(running);
+    if (failure) break;
+    const p: Promise<void> = store
+      .putLayer(i === 0 ? undefined : chains[i - 1], layer)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      )
+      .finally(() => running.delete(p));
+    running.add(p);
   }
+  await Promise.all(running);
+  if (failure) throw failure.error;
 }
 
 /**
@@ -130,14 +152,15 @@ export async function loadArchive(deps: ArchiveDeps, file: string, tag?: string)
 async function imagesToSave(deps: ArchiveDeps, refs: string[]): Promise<SaveImage[]> {
   const out = new Map<string, SaveImage>();
   for (const ref of refs) {
-    const image = deps.store.getImage(ref);
-    if (!image) throw imageNotFound(`No such image: ${ref}`);
     let full: string | undefined;
     try {
       full = deps.normalize(ref);
     } catch {
       full = undefined;
     }
+    // By name first (`busybox` is docker.io/library/busybox:latest), then by id or id prefix.
+    const image = (full ? deps.store.getImage(full) : undefined) ?? (ID_RE.test(ref) ? deps.store.getImage(ref) : undefined);
+    if (!image) throw imageNotFound(`No such image: ${ref}`);
     let entry = out.get(image.id);
     if (!entry) {
       const configBytes = await deps.store.imageConfig(image.id);
