@@ -355,9 +355,9 @@ export function bigImage(): OciImage {
 
 /**
  * Pushes a built image to the registry as `nameTag` (e.g. `busybox:latest`) with skopeo. The
- * manifests stay OCI unless `format` is `v2s2` (Docker schema 2 and manifest list).
+ * manifests stay OCI unless `format` is `v2s2` (Docker schema 2 and manifest list) or `v2s1` (schema 1, signed by skopeo; the registry needs `schema1: true`).
  */
-export function pushImage(img: OciImage, reg: TestRegistry, nameTag: string, format: 'oci' | 'v2s2' = 'oci'): void {
+export function pushImage(img: OciImage, reg: TestRegistry, nameTag: string, format: 'oci' | 'v2s2' | 'v2s1' = 'oci'): void {
   const args = [
     'copy',
     '--quiet',

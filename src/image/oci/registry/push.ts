@@ -127,17 +127,35 @@ async function pushLayer(s: Session, repository: string, layer: PushLayer, i: nu
   }
 }
 
-/** Runs `fn` over items with at most `limit` at once, results in order. */
-async function bounded<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `fn` over items with at most `limit` at once, results in order. The first failure
+ * aborts the others (through the signal given to `fn`), and returns only once they stopped,
+ * so nothing of the push goes on behind the caller's back.
+ */
+async function bounded<T, R>(
+  items: T[],
+  limit: number,
+  outer: AbortSignal | undefined,
+  fn: (item: T, i: number, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
+  const ac = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, ac.signal]) : ac.signal;
   const out: R[] = new Array(items.length);
   let next = 0;
+  let failure: { e: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const i = next++;
-      out[i] = await fn(items[i] as T, i);
+      try {
+        out[i] = await fn(items[i] as T, i, signal);
+      } catch (e) {
+        failure ??= { e };
+        ac.abort(e);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.e;
   return out;
 }
 
@@ -148,7 +166,7 @@ export async function pushImage(client: RegistryClient, input: string | ImageRef
   const tag = ref.tag ?? 'latest';
   const s = await client.sessionFor(ref.registry, opts.auth);
   const tmpDir = opts.tmpDir ?? os.tmpdir();
-  const layers = await bounded(opts.layers, 3, (l, i) => pushLayer(s, ref.repository, l, i, opts, tmpDir));
+  const layers = await bounded(opts.layers, 3, opts.signal, (l, i, signal) => pushLayer(s, ref.repository, l, i, { ...opts, signal }, tmpDir));
   const config: Descriptor = { mediaType: MediaType.dockerConfig, digest: sha256Digest(opts.configBytes), size: opts.configBytes.length };
   if (!(await blobExists(s, ref.repository, config.digest, opts.signal)))
     await upload(s, ref.repository, config.digest, () => opts.configBytes, config.size, opts.signal);

@@ -114,8 +114,12 @@ export class Session {
       return;
     }
     const res = await this.send('/v2/', { signal });
+    if (res.status === 401) {
+      discard(res);
+      throw generalError(`unauthorized: ${this.creds ? 'incorrect username or password' : 'authentication required'} for ${this.ep.registry}`);
+    }
+    if (res.status !== 200) throw await this.fail(res, 'login');
     discard(res);
-    if (res.status !== 200) throw generalError(`login to ${this.ep.registry} failed: HTTP ${res.status}`);
   }
 
   /**
