@@ -20,7 +20,8 @@
  * `{ auth: 'basic' }` works with or without `tls`.
  *
  * Token auth (`{ auth: 'token' }`): the registry is configured with `auth.token` and a small
- * token server made here (node:http on another random port) issues ES256 JWTs, signed by a
+ * token server made here (node:http on another random port, in a child process so that a
+ * test blocked in execFileSync(skopeo) does not block its tokens) issues ES256 JWTs, signed by a
  * key whose certificate the test CA signed, with the chain in the `x5c` header, as
  * distribution's token verifier expects. The server grants what the scope asks for to the
  * user/password pair (Basic auth on the token request) and, with `anonymousPull`, `pull`
@@ -34,6 +35,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -157,11 +159,23 @@ export function makeTestPki(dir: string): void {
 
 const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
 
-/** A token server as distribution's `auth.token` expects one (docs/spec/auth/token.md). */
-function startTokenServer(
-  pki: string,
-  opts: { service: string; issuer: string; user: string; password: string; anonymousPull: boolean; field: 'token' | 'access_token' },
-): Promise<{ server: http.Server; realm: string }> {
+interface TokenServerOptions {
+  pki: string;
+  service: string;
+  issuer: string;
+  user: string;
+  password: string;
+  anonymousPull: boolean;
+  field: 'token' | 'access_token';
+}
+
+/**
+ * The token server's own process (this file run with `--token-server OPTIONS_JSON`): a test
+ * that runs skopeo with execFileSync blocks its event loop, which must not block the tokens
+ * skopeo asks for meanwhile. It prints its port on stdout once listening.
+ */
+function serveTokens(opts: TokenServerOptions): void {
+  const pki = opts.pki;
   const key = createPrivateKey(fs.readFileSync(path.join(pki, 'token.key')));
   const certDer = Buffer.from(
     fs
@@ -211,22 +225,40 @@ function startTokenServer(
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ [opts.field]: token, expires_in: 300, issued_at: new Date().toISOString() }));
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      resolve({ server, realm: `http://127.0.0.1:${port}/token` });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
+  });
+  // Ends with its parent (stdin closes).
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+}
+
+if (process.argv[2] === '--token-server' && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  serveTokens(JSON.parse(process.argv[3] as string) as TokenServerOptions);
+
+/** Starts the token server process; resolves with it and its realm URL. */
+function startTokenServer(opts: TokenServerOptions): Promise<{ child: ChildProcess; realm: string }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--token-server', JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`token server exited with ${code}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ child, realm: `http://127.0.0.1:${m[1]}/token` });
     });
   });
 }
 
 /** Resolves once `url`/v2/ answers with any HTTP status (401 counts: it is up). */
-async function waitUp(url: string, ca: string | undefined, child: ChildProcess, log: () => string): Promise<void> {
+async function waitUp(url: string, tls: https.RequestOptions, child: ChildProcess, log: () => string): Promise<void> {
   const until = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const mod = url.startsWith('https:') ? https : http;
-      const req = mod.get(`${url}/v2/`, { ca, timeout: 1000 }, (res) => {
+      const req = mod.get(`${url}/v2/`, { ...tls, timeout: 1000 }, (res) => {
         res.resume();
         resolve(true);
       });
@@ -281,7 +313,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     cfg.push('  tls:', `    certificate: ${pki}/server.crt`, `    key: ${pki}/server.key`);
     if (opts.clientCerts) cfg.push('    clientcas:', `      - ${pki}/ca.crt`);
   }
-  let token: { server: http.Server; realm: string } | undefined;
+  let token: { child: ChildProcess; realm: string } | undefined;
   if (opts.auth === 'basic') {
     const htpasswd = path.join(dir, 'htpasswd');
     fs.writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', user, password]));
@@ -289,7 +321,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   } else if (opts.auth === 'token') {
     const service = `registry-${port}`;
     const issuer = 'isulad-ts-test-token-server';
-    token = await startTokenServer(pki, { service, issuer, user, password, anonymousPull: opts.anonymousPull ?? false, field: opts.tokenField ?? 'token' });
+    token = await startTokenServer({ pki, service, issuer, user, password, anonymousPull: opts.anonymousPull ?? false, field: opts.tokenField ?? 'token' });
     cfg.push('auth:', '  token:', `    realm: ${token.realm}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${pki}/ca.crt`);
   }
   if (opts.schema1) cfg.push('compatibility:', '  schema1:', '    enabled: true');
@@ -317,12 +349,15 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   child.stderr?.on('data', keep);
   const kill = (): void => {
     child.kill('SIGKILL');
-    token?.server.close();
+    token?.child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   };
   running.add(kill);
   try {
-    await waitUp(url, needPki ? fs.readFileSync(path.join(pki, 'ca.crt'), 'utf8') : undefined, child, () => output);
+    const read = (f: string): string => fs.readFileSync(path.join(pki, f), 'utf8');
+    const tls: https.RequestOptions = needPki ? { ca: read('ca.crt') } : {};
+    if (opts.clientCerts) Object.assign(tls, { cert: read('client.crt'), key: read('client.key') });
+    await waitUp(url, tls, child, () => output);
   } catch (e) {
     kill();
     running.delete(kill);
@@ -362,7 +397,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       });
-      await new Promise<void>((resolve) => (token ? token.server.close(() => resolve()) : resolve()));
+      token?.child.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

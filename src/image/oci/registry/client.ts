@@ -125,6 +125,9 @@ export class RegistryClient {
     });
     if (res.status !== 200) throw await s.fail(res, `manifest ${reference} of ${ref.repository}`, `${name} not found in registry ${s.ep.registry}`);
     const bytes = await readBody(res, LIMITS.manifest, `manifest of ${name}`);
+    const ct = res.headers['content-type'];
+    // Parsed first: a signed schema 1 manifest has a digest of its own kind, and gets its clear error.
+    const parsed = parseManifest(bytes, typeof ct === 'string' ? ct : undefined, name);
     const digest = sha256Digest(bytes);
     if (reference.startsWith('sha256:') && digest !== reference)
       throw mismatch('manifest', { mediaType: '', digest: reference, size: bytes.length }, `its content has digest ${digest}`);
@@ -132,8 +135,7 @@ export class RegistryClient {
     if (typeof header === 'string' && header.startsWith('sha256:') && header !== digest) {
       throw generalError(`manifest of ${name} from ${s.ep.registry}: Docker-Content-Digest ${header} is not the digest of its content (${digest})`);
     }
-    const ct = res.headers['content-type'];
-    return { bytes, digest, parsed: parseManifest(bytes, typeof ct === 'string' ? ct : undefined, name) };
+    return { bytes, digest, parsed };
   }
 
   /** A blob's response, following redirects (to storage on other hosts) without our auth. */

@@ -99,16 +99,20 @@ export function request(url: URL, agents: AgentPool, opts: RequestOptions = {}):
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let settled = false;
+    let response: http.IncomingMessage | undefined;
     const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent: agents.get(url, opts.tls) });
     const fail = (e: Error): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
+      if (opts.body !== undefined && !Buffer.isBuffer(opts.body)) opts.body.destroy();
       reject(e);
     };
     const onAbort = (): void => {
       const e = aborted(signal as AbortSignal);
-      req.destroy(e);
+      // Once the head is in, the body's reader gets the reason.
+      if (response) response.destroy(e);
+      else req.destroy(e);
       fail(e);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -123,13 +127,18 @@ export function request(url: URL, agents: AgentPool, opts: RequestOptions = {}):
         socket.once('close', () => clearTimeout(timer));
       }
     });
-    req.setTimeout(timeouts.idle, () => req.destroy(new TransportError(`${url.host}: no data for ${timeouts.idle / 1000}s`, 'ETIMEDOUT')));
+    req.setTimeout(timeouts.idle, () => {
+      const e = new TransportError(`${url.host}: no data for ${timeouts.idle / 1000}s`, 'ETIMEDOUT');
+      if (response) response.destroy(e);
+      req.destroy(e);
+    });
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (e instanceof TransportError || signal?.aborted) return fail(e);
       fail(new TransportError(`${opts.method ?? 'GET'} ${url.origin}${url.pathname}: ${e.message}`, e.code));
     });
     req.on('response', (res) => {
       settled = true;
+      response = res;
       // The abort listener stays while the body is read: aborting then destroys the body.
       const detach = (): void => signal?.removeEventListener('abort', onAbort);
       res.once('close', detach);
