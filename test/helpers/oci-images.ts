@@ -26,7 +26,8 @@
  *      `security.capability` xattr granting cap_net_bind_service (CAP_XATTR, VFS caps v2);
  *      /long/<LONG_NAME> (a 150-character name, so a PAX `path` record) with "long\n";
  *      /data/owned (uid 1000, gid 1000, "owned\n").
- *   Every entry has mtime 2024-01-01T00:00:00Z and uid/gid 0 unless said.
+ *   Every entry has mtime 2024-01-01T00:00:00Z and uid/gid 0 unless said; the config says
+ *   created 2024-01-01T00:00:00Z, so the manifest digest is the same on every run.
  *
  * multi (`multiArchImage()`, layout tag `1`): an OCI image index with two manifests over the
  * same three layers: linux/amd64 (the busybox image's manifest itself) and linux/arm64 v8 (a
@@ -230,6 +231,8 @@ function buildLayout(dir: string, tag: string, layers: { tar: Buffer | string; c
     'sh',
     '--config.env',
     'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+    '--created',
+    '2024-01-01T00:00:00Z',
     '--no-history',
   ]);
   fs.renameSync(tmp, dir);

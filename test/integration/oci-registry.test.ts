@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -162,6 +164,54 @@ describe('registry client over plain HTTP (insecure-registries)', () => {
     const ac = new AbortController();
     ac.abort(new Error('pull cancelled by the test'));
     await assert.rejects(c.fetchImage(`${reg.host}/busybox:latest`, { signal: ac.signal }), /cancelled by the test/);
+    // Aborted while a layer streams: the stream errors with the reason.
+    const ac2 = new AbortController();
+    const img = await c.fetchImage(`${reg.host}/busybox:latest`, { signal: ac2.signal });
+    const stream = await img.source.layers[0]!.open();
+    ac2.abort(new Error('stopped mid-layer'));
+    await assert.rejects(drain(stream), /stopped mid-layer/);
+  });
+});
+
+describe('blob redirects', () => {
+  let reg: TestRegistry;
+  let front: http.Server;
+  let loop = false;
+  before(async () => {
+    reg = await startRegistry();
+    skopeoPush(busyboxImage(), reg, 'busybox:latest');
+    // A front for the registry that sends blob downloads elsewhere, as registries on object
+    // storage do: to the registry itself (another origin), or back to itself forever.
+    front = http.createServer((req, res) => {
+      const target = `http://${reg.host}${req.url}`;
+      if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '')) {
+        res.writeHead(307, { location: loop ? (req.url as string) : target }).end();
+        return;
+      }
+      const up = http.request(target, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    front.close();
+    await reg.stop();
+  });
+
+  it('follows a redirect to another origin, and gives up after 5', async () => {
+    const host = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const c = await client({ insecure: [host] });
+    try {
+      const img = await c.fetchImage(`${host}/busybox:latest`);
+      await checkLayers(img, busyboxImage().layout);
+      loop = true;
+      await rejects(img.source.layers[0]!.open(), /more than 5 redirects/);
+    } finally {
+      c.close();
+    }
   });
 });
 
@@ -220,6 +270,21 @@ describe('registry client over HTTPS', () => {
       await rejects(c.fetchImage(`${reg.host}/busybox:latest`), /is not reachable: .*(certificate|self.signed)/i);
     } finally {
       c.close();
+    }
+  });
+
+  it('uses an insecure HTTPS registry without verifying its certificate', async () => {
+    const plainTls = await startRegistry({ tls: true });
+    try {
+      skopeoPush(busyboxImage(), plainTls, 'busybox:latest');
+      const c = await client({ insecure: [plainTls.host] });
+      try {
+        assert.equal((await c.fetchImage(`${plainTls.host}/busybox:latest`)).servedBy, `https://${plainTls.host}`);
+      } finally {
+        c.close();
+      }
+    } finally {
+      await plainTls.stop();
     }
   });
 
