@@ -57,9 +57,12 @@ export class RegistryClient {
     private readonly log: Logger = silentLogger,
   ) {}
 
-  /** Parses a reference with the configured default registry. */
-  parse(ref: string): ImageRef {
-    return parseReference(ref, this.config.defaultRegistry);
+  /**
+   * Parses a reference with the configured default registry; an ImageRef made elsewhere is
+   * checked by the same rules, since its parts end up in URL paths.
+   */
+  parse(ref: string | ImageRef): ImageRef {
+    return parseReference(typeof ref === 'string' ? ref : formatReference(ref), this.config.defaultRegistry);
   }
 
   private isInsecure(...hosts: string[]): boolean {
@@ -179,7 +182,7 @@ export class RegistryClient {
    * index), the verified config, and layer sources whose streams are verified.
    */
   async fetchImage(input: string | ImageRef, opts: FetchOptions = {}): Promise<FetchedImage> {
-    const ref = typeof input === 'string' ? this.parse(input) : input;
+    const ref = this.parse(input);
     const name = familiarReference(ref);
     const platform = opts.platform ?? hostPlatform();
     const candidates = this.candidates(ref);

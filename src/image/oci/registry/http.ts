@@ -144,7 +144,11 @@ export function request(url: URL, agents: AgentPool, opts: RequestOptions = {}):
       res.once('close', detach);
       res.once('end', detach);
       res.on('error', () => undefined);
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, headersDistinct: res.headersDistinct as Record<string, string[]>, body: res, url });
+      // headersDistinct is Node 18.3+; the Bun build may lack it, so the joined headers stand in.
+      const distinct =
+        (res.headersDistinct as Record<string, string[]> | undefined) ??
+        Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v : v === undefined ? [] : [v]]));
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, headersDistinct: distinct, body: res, url });
     });
     if (opts.body === undefined || Buffer.isBuffer(opts.body)) req.end(opts.body);
     else {

@@ -161,7 +161,7 @@ async function bounded<T, R>(
 
 /** Pushes an image (config and uncompressed layers) as `ref`'s tag; returns the manifest digest. */
 export async function pushImage(client: RegistryClient, input: string | ImageRef, opts: PushOptions): Promise<PushResult> {
-  const ref = typeof input === 'string' ? client.parse(input) : input;
+  const ref = client.parse(input);
   if (ref.digest !== undefined) throw invalidArgs(`cannot push to a digest reference (${familiarReference(ref)}): name a tag`);
   const tag = ref.tag ?? 'latest';
   const s = await client.sessionFor(ref.registry, opts.auth);
