@@ -25,14 +25,20 @@ export class SkeletonWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly gzip = zlib.createGzip({ level: 1 });
+  private readonly out: fs.WriteStream;
   private readonly done: Promise<void>;
 
   constructor(file: string) {
     const out = fs.createWriteStream(file, { mode: 0o600 });
+    this.out = out;
     this.gzip.pipe(out);
     this.done = new Promise((resolve, reject) => {
       out.on('finish', resolve);
-      out.on('error', reject);
+      out.on('error', (e) => {
+        // A full disk: writers waiting for 'drain' on the gzip stream learn of it there.
+        this.gzip.destroy(e);
+        reject(e);
+      });
       this.gzip.on('error', reject);
     });
     // The caller awaits `done` only at the end; an early failure must not go unhandled meanwhile.
@@ -77,6 +83,7 @@ export class SkeletonWriter {
 
   destroy(): void {
     this.gzip.destroy();
+    this.out.destroy();
   }
 }
 

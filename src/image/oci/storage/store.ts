@@ -164,6 +164,7 @@ export class OciStore {
   private containers: Record<string, ContainerLayerRecord> = {};
   private readonly inflight = new Map<string, Promise<LayerRecord>>();
   private readonly touched = new Map<string, number>();
+  private readonly mounting = new Map<string, Promise<string>>();
   private readonly log: Logger;
   private readonly maxEntries: number;
 
@@ -294,11 +295,11 @@ export class OciStore {
     try {
       const diff = path.join(work, 'diff');
       fs.mkdirSync(diff, { mode: 0o755 });
+      const stream: Readable = await src.open();
       const skeleton = new SkeletonWriter(path.join(work, 'skeleton'));
       const total = src.descriptor.size;
       let current = 0;
       let lastReport = 0;
-      const stream: Readable = await src.open();
       const result = await unpackLayer({
         src: stream,
         what,
@@ -543,7 +544,16 @@ export class OciStore {
   }
 
   /** Mounts the container's root filesystem (overlay2; vfs has nothing to mount) and returns its path. */
-  async mount(containerId: string): Promise<string> {
+  mount(containerId: string): Promise<string> {
+    // Two starts at once must not stack two overlays on one mount point.
+    const running = this.mounting.get(containerId);
+    if (running) return running;
+    const p = this.mountOnce(containerId).finally(() => this.mounting.delete(containerId));
+    this.mounting.set(containerId, p);
+    return p;
+  }
+
+  private async mountOnce(containerId: string): Promise<string> {
     const c = this.containers[containerId];
     if (!c) throw notFound(`container ${containerId} has no layer in the image store`);
     const target = this.rootfsPath(containerId);
