@@ -228,6 +228,29 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     await store.removeContainerLayer(CONTAINER);
   });
 
+  it('unpacks the layers of one image concurrently, each committed after its parent', async () => {
+    const store = await open(newGraph());
+    const layers = [0, 1, 2].map((i) => layer(makeTar([{ name: `l${i}`, content: Buffer.alloc(200000 * (3 - i), i) }])));
+    const ids = chainIds(layers.map((l) => l.diffId));
+    let parent: string | undefined;
+    const puts = layers.map((l, i) => {
+      const p = store.putLayer(parent, l);
+      parent = ids[i];
+      return p;
+    });
+    assert.deepEqual(
+      (await Promise.all(puts)).map((r) => r.id),
+      ids,
+    );
+    // A child of a parent that fails fails too, and keeps nothing.
+    const bad = layer(makeTar([{ name: 'x', content: 'x' }]), { diffId: sha256('wrong') });
+    const child = layer(makeTar([{ name: 'y', content: 'y' }]));
+    const [badPut, childPut] = [store.putLayer(undefined, bad), store.putLayer(bad.diffId, child)];
+    await assert.rejects(badPut, /not the diff_id/);
+    await assert.rejects(childPut, /its parent layer .* failed/);
+    await assert.rejects(store.putLayer(sha256('nothing'), child), /parent layer .* is not in the store/);
+  });
+
   it('shares one unpack between two concurrent puts of the same layer', async () => {
     const store = await open(newGraph());
     const l = layer(makeTar([{ name: 'a', content: 'a' }]));

@@ -270,7 +270,9 @@ export class OciStore {
   /**
    * Adds the layer `src` on top of `parent` (a chain id, undefined for the bottom layer) and
    * returns its record. A layer already present is not read again; two calls for the same
-   * chain at once share one download and unpack.
+   * chain at once share one download and unpack. The parent must be present or being put:
+   * calling putLayer for all of an image's layers, bottom to top, without awaiting in
+   * between, downloads and unpacks them concurrently, each committed after its parent.
    */
   async putLayer(parent: string | undefined, src: LayerSource, onProgress?: (p: LayerProgress) => void): Promise<LayerRecord> {
     if (!DIGEST.test(src.diffId)) throw invalidArgs(`layer ${src.descriptor.digest}: bad diff_id ${JSON.stringify(src.diffId)}`);
@@ -283,7 +285,9 @@ export class OciStore {
     }
     const running = this.inflight.get(id);
     if (running) return running;
-    if (parent !== undefined && !this.layers[parent]) throw notFound(`layer ${src.descriptor.digest}: its parent layer ${parent} is not in the store`);
+    if (parent !== undefined && !this.layers[parent] && !this.inflight.has(parent)) {
+      throw notFound(`layer ${src.descriptor.digest}: its parent layer ${parent} is not in the store`);
+    }
     const p = this.unpackInto(id, parent, src, onProgress).finally(() => this.inflight.delete(id));
     this.inflight.set(id, p);
     return p;
@@ -334,6 +338,11 @@ export class OciStore {
         opaqueDirs: result.opaqueDirs,
         whiteouts: result.whiteouts,
       };
+      // Layers unpack side by side (each diff stands alone); each is named only after its parent.
+      if (parent !== undefined && !this.layers[parent]) {
+        await this.inflight.get(parent)?.catch(() => undefined);
+        if (!this.layers[parent]) throw generalError(`layer ${what}: its parent layer ${parent} failed`);
+      }
       const dest = this.layerDir(id);
       await fsp.rm(dest, { recursive: true, force: true });
       await fsp.rename(path.join(work, 'skeleton'), this.skeletonFile(id));
@@ -384,7 +393,9 @@ export class OciStore {
         fsyncDir(this.imagesDir);
       } catch (e) {
         await fsp.rm(work, { recursive: true, force: true });
-        throw e;
+        // Another pull of the same image got there first: its blobs are these.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
       }
     } else {
       await atomicWriteFile(path.join(dir, 'manifest'), src.manifestBytes, 0o600);
