@@ -18,12 +18,19 @@ import zlib from 'node:zlib';
 
 const RAW = 1;
 const FILE = 2;
-/** Raw bytes are gathered up to this size before a frame is written. */
-const RAW_FLUSH = 64 * 1024;
+/**
+ * Frames are gathered up to this size before they go to gzip: every write to a zlib stream is
+ * a trip to the thread pool, and a layer of small files would make two per file.
+ */
+const FLUSH = 64 * 1024;
 
 export class SkeletonWriter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The raw frame being gathered. */
+  private raws: Buffer[] = [];
+  private rawBytes = 0;
+  /** Finished frames not yet written. */
+  private frames: Buffer[] = [];
+  private frameBytes = 0;
   private readonly gzip = zlib.createGzip({ level: 1 });
   private readonly out: fs.WriteStream;
   private readonly done: Promise<void>;
@@ -45,32 +52,43 @@ export class SkeletonWriter {
     this.done.catch(() => undefined);
   }
 
-  /** Raw tar bytes; resolves when the writer can take more. */
+  /** Raw tar bytes (kept by reference until written); resolves when the writer can take more. */
   async raw(bytes: Buffer): Promise<void> {
     if (bytes.length === 0) return;
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
-    if (this.pendingBytes >= RAW_FLUSH) await this.flush();
+    this.raws.push(bytes);
+    this.rawBytes += bytes.length;
+    if (this.rawBytes + this.frameBytes >= FLUSH) await this.flush();
   }
 
   async file(relPath: string, size: number): Promise<void> {
-    await this.flush();
+    this.closeRaw();
     const p = Buffer.from(relPath);
     const head = Buffer.alloc(11);
     head[0] = FILE;
     head.writeBigUInt64BE(BigInt(size), 1);
     head.writeUInt16BE(p.length, 9);
-    await write(this.gzip, Buffer.concat([head, p]));
+    this.frames.push(head, p);
+    this.frameBytes += head.length + p.length;
+    if (this.frameBytes >= FLUSH) await this.flush();
+  }
+
+  private closeRaw(): void {
+    if (this.rawBytes === 0) return;
+    const head = Buffer.alloc(5);
+    head[0] = RAW;
+    head.writeUInt32BE(this.rawBytes, 1);
+    this.frames.push(head, ...this.raws);
+    this.frameBytes += head.length + this.rawBytes;
+    this.raws = [];
+    this.rawBytes = 0;
   }
 
   private async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const head = Buffer.alloc(5);
-    head[0] = RAW;
-    head.writeUInt32BE(this.pendingBytes, 1);
-    const data = Buffer.concat([head, ...this.pending]);
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.closeRaw();
+    if (this.frameBytes === 0) return;
+    const data = Buffer.concat(this.frames, this.frameBytes);
+    this.frames = [];
+    this.frameBytes = 0;
     await write(this.gzip, data);
   }
 
@@ -132,6 +150,9 @@ async function* frames(file: string): AsyncGenerator<Frame> {
 }
 
 const { O_RDONLY, O_NOFOLLOW, O_NOCTTY, O_NONBLOCK } = fs.constants;
+/** Files up to this size are read in one synchronous read from the page cache. */
+const SMALL_FILE = 64 * 1024;
+const OUT_CHUNK = 64 * 1024;
 
 /**
  * The original layer tar rebuilt from `skeleton` and the unpacked `dir`. The sha256 of what
@@ -141,31 +162,59 @@ const { O_RDONLY, O_NOFOLLOW, O_NOCTTY, O_NONBLOCK } = fs.constants;
 export function assembleTar(dir: string, skeleton: string, diffId: string, what: string): Readable {
   async function* gen(): AsyncGenerator<Buffer> {
     const hash = createHash('sha256');
+    // Headers and small files are gathered into larger chunks for whoever compresses or sends them.
+    let out: Buffer[] = [];
+    let outBytes = 0;
+    const take = (b: Buffer): Buffer | undefined => {
+      hash.update(b);
+      out.push(b);
+      outBytes += b.length;
+      if (outBytes < OUT_CHUNK) return undefined;
+      const chunk = Buffer.concat(out, outBytes);
+      out = [];
+      outBytes = 0;
+      return chunk;
+    };
     for await (const f of frames(skeleton)) {
+      let ready: Buffer | undefined;
       if (f.kind === 'raw') {
-        hash.update(f.bytes);
-        yield f.bytes;
+        if ((ready = take(f.bytes))) yield ready;
         continue;
       }
       // The layer directory is ours and holds no symlinked parents (the unpacker refused
       // them); the last component is still opened without following a symlink.
-      const handle = await fsp.open(path.join(dir, f.path), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+      const file = path.join(dir, f.path);
+      const changed = (): Error => new Error(`${what}: ${f.path} changed since the layer was unpacked`);
+      if (f.size <= SMALL_FILE) {
+        // Most files of a layer are small: four thread-pool trips each would cost more than the read.
+        const buf = Buffer.allocUnsafe(f.size);
+        const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        try {
+          const st = fs.fstatSync(fd);
+          if (!st.isFile() || st.size !== f.size || fs.readSync(fd, buf, 0, f.size, 0) !== f.size) throw changed();
+        } finally {
+          fs.closeSync(fd);
+        }
+        if ((ready = take(buf))) yield ready;
+        continue;
+      }
+      const handle = await fsp.open(file, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
       try {
         const st = await handle.stat();
-        if (!st.isFile() || st.size !== f.size) throw new Error(`${what}: ${f.path} changed since the layer was unpacked`);
+        if (!st.isFile() || st.size !== f.size) throw changed();
         let left = f.size;
         while (left > 0) {
-          const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(Math.min(left, 256 * 1024)), 0, Math.min(left, 256 * 1024), null);
-          if (bytesRead === 0) throw new Error(`${what}: ${f.path} changed since the layer was unpacked`);
-          const piece = buffer.subarray(0, bytesRead);
-          hash.update(piece);
+          const n = Math.min(left, OUT_CHUNK * 4);
+          const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(n), 0, n, null);
+          if (bytesRead === 0) throw changed();
           left -= bytesRead;
-          yield piece;
+          if ((ready = take(buffer.subarray(0, bytesRead)))) yield ready;
         }
       } finally {
         await handle.close();
       }
     }
+    if (outBytes > 0) yield Buffer.concat(out, outBytes);
     const got = `sha256:${hash.digest('hex')}`;
     if (got !== diffId) throw new Error(`${what}: the rebuilt layer tar has digest ${got}, not ${diffId}`);
   }
