@@ -253,6 +253,20 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     await assert.rejects(store.putLayer(sha256('nothing'), child), /parent layer .* is not in the store/);
   });
 
+  it('imports a tarball whose diff_id is learnt while unpacking; the same tar twice at once is one layer', async () => {
+    const graph = newGraph();
+    const store = await open(graph);
+    const tar = makeTar([{ name: 'rootfs-file', content: 'r' }]);
+    const src = (): Promise<Readable> => Promise.resolve(Readable.from([gzip(tar)]));
+    const [a, b] = await Promise.all([store.importLayer(src, 'web.tar'), store.importLayer(src, 'web.tar')]);
+    assert.equal(a.id, sha256(tar));
+    assert.deepEqual(a, b);
+    assert.equal(a.compressedDigest, sha256(tar), 'its blob is the plain tar');
+    assert.equal(await streamSha(store.layerTar(a.id)), a.diffId);
+    assert.deepEqual(fs.readdirSync(path.join(graph, 'storage/tmp')), []);
+    assert.deepEqual(fs.readdirSync(path.join(graph, 'storage/overlay/l')), [a.link]);
+  });
+
   it('shares one unpack between two concurrent puts of the same layer', async () => {
     const store = await open(newGraph());
     const l = layer(makeTar([{ name: 'a', content: 'a' }]));

@@ -32,10 +32,10 @@ import { generalError, imageBusy, imageNotFound, invalidArgs, nameConflict, notF
 import { atomicWriteFile, fsyncDir } from '../../../sys/atomic-write.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
-import type { ImageSource, LayerProgress, LayerSource } from '../types.js';
+import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
 import { assembleTar, SkeletonWriter } from './skeleton.js';
-import { DEFAULT_MAX_ENTRIES, unpackLayer } from './unpack.js';
+import { DEFAULT_MAX_ENTRIES, type UnpackResult, unpackLayer } from './unpack.js';
 import { buildVfsRoot } from './vfs.js';
 
 export interface OciStoreOptions {
@@ -288,20 +288,43 @@ export class OciStore {
     if (parent !== undefined && !this.layers[parent] && !this.inflight.has(parent)) {
       throw notFound(`layer ${src.descriptor.digest}: its parent layer ${parent} is not in the store`);
     }
-    const p = this.unpackInto(id, parent, src, onProgress).finally(() => this.inflight.delete(id));
+    const p = this.unpackInto(id, parent, { ...src, what: src.descriptor.digest }, onProgress).finally(() => this.inflight.delete(id));
     this.inflight.set(id, p);
     return p;
   }
 
-  private async unpackInto(id: string, parent: string | undefined, src: LayerSource, onProgress?: (p: LayerProgress) => void): Promise<LayerRecord> {
-    const what = src.descriptor.digest;
+  /**
+   * Adds a bottom layer whose diff_id nobody knows before reading it (`isula import`: a rootfs
+   * tarball, plain or compressed; `what` names it in errors). Its blob, for push and save, is
+   * its own uncompressed tar.
+   */
+  importLayer(open: () => Promise<Readable>, what: string, onProgress?: (p: LayerProgress) => void): Promise<LayerRecord> {
+    return this.unpackInto(undefined, undefined, { open, what }, onProgress, (id, commit) => {
+      // Known only now: the same tar imported twice at once commits once.
+      const have = this.layers[id] ?? this.inflight.get(id);
+      if (have) return Promise.resolve(have);
+      const p = commit().finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+      return p;
+    });
+  }
+
+  /** Unpacks and commits a layer; `id` undefined: the diff_id, computed, is the id (a bottom layer). */
+  private async unpackInto(
+    knownId: string | undefined,
+    parent: string | undefined,
+    src: { descriptor?: Descriptor; diffId?: string; what: string; open(): Promise<Readable> },
+    onProgress?: (p: LayerProgress) => void,
+    onceKnown?: (id: string, commit: () => Promise<LayerRecord>) => Promise<LayerRecord>,
+  ): Promise<LayerRecord> {
+    const what = src.what;
     const work = await fsp.mkdtemp(path.join(this.tmpDir, 'layer-'));
     try {
       const diff = path.join(work, 'diff');
       fs.mkdirSync(diff, { mode: 0o755 });
       const stream: Readable = await src.open();
       const skeleton = new SkeletonWriter(path.join(work, 'skeleton'));
-      const total = src.descriptor.size;
+      const total = src.descriptor?.size;
       let current = 0;
       let lastReport = 0;
       const result = await unpackLayer({
@@ -321,44 +344,61 @@ export class OciStore {
         },
       });
       onProgress?.({ id: what, status: 'Download complete' });
-      const link = shortLink();
-      fs.writeFileSync(path.join(work, 'link'), link);
-      // The files tar wrote must be on disk before an index names the layer.
-      await syncFilesystem(work);
-      const record: LayerRecord = {
-        id,
-        ...(parent !== undefined ? { parent } : {}),
-        diffId: src.diffId,
-        compressedDigest: what,
-        compressedSize: total,
-        mediaType: src.descriptor.mediaType,
-        size: result.size,
-        link,
-        created: new Date().toISOString(),
-        opaqueDirs: result.opaqueDirs,
-        whiteouts: result.whiteouts,
-      };
-      // Layers unpack side by side (each diff stands alone); each is named only after its parent.
-      if (parent !== undefined && !this.layers[parent]) {
-        await this.inflight.get(parent)?.catch(() => undefined);
-        if (!this.layers[parent]) throw generalError(`layer ${what}: its parent layer ${parent} failed`);
-      }
-      const dest = this.layerDir(id);
-      await fsp.rm(dest, { recursive: true, force: true });
-      await fsp.rename(path.join(work, 'skeleton'), this.skeletonFile(id));
-      await fsp.rename(work, dest);
-      await fsp.rm(path.join(this.linkDir, link), { force: true });
-      await fsp.symlink(`../${hexOf(id)}/diff`, path.join(this.linkDir, link));
-      for (const dir of [this.layersDir, this.driverDir, this.linkDir, this.tmpDir]) fsyncDir(dir);
-      this.layers[id] = record;
-      this.touched.set(id, Date.now());
-      await this.layerIndex.write(this.layers);
-      onProgress?.({ id: what, status: 'Pull complete' });
+      const id = knownId ?? result.diffId;
+      const commit = (): Promise<LayerRecord> => this.commitLayer(work, id, parent, src, result, onProgress);
+      const record = await (onceKnown ? onceKnown(id, commit) : commit());
+      // Another import committed the same layer: this copy goes.
+      await fsp.rm(work, { recursive: true, force: true });
       return record;
     } catch (e) {
       await fsp.rm(work, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  private async commitLayer(
+    work: string,
+    id: string,
+    parent: string | undefined,
+    src: { descriptor?: Descriptor; what: string },
+    result: UnpackResult,
+    onProgress?: (p: LayerProgress) => void,
+  ): Promise<LayerRecord> {
+    const what = src.what;
+    const link = shortLink();
+    fs.writeFileSync(path.join(work, 'link'), link);
+    // The files tar wrote must be on disk before an index names the layer.
+    await syncFilesystem(work);
+    const record: LayerRecord = {
+      id,
+      ...(parent !== undefined ? { parent } : {}),
+      diffId: result.diffId,
+      compressedDigest: src.descriptor?.digest ?? result.diffId,
+      compressedSize: src.descriptor?.size ?? result.size,
+      mediaType: src.descriptor?.mediaType ?? 'application/vnd.oci.image.layer.v1.tar',
+      size: result.size,
+      link,
+      created: new Date().toISOString(),
+      opaqueDirs: result.opaqueDirs,
+      whiteouts: result.whiteouts,
+    };
+    // Layers unpack side by side (each diff stands alone); each is named only after its parent.
+    if (parent !== undefined && !this.layers[parent]) {
+      await this.inflight.get(parent)?.catch(() => undefined);
+      if (!this.layers[parent]) throw generalError(`layer ${what}: its parent layer ${parent} failed`);
+    }
+    const dest = this.layerDir(id);
+    await fsp.rm(dest, { recursive: true, force: true });
+    await fsp.rename(path.join(work, 'skeleton'), this.skeletonFile(id));
+    await fsp.rename(work, dest);
+    await fsp.rm(path.join(this.linkDir, link), { force: true });
+    await fsp.symlink(`../${hexOf(id)}/diff`, path.join(this.linkDir, link));
+    for (const dir of [this.layersDir, this.driverDir, this.linkDir, this.tmpDir]) fsyncDir(dir);
+    this.layers[id] = record;
+    this.touched.set(id, Date.now());
+    await this.layerIndex.write(this.layers);
+    onProgress?.({ id: what, status: 'Pull complete' });
+    return record;
   }
 
   /** The layer's original uncompressed tar, byte for byte (its sha256 is checked as it streams). */

@@ -42,6 +42,8 @@ const FREE_CHECK_EVERY = 64 * 1024 * 1024;
 export interface UnpackResult {
   /** Uncompressed bytes. */
   size: number;
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
   entries: number;
   /** Directories made opaque and paths whited out, relative to the layer root ('' is the root). */
   opaqueDirs: string[];
@@ -132,7 +134,7 @@ class Unpacker {
   private readonly kinds = new Map<string, Kind>();
   private readonly dirMeta = new Map<string, { mode: number; uid: number; gid: number; mtime: number }>();
   private readonly hash = createHash('sha256');
-  private readonly result: UnpackResult = { size: 0, entries: 0, opaqueDirs: [], whiteouts: [] };
+  private readonly result: UnpackResult = { size: 0, diffId: '', entries: 0, opaqueDirs: [], whiteouts: [] };
   private state: 'header' | 'data' | 'pad' | 'ext' | 'trailer' = 'header';
   private header = Buffer.alloc(BLOCK);
   private headerFill = 0;
@@ -452,7 +454,7 @@ class Unpacker {
   }
 
   /** After the last chunk: what GNU tar still needs, or why the tar is incomplete. */
-  finish(): { tail: Buffer[]; digest: string; result: UnpackResult } {
+  finish(): { tail: Buffer[]; result: UnpackResult } {
     const tail: Buffer[] = [];
     if (this.state !== 'trailer') {
       if (this.state !== 'header' || this.headerFill > 0 || this.pending.pax.size > 0 || this.pending.longName !== undefined) {
@@ -461,7 +463,7 @@ class Unpacker {
       // No end blocks (some writers omit them): GNU tar still gets them.
       tail.push(Buffer.alloc(2 * BLOCK));
     }
-    return { tail, digest: `sha256:${this.hash.digest('hex')}`, result: this.result };
+    return { tail, result: { ...this.result, diffId: `sha256:${this.hash.digest('hex')}` } };
   }
 }
 
@@ -507,13 +509,13 @@ async function writeAll(child: ChildProcess, pieces: Buffer[]): Promise<void> {
 /**
  * Unpacks the (compressed or plain) layer `src` into the empty directory `dir` and its
  * skeleton into `skeleton`. Throws, with the layer and the entry named, at the first entry
- * refused, and when the uncompressed digest is not `diffId`; the caller then removes `dir`
- * (tar has exited by then).
+ * refused, and when the uncompressed digest is not `diffId` (when given); the caller then
+ * removes `dir` (tar has exited by then).
  */
 export async function unpackLayer(opts: {
   src: Readable;
   what: string;
-  diffId: string;
+  diffId?: string;
   dir: string;
   skeleton: SkeletonWriter;
   limits: UnpackLimits;
@@ -528,12 +530,13 @@ export async function unpackLayer(opts: {
       if (tar.child.exitCode !== null && tar.child.exitCode !== 0) break;
     }
     if (tar.child.exitCode !== null) await tarFailed(opts.what, tar.exited);
-    const { tail, digest, result } = u.finish();
+    const { tail, result } = u.finish();
     await writeAll(tar.child, tail);
     tar.child.stdin!.end();
     await tarFailed(opts.what, tar.exited);
-    if (digest !== opts.diffId)
-      throw generalError(`layer ${opts.what}: the uncompressed layer has digest ${digest}, not the diff_id ${opts.diffId} of the image config`);
+    if (opts.diffId !== undefined && result.diffId !== opts.diffId) {
+      throw generalError(`layer ${opts.what}: the uncompressed layer has digest ${result.diffId}, not the diff_id ${opts.diffId} of the image config`);
+    }
     await opts.skeleton.end();
     return result;
   } catch (e) {
