@@ -3,7 +3,7 @@
  * hand-made hostile ones), real overlay mounts and the vfs copy. Needs root.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -346,6 +346,63 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     await again.createContainerLayer(CONTAINER, img.id);
     await again.sweep([]);
     assert.equal(again.containerLayer(CONTAINER), undefined);
+  });
+
+  it('SIGKILL at any moment of put, add, tag and remove leaves a store that opens, with every named layer whole', async () => {
+    const graph = newGraph();
+    const work = path.join(tmp, `crash${++seq}`);
+    fs.mkdirSync(work);
+    // Three images of two layers (one shared), each layer ~2 MB of incompressible data.
+    const tars = [0, 1, 2, 3].map((i) =>
+      makeTar([
+        { name: `f${i}`, content: randomBytes(2 << 20) },
+        { name: `d${i}/`, type: '5' },
+      ]),
+    );
+    tars.forEach((t, i) => fs.writeFileSync(path.join(work, `${i}.tar`), t));
+    // Beside this compiled test: out/test/integration → out/src.
+    const storeModule = new URL('../../src/image/oci/storage/store.js', import.meta.url).href;
+    const logModule = new URL('../../src/sys/log.js', import.meta.url).href;
+    // The child loops until killed: put, add, tag, remove, again.
+    const script = `
+      import fs from 'node:fs'; import { createHash } from 'node:crypto'; import { Readable } from 'node:stream';
+      const { OciStore } = await import(${JSON.stringify(storeModule)});
+      const { silentLogger } = await import(${JSON.stringify(logModule)});
+      const sha = (b) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+      const store = await OciStore.open({ graph: ${JSON.stringify(graph)}, driver: 'overlay2', storageOpts: [], log: silentLogger });
+      const tars = [0, 1, 2, 3].map((i) => fs.readFileSync(${JSON.stringify(work)} + '/' + i + '.tar'));
+      const src = (t) => ({ descriptor: { mediaType: 'x', digest: sha(t), size: t.length }, diffId: sha(t), open: async () => Readable.from([t]) });
+      process.send('ready');
+      for (let n = 0; ; n++) {
+        for (const [a, b] of [[0, 1], [0, 2], [3, 1]]) {
+          const l0 = await store.putLayer(undefined, src(tars[a]));
+          await store.putLayer(l0.id, src(tars[b]));
+          const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(tars[a]), sha(tars[b])] } }));
+          const img = await store.addImage({ configBytes: config, config: JSON.parse(config), layers: [src(tars[a]), src(tars[b])], manifestBytes: Buffer.from('{}'), manifestMediaType: 'x' }, ['r/' + a + b + ':1'], []);
+          await store.tag(img.id, 'moving:' + (n % 2));
+          if ((n + a) % 2) await store.removeImage(img.id);
+        }
+      }`;
+    let seen = 0;
+    for (const delay of [30, 90, 160, 250, 400, 600]) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const store = await open(graph);
+      assert.deepEqual(fs.readdirSync(path.join(graph, 'storage/tmp')), [], `after a kill at ${delay} ms`);
+      for (const img of store.listImages()) {
+        for (const l of img.layers) assert.equal(await streamSha(store.layerTar(l)), store.layerRecord(l)!.diffId, `after a kill at ${delay} ms`);
+      }
+      const names = store.listImages().flatMap((i) => i.names);
+      assert.equal(new Set(names).size, names.length, 'a name is on one image only');
+      seen += store.listImages().length;
+    }
+    assert.ok(seen > 0, 'the killed child had added images');
   });
 
   it('a layer whose stream fails midway leaves nothing', async () => {
