@@ -359,7 +359,7 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
         { name: `d${i}/`, type: '5' },
       ]),
     );
-    tars.forEach((t, i) => fs.writeFileSync(path.join(work, `${i}.tar`), t));
+    for (const [i, t] of tars.entries()) fs.writeFileSync(path.join(work, `${i}.tar`), t);
     // Beside this compiled test: out/test/integration → out/src.
     const storeModule = new URL('../../src/image/oci/storage/store.js', import.meta.url).href;
     const logModule = new URL('../../src/sys/log.js', import.meta.url).href;
