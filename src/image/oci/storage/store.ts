@@ -239,6 +239,8 @@ export class OciStore {
     for (const name of fs.readdirSync(this.imagesDir)) {
       if (name !== 'images.json' && !this.images[name]) await fsp.rm(path.join(this.imagesDir, name), { recursive: true, force: true });
     }
+    const containersDir = path.dirname(this.containerIndex.file);
+    for (const name of fs.readdirSync(containersDir)) if (name !== 'containers.json') await fsp.rm(path.join(containersDir, name), { force: true });
   }
 
   private usedLayers(): Set<string> {
