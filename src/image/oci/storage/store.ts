@@ -118,6 +118,22 @@ function shortLink(): string {
   return s;
 }
 
+/**
+ * Overlay features a kernel may turn on by default that tie an upper layer to the exact lower
+ * layers it was made over (index: file handles of the lowers; metacopy: data left in the
+ * lower): off, as Docker does, so the upper stays a plain directory of changes.
+ */
+function overlayDefaultsOff(): string[] {
+  const on = (name: string): boolean => {
+    try {
+      return fs.readFileSync(`/sys/module/overlay/parameters/${name}`, 'utf8').trim() === 'Y';
+    } catch {
+      return false;
+    }
+  };
+  return ['index', 'metacopy'].filter(on).map((name) => `${name}=off`);
+}
+
 /** One JSON index file, its writes queued so each lands whole and in order. */
 class IndexFile<T> {
   private queue: Promise<void> = Promise.resolve();
@@ -621,6 +637,7 @@ export class OciStore {
       `lowerdir=${lowers.length > 0 ? lowers.join(':') : `${containerId}/empty`}`,
       `upperdir=${containerId}/diff`,
       `workdir=${containerId}/work`,
+      ...overlayDefaultsOff(),
       ...(this.options.mountOptions ? [this.options.mountOptions] : []),
     ].join(',');
     try {
