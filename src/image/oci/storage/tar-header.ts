@@ -46,6 +46,8 @@ export function utf8(bytes: Uint8Array): string {
 function num(block: Buffer, off: number, len: number, what: string): number {
   const field = block.subarray(off, off + len);
   if (field[0]! & 0x80) {
+    // Go writes times before 1970 negative; they mean nothing to a layer.
+    if (field[0] === 0xff && what === 'mtime') return 0;
     if (field[0] === 0xff) throw new TarFormatError(`a negative ${what}`);
     let v = field[0]! & 0x7f;
     for (let i = 1; i < len; i++) v = v * 256 + field[i]!;
