@@ -21,6 +21,8 @@ import { gzip, makeTar, sha256, type TarEntry } from '../helpers/tar-writer.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasOverlay = fs.readFileSync('/proc/filesystems', 'utf8').includes('overlay');
+const hasUmoci = fs.existsSync('/usr/bin/umoci');
+const BUSYBOX = '/bin/busybox';
 const hasSetcap = fs.existsSync('/usr/sbin/setcap') || fs.existsSync('/sbin/setcap');
 
 let tmp = '';
@@ -171,6 +173,48 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     await store.removeContainerLayer(CONTAINER);
     assert.equal(fs.existsSync(path.join(graph, 'storage/overlay', CONTAINER)), false);
     assert.equal(fs.readFileSync(canary, 'utf8'), 'untouched');
+  });
+
+  it('an image written by umoci (Go archive/tar): busybox runs in the overlay root, deletions hold, tars rebuild', {
+    skip: (!hasUmoci || !hasOverlay) && 'needs umoci and overlay',
+  }, async () => {
+    const dir = path.join(tmp, `umoci${++seq}`);
+    fs.mkdirSync(dir);
+    const run = (...args: string[]): void => void execFileSync('umoci', args, { cwd: dir, stdio: 'ignore' });
+    run('init', '--layout', 'img');
+    run('new', '--image', 'img:t');
+    run('unpack', '--image', 'img:t', 'b');
+    const rootfs = path.join(dir, 'b/rootfs');
+    fs.mkdirSync(path.join(rootfs, 'bin'));
+    fs.mkdirSync(path.join(rootfs, 'etc'));
+    fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
+    fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+    fs.symlinkSync('busybox', path.join(rootfs, 'bin/sh'));
+    fs.linkSync(path.join(rootfs, 'bin/busybox'), path.join(rootfs, 'bin/ls'));
+    fs.writeFileSync(path.join(rootfs, 'etc/deleted-file'), 'x');
+    run('repack', '--image', 'img:t', 'b');
+    fs.rmSync(path.join(rootfs, 'etc/deleted-file'));
+    fs.writeFileSync(path.join(rootfs, 'etc/added'), 'y');
+    run('repack', '--image', 'img:t', 'b');
+    const blob = (digest: string): Buffer => fs.readFileSync(path.join(dir, 'img/blobs/sha256', digest.slice(7)));
+    const index = JSON.parse(fs.readFileSync(path.join(dir, 'img/index.json'), 'utf8'));
+    const manifestBytes = blob(index.manifests[0].digest);
+    const manifest = JSON.parse(manifestBytes.toString());
+    const configBytes = blob(manifest.config.digest);
+    const config = JSON.parse(configBytes.toString()) as ImageConfigFile;
+    const layers: LayerSource[] = manifest.layers.map((d: { digest: string; size: number; mediaType: string }, i: number) => ({
+      descriptor: d,
+      diffId: config.rootfs.diff_ids[i]!,
+      open: async () => Readable.from([blob(d.digest)]),
+    }));
+    const store = await open(newGraph());
+    await putAll(store, layers);
+    const img = await store.addImage({ configBytes, config, layers, manifestBytes, manifestMediaType: manifest.mediaType }, ['umoci:t'], []);
+    for (const l of img.layers) assert.equal(await streamSha(store.layerTar(l)), store.layerRecord(l)!.diffId);
+    await store.createContainerLayer(CONTAINER, img.id);
+    const root = await store.mount(CONTAINER);
+    assert.equal(execFileSync('chroot', [root, '/bin/sh', '-c', 'ls /etc; echo ok']).toString(), 'added\nok\n');
+    await store.removeContainerLayer(CONTAINER);
   });
 
   it('gives back each layer tar byte for byte (sha256 = diff_id)', async () => {
