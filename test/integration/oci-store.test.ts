@@ -217,6 +217,20 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     await store.removeContainerLayer(CONTAINER);
   });
 
+  it('sets a capability written by hand as a PAX SCHILY.xattr record', { skip: !hasSetcap && 'needs getcap' }, async () => {
+    // struct vfs_cap_data, revision 2, effective: CAP_NET_RAW (13) permitted.
+    const cap = Buffer.alloc(20);
+    cap.writeUInt32LE(0x02000001, 0);
+    cap.writeUInt32LE(1 << 13, 4);
+    const graph = newGraph();
+    const store = await open(graph);
+    const l = layer(makeTar([{ name: 'ping', content: 'p', mode: 0o755, pax: { 'SCHILY.xattr.security.capability': cap } }]));
+    await store.putLayer(undefined, l);
+    const file = path.join(graph, 'storage/overlay', l.diffId.slice(7), 'diff/ping');
+    assert.match(execFileSync('getcap', [file]).toString(), /cap_net_raw[=+]ep/);
+    assert.equal(await streamSha(store.layerTar(l.diffId)), l.diffId);
+  });
+
   it('gives back each layer tar byte for byte (sha256 = diff_id)', async () => {
     const store = await open(newGraph());
     const tars = [
