@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import path from 'node:path';
 import type { HandlerTable } from '../services/handlers.js';
 import type { Logger } from '../sys/log.js';
 import { parseHost, type HostAddress } from '../common/host.js';
 import type { TlsSettings } from './config/config.js';
+import { AuthorityFixingSocket } from './grpc/authority.js';
 import { onStream, routeTable } from './grpc/dispatch.js';
 import { closeWhenIdle, serverOptions } from './grpc/limits.js';
 import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
@@ -25,7 +27,7 @@ export interface SocketOptions {
 
 /** The daemon's listening sockets and the HTTP/2 connections they accepted. */
 export interface GrpcServer {
-  readonly listeners: http2.Http2Server[];
+  readonly listeners: net.Server[];
   readonly sessions: Set<http2.ServerHttp2Session>;
 }
 
@@ -63,7 +65,7 @@ function makeServer(host: ListenHost, tls: TlsSettings | undefined): http2.Http2
   }) as unknown as http2.Http2Server;
 }
 
-async function listen(server: http2.Http2Server, host: ListenHost, socket: SocketOptions): Promise<void> {
+async function listen(server: net.Server, host: ListenHost, socket: SocketOptions): Promise<void> {
   const failure = (e: unknown): Error => new Error(`cannot listen on ${host.text}: ${(e as Error).message}`);
   if (host.kind === 'unix') {
     try {
@@ -107,9 +109,12 @@ export async function startServer(hosts: string[], handlers: HandlerTable, socke
       });
       // A client that fails the handshake (no certificate, an unknown CA) is refused here.
       server.on('tlsClientError', (e: Error & { reason?: string }) => log.warn(`${host.text}: refused a TLS client: ${e.reason ?? e.message.split('\n')[0]}`));
-      grpc.listeners.push(server);
-      await listen(server, host, socket);
-      server.on('error', (e) => log.error(`${host.text}: ${e.message}`));
+      // On unix sockets grpc-go clients may send a socket path as :authority, which nghttp2
+      // refuses: their connections reach node:http2 through the fix (./grpc/authority.ts).
+      const listener = host.kind === 'unix' ? net.createServer((c) => server.emit('connection', new AuthorityFixingSocket(c))) : server;
+      grpc.listeners.push(listener);
+      await listen(listener, host, socket);
+      listener.on('error', (e) => log.error(`${host.text}: ${e.message}`));
       const mode = socket.tls?.mode ?? 'none';
       if (host.kind === 'tcp' && mode === 'none') {
         log.warn(`listening on ${host.text} WITHOUT TLS (--tls=false): anyone who can reach this port controls the host; use --tlsverify`);
