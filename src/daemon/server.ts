@@ -7,7 +7,7 @@ import type { Logger } from '../sys/log.js';
 import { parseHost, type HostAddress } from '../common/host.js';
 import type { TlsSettings } from './config/config.js';
 import { AuthorityFixingSocket } from './grpc/authority.js';
-import { onStream, routeTable } from './grpc/dispatch.js';
+import { onStream, routeTable, type Route } from './grpc/dispatch.js';
 import { closeWhenIdle, serverOptions } from './grpc/limits.js';
 import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
 import { makeDirs } from '../sys/dirs.js';
@@ -92,9 +92,18 @@ async function listen(server: net.Server, host: ListenHost, socket: SocketOption
   }
 }
 
-/** Serves the handler table over gRPC on every host: unix sockets, and tcp:// with or without TLS. */
-export async function startServer(hosts: string[], handlers: HandlerTable, socket: SocketOptions, log: Logger): Promise<GrpcServer> {
-  const routes = routeTable(handlers);
+/**
+ * Serves the handler table over gRPC on every host: unix sockets, and tcp:// with or without
+ * TLS; `more` adds routes of other services (CRI) on the same sockets.
+ */
+export async function startServer(
+  hosts: string[],
+  handlers: HandlerTable,
+  socket: SocketOptions,
+  log: Logger,
+  more: Map<string, Route> = new Map(),
+): Promise<GrpcServer> {
+  const routes = new Map([...routeTable(handlers), ...more]);
   const grpc: GrpcServer = { listeners: [], sessions: new Set() };
   try {
     for (const text of hosts) {
