@@ -6,7 +6,7 @@ import type { HandlerTable } from '../services/handlers.js';
 import type { Logger } from '../sys/log.js';
 import { parseHost, type HostAddress } from '../common/host.js';
 import type { TlsSettings } from './config/config.js';
-import { AuthorityFixingSocket } from './grpc/authority.js';
+import { acceptUnixConnection } from './grpc/authority.js';
 import { onStream, routeTable, type Route } from './grpc/dispatch.js';
 import { closeWhenIdle, serverOptions } from './grpc/limits.js';
 import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
@@ -120,7 +120,7 @@ export async function startServer(
       server.on('tlsClientError', (e: Error & { reason?: string }) => log.warn(`${host.text}: refused a TLS client: ${e.reason ?? e.message.split('\n')[0]}`));
       // On unix sockets grpc-go clients may send a socket path as :authority, which nghttp2
       // refuses: their connections reach node:http2 through the fix (./grpc/authority.ts).
-      const listener = host.kind === 'unix' ? net.createServer((c) => server.emit('connection', new AuthorityFixingSocket(c))) : server;
+      const listener = host.kind === 'unix' ? net.createServer((c) => acceptUnixConnection(c, (connection) => server.emit('connection', connection))) : server;
       grpc.listeners.push(listener);
       await listen(listener, host, socket);
       listener.on('error', (e) => log.error(`${host.text}: ${e.message}`));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeFrame, Flag, FrameParser, FrameType, PREFACE } from '../../src/common/h2/frames.js';
 import { encodeHeaders, HpackDecoder } from '../../src/common/h2/hpack.js';
-import { HeaderRewriter } from '../../src/daemon/grpc/authority.js';
+import { firstHeadersFit, HeaderRewriter } from '../../src/daemon/grpc/authority.js';
 
 // The rewriting of :authority that lets grpc-go clients dialled with a socket path through
 // nghttp2 (src/daemon/grpc/authority.ts).
@@ -96,5 +96,24 @@ describe('HeaderRewriter', () => {
     const rewriter = new HeaderRewriter();
     const http1 = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\nmore bytes after it');
     assert.deepEqual(Buffer.concat(rewriter.push(http1)), http1);
+  });
+});
+
+describe('firstHeadersFit', () => {
+  const start = Buffer.concat([PREFACE, encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(6))]);
+  const headers = (authority: string, flags: number = Flag.END_HEADERS) => encodeFrame(FrameType.HEADERS, flags, 1, indexed(request(authority)));
+
+  it('lets a first read with a whole header block and a good authority go straight to nghttp2', () => {
+    assert.equal(firstHeadersFit(Buffer.concat([start, headers('localhost')])), true);
+    assert.equal(firstHeadersFit(Buffer.concat([start, headers('127.0.0.1:2375'), encodeFrame(FrameType.DATA, 1, 1)])), true);
+  });
+
+  it('sends everything else through the rewriting', () => {
+    assert.equal(firstHeadersFit(Buffer.concat([start, headers('/run/isulad.sock')])), false, 'a socket path');
+    assert.equal(firstHeadersFit(start), false, 'no header block yet (grpc-go waits for our SETTINGS)');
+    const whole = Buffer.concat([start, headers('localhost')]);
+    assert.equal(firstHeadersFit(whole.subarray(0, whole.length - 1)), false, 'a block cut short');
+    assert.equal(firstHeadersFit(Buffer.concat([start, headers('localhost', 0)])), false, 'CONTINUATION to come');
+    assert.equal(firstHeadersFit(Buffer.from('GET / HTTP/1.1\r\n\r\n')), false, 'not HTTP/2');
   });
 });
