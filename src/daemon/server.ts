@@ -29,6 +29,8 @@ export interface SocketOptions {
 export interface GrpcServer {
   readonly listeners: net.Server[];
   readonly sessions: Set<http2.ServerHttp2Session>;
+  /** Unix-socket connections that have sent nothing yet, so have no session. */
+  readonly silent: Set<net.Socket>;
 }
 
 /** A PEM file is a few kilobytes; a chain of certificates a few more. */
@@ -104,7 +106,7 @@ export async function startServer(
   more: Map<string, Route> = new Map(),
 ): Promise<GrpcServer> {
   const routes = new Map([...routeTable(handlers), ...more]);
-  const grpc: GrpcServer = { listeners: [], sessions: new Set() };
+  const grpc: GrpcServer = { listeners: [], sessions: new Set(), silent: new Set() };
   try {
     for (const text of hosts) {
       const host = listenHost(text, socket.tls);
@@ -120,7 +122,15 @@ export async function startServer(
       server.on('tlsClientError', (e: Error & { reason?: string }) => log.warn(`${host.text}: refused a TLS client: ${e.reason ?? e.message.split('\n')[0]}`));
       // On unix sockets grpc-go clients may send a socket path as :authority, which nghttp2
       // refuses: their connections reach node:http2 through the fix (./grpc/authority.ts).
-      const listener = host.kind === 'unix' ? net.createServer((c) => acceptUnixConnection(c, (connection) => server.emit('connection', connection))) : server;
+      const accept = (c: net.Socket): void => {
+        grpc.silent.add(c);
+        c.once('close', () => grpc.silent.delete(c));
+        acceptUnixConnection(c, (connection) => {
+          grpc.silent.delete(c);
+          server.emit('connection', connection);
+        });
+      };
+      const listener = host.kind === 'unix' ? net.createServer(accept) : server;
       grpc.listeners.push(listener);
       await listen(listener, host, socket);
       listener.on('error', (e) => log.error(`${host.text}: ${e.message}`));
@@ -147,6 +157,8 @@ export async function startServer(
 export async function stopServer(server: GrpcServer): Promise<void> {
   const closed = server.listeners.map((l) => new Promise<void>((resolve) => (l.listening ? l.close(() => resolve()) : resolve())));
   for (const session of server.sessions) session.close();
+  // No call under way: nothing to wait for, and close() waits for every connection.
+  for (const socket of server.silent) socket.destroy();
   const force = setTimeout(() => {
     for (const session of server.sessions) session.destroy();
   }, 2000);
