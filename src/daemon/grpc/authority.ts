@@ -281,7 +281,8 @@ export function acceptUnixConnection(socket: net.Socket, serve: (connection: Dup
   socket.once('data', (first: Buffer) => {
     socket.setTimeout(0);
     socket.pause();
-    if (firstHeadersFit(first)) {
+    // Bun's node:http2 refuses such an authority too, but does not read what was put back.
+    if (firstHeadersFit(first) && !process.versions.bun) {
       // node:http2 reads what is already buffered before the rest from the handle.
       socket.unshift(first);
       serve(socket);
