@@ -92,6 +92,13 @@ describe('HeaderRewriter', () => {
     }, /larger than/);
   });
 
+  it('refuses a small block that decodes to a huge list (one table entry indexed over and over)', () => {
+    const rewriter = new HeaderRewriter();
+    const entry = indexed([['x-big', 'v'.repeat(3000)]]);
+    const block = Buffer.concat([entry, Buffer.alloc(200, 0xbe)]);
+    assert.throws(() => rewriter.push(Buffer.concat([PREFACE, encodeFrame(FrameType.HEADERS, Flag.END_HEADERS, 1, block)])), /header list larger than/);
+  });
+
   it('passes a connection that is not HTTP/2 through untouched', () => {
     const rewriter = new HeaderRewriter();
     const http1 = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\nmore bytes after it');

@@ -25,9 +25,8 @@ const VALID_AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:%@[\]]*$/;
 const LOCALHOST = 'localhost';
 
 /**
- * A header block larger than this is refused by closing the connection: nghttp2 refuses a
- * header list past 64 KiB anyway (node:http2's maxHeaderListSize), and the encoded block is
- * never larger than the list.
+ * A header block, or the list it decodes to (counted as HPACK counts), larger than this is
+ * refused by closing the connection: node:http2 refuses a header list past 64 KiB anyway.
  */
 const MAX_HEADER_BLOCK = 64 * 1024;
 /** The server never raises SETTINGS_MAX_FRAME_SIZE: a longer frame is nghttp2's to refuse. */
@@ -162,7 +161,12 @@ export class HeaderRewriter {
     if (!(flags & Flag.END_HEADERS)) return;
     const open = this.open!;
     this.open = undefined;
-    const block = encodeHeaders(fixHeaders(this.decoder.decode(Buffer.concat(this.block, this.blockBytes))));
+    const headers = this.decoder.decode(Buffer.concat(this.block, this.blockBytes));
+    // Indexed fields can repeat a table entry: a small block may decode to a huge list.
+    let listSize = 0;
+    for (const [name, value] of headers) listSize += name.length + value.length + 32;
+    if (listSize > MAX_HEADER_BLOCK) throw new Error(`HTTP/2: a header list larger than ${MAX_HEADER_BLOCK} bytes`);
+    const block = encodeHeaders(fixHeaders(headers));
     this.block = [];
     // HEADERS, then CONTINUATION frames for the rest; priority and padding are dropped.
     for (let at = 0, first = true; first || at < block.length; first = false) {
