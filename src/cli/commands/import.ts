@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { generalError, invalidArgs } from '../../api/errors.js';
 import type { Command } from '../command.js';
 import { positionals } from '../command.js';
 import type { CliContext } from '../context.js';
+import { withStdinFile } from '../stdin-file.js';
 
 const importCommand: Command = {
   usage: 'import [OPTIONS] FILE|- REPOSITORY[:TAG]',
@@ -29,22 +28,13 @@ const importCommand: Command = {
   },
 };
 
-/**
- * `import - REF` (Docker's): stdin goes to a private temp file on this host, which the daemon
- * then reads as it reads FILE; so `-` works where FILE does (a daemon on this host), with
- * no tarball held in memory.
- */
-async function importStdin(ctx: CliContext, ref: string): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isula-import-'));
-  try {
-    const file = path.join(dir, 'stdin.tar');
-    await pipeline(fs.createReadStream('', { fd: 0, autoClose: false }), fs.createWriteStream(file, { mode: 0o600 }));
+/** `import - REF` (Docker's): the tarball from stdin. */
+function importStdin(ctx: CliContext, ref: string): Promise<number> {
+  return withStdinFile(async (file) => {
     const r = await ctx.client().unary('ImageService/Import', { path: file, reference: ref, source: '-' });
     ctx.out(r.id);
     return 0;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export default importCommand;
