@@ -26,9 +26,20 @@ import type {
   InspectImageResponse,
   ListImagesRequest,
   ListImagesResponse,
+  HistoryRequest,
+  HistoryResponse,
   LoadRequest,
   LoadResponse,
+  LoginRequest,
+  LogoutRequest,
+  PruneImagesRequest,
+  PruneImagesResponse,
+  PullProgress,
+  PullRequest,
+  PushRequest,
   RemoveImageRequest,
+  RemoveImageResponse,
+  TagRequest,
 } from './images.js';
 import type { InfoRequest, InfoResponse, VersionRequest, VersionResponse } from './system.js';
 
@@ -63,6 +74,13 @@ export const methodKinds = {
   'ImageService/List': 'unary',
   'ImageService/Remove': 'unary',
   'ImageService/Inspect': 'unary',
+  'ImageService/Pull': 'server-stream',
+  'ImageService/Push': 'server-stream',
+  'ImageService/Login': 'unary',
+  'ImageService/Logout': 'unary',
+  'ImageService/Tag': 'unary',
+  'ImageService/History': 'unary',
+  'ImageService/Prune': 'unary',
 } as const;
 
 export type MethodName = keyof typeof methodKinds;
@@ -91,8 +109,15 @@ export interface MethodTypes {
   'ContainerService/Exec': { req: ExecRequest; res: OutputChunk };
   'ImageService/Load': { req: LoadRequest; res: LoadResponse };
   'ImageService/List': { req: ListImagesRequest; res: ListImagesResponse };
-  'ImageService/Remove': { req: RemoveImageRequest; res: Empty };
+  'ImageService/Remove': { req: RemoveImageRequest; res: RemoveImageResponse };
   'ImageService/Inspect': { req: InspectImageRequest; res: InspectImageResponse };
+  'ImageService/Pull': { req: PullRequest; res: PullProgress };
+  'ImageService/Push': { req: PushRequest; res: PullProgress };
+  'ImageService/Login': { req: LoginRequest; res: Empty };
+  'ImageService/Logout': { req: LogoutRequest; res: Empty };
+  'ImageService/Tag': { req: TagRequest; res: Empty };
+  'ImageService/History': { req: HistoryRequest; res: HistoryResponse };
+  'ImageService/Prune': { req: PruneImagesRequest; res: PruneImagesResponse };
 }
 
 export type { ImageSummary };
