@@ -68,7 +68,7 @@ export function imageService(
       removeImage(deps, req.name, req.force);
       return { untagged: [req.name] };
     },
-    'ImageService/Inspect': async (req) => ({ json: JSON.stringify(oci?.find(req.name) ? oci.inspect(req.name) : inspectImage(store, req.name)) }),
+    'ImageService/Inspect': async (req) => ({ json: JSON.stringify(oci?.find(req.name) ? await oci.inspect(req.name) : inspectImage(store, req.name)) }),
     'ImageService/Pull': async (req, call) => {
       const r = await need().pull(req.image, req.platform, cancelSignal(call), (p) => call.write(p));
       call.write({ digest: r.digest, name: r.name, upToDate: r.upToDate });
@@ -89,7 +89,7 @@ export function imageService(
       await need().tag(req.source, req.target);
       return {};
     },
-    'ImageService/History': async (req) => ({ entries: need().history(req.name) }),
+    'ImageService/History': async (req) => ({ entries: await need().history(req.name) }),
     'ImageService/Prune': (req) => need().prune(req.all, req.filters),
   };
 }

@@ -2,9 +2,10 @@
  * OCI images as a container's image: each container gets a writable layer over the image's
  * layers (overlay2, or a copy with vfs), made at create, mounted from create to rm.
  */
-import { imageNotFound } from '../../api/errors.js';
+import { generalError, imageNotFound } from '../../api/errors.js';
 import type { ImageBackend, ImageConfig, ResolvedImage } from '../image.js';
 import type { OciStorePort, ReferencePort, StoredImage } from './ports.js';
+import type { ImageConfigFile } from './types.js';
 
 const ID_RE = /^(sha256:)?[0-9a-f]{4,64}$/;
 
@@ -23,9 +24,19 @@ export function findImage(store: OciStorePort, refs: ReferencePort, text: string
   return ID_RE.test(text) ? store.getImage(text) : undefined;
 }
 
+/** The image's config blob as stored (checked against its digest when it was added). */
+export async function readImageConfig(store: OciStorePort, image: StoredImage): Promise<ImageConfigFile> {
+  const bytes = await store.imageConfig(image.id);
+  try {
+    return JSON.parse(bytes.toString('utf8')) as ImageConfigFile;
+  } catch {
+    throw generalError(`The stored config of image ${image.id} is not valid JSON`);
+  }
+}
+
 /** The image config's container defaults in the engine's terms. */
-export function imageConfigOf(image: StoredImage): ImageConfig {
-  const c = image.config.config ?? {};
+export function imageConfigOf(config: ImageConfigFile): ImageConfig {
+  const c = config.config ?? {};
   return {
     env: [...(c.Env ?? [])],
     entrypoint: [...(c.Entrypoint ?? [])],
@@ -67,7 +78,7 @@ export class OciImageBackend implements ImageBackend {
       id: found.id,
       rootfs: { kind: 'dir', path: '' },
       mounts: [],
-      config: imageConfigOf(found),
+      config: imageConfigOf(await readImageConfig(this.store, found)),
       userDbRoot: '',
     };
   }

@@ -4,51 +4,50 @@
  * side depends on the few calls it makes, not on how they are built.
  */
 import type { Readable } from 'node:stream';
-import type { ImageConfigFile, ImageRef, ImageSource, LayerSource, Platform } from './types.js';
+import type { ImageRef, ImageSource, LayerProgress, LayerSource, Platform } from './types.js';
 
-/** One image of the store. */
+/** One image of the store (the store's record). */
 export interface StoredImage {
-  /** `sha256:<hex>` of the config blob. */
+  /** sha256 hex of the config blob. */
   id: string;
-  /** Full normalized names (`host/repo:tag`), newest first. */
+  /** Full normalized names (`host/repo:tag`). */
   names: string[];
   /** `host/repo@sha256:...`, the manifests it was pulled or pushed as. */
   repoDigests: string[];
-  /** Config `created`, or when it was added. */
-  created: string;
+  /** Chain ids, bottom to top. */
+  layers: string[];
+  /** The config's `created`. */
+  created?: string;
+  /** When it was added. */
+  loaded: string;
   /** Bytes of its layers unpacked. */
   size: number;
-  config: ImageConfigFile;
-  configBytes: Buffer;
-  /** Bottom to top. */
-  chainIds: string[];
 }
 
 export interface OciStorePort {
   readonly driver: string;
-  chainIds(diffIds: string[]): string[];
   hasLayer(chainId: string): boolean;
-  /** Bytes of the layer unpacked (its own, not its parents'). */
-  layerSize(chainId: string): number;
-  putLayer(parent: string | undefined, src: LayerSource, onProgress?: (done: number, total?: number) => void): Promise<string>;
+  layerRecord(chainId: string): { size: number } | undefined;
+  putLayer(parent: string | undefined, src: LayerSource, onProgress?: (p: LayerProgress) => void): Promise<{ id: string }>;
   /** The layer's uncompressed tar, bytes as unpacked (the diff_id holds). */
-  layerTar(chainId: string): Promise<Readable>;
-  addImage(src: ImageSource, names: string[], repoDigests: string[]): Promise<StoredImage>;
+  layerTar(chainId: string): Readable;
+  addImage(src: ImageSource, names: readonly string[], repoDigests: readonly string[]): Promise<StoredImage>;
   /** By full name, `repo@digest`, id or unique id prefix. */
   getImage(ref: string): StoredImage | undefined;
   listImages(): StoredImage[];
+  imageConfig(id: string): Promise<Buffer>;
   /** Moves `name` to the image (off any other). */
-  tag(id: string, name: string): Promise<void>;
-  untag(name: string): Promise<void>;
-  /** Deletes the image and the layers nothing else uses. */
+  tag(id: string, name: string): Promise<unknown>;
+  untag(name: string): Promise<unknown>;
+  /** Deletes the image and the layers nothing else uses; refused while a container layer uses it. */
   removeImage(id: string): Promise<void>;
-  createContainerLayer(containerId: string, imageId: string): Promise<void>;
+  createContainerLayer(containerId: string, imageId: string): Promise<unknown>;
   /** Mounts (if not yet) and returns the container's rootfs directory. */
   mount(containerId: string): Promise<string>;
   unmount(containerId: string): Promise<void>;
   removeContainerLayer(containerId: string): Promise<void>;
-  /** At start: removes container layers whose container is unknown, half-made layers, unreferenced records. */
-  sweep(knownContainerIds: string[]): Promise<void>;
+  /** At start: removes the layers of containers that no longer exist. */
+  sweep(knownContainerIds: Iterable<string>): Promise<void>;
 }
 
 export interface FetchedImage {

@@ -48,6 +48,21 @@ export function parsePlatform(text: string): Platform {
   return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
 }
 
+/** OCI image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
+function chainIdsOf(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds)
+    out.push(
+      out.length === 0
+        ? d
+        : `sha256:${crypto
+            .createHash('sha256')
+            .update(`${out.at(-1)} ${d}`)
+            .digest('hex')}`,
+    );
+  return out;
+}
+
 /** Docker's short layer id: 12 hex digits of the compressed digest. */
 export const shortId = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
@@ -70,9 +85,9 @@ export class Puller {
     onProgress({ status: `${ref.tag ?? ref.digest}: Pulling from ${ref.repository}` });
     const fetched = await this.registry.fetchImage(ref, { platform: opts.platform, signal });
     const { source } = fetched;
-    const chainIds = this.store.chainIds(source.layers.map((l) => l.diffId));
+    const chainIds = chainIdsOf(source.layers.map((l) => l.diffId));
     const repoDigest = this.refs.format({ registry: ref.registry, repository: ref.repository, digest: fetched.manifestDigest } satisfies ImageRef);
-    const id = `sha256:${crypto.createHash('sha256').update(source.configBytes).digest('hex')}`;
+    const id = crypto.createHash('sha256').update(source.configBytes).digest('hex');
     const before = this.store.getImage(id);
     const upToDate = before !== undefined && (!ref.tag || before.names.includes(name)) && before.repoDigests.includes(repoDigest);
 
@@ -127,7 +142,11 @@ export class Puller {
         if (signal.aborted) throw signal.reason;
         onProgress({ layer: { id: short, status: 'Extracting' } });
         const local: LayerSource = { descriptor: layer.descriptor, diffId: layer.diffId, open: async () => fs.createReadStream(file) };
-        parent = await this.store.putLayer(parent, local, (done, total) => onProgress({ layer: { id: short, status: 'Extracting', current: done, total } }));
+        const put = await this.store.putLayer(parent, local, (p) => {
+          // The store counts the bytes it unpacks: the blob read a second time, from the disk.
+          if (p.current !== undefined) onProgress({ layer: { id: short, status: 'Extracting', current: p.current, total: p.total } });
+        });
+        parent = put.id;
         onProgress({ layer: { id: short, status: 'Pull complete' } });
       }
       if (signal.aborted) throw signal.reason;

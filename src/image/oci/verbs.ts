@@ -5,7 +5,7 @@
 import { fault, imageBusy, imageNotFound, invalidArgs } from '../../api/errors.js';
 import type { HistoryEntry, ImageSummary, PullProgress, RemoveImageResponse } from '../../api/images.js';
 import type { Logger } from '../../sys/log.js';
-import { findImage } from './backend.js';
+import { findImage, readImageConfig } from './backend.js';
 import type { OciStorePort, ReferencePort, RegistryPort, StoredImage } from './ports.js';
 import { parsePlatform, Puller, type PullResult } from './pull.js';
 
@@ -77,10 +77,11 @@ export class OciImages {
     const ref = refs.parse(text);
     const image = this.get(text);
     onProgress({ status: `The push refers to repository [${ref.registry}/${ref.repository}]` });
-    const diffIds = image.config.rootfs.diff_ids;
+    const configBytes = await store.imageConfig(image.id);
+    const diffIds = (await readImageConfig(store, image)).rootfs.diff_ids;
     const digest = await registry.pushImage(
       ref,
-      { configBytes: image.configBytes, layers: image.chainIds.map((chainId, i) => ({ diffId: diffIds[i]!, open: () => store.layerTar(chainId) })) },
+      { configBytes, layers: image.layers.map((chainId, i) => ({ diffId: diffIds[i]!, open: async () => store.layerTar(chainId) })) },
       { signal, onLayer: (diffId, status, current, total) => onProgress({ layer: { id: hex(diffId).slice(0, 12), status, current, total } }) },
     );
     const name = refs.format(ref);
@@ -105,7 +106,7 @@ export class OciImages {
     if (ref.digest) throw invalidArgs(`refusing to create a tag with a digest reference: ${target}`);
     const name = this.deps.refs.format(ref);
     await this.deps.store.tag(image.id, name);
-    this.deps.emit('tag', name, { name, id: image.id });
+    this.deps.emit('tag', name, { name, id: `sha256:${image.id}` });
   }
 
   /** One row per name (an untagged image once, as `<none>:<none>`), newest first, as `docker images`. */
@@ -118,7 +119,8 @@ export class OciImages {
     if (dangling !== undefined && dangling !== 'true' && dangling !== 'false') throw invalidArgs(`Invalid filter 'dangling=${dangling}': want true or false`);
     const patterns = filters.reference ?? [];
     const rows: ImageSummary[] = [];
-    const images = [...this.deps.store.listImages()].sort((a, b) => b.created.localeCompare(a.created));
+    const created = (i: StoredImage): string => i.created ?? i.loaded;
+    const images = [...this.deps.store.listImages()].sort((a, b) => created(b).localeCompare(created(a)));
     for (const image of images) {
       if (dangling === 'true' && image.names.length > 0) continue;
       if (dangling === 'false' && image.names.length === 0) continue;
@@ -126,7 +128,7 @@ export class OciImages {
       const shown = patterns.length === 0 ? familiar : familiar.filter((f) => patterns.some((p) => referenceMatches(p, f)));
       if (patterns.length > 0 && shown.length === 0) continue;
       const repoDigests = image.repoDigests.map((d) => refs.familiar(d));
-      const common = { id: hex(image.id), created: image.created, size: image.size, type: 'oci', names: familiar, repoDigests };
+      const common = { id: hex(image.id), created: created(image), size: image.size, type: 'oci', names: familiar, repoDigests };
       if (shown.length === 0) rows.push({ ...common, name: '<none>:<none>', digest: digestFor(repoDigests, '<none>') });
       for (const name of shown) rows.push({ ...common, name, digest: digestFor(repoDigests, repoOf(name)) });
     }
@@ -151,7 +153,7 @@ export class OciImages {
     const untagged: string[] = [];
     if (byName && image.names.length > 1) {
       await store.untag(byName);
-      this.deps.emit('untag', byName, { name: byName, id: image.id });
+      this.deps.emit('untag', byName, { name: byName, id: `sha256:${image.id}` });
       return { untagged: [refs.familiar(byName)] };
     }
     if (!byName && image.names.length > 1 && !force) {
@@ -172,25 +174,27 @@ export class OciImages {
     for (const name of image.names) {
       await store.untag(name);
       untagged.push(refs.familiar(name));
-      this.deps.emit('untag', name, { name, id: image.id });
+      this.deps.emit('untag', name, { name, id: `sha256:${image.id}` });
     }
+    // -f with stopped containers on it: untagged (dangling) but kept, their rootfs need its layers.
+    if (users.length > 0) return { untagged };
     await store.removeImage(image.id);
-    this.deps.emit('delete', image.id, { name: byName ?? image.id });
-    return { untagged, deleted: [image.id] };
+    this.deps.emit('delete', `sha256:${image.id}`, { name: byName ?? `sha256:${image.id}` });
+    return { untagged, deleted: [`sha256:${image.id}`] };
   }
 
   /** `isula inspect IMAGE`, in Docker's shape. */
-  inspect(text: string): unknown {
+  async inspect(text: string): Promise<unknown> {
     const image = this.get(text);
     const { refs } = this.deps;
-    const cfg = image.config;
+    const cfg = await readImageConfig(this.deps.store, image);
     return {
-      Id: image.id,
+      Id: `sha256:${image.id}`,
       RepoTags: image.names.map((n) => refs.familiar(n)),
       RepoDigests: image.repoDigests.map((d) => refs.familiar(d)),
       Parent: '',
       Comment: cfg.history?.at(-1)?.comment ?? '',
-      Created: cfg.created ?? image.created,
+      Created: cfg.created ?? image.loaded,
       Author: cfg.author ?? '',
       Config: cfg.config ?? {},
       Architecture: cfg.architecture,
@@ -203,20 +207,22 @@ export class OciImages {
   }
 
   /** `isula history`: the config's history, newest first; sizes of the entries that made layers. */
-  history(text: string): HistoryEntry[] {
+  async history(text: string): Promise<HistoryEntry[]> {
     const image = this.get(text);
-    const layerSize = (chainId: string): number => (chainId ? this.deps.store.layerSize(chainId) : 0);
-    const entries = image.config.history ?? [];
+    const layerSize = (chainId: string): number => this.deps.store.layerRecord(chainId)?.size ?? 0;
+    const entries = (await readImageConfig(this.deps.store, image)).history ?? [];
     let layer = 0;
     const out: HistoryEntry[] = entries.map((h) => {
-      const size = h.empty_layer ? 0 : layerSize(image.chainIds[layer++] ?? '');
+      const size = h.empty_layer ? 0 : layerSize(image.layers[layer++] ?? '');
       return { id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, comment: h.comment ?? '' };
     });
     // An image without history (import, some builders): one entry per layer.
-    if (out.length === 0)
-      for (const chainId of image.chainIds) out.push({ id: '<missing>', created: image.created, createdBy: '', size: layerSize(chainId), comment: '' });
+    if (out.length === 0) {
+      for (const chainId of image.layers)
+        out.push({ id: '<missing>', created: image.created ?? image.loaded, createdBy: '', size: layerSize(chainId), comment: '' });
+    }
     out.reverse();
-    if (out[0]) out[0].id = image.id;
+    if (out[0]) out[0].id = `sha256:${image.id}`;
     return out;
   }
 
@@ -232,11 +238,11 @@ export class OciImages {
       if (this.deps.usersOf(image.id).length > 0) continue;
       for (const name of image.names) {
         await this.deps.store.untag(name);
-        this.deps.emit('untag', name, { name, id: image.id });
+        this.deps.emit('untag', name, { name, id: `sha256:${image.id}` });
       }
       await this.deps.store.removeImage(image.id);
-      this.deps.emit('delete', image.id, { name: image.id });
-      deleted.push(image.id);
+      this.deps.emit('delete', `sha256:${image.id}`, { name: `sha256:${image.id}` });
+      deleted.push(`sha256:${image.id}`);
       reclaimed += image.size;
     }
     return { deleted, reclaimed };
