@@ -46,7 +46,7 @@ async function run(config: DaemonConfig): Promise<void> {
   const { store } = engine.ctx;
   const handlers = {
     ...containerService(engine.ctx),
-    ...imageService(engine.images, store, engine.ctx.events, kernel),
+    ...imageService(engine.images, store, engine.ctx.events, kernel, engine.oci),
     ...systemService({
       rootDir: config.graph,
       stateDir: config.state,
@@ -63,7 +63,7 @@ async function run(config: DaemonConfig): Promise<void> {
         const running = all.filter((c) => c.state.Running).length - paused;
         return { total: all.length, running, paused, stopped: all.length - running - paused };
       },
-      imageCount: () => engine.images.count(),
+      imageCount: () => engine.images.count() + (engine.oci?.store.listImages().length ?? 0),
       gcLeftovers: () => engine.ctx.gc.leftovers(),
     }),
   };
