@@ -4,7 +4,8 @@
 # ext4 tools for embedded images; for the release artefacts, aarch64 binutils and
 # qemu-user-static (the aarch64 executable), QEMU system emulators, kmod, cpio and zstd
 # (the test images of qemu/), rpm, createrepo-c and dnf (the RPMs and their repository);
-# then the npm packages from package-lock.json.
+# docker-registry, skopeo, umoci and apache2-utils (htpasswd) for OCI images: a local registry,
+# an independent client and image builder for the tests and the main job; then the npm packages from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -12,5 +13,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   lxc busybox-static squashfs-tools e2fsprogs util-linux procps binutils git ca-certificates openssl file \
   binutils-aarch64-linux-gnu qemu-user-static qemu-system-x86 qemu-system-arm kmod cpio zstd xz-utils \
-  rpm createrepo-c dnf >/dev/null
+  rpm createrepo-c dnf docker-registry skopeo umoci apache2-utils >/dev/null
 npm ci --no-audit --no-fund
