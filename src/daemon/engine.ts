@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineEvent } from '../api/containers.js';
 import type { EngineContext } from '../container/context.js';
@@ -40,14 +39,6 @@ export interface OciParts {
   store: OciStorePort;
   registry: RegistryPort;
   refs: ReferencePort;
-}
-
-/** iSulad's temp dir (`<graph>/isulad_tmpdir`), emptied at every start: downloads in flight when the daemon died. */
-export function daemonTmpDir(graph: string): string {
-  const dir = path.join(graph, 'isulad_tmpdir');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
 }
 
 /** Container lifecycle events (create, start, die with its exit code, stop, destroy ...) at INFO. */
@@ -132,8 +123,6 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   const oci = ociParts
     ? new OciImages({
         ...ociParts,
-        tmpDir: path.join(daemonTmpDir(config.graph), 'pull'),
-        log: log.child('image'),
         usersOf: (id) => store.all().flatMap((c) => (c.record.config.ImageId === id ? [{ id: c.id, running: c.state.Running }] : [])),
         emit: (action, name, attributes) => ctx.events.emit('image', action, name, attributes),
       })

@@ -4,7 +4,6 @@
  */
 import { fault, imageBusy, imageNotFound, invalidArgs } from '../../api/errors.js';
 import type { HistoryEntry, ImageSummary, PullProgress, RemoveImageResponse } from '../../api/images.js';
-import type { Logger } from '../../sys/log.js';
 import { findImage, readImageConfig } from './backend.js';
 import type { OciStorePort, ReferencePort, RegistryPort, StoredImage } from './ports.js';
 import { parsePlatform, Puller, type PullResult } from './pull.js';
@@ -19,9 +18,6 @@ export interface OciImageDeps {
   store: OciStorePort;
   registry: RegistryPort;
   refs: ReferencePort;
-  /** The daemon's temp dir for downloads (emptied at start). */
-  tmpDir: string;
-  log: Logger;
   /** The containers made from the image with this id. */
   usersOf(imageId: string): ImageUser[];
   /** Records an image event (pull, push, tag, untag, delete, login, logout). */
@@ -49,7 +45,7 @@ export class OciImages {
   readonly puller: Puller;
 
   constructor(private readonly deps: OciImageDeps) {
-    this.puller = new Puller(deps.store, deps.registry, deps.refs, deps.tmpDir, deps.log.child('pull'));
+    this.puller = new Puller(deps.store, deps.registry, deps.refs);
   }
 
   get store(): OciStorePort {
