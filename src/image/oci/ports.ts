@@ -4,7 +4,7 @@
  * side depends on the few calls it makes, not on how they are built.
  */
 import type { Readable } from 'node:stream';
-import type { ImageRef, ImageSource, LayerProgress, LayerSource, Platform } from './types.js';
+import type { Descriptor, ImageRef, ImageSource, LayerProgress, LayerSource, Platform } from './types.js';
 
 /** One image of the store (the store's record). */
 export interface StoredImage {
@@ -27,7 +27,7 @@ export interface StoredImage {
 export interface OciStorePort {
   readonly driver: string;
   hasLayer(chainId: string): boolean;
-  layerRecord(chainId: string): { size: number } | undefined;
+  layerRecord(chainId: string): { size: number; compressedDigest: string; compressedSize: number; mediaType: string } | undefined;
   putLayer(parent: string | undefined, src: LayerSource, onProgress?: (p: LayerProgress) => void): Promise<{ id: string }>;
   /** The layer's uncompressed tar, bytes as unpacked (the diff_id holds). */
   layerTar(chainId: string): Readable;
@@ -60,7 +60,9 @@ export interface FetchedImage {
 
 export interface PushLayer {
   diffId: string;
-  open(): Promise<Readable>;
+  /** The blob the layer was pulled as: a registry that has it is not sent it again. */
+  compressed?: Descriptor;
+  open(): Promise<Readable> | Readable;
 }
 
 export interface RegistryPort {

@@ -36,7 +36,15 @@ export function parsePlatform(text: string): Platform {
 /** OCI image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
 function chainIdsOf(diffIds: readonly string[]): string[] {
   const out: string[] = [];
-  for (const d of diffIds) out.push(out.length === 0 ? d : `sha256:${crypto.createHash('sha256').update(`${out.at(-1)} ${d}`).digest('hex')}`);
+  for (const d of diffIds)
+    out.push(
+      out.length === 0
+        ? d
+        : `sha256:${crypto
+            .createHash('sha256')
+            .update(`${out.at(-1)} ${d}`)
+            .digest('hex')}`,
+    );
   return out;
 }
 
@@ -84,7 +92,9 @@ export class Puller {
     for (const [i, l] of source.layers.entries()) {
       onProgress({ layer: { id: shortId(l.descriptor.digest), status: missing[i] ? 'Waiting' : 'Already exists' } });
     }
-    const jobs = source.layers.flatMap((layer, i) => (missing[i] ? [() => this.putLayer(i === 0 ? undefined : chainIds[i - 1], layer, signal, onProgress)] : []));
+    const jobs = source.layers.flatMap((layer, i) =>
+      missing[i] ? [() => this.putLayer(i === 0 ? undefined : chainIds[i - 1], layer, signal, onProgress)] : [],
+    );
     await inOrder(jobs, PULL_CONCURRENCY);
     if (signal.aborted) throw signal.reason;
     const image = await this.store.addImage(source, ref.tag ? [name] : [], [repoDigest]);

@@ -77,8 +77,18 @@ export class OciImages {
     const diffIds = (await readImageConfig(store, image)).rootfs.diff_ids;
     const digest = await registry.pushImage(
       ref,
-      { configBytes, layers: image.layers.map((chainId, i) => ({ diffId: diffIds[i]!, open: async () => store.layerTar(chainId) })) },
-      { signal, onLayer: (diffId, status, current, total) => onProgress({ layer: { id: hex(diffId).slice(0, 12), status, current, total } }) },
+      {
+        configBytes,
+        layers: image.layers.map((chainId, i) => {
+          const l = store.layerRecord(chainId);
+          return {
+            diffId: diffIds[i]!,
+            ...(l ? { compressed: { mediaType: l.mediaType, digest: l.compressedDigest, size: l.compressedSize } } : {}),
+            open: () => store.layerTar(chainId),
+          };
+        }),
+      },
+      { signal, onLayer: (diffId, status) => onProgress({ layer: { id: hex(diffId).slice(0, 12), status } }) },
     );
     const name = refs.format(ref);
     this.deps.emit('push', name, { name });
