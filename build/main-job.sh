@@ -80,7 +80,7 @@ echo 'hello from an OCI image' > "$work/bundle/rootfs/etc/motd"
 umoci repack --image "$oci:demo" "$work/bundle"
 umoci config --image "$oci:demo" --config.env PATH=/bin --config.cmd cat --config.cmd /etc/motd
 # Debian's docker-registry on 127.0.0.1, and skopeo (an independent client) to push to it.
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/registry" "$regport" > "$work/registry.yml"
+printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/registry" "$regport" > "$work/registry.yml"
 docker-registry serve "$work/registry.yml" &
 registry=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$regport") 2>/dev/null && break; sleep 0.1; done

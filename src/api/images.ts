@@ -69,6 +69,8 @@ export interface PullProgress {
   /** On the last message: the manifest digest, and the image's full name. */
   digest?: string;
   name?: string;
+  /** The name in its short form (`busybox:latest`), as Docker's status line shows it. */
+  familiar?: string;
   /** The image was already present with this digest (Docker's "Image is up to date"). */
   upToDate?: boolean;
 }

@@ -29,7 +29,7 @@ export async function pullWithProgress(
   }
   if (last.digest === undefined) throw generalError('pull cancelled');
   write(`Digest: ${last.digest}\n`);
-  write(`Status: ${last.upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${image}\n`);
+  write(`Status: ${last.upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${last.familiar ?? image}\n`);
   write(`${last.name}\n`);
   return last;
 }

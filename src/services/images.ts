@@ -71,7 +71,7 @@ export function imageService(
     'ImageService/Inspect': async (req) => ({ json: JSON.stringify(oci?.find(req.name) ? await oci.inspect(req.name) : inspectImage(store, req.name)) }),
     'ImageService/Pull': async (req, call) => {
       const r = await need().pull(req.image, req.platform, cancelSignal(call), (p) => call.write(p));
-      call.write({ digest: r.digest, name: r.name, upToDate: r.upToDate });
+      call.write({ digest: r.digest, name: r.name, familiar: r.familiar, upToDate: r.upToDate });
     },
     'ImageService/Push': async (req, call) => {
       const digest = await need().push(req.image, cancelSignal(call), (p) => call.write(p));

@@ -22,7 +22,7 @@ export function ago(iso: string, now = Date.now()): string {
     const v = Math.floor(s / n);
     if (v >= 1) return v === 1 ? `${unit === 'hour' ? 'About an' : unit === 'minute' ? 'About a' : '1'} ${unit} ago` : `${v} ${unit}s ago`;
   }
-  return `${s} seconds ago`;
+  return s === 1 ? '1 second ago' : `${s} seconds ago`;
 }
 
 const history: Command = {

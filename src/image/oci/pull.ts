@@ -20,6 +20,8 @@ export interface PullResult {
   image: StoredImage;
   /** Full name, `host/repo:tag` or `host/repo@digest`. */
   name: string;
+  /** Its short form, `busybox:latest`. */
+  familiar: string;
   digest: string;
   upToDate: boolean;
 }
@@ -98,7 +100,7 @@ export class Puller {
     await inOrder(jobs, PULL_CONCURRENCY);
     if (signal.aborted) throw signal.reason;
     const image = await this.store.addImage(source, ref.tag ? [name] : [], [repoDigest]);
-    return { image, name, digest: fetched.manifestDigest, upToDate };
+    return { image, name, familiar: this.refs.familiar(name), digest: fetched.manifestDigest, upToDate };
   }
 
   /**
