@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # isula side by side with Docker, Podman and raw LXC (ptcr style), in one run:
-#   bench/compare.sh [--engines isula,isula-bun,lxc,docker,podman] [--serial 10] [--parallel 100]
+#   bench/compare.sh [--engines isula,isula-bun,lxc,docker,docker-deb,podman] [--serial 10] [--parallel 100]
 #                    [--rounds 3] [--soak 600] [--roundtrip 30] [--aarch64 10] [--install]
 #                    [--no-api] [--no-profile] [--results DIR] [--md docs/benchmarks.md] [--svg docs/compare.svg]
 # Every available engine runs back to back, ABAB order (round 1 in the given order, round 2
@@ -12,6 +12,10 @@
 # - Docker: a running daemon (DOCKER_HOST or /var/run/docker.sock) is used as it is;
 #   otherwise dockerd is started here on a private data root, exec root, pidfile and socket,
 #   without iptables or bridge (containerd as its child), and stopped and deleted at the end.
+#   Two clients against that one daemon, each an engine of the rounds: docker = the first
+#   `docker` on PATH (the one a user runs; Docker 28's static client on this machine kind,
+#   which negotiates the API down to dockerd's), docker-deb = Debian's /usr/bin/docker
+#   (docker.io, 20.10; in the default list when it exists and is not the same file).
 # - Podman runs on a private --root/--runroot per run (bench/lifecycle.mjs deletes it).
 # - isula-bun: the Bun executables (dist-bun/, `npm run build -- --runtime bun`), measured
 #   as isula is and compared with it (isula-bun / isula) in the report; not in the default list.
@@ -35,8 +39,15 @@ usage() {
   exit "${1:-2}"
 }
 
-engines=isula,lxc,docker,podman serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
+engines=isula,lxc,docker serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
 soak=600 roundtrip=30 aarch64=10
+# The two Docker clients: the first `docker` on PATH, and Debian's when it is another file.
+docker_clients() {
+  docker_cli=$(command -v docker 2>/dev/null || true) docker_deb_cli=''
+  if [ -x /usr/bin/docker ] && ! [ /usr/bin/docker -ef "$docker_cli" ]; then docker_deb_cli=/usr/bin/docker; fi
+}
+docker_clients
+engines+=${docker_deb_cli:+,docker-deb},podman
 results='' md=$repo/docs/benchmarks.md svg=$repo/docs/compare.svg
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -67,7 +78,7 @@ done
 IFS=, read -r -a wanted <<<"$engines"
 [ "${#wanted[@]}" -gt 0 ] || usage
 for e in "${wanted[@]}"; do
-  case "$e" in isula | isula-bun | lxc | docker | podman) ;; *) echo "$prog: unknown engine: $e (want isula, isula-bun, lxc, docker, podman)" >&2; usage ;; esac
+  case "$e" in isula | isula-bun | lxc | docker | docker-deb | podman) ;; *) echo "$prog: unknown engine: $e (want isula, isula-bun, lxc, docker, docker-deb, podman)" >&2; usage ;; esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "$prog: needs root (containers, cgroups, dockerd)" >&2; exit 1; }
 
@@ -79,7 +90,7 @@ if [ "$install" = yes ]; then
   pkgs=()
   for e in "${wanted[@]}"; do
     case "$e" in
-      docker) command -v dockerd >/dev/null || pkgs+=(docker.io) ;;
+      docker | docker-deb) command -v dockerd >/dev/null && [ -x /usr/bin/docker ] || pkgs+=(docker.io) ;;
       podman) command -v podman >/dev/null || pkgs+=(podman) ;;
       lxc) command -v lxc-start >/dev/null || pkgs+=(lxc) ;;
     esac
@@ -98,7 +109,8 @@ mkdir -p "$results"
 results=$(cd "$results" && pwd)
 
 docker_host=${DOCKER_HOST:-unix:///var/run/docker.sock}
-docker_cli=$(command -v /usr/bin/docker docker 2>/dev/null | head -n 1 || true)
+docker_clients # again: --install may have brought them
+docker_up=''
 dockerd_pid='' docker_dir='' docker_cgroup_existed=() docker_leftovers=()
 
 cleanup() {
@@ -140,7 +152,7 @@ start_dockerd() {
     --bridge=none --log-level warn >"$docker_dir/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 1 150); do
-    "$docker_cli" -H "$docker_host" version >/dev/null 2>&1 && return 0
+    "$1" -H "$docker_host" version >/dev/null 2>&1 && return 0
     kill -0 "$dockerd_pid" 2>/dev/null || break
     sleep 0.2
   done
@@ -157,20 +169,27 @@ for e in "${wanted[@]}"; do
       if [ -x "$repo/dist-bun/isula" ]; then available+=(isula-bun); else say "skipping isula-bun: dist-bun/isula missing (npm run build -- --runtime bun)"; fi ;;
     lxc)
       if command -v lxc-start >/dev/null; then available+=(lxc); else say "skipping lxc: lxc-start missing (apt-get install lxc, or --install)"; fi ;;
-    docker)
-      if [ -z "$docker_cli" ]; then
-        say "skipping docker: no docker client (apt-get install docker.io, or --install)"
-      elif "$docker_cli" -H "$docker_host" version >/dev/null 2>&1; then
+    docker | docker-deb)
+      if [ "$e" = docker ]; then cli=$docker_cli; else cli=$docker_deb_cli; fi
+      if [ -z "$cli" ]; then
+        say "skipping $e: no such client (docker: apt-get install docker.io, or --install; docker-deb: /usr/bin/docker, another file than the first docker on PATH)"
+        continue
+      elif [ -n "$docker_up" ]; then
+        :
+      elif "$cli" -H "$docker_host" version >/dev/null 2>&1; then
         say "docker: using the running daemon at $docker_host"
-        available+=(docker)
       elif ! command -v dockerd >/dev/null; then
-        say "skipping docker: no daemon at $docker_host and no dockerd (apt-get install docker.io, or --install)"
-      elif start_dockerd; then
+        say "skipping $e: no daemon at $docker_host and no dockerd (apt-get install docker.io, or --install)"
+        continue
+      elif start_dockerd "$cli"; then
         say "docker: started a private dockerd (pid $dockerd_pid) at $docker_host"
-        available+=(docker)
       else
-        say "skipping docker: could not start dockerd"
-      fi ;;
+        say "skipping $e: could not start dockerd"
+        continue
+      fi
+      docker_up=yes
+      available+=("$e")
+      say "$e: $cli ($("$cli" --version))" ;;
     podman)
       if command -v podman >/dev/null; then available+=(podman); else say "skipping podman: podman missing (apt-get install podman, or --install)"; fi ;;
   esac
@@ -232,7 +251,7 @@ done
 # --- rounds, ABAB -----------------------------------------------------------------------------
 lifecycle() {
   node "$here/lifecycle.mjs" --serial "$serial" --parallel "$parallel" --docker-host "$docker_host" \
-    ${docker_cli:+--docker-cli "$docker_cli"} "$@"
+    ${docker_cli:+--docker-cli "$docker_cli"} ${docker_deb_cli:+--docker-deb-cli "$docker_deb_cli"} "$@"
 }
 failures=0
 for r in $(seq 1 "$rounds"); do

@@ -19,15 +19,17 @@
 //              `npm run build -- --runtime bun`; ISULAD_BENCH_DIST_BUN to use a copy)
 //   isula-api  the same daemon driven over gRPC from this process: the daemon's own share
 //              (needs out/ from `npx tsc -p tsconfig.json`)
-//   docker     the docker CLI against a running dockerd (--docker-host); the rootfs as an
-//              image made by `docker import`, removed at the end
+//   docker     the first `docker` on PATH (--docker-cli; Docker 28's static client here) against
+//              a running dockerd (--docker-host); the rootfs as an image made by `docker
+//              import`, removed at the end
+//   docker-deb the same with Debian's docker.io client (--docker-deb-cli, /usr/bin/docker)
 //   podman     podman on a private --root/--runroot/--tmpdir (cgroupfs, file events, runc),
 //              the rootfs imported with `podman import`; all of it deleted at the end
 //   lxc        raw lxc-* tools, the floor: mkdir + config write, `lxc-start -d`,
 //              `lxc-stop -k`, rm -rf
 // Usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc] [--serial 10] [--parallel 100]
 //          [--json FILE] [--docker-host unix:///var/run/docker.sock] [--docker-cli PATH]
-//          [--profile DIR]
+//          [--docker-deb-cli PATH] [--profile DIR]
 // --json writes the results (an array, one object per engine) for bench/report.mjs.
 // --profile DIR (isula, isula-api): the daemon runs from out/ under `node --cpu-prof`; its
 //   profile goes to DIR/isulad.cpuprofile (summarised by bench/report.mjs).
@@ -39,8 +41,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { cgroupSnapshot, DIST, DIST_BUN, ROOT, machine, median, removeNewCgroups, startDaemon, statusKb } from './daemon.mjs';
 
-const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc,docker,podman] [--serial N] [--parallel M]
-         [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--profile DIR]`;
+const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc,docker,docker-deb,podman] [--serial N] [--parallel M]
+         [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--docker-deb-cli PATH] [--profile DIR]`;
 let opts;
 try {
   opts = parseArgs({
@@ -51,6 +53,7 @@ try {
       json: { type: 'string' },
       'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
       'docker-cli': { type: 'string' },
+      'docker-deb-cli': { type: 'string', default: '/usr/bin/docker' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -63,7 +66,7 @@ if (opts.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const KNOWN = ['isula', 'isula-bun', 'isula-api', 'docker', 'podman', 'lxc'];
+const KNOWN = ['isula', 'isula-bun', 'isula-api', 'docker', 'docker-deb', 'podman', 'lxc'];
 const engines = opts.engines.split(',').filter(Boolean);
 const serialN = Number(opts.serial);
 const parallelN = Number(opts.parallel);
@@ -274,15 +277,20 @@ async function isulaApiEngine() {
   };
 }
 
-function dockerCli() {
-  if (opts['docker-cli']) return opts['docker-cli'];
-  // The client shipped with the daemon (Debian's docker.io: /usr/bin/docker beside /usr/sbin/dockerd).
-  for (const p of ['/usr/bin/docker', '/usr/local/bin/docker']) if (fs.existsSync(p)) return p;
-  return 'docker';
+/** The first executable NAME on PATH, as a shell finds it. */
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return name;
 }
 
-async function dockerEngine() {
-  const cmd = dockerCli();
+/** A Docker client (CMD: its path) against the daemon at --docker-host. */
+async function dockerEngine(cmd) {
   const prefix = ['-H', opts['docker-host']];
   const server = await run(cmd, [...prefix, 'version', '-f', '{{.Server.Version}}']);
   if (!server.ok) throw new Error(`no Docker daemon at ${opts['docker-host']} (bench/compare.sh starts one): ${server.err.message}`);
@@ -294,6 +302,8 @@ async function dockerEngine() {
     // dockerd and the containerd it talks to.
     daemonPids: () => pidsByComm(['dockerd', 'containerd']),
     floor: [cmd, ['--version']],
+    // The report names the client by its path and `--version`, the daemon by its version.
+    client: async () => ({ path: cmd, version: await mustRun(cmd, ['--version']), server: server.out }),
     version: async () => `Docker ${server.out} (client ${(await mustRun(cmd, ['--version'])).replace(/^Docker version /, '')})`,
     teardown: async () => {
       await run(cmd, [...prefix, 'rmi', '-f', IMAGE]);
@@ -434,7 +444,9 @@ const factories = {
   isula: () => isulaEngine(),
   'isula-bun': () => isulaEngine(DIST_BUN),
   'isula-api': isulaApiEngine,
-  docker: dockerEngine,
+  // The client a user installs today (Docker 28's static one here), and Debian's.
+  docker: () => dockerEngine(opts['docker-cli'] ?? onPath('docker')),
+  'docker-deb': () => dockerEngine(opts['docker-deb-cli']),
   podman: podmanEngine,
   lxc: lxcEngine,
 };
@@ -470,6 +482,7 @@ async function measureEngine(name) {
   const result = {
     engine: name,
     version: await engine.version(),
+    ...(engine.client && { client: await engine.client() }),
     serialN,
     parallelN,
     command: COMMAND.join(' '),

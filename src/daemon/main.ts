@@ -11,6 +11,7 @@ import { createLogger, RotatingFileSink, StdoutSink, type Logger } from '../sys/
 import { loadDaemonConfig, type DaemonConfig } from './config/config.js';
 import { parseDaemonArgs } from './flags.js';
 import { startEngine } from './engine.js';
+import { openOciParts } from './oci-parts.js';
 import { claimSingleInstance } from './pidfile.js';
 import { startServer, stopServer } from './server.js';
 import { makeDirs } from '../sys/dirs.js';
@@ -42,7 +43,8 @@ async function run(config: DaemonConfig): Promise<void> {
   for (const line of kernelDegradations(kernel)) log.warn(`kernel: ${line}`);
   const storageDriver = effectiveStorageDriver(config.storageDriver, kernel);
 
-  const engine = await startEngine(config, kernel, log);
+  const oci = await openOciParts(config, storageDriver, log.child('image'));
+  const engine = await startEngine(config, kernel, log, oci);
   const { store } = engine.ctx;
   const handlers = {
     ...containerService(engine.ctx),
@@ -83,6 +85,7 @@ async function run(config: DaemonConfig): Promise<void> {
       )
       .finally(async () => {
         await engine.close();
+        oci.close();
         for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
         release();
         log.info('stopped');
@@ -97,6 +100,7 @@ async function run(config: DaemonConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     await engine.close();
+    oci.close();
     release();
     throw e;
   }

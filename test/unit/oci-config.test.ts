@@ -4,7 +4,6 @@ import { ProgressPrinter } from '../../src/cli/format/progress.js';
 import { mergeImageConfig } from '../../src/container/create.js';
 import { HEALTH_DEFAULTS } from '../../src/container/health.js';
 import type { ImageConfig } from '../../src/image/image.js';
-import { parsePlatform } from '../../src/image/oci/pull.js';
 
 const image: ImageConfig = {
   env: ['PATH=/bin'],
@@ -65,12 +64,5 @@ describe('pull progress output', () => {
     const esc = String.fromCharCode(27);
     assert.ok(out.startsWith(`${esc}[2A\r${esc}[2Ka: Downloading [`), JSON.stringify(out));
     assert.ok(out.endsWith(`]  5B/10B${esc}[2B\r`), JSON.stringify(out));
-  });
-});
-
-describe('--platform', () => {
-  it('takes os/arch[/variant]', () => {
-    assert.deepEqual(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64', variant: 'v8' });
-    assert.throws(() => parsePlatform('arm64'), /os\/arch/);
   });
 });

@@ -8,9 +8,9 @@
  * with the next start's recovery or the next rmi.
  */
 import crypto from 'node:crypto';
-import { invalidArgs } from '../../api/errors.js';
 import type { PullProgress } from '../../api/images.js';
 import type { OciStorePort, ReferencePort, RegistryPort, StoredImage } from './ports.js';
+import { chainIds as chainIdsOf } from './storage/store.js';
 import type { ImageRef, LayerSource, Platform } from './types.js';
 
 /** Docker's default: three layers downloading at a time. */
@@ -24,30 +24,6 @@ export interface PullResult {
   familiar: string;
   digest: string;
   upToDate: boolean;
-}
-
-/** `os/arch[/variant]`, as --platform takes it. */
-export function parsePlatform(text: string): Platform {
-  const parts = text.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw invalidArgs(`invalid platform "${text}": want os/arch[/variant], e.g. linux/arm64/v8`);
-  }
-  return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
-}
-
-/** OCI image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
-function chainIdsOf(diffIds: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIds)
-    out.push(
-      out.length === 0
-        ? d
-        : `sha256:${crypto
-            .createHash('sha256')
-            .update(`${out.at(-1)} ${d}`)
-            .digest('hex')}`,
-    );
-  return out;
 }
 
 /** Docker's short layer id: 12 hex digits of the compressed digest. */

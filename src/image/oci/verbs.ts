@@ -6,7 +6,8 @@ import { fault, imageBusy, imageNotFound, invalidArgs } from '../../api/errors.j
 import type { HistoryEntry, ImageSummary, PullProgress, RemoveImageResponse } from '../../api/images.js';
 import { findImage, readImageConfig } from './backend.js';
 import type { OciStorePort, ReferencePort, RegistryPort, StoredImage } from './ports.js';
-import { parsePlatform, Puller, type PullResult } from './pull.js';
+import { Puller, type PullResult } from './pull.js';
+import { parsePlatform } from './registry/index.js';
 
 /** A container made from an image, as far as removing the image cares. */
 export interface ImageUser {
