@@ -12,8 +12,46 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, show } from '../helpers/cli.js';
 import { ISULA, type RunResult, TestEngine } from '../helpers/engine.js';
-import { bigImage, busyboxImage, HARDLINK_CONTENT, multiArchImage, pushImage } from '../helpers/oci-images.js';
+import { bigImage, busyboxImage, HARDLINK_CONTENT, multiArchImage, type OciImage, pushImage, tarball, writeBlob } from '../helpers/oci-images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+/**
+ * A one-layer image whose layer makes a symlink to `target` (a host directory) and then writes
+ * a file through it: the write must be refused, the host file untouched.
+ */
+function hostileImage(dir: string, target: string): OciImage {
+  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const layer = tarball([
+    { name: 'escape', type: 'symlink', linkname: target },
+    { name: 'escape/canary', type: 'file', data: 'overwritten\n' },
+  ]);
+  const layerDigest = writeBlob(dir, layer);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [layerDigest] } }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: writeBlob(dir, config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+    }),
+  );
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: writeBlob(dir, manifest),
+        size: manifest.length,
+        annotations: { 'org.opencontainers.image.ref.name': '1' },
+      },
+    ],
+  };
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(index));
+  return { layout: dir, tag: '1', ociRef: `oci:${dir}:1`, isIndex: false };
+}
 
 const ok = (r: RunResult, what: string): string => {
   assert.equal(r.code, 0, `${what}: ${show(r)}`);
@@ -213,6 +251,22 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     ok(await isula(['logout', authReg.host]), 'logout');
     const denied = await isula(['push', target]);
     assert.notEqual(denied.code, 0, show(denied));
+  });
+
+  it('a hostile layer (a write through its own symlink) fails the pull naming the entry; the host file is untouched', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-test-canary-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'canary'), 'canary\n');
+      pushImage(hostileImage(path.join(outside, 'layout'), outside), reg, 'evil:1');
+      const r = await isula(['pull', `${reg.host}/evil:1`]);
+      assert.notEqual(r.code, 0, show(r));
+      assert.match(r.stderr, /escape\/canary/);
+      assert.equal(fs.readFileSync(path.join(outside, 'canary'), 'utf8'), 'canary\n');
+      assert.doesNotMatch(ok(await isula(['images']), 'images'), /evil/);
+      assert.deepEqual(fs.readdirSync(path.join(storage(), 'tmp')), []);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('records image events', async () => {
