@@ -13,6 +13,7 @@ import { parseDaemonArgs } from './flags.js';
 import { startEngine } from './engine.js';
 import { openOciParts } from './oci-parts.js';
 import { claimSingleInstance } from './pidfile.js';
+import type { Route } from './grpc/dispatch.js';
 import { startServer, stopServer } from './server.js';
 import { makeDirs } from '../sys/dirs.js';
 
@@ -21,6 +22,27 @@ function socketGid(config: DaemonConfig): number {
   const gid = groupId(config.group);
   if (gid === undefined) throw generalError(`socket group "${config.group}" does not exist`);
   return gid;
+}
+
+/**
+ * CRI v1's routes when enable-cri-v1 is on. Loaded only then: the protobuf library and the
+ * CRI descriptors cost a daemon without CRI nothing (docs/design.md, "CRI: wire format and gRPC").
+ */
+async function criRoutes(config: DaemonConfig): Promise<Map<string, Route> | undefined> {
+  if (!config.enableCriV1) return undefined;
+  const [{ criRoutes: routes }, { criRuntimeService }] = await Promise.all([import('./grpc/cri-routes.js'), import('../services/cri/runtime.js')]);
+  return routes(
+    criRuntimeService({
+      engineVersion: ENGINE_VERSION,
+      cgroupDriver: 'cgroupfs',
+      podSandboxImage: config.podSandboxImage,
+      networkPlugin: config.networkPlugin,
+      cniBinDir: config.cniBinDir,
+      cniConfDir: config.cniConfDir,
+      criRuntimes: config.criRuntimes,
+      streamingPort: config.websocketPort,
+    }),
+  );
 }
 
 function makeLogger(config: DaemonConfig): Logger {
@@ -72,7 +94,7 @@ async function run(config: DaemonConfig): Promise<void> {
 
   // Signals are handled from before the socket exists: a client may see the socket (and a
   // supervisor send SIGTERM) before startServer has returned.
-  const serving = startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'));
+  const serving = criRoutes(config).then((cri) => startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri));
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -108,7 +130,7 @@ async function run(config: DaemonConfig): Promise<void> {
   // One bad request must not take every container's supervision down with it.
   process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e.message}`));
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-  log.info('daemon ready');
+  log.info(config.enableCriV1 ? 'daemon ready, serving CRI v1 (runtime.v1) too' : 'daemon ready');
 }
 
 export async function daemonMain(argv: string[]): Promise<void> {
