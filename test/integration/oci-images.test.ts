@@ -102,6 +102,9 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     assert.equal(again.match(/: Already exists$/gm)?.length, 3, again);
     assert.match(again, /^Status: Image is up to date for /m);
     assert.doesNotMatch(again, /Downloading/);
+    const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(out)![1]!;
+    const byDigest = ok(await isula(['pull', `${reg.host}/busybox@${digest}`]), 'pull by digest');
+    assert.match(byDigest, new RegExp(`^Status: Image is up to date for ${reg.host}/busybox@${digest}$`, 'm'));
   });
 
   it('runs a container whose rootfs applies the whiteouts and keeps hard links', async () => {
