@@ -166,8 +166,10 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     orphans.push(...swept);
   }
   if (orphans.length > 0) log.warn(`removed the leftovers of ${orphans.length} container(s) that have no record`);
-  // Container layers whose record is gone: a create or rm the daemon was killed in.
-  await ociParts?.store.sweep(store.all().map((c) => c.id)).catch((e: Error) => log.error(`sweeping container layers: ${e.message}`));
+  // Container layers whose record is gone: a create or rm the daemon was killed in. Those of
+  // containers the collector still holds stay: their processes may hold the mount.
+  const known = [...store.all().map((c) => c.id), ...ctx.gc.leftovers().map((l) => l.id)];
+  await ociParts?.store.sweep(known).catch((e: Error) => log.error(`sweeping container layers: ${e.message}`));
   log.info(`restored ${loaded.length} container(s)`);
   ctx.gc.start();
   return {
