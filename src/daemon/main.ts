@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { EngineError, generalError, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { containerService } from '../services/containers.js';
@@ -12,6 +13,7 @@ import { createLogger, RotatingFileSink, StdoutSink, type Logger } from '../sys/
 import { loadDaemonConfig, type DaemonConfig } from './config/config.js';
 import { parseDaemonArgs } from './flags.js';
 import { startEngine } from './engine.js';
+import { openOciParts } from './oci-parts.js';
 import { claimSingleInstance } from './pidfile.js';
 import type { Route } from './grpc/dispatch.js';
 import { startServer, stopServer } from './server.js';
@@ -65,18 +67,29 @@ async function run(config: DaemonConfig): Promise<void> {
   for (const line of kernelDegradations(kernel)) log.warn(`kernel: ${line}`);
   const storageDriver = effectiveStorageDriver(config.storageDriver, kernel);
 
-  const engine = await startEngine(config, kernel, log);
+  const oci = await openOciParts(config, storageDriver, log.child('image'));
+  const engine = await startEngine(config, kernel, log, oci);
   const { store } = engine.ctx;
-  const images = imageService(engine.images, store, engine.ctx.events, kernel);
+  const images = imageService(engine.images, store, engine.ctx.events, kernel, engine.oci);
   const handlers = {
     ...containerService(engine.ctx),
     ...images,
     ...archiveService({
-      archives: undefined,
+      archives: {
+        store: oci.store,
+        normalize: (name) => oci.refs.format(oci.refs.parse(name)),
+        familiar: oci.refs.familiar,
+        // Emptied by the store at every start: archives a load or save was working on when the daemon died.
+        tmpDir: path.join(config.graph, 'storage', 'tmp'),
+        emit: (action, id, attributes) => engine.ctx.events.emit('image', action, id, attributes),
+        warn: (m) => log.warn(m),
+      },
       loadEmbedded: images['ImageService/Load'],
       containers: store,
       events: engine.ctx.events,
       rootfsOf: async (c) => {
+        // An OCI container's layer stays mounted from create to rm; mount() mounts it again after a reboot.
+        if (c.record.config.ImageType === 'oci') return { path: await oci.store.mount(c.id), release: async () => undefined };
         const base = c.record.config.BaseFs;
         // An external rootfs directory is exported as it is; a block device is not.
         return base && !base.startsWith('/dev/') ? { path: base, release: async () => undefined } : undefined;
@@ -99,7 +112,7 @@ async function run(config: DaemonConfig): Promise<void> {
         const running = all.filter((c) => c.state.Running).length - paused;
         return { total: all.length, running, paused, stopped: all.length - running - paused };
       },
-      imageCount: () => engine.images.count(),
+      imageCount: () => engine.images.count() + (engine.oci?.store.listImages().length ?? 0),
       gcLeftovers: () => engine.ctx.gc.leftovers(),
     }),
   };
@@ -119,6 +132,7 @@ async function run(config: DaemonConfig): Promise<void> {
       )
       .finally(async () => {
         await engine.close();
+        oci.close();
         for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
         release();
         log.info('stopped');
@@ -133,6 +147,7 @@ async function run(config: DaemonConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     await engine.close();
+    oci.close();
     release();
     throw e;
   }

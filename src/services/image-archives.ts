@@ -1,5 +1,5 @@
 import type { ArchiveChunk, LoadRequest, LoadResponse } from '../api/images.js';
-import { failedPrecondition, unimplemented } from '../api/errors.js';
+import { failedPrecondition } from '../api/errors.js';
 import type { Container } from '../container/container.js';
 import type { EventLog } from '../container/events.js';
 import type { ContainerStore } from '../container/store.js';
@@ -14,8 +14,8 @@ interface ArchiveHandlers {
 }
 
 export interface ArchiveServiceDeps {
-  /** The OCI store's archive verbs; undefined while the daemon runs without OCI images. */
-  archives: ArchiveDeps | undefined;
+  /** What the archive verbs need of the OCI back-end. */
+  archives: ArchiveDeps;
   /** `load -t embedded`. */
   loadEmbedded(req: LoadRequest): Promise<LoadResponse>;
   containers: ContainerStore;
@@ -47,22 +47,18 @@ async function pump(chunks: AsyncGenerator<Buffer>, call: StreamCall<'ImageServi
   }
 }
 
-const noOci = (): never => {
-  throw unimplemented('OCI images are not enabled in this daemon');
-};
-
 /** isula load (docker and oci archives; embedded manifests elsewhere), save, import, export. */
 export function archiveService(deps: ArchiveServiceDeps): ArchiveHandlers {
   return {
     'ImageService/Load': async (req) => {
       if (req.type === 'embedded') return deps.loadEmbedded(req);
-      const loaded = await loadArchive(deps.archives ?? noOci(), req.path, req.tag);
+      const loaded = await loadArchive(deps.archives, req.path, req.tag);
       return { name: loaded[0]?.replace(/^Loaded image( ID)?: /, '') ?? '', created: true, loaded };
     },
     'ImageService/Save': async (req, call) => {
-      await pump(await saveImages(deps.archives ?? noOci(), req.names), call);
+      await pump(await saveImages(deps.archives, req.names), call);
     },
-    'ImageService/Import': async (req) => ({ id: await importTarball(deps.archives ?? noOci(), req.path, req.reference, req.source) }),
+    'ImageService/Import': async (req) => ({ id: await importTarball(deps.archives, req.path, req.reference, req.source) }),
     'ContainerService/Export': async (req, call) => {
       const c = deps.containers.get(req.id);
       const rootfs = await deps.rootfsOf(c);

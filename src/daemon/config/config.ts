@@ -83,6 +83,8 @@ export interface DaemonFlags {
   cgroupParent?: string;
   storageDriver?: string;
   storageOpts?: string[];
+  registryMirrors?: string[];
+  insecureRegistries?: string[];
   startTimeout?: string;
   hookSpec?: string;
   nativeUmask?: string;
@@ -232,6 +234,8 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
   noListConflict('hosts', '-H/--host', flags.hosts, file.hosts);
   noListConflict('storage-opts', '--storage-opt', flags.storageOpts, file['storage-opts']);
   noListConflict('log-opts', '--log-opt', flags.logOpts, file['log-opts']);
+  noListConflict('registry-mirrors', '--registry-mirrors', flags.registryMirrors, file['registry-mirrors']);
+  noListConflict('insecure-registries', '--insecure-registry', flags.insecureRegistries, file['insecure-registries']);
 
   const logLevel = (flags.logLevel ?? str('log-level') ?? 'INFO').toUpperCase();
   if (!isLogLevel(logLevel)) {
@@ -298,8 +302,8 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
     containerLogDriver: containerLog.driver ?? 'json-file',
     containerLogOpts: containerLog.opts ?? {},
     nativeUmask,
-    registryMirrors: (file['registry-mirrors'] as string[] | undefined) ?? [],
-    insecureRegistries: (file['insecure-registries'] as string[] | undefined) ?? [],
+    registryMirrors: flags.registryMirrors ?? (file['registry-mirrors'] as string[] | undefined) ?? [],
+    insecureRegistries: flags.insecureRegistries ?? (file['insecure-registries'] as string[] | undefined) ?? [],
     ...criSettings(flags, file),
     hookSpec: flags.hookSpec ?? str('hook-spec'),
     configFile: flags.configFile ?? (fs.existsSync(configFile) ? configFile : undefined),

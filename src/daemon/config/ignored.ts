@@ -20,20 +20,17 @@ interface Ignored {
   what: string;
 }
 
-const OCI_IMAGES = 'OCI images are not available yet';
+const OCI_IMAGES = 'not supported for OCI images';
 const PODS = 'CRI pod sandboxes are not built yet';
 const CNI = 'CNI networks are not available yet';
 const PLUGINS = 'plugins and NRI are not supported';
 
 const notActedOn: Readonly<Record<string, Ignored>> = {
   engine: { inert: ['lcr'], what: 'this engine runs lcr only' },
-  'storage-opts': { inert: [[]], what: `storage options apply to OCI image storage; ${OCI_IMAGES}` },
-  'storage-enable-remote-layer': { inert: [false], what: OCI_IMAGES },
-  'registry-mirrors': { inert: [[]], what: OCI_IMAGES },
-  'insecure-registries': { inert: [[]], what: OCI_IMAGES },
-  'image-layer-check': { inert: [false], what: OCI_IMAGES },
-  'use-decrypted-key': { inert: [true], what: OCI_IMAGES },
-  'insecure-skip-verify-enforce': { inert: [false], what: OCI_IMAGES },
+  'storage-enable-remote-layer': { inert: [false], what: `remote layers are ${OCI_IMAGES}` },
+  'image-layer-check': { inert: [false], what: 'every layer is verified as it is pulled or loaded; a check of stored layers at start is not supported' },
+  'use-decrypted-key': { inert: [true], what: `encrypted images are ${OCI_IMAGES}` },
+  'insecure-skip-verify-enforce': { inert: [false], what: `this option is ${OCI_IMAGES}` },
   'pod-sandbox-image': { inert: [''], what: PODS },
   'cri-runtimes': { inert: [{}], what: `RuntimeClass handlers; ${PODS}` },
   'cri-sandboxers': { inert: [{}], what: 'external sandboxers are not supported' },
