@@ -3,8 +3,9 @@
 # single executable, start the daemon on a temporary root (a unix socket, and mutual TLS on
 # 127.0.0.1 with certificates made here), load the embedded sample image, run containers
 # from it and from an external rootfs; build an OCI image from busybox-static with umoci, push
-# it with skopeo to Debian's docker-registry on 127.0.0.1, pull it and run it; show their
-# output, and clean up. Everything runs offline.
+# it with skopeo to Debian's docker-registry on 127.0.0.1, pull it and run it, save and load
+# it, export a container and import it; show their output, and clean up. Everything runs
+# offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "main-job: run as root (containers need it)" >&2; exit 1; }
@@ -90,4 +91,17 @@ show images
 show run --rm "127.0.0.1:$regport/demo:1"
 show run --rm "127.0.0.1:$regport/demo:1" sh -c 'echo "from an overlay rootfs: $(uname -r)"'
 show history "127.0.0.1:$regport/demo:1"
+# Archives: save read by skopeo and loaded back; a container's filesystem exported, imported, run.
+show tag "127.0.0.1:$regport/demo:1" mine:1
+show save -o "$work/mine.tar" mine:1
+echo "+ skopeo inspect docker-archive:$work/mine.tar"
+skopeo inspect "docker-archive:$work/mine.tar" | grep -A3 '"Layers"'
+show rmi mine:1
+show load -i "$work/mine.tar"
+show create --name exp mine:1
+echo "+ isula export exp > $work/exp.tar && isula import $work/exp.tar flat:1"
+isula export exp > "$work/exp.tar" && isula import "$work/exp.tar" flat:1
+show run --rm flat:1 cat /etc/motd
+show rm exp
+show rmi mine:1 flat:1
 show rmi "127.0.0.1:$regport/demo:1"
