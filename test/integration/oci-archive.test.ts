@@ -118,6 +118,12 @@ describe('load, save, import, export of OCI images', () => {
     ok(sh(`"$ISULA" -H "$HOST" export exp > ${dir}/exp2.tar`), 'export to stdout');
     assert.deepEqual(tarNames(path.join(dir, 'exp2.tar')), names);
 
+    // A running container too (the acceptance's `isula export web`).
+    ok(await isula('run', '-d', '--name', 'live', 'arch/busybox:1', 'sleep', '1000'));
+    ok(await isula('export', '-o', path.join(dir, 'live.tar'), 'live'), 'export a running container');
+    assert.ok(tarNames(path.join(dir, 'live.tar')).includes('hardlink'));
+    ok(await isula('rm', '-f', 'live'));
+
     const imported = ok(await isula('import', file, 'flat:1'), 'import').trim();
     assert.match(imported, /^sha256:[0-9a-f]{64}$/);
     const inspect = JSON.parse(ok(await isula('inspect', 'flat:1'))) as [{ Id: string; RootFS: { Layers: string[] }; Os: string }];
