@@ -54,7 +54,7 @@ export interface ArchiveDeps {
   normalize(name: string): string;
   /** The short form Docker prints (`docker.io/library/` dropped). */
   familiar(name: string): string;
-  /** Temp space inside the daemon's root (save spools layers of unknown size there). */
+  /** Temp space inside the daemon's root, emptied at start (load decompresses gzip archives there). */
   tmpDir: string;
   /** Records an image event: load, import, save. */
   emit(action: string, id: string, attributes: Record<string, string>): void;
@@ -171,11 +171,11 @@ async function imagesToSave(deps: ArchiveDeps, refs: string[]): Promise<SaveImag
         configBytes,
         config,
         names: [],
-        layers: image.layers.map((chain, i) => ({
-          diffId: diffIds[i]!,
-          size: deps.store.layerRecord(chain)?.size,
-          open: async () => deps.store.layerTar(chain),
-        })),
+        layers: image.layers.map((chain, i) => {
+          const record = deps.store.layerRecord(chain);
+          if (!record) throw generalError(`image ${image.id} in the store is damaged: its layer ${chain} is missing`);
+          return { diffId: diffIds[i]!, size: record.size, open: async () => deps.store.layerTar(chain) };
+        }),
       };
     }
     // Asked by a name the image has: that name goes in; by id (or id prefix): no name, as Docker.
@@ -190,7 +190,7 @@ export async function saveImages(deps: ArchiveDeps, refs: string[]): Promise<Asy
   if (refs.length === 0) throw fault('InvalidArgument', 'save needs at least one image');
   const images = await imagesToSave(deps, refs);
   return (async function* () {
-    yield* writeDockerArchive(images, deps.tmpDir);
+    yield* writeDockerArchive(images);
     // Told once the whole archive went out.
     for (const img of images) {
       const names = img.names.map((n) => n.full).join(',');

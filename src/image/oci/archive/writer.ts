@@ -8,18 +8,15 @@
  * out. Every member name is short (under 100 bytes): plain ustar headers suffice.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ImageConfigFile } from '../types.js';
 import { sha256Of } from './digest.js';
 import { CONTAINERD_NAME, MT, REF_NAME } from './media.js';
 
 export interface SaveLayer {
   diffId: string;
-  /** The uncompressed size when the store knows it; otherwise the tar is spooled to a temp file first. */
-  size?: number;
+  /** The uncompressed tar's size, as the store recorded it. */
+  size: number;
   open(): Promise<Readable>;
 }
 
@@ -67,38 +64,29 @@ function* smallFile(name: string, data: Buffer): Generator<Buffer> {
 
 const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 
-/** A layer's bytes, checked against its diff_id; spooled to `tmpDir` first when its size is unknown. */
-async function* layerMember(layer: SaveLayer, tmpDir: string): AsyncGenerator<Buffer, number> {
-  const name = `blobs/sha256/${hexOf(layer.diffId)}`;
-  let size = layer.size;
-  let spool: string | undefined;
+/** A layer's member: its bytes checked against its diff_id and size as they go out. */
+async function* layerMember(layer: SaveLayer): AsyncGenerator<Buffer> {
+  yield ustarHeader(`blobs/sha256/${hexOf(layer.diffId)}`, layer.size, 'file');
+  const src = await layer.open();
+  const hash = createHash('sha256');
+  let seen = 0;
   try {
-    let src: Readable;
-    if (size === undefined) {
-      spool = path.join(tmpDir, `save-${hexOf(layer.diffId)}-${process.pid}-${Date.now()}`);
-      await pipeline(await layer.open(), fs.createWriteStream(spool, { mode: 0o600 }));
-      size = fs.statSync(spool).size;
-      src = fs.createReadStream(spool);
-    } else src = await layer.open();
-    yield ustarHeader(name, size, 'file');
-    const hash = createHash('sha256');
-    let seen = 0;
     for await (const chunk of src as AsyncIterable<Buffer>) {
       seen += chunk.length;
-      if (seen > size) break;
+      if (seen > layer.size) break;
       hash.update(chunk);
       yield chunk;
     }
-    const got = `sha256:${hash.digest('hex')}`;
-    if (seen !== size || got !== layer.diffId) {
-      src.destroy();
-      throw new Error(`layer ${layer.diffId} in the store is damaged: its tar is ${seen} bytes with digest ${got}`);
-    }
-    yield padding(size);
-    return size;
   } finally {
-    if (spool) fs.rmSync(spool, { force: true });
+    src.destroy();
   }
+  const got = `sha256:${hash.digest('hex')}`;
+  if (seen !== layer.size || got !== layer.diffId) {
+    throw new Error(
+      `layer ${layer.diffId} in the store is damaged: its tar is ${seen === layer.size ? '' : 'over '}${seen} bytes (${layer.size} recorded) with digest ${got}`,
+    );
+  }
+  yield padding(layer.size);
 }
 
 const splitName = (familiar: string): [string, string] => {
@@ -106,8 +94,8 @@ const splitName = (familiar: string): [string, string] => {
   return at > familiar.lastIndexOf('/') ? [familiar.slice(0, at), familiar.slice(at + 1)] : [familiar, 'latest'];
 };
 
-/** The archive's bytes, generated as they are read. `tmpDir` holds spooled layers. */
-export async function* writeDockerArchive(images: SaveImage[], tmpDir: string): AsyncGenerator<Buffer> {
+/** The archive's bytes, generated as they are read. */
+export async function* writeDockerArchive(images: SaveImage[]): AsyncGenerator<Buffer> {
   yield ustarHeader('blobs/', 0, 'dir');
   yield ustarHeader('blobs/sha256/', 0, 'dir');
   const sizes = new Map<string, number>();
@@ -115,15 +103,8 @@ export async function* writeDockerArchive(images: SaveImage[], tmpDir: string): 
   for (const image of images) {
     for (const layer of image.layers) {
       if (sizes.has(layer.diffId)) continue;
-      const gen = layerMember(layer, tmpDir);
-      for (;;) {
-        const r = await gen.next();
-        if (r.done) {
-          sizes.set(layer.diffId, r.value);
-          break;
-        }
-        yield r.value;
-      }
+      yield* layerMember(layer);
+      sizes.set(layer.diffId, layer.size);
     }
   }
   const manifestJson: unknown[] = [];
