@@ -98,6 +98,9 @@ describe('load, save, import, export of OCI images', () => {
     assert.equal(ok(await isula('load', '-i', file)).trim(), 'Loaded image: arch/busybox:1');
     const back = JSON.parse(ok(await isula('inspect', 'arch/busybox:1'))) as [{ Id: string }];
     assert.equal(back[0].Id, id);
+    // --tag names the one image of the archive instead of its own names.
+    assert.equal(ok(await isula('load', '-i', file, '--tag', 'renamed:1')).trim(), 'Loaded image: renamed:1');
+    ok(await isula('rmi', 'renamed:1'));
   });
 
   it('exports a container (merged: whiteouts applied), imports it, and runs the imported image', async () => {
