@@ -36,6 +36,7 @@
  *
  * big (`bigImage()`, layout tag `1`): the busybox base layer plus BIG_LAYERS layers of
  * BIG_LAYER_BYTES random (incompressible) bytes each in /big/<i>.bin: about 100 MB.
+ * `bigPrefixImage(n)` is an image of its first n layers (shared with big, chain and all).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -353,6 +354,34 @@ export function bigImage(): OciImage {
       layers.push({ tar: file, createdBy: `random data ${i}` });
     }
     buildLayout(dir, '1', layers);
+  });
+}
+
+/**
+ * The first `count` layers of the big image as an image of its own (layout tag `1`): it shares
+ * those layers, and their chain, with `bigImage()`, so two pulls of the pair need them both.
+ */
+export function bigPrefixImage(count = 3): OciImage {
+  const big = bigImage();
+  return built(`big-prefix-${count}`, '1', (dir) => {
+    const tmp = `${dir}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.cpSync(big.layout, tmp, { recursive: true });
+    const top = layoutManifest(tmp, big.tag);
+    const manifest = JSON.parse(readBlob(tmp, top.digest).toString()) as { config: Desc; layers: Desc[] };
+    const config = JSON.parse(readBlob(tmp, manifest.config.digest).toString()) as { rootfs: { diff_ids: string[] }; history?: unknown[] };
+    const cut = Buffer.from(JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: config.rootfs.diff_ids.slice(0, count) }, history: [] }));
+    const cutManifest = Buffer.from(
+      JSON.stringify({ ...manifest, config: { ...manifest.config, digest: writeBlob(tmp, cut), size: cut.length }, layers: manifest.layers.slice(0, count) }),
+    );
+    const index = {
+      schemaVersion: 2,
+      manifests: [
+        { mediaType: top.mediaType, digest: writeBlob(tmp, cutManifest), size: cutManifest.length, annotations: { 'org.opencontainers.image.ref.name': '1' } },
+      ],
+    };
+    fs.writeFileSync(path.join(tmp, 'index.json'), JSON.stringify(index));
+    fs.renameSync(tmp, dir);
   });
 }
 

@@ -54,6 +54,8 @@ export interface RegistryOptions {
   tokenField?: 'token' | 'access_token';
   /** Accept pushes of schema 1 manifests (distribution refuses them by default). */
   schema1?: boolean;
+  /** Keep the registry's access log (one line per request) for `requests()`. */
+  accessLog?: boolean;
 }
 
 export interface TestRegistry {
@@ -77,6 +79,8 @@ export interface TestRegistry {
   skopeoArgs(direction: 'src' | 'dest' | 'inspect'): string[];
   /** The registry's data file of a blob (`sha256:…`). */
   blobFile(digest: string): string;
+  /** With `accessLog`: the requests served so far, as `METHOD PATH` (e.g. `GET /v2/x/blobs/sha256:…`). */
+  requests(): string[];
   stop(): Promise<void>;
 }
 
@@ -296,7 +300,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     'log:',
     '  level: error',
     '  accesslog:',
-    '    disabled: true',
+    `    disabled: ${opts.accessLog ? 'false' : 'true'}`,
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${storage}`,
@@ -345,6 +349,17 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   const keep = (d: Buffer): void => {
     output = (output + d.toString()).slice(-8192);
   };
+  // The access log (Combined Log Format) goes to stdout: `... "GET /v2/... HTTP/1.1" 200 ...`.
+  const requests: string[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /"([A-Z]+) (\S+) HTTP\/[\d.]+"/.exec(line);
+      if (m && opts.accessLog) requests.push(`${m[1]} ${m[2]}`);
+    }
+  });
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const kill = (): void => {
@@ -389,6 +404,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       const hex = digest.replace(/^sha256:/, '');
       return path.join(storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
     },
+    requests: () => [...requests],
     async stop() {
       running.delete(kill);
       await new Promise<void>((resolve) => {

@@ -43,6 +43,9 @@ describe('image references', () => {
       ['host:99999/app', /invalid registry host/],
       [`${'a'.repeat(250)}/${'b'.repeat(10)}`, /longer than 255/],
       ['a b', /invalid repository name/],
+      ['Bad Name', /invalid repository name/],
+      ['Bad//Ref::x', /invalid repository name/],
+      ['host:5000/Bad', /must be lowercase/],
     ];
     for (const [input, re] of bad) {
       assert.throws(

@@ -58,8 +58,9 @@ export class Puller {
     const { signal, onProgress } = opts;
     const ref = this.refs.parse(text);
     const name = this.refs.format(ref);
-    onProgress({ status: `${ref.tag ?? ref.digest}: Pulling from ${ref.repository}` });
     const fetched = await this.registry.fetchImage(ref, { platform: opts.platform, signal });
+    // After the manifest, as Docker: a pull that fails to find the image says only why.
+    onProgress({ status: `${ref.tag ?? ref.digest}: Pulling from ${ref.repository}` });
     const { source } = fetched;
     const chainIds = chainIdsOf(source.layers.map((l) => l.diffId));
     const repoDigest = this.refs.format({ registry: ref.registry, repository: ref.repository, digest: fetched.manifestDigest } satisfies ImageRef);

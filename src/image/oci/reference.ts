@@ -78,9 +78,10 @@ export function parseReference(input: string, defaultRegistry = DEFAULT_REGISTRY
       repository = rest.slice(first + 1);
     }
   }
-  if (repository.toLowerCase() !== repository) throw bad(input, 'repository name must be lowercase');
+  const valid = (repo: string): boolean => repo.split('/').every((p) => PATH_COMPONENT.test(p));
+  // "must be lowercase" only where lower case would make it valid, as distribution says it.
+  if (!valid(repository)) throw bad(input, valid(repository.toLowerCase()) ? 'repository name must be lowercase' : 'invalid repository name');
   const parts = repository.split('/');
-  if (!parts.every((p) => PATH_COMPONENT.test(p))) throw bad(input, 'invalid repository name');
   if (registry === DEFAULT_REGISTRY && parts.length === 1) repository = `library/${repository}`;
   if (registry.length + 1 + repository.length > NAME_MAX) throw bad(input, `repository name longer than ${NAME_MAX} characters`);
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG;
