@@ -37,6 +37,8 @@
  * big (`bigImage()`, layout tag `1`): the busybox base layer plus BIG_LAYERS layers of
  * BIG_LAYER_BYTES random (incompressible) bytes each in /big/<i>.bin: about 100 MB.
  * `bigPrefixImage(n)` is an image of its first n layers (shared with big, chain and all).
+ *
+ * many (`manyLayersImage(n)`, layout tag `1`): the base layer and n-1 one-file layers.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -383,6 +385,22 @@ export function bigPrefixImage(count = 3): OciImage {
     fs.writeFileSync(path.join(tmp, 'index.json'), JSON.stringify(index));
     fs.renameSync(tmp, dir);
   });
+}
+
+/** The busybox base layer and `count - 1` layers of one small file each, /layers/<i>: past the mount option limit without short links. */
+export function manyLayersImage(count = 130): OciImage {
+  return built(`many-${count}`, '1', (dir) =>
+    buildLayout(dir, '1', [
+      { tar: tarball(baseLayer()), createdBy: 'base' },
+      ...Array.from({ length: count - 1 }, (_, i) => ({
+        tar: tarball([
+          { name: 'layers', type: 'dir' },
+          { name: `layers/${i + 1}`, type: 'file', data: `${i + 1}\n` },
+        ]),
+        createdBy: `layer ${i + 1}`,
+      })),
+    ]),
+  );
 }
 
 /**

@@ -344,24 +344,20 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     }
   }
 
-  let output = '';
-  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (d: Buffer): void => {
-    output = (output + d.toString()).slice(-8192);
+  // The registry's output goes to files, not pipes: a pipe fills while the test blocks in
+  // execFileSync(skopeo), and the registry then stops answering. stdout is the access log
+  // (Combined Log Format: `... "GET /v2/... HTTP/1.1" 200 ...`) when `accessLog`.
+  const accessLog = path.join(dir, 'access.log');
+  const errorLog = path.join(dir, 'registry.log');
+  const outFd = fs.openSync(accessLog, 'a');
+  const errFd = fs.openSync(errorLog, 'a');
+  const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', outFd, errFd] });
+  fs.closeSync(outFd);
+  fs.closeSync(errFd);
+  const output = (): string => {
+    const tail = (f: string): string => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').slice(-4096) : '');
+    return `${tail(accessLog)}${tail(errorLog)}`;
   };
-  // The access log (Combined Log Format) goes to stdout: `... "GET /v2/... HTTP/1.1" 200 ...`.
-  const requests: string[] = [];
-  let partial = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      const m = /"([A-Z]+) (\S+) HTTP\/[\d.]+"/.exec(line);
-      if (m && opts.accessLog) requests.push(`${m[1]} ${m[2]}`);
-    }
-  });
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
   const kill = (): void => {
     child.kill('SIGKILL');
     token?.child.kill('SIGKILL');
@@ -372,7 +368,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     const read = (f: string): string => fs.readFileSync(path.join(pki, f), 'utf8');
     const tls: https.RequestOptions = needPki ? { ca: read('ca.crt') } : {};
     if (opts.clientCerts) Object.assign(tls, { cert: read('client.crt'), key: read('client.key') });
-    await waitUp(url, tls, child, () => output);
+    await waitUp(url, tls, child, output);
   } catch (e) {
     kill();
     running.delete(kill);
@@ -404,7 +400,16 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       const hex = digest.replace(/^sha256:/, '');
       return path.join(storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
     },
-    requests: () => [...requests],
+    requests() {
+      if (!opts.accessLog) throw new Error('requests() needs a registry started with accessLog');
+      return fs
+        .readFileSync(accessLog, 'utf8')
+        .split('\n')
+        .flatMap((line) => {
+          const m = /"([A-Z]+) (\S+) HTTP\/[\d.]+"/.exec(line);
+          return m ? [`${m[1]} ${m[2]}`] : [];
+        });
+    },
     async stop() {
       running.delete(kill);
       await new Promise<void>((resolve) => {
