@@ -75,8 +75,8 @@ const engines = opts.engines.split(',').filter(Boolean);
 const serialN = Number(opts.serial);
 const parallelN = Number(opts.parallel);
 const bad = engines.filter((e) => !KNOWN.includes(e));
-if (opts.image && !engines.every((e) => ['isula', 'isula-bun', 'docker', 'docker-deb', 'podman'].includes(e))) {
-  console.error(`--image: only isula, isula-bun, docker, docker-deb and podman create from an image\n${USAGE}`);
+if (opts.image && engines.includes('lxc')) {
+  console.error(`--image: lxc has no images\n${USAGE}`);
   process.exit(2);
 }
 if (bad.length || !engines.length || !(serialN >= 1) || !(parallelN >= 1) || !Number.isInteger(serialN) || !Number.isInteger(parallelN)) {
@@ -234,8 +234,8 @@ async function isulaApiEngine() {
   const call = (method, req) => timed(() => t.unary(method, req));
   const createReq = (name) => ({
     name,
-    image: 'none',
-    externalRootfs: rootfs,
+    image: opts.image ?? 'none',
+    ...(!opts.image && { externalRootfs: rootfs }),
     cmd: COMMAND,
     env: [],
     labels: {},
