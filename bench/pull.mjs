@@ -75,6 +75,9 @@ const END = '<!-- pull:end -->';
 const log = (msg) => process.stderr.write(`[pull ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const abab = (list, r) => (r % 2 ? [...list] : [...list].reverse());
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-bench-pull-'));
+process.once('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+// A signal ends the run through 'exit': the registry helper stops its registry there too.
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
 const results = opts.results ?? path.join(work, 'results');
 fs.mkdirSync(results, { recursive: true });
 const docker = opts['docker-cli'];
@@ -204,8 +207,6 @@ try {
   created = creates(ref());
 } finally {
   await reg?.stop();
-  if (!opts.results) fs.rmSync(work, { recursive: true, force: true });
-  else fs.rmSync(path.join(work, 'podman'), { recursive: true, force: true });
 }
 const wallMin = (Date.now() - t0) / 60000;
 fs.writeFileSync(path.join(results, 'pull.json'), `${JSON.stringify({ machine: machine(), image, pulled, created }, null, 1)}\n`);
