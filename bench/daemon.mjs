@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // ISULAD_BENCH_DIST: a copy of dist/ (bench/compare.sh makes one, so a rebuild during its
@@ -256,4 +257,20 @@ export function replaceSection(file, section, begin, end) {
   if (b >= 0 && e > b) doc = doc.slice(0, b) + section + doc.slice(e + end.length);
   else doc = `${doc.replace(/\n*$/, '\n\n')}${section}\n`;
   fs.writeFileSync(file, doc);
+}
+
+/** The values of the command line's options (parseArgs), `--help` added: usage on stdout and exit 0; a bad option: usage on stderr and exit 2. */
+export function cliOptions(options, usage) {
+  let values;
+  try {
+    values = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (e) {
+    console.error(`${e.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values;
 }

@@ -40,36 +40,39 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { cgroupSnapshot, DIST, DIST_BUN, mustRun, podmanRoot, ROOT, machine, median, removeNewCgroups, run, startDaemon, statusKb } from './daemon.mjs';
+import {
+  cgroupSnapshot,
+  cliOptions,
+  DIST,
+  DIST_BUN,
+  mustRun,
+  podmanRoot,
+  ROOT,
+  machine,
+  median,
+  removeNewCgroups,
+  run,
+  startDaemon,
+  statusKb,
+} from './daemon.mjs';
 
 const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc,docker,docker-deb,podman] [--serial N] [--parallel M]
          [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--docker-deb-cli PATH] [--profile DIR]
          [--image REGISTRY/NAME:TAG]`;
-let opts;
-try {
-  opts = parseArgs({
-    options: {
-      engines: { type: 'string', default: 'isula,isula-api,lxc' },
-      serial: { type: 'string', default: '10' },
-      parallel: { type: 'string', default: '100' },
-      json: { type: 'string' },
-      'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
-      'docker-cli': { type: 'string' },
-      'docker-deb-cli': { type: 'string', default: '/usr/bin/docker' },
-      profile: { type: 'string' },
-      image: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = cliOptions(
+  {
+    engines: { type: 'string', default: 'isula,isula-api,lxc' },
+    serial: { type: 'string', default: '10' },
+    parallel: { type: 'string', default: '100' },
+    json: { type: 'string' },
+    'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
+    'docker-cli': { type: 'string' },
+    'docker-deb-cli': { type: 'string', default: '/usr/bin/docker' },
+    profile: { type: 'string' },
+    image: { type: 'string' },
+  },
+  USAGE,
+);
 const KNOWN = ['isula', 'isula-bun', 'isula-api', 'docker', 'docker-deb', 'podman', 'lxc'];
 const engines = opts.engines.split(',').filter(Boolean);
 const serialN = Number(opts.serial);

@@ -22,35 +22,24 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { machine, median, mustRun, podmanRoot, ROOT, replaceSection, run, startDaemon } from './daemon.mjs';
+import { cliOptions, machine, median, mustRun, podmanRoot, ROOT, replaceSection, run, startDaemon } from './daemon.mjs';
 
 const USAGE = `usage: node bench/pull.mjs [--engines isula,docker,podman,skopeo] [--rounds R] [--serial N] [--parallel M]
          [--docker-host unix://SOCK] [--docker-cli PATH] [--results DIR] [--md FILE] [--command TEXT]`;
-let opts;
-try {
-  opts = parseArgs({
-    options: {
-      engines: { type: 'string', default: 'isula,docker,podman,skopeo' },
-      rounds: { type: 'string', default: '3' },
-      serial: { type: 'string', default: '10' },
-      parallel: { type: 'string', default: '100' },
-      'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
-      'docker-cli': { type: 'string', default: 'docker' },
-      results: { type: 'string' },
-      md: { type: 'string', default: path.join(ROOT, 'docs', 'benchmarks.md') },
-      command: { type: 'string', default: 'node bench/pull.mjs' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const opts = cliOptions(
+  {
+    engines: { type: 'string', default: 'isula,docker,podman,skopeo' },
+    rounds: { type: 'string', default: '3' },
+    serial: { type: 'string', default: '10' },
+    parallel: { type: 'string', default: '100' },
+    'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
+    'docker-cli': { type: 'string', default: 'docker' },
+    results: { type: 'string' },
+    md: { type: 'string', default: path.join(ROOT, 'docs', 'benchmarks.md') },
+    command: { type: 'string', default: 'node bench/pull.mjs' },
+  },
+  USAGE,
+);
 const KNOWN = ['isula', 'docker', 'podman', 'skopeo'];
 const engines = opts.engines.split(',').filter(Boolean);
 const rounds = Number(opts.rounds);
