@@ -297,7 +297,7 @@ async function dockerEngine(cmd) {
   const server = await run(cmd, [...prefix, 'version', '-f', '{{.Server.Version}}']);
   if (!server.ok) throw new Error(`no Docker daemon at ${opts['docker-host']} (bench/compare.sh starts one): ${server.err.message}`);
   const image = opts.image ?? IMAGE;
-  // dockerd treats 127.0.0.0/8 as insecure (plain HTTP) by default; compare.sh says so too.
+  // dockerd treats 127.0.0.0/8 as insecure (plain HTTP) by default; compare.sh passes it too.
   await mustRun(cmd, [...prefix, ...(opts.image ? ['pull', '-q', image] : ['import', rootfsTarball(), image])]);
   const e = cliEngine({ cmd, prefix, createArgs: ['--network', 'none', image, ...COMMAND], rmForce: ['rm', '-f'] });
   return {
