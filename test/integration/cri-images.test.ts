@@ -187,6 +187,16 @@ describe('CRI ImageService', { timeout: 10 * 60_000 }, () => {
     assert.equal(again.images[0]?.id, imageRef);
   });
 
+  it('refuses to remove an image a running container uses, with FAILED_PRECONDITION', async () => {
+    await criCall(client, im.pullImage, { image: { image: bb } });
+    ok(await engine.isula(['run', '-d', '--name', 'user', bb, 'sleep', '1000'], { timeoutMs: 60_000 }), 'run');
+    const busy = await criFailure(criCall(client, im.removeImage, { image: { image: bb } }));
+    assert.equal(busy.code, grpc.status.FAILED_PRECONDITION, busy.details);
+    assert.match(busy.details, /is using it/);
+    ok(await engine.isula(['rm', '-f', 'user'], { timeoutMs: 60_000 }), 'rm');
+    assert.ok((await criCall(client, im.imageStatus, { image: { image: bb } })).image, 'still there');
+  });
+
   it('measures the image filesystem at <graph>/storage', async () => {
     const fsInfo = await criCall(client, im.imageFsInfo, {});
     assert.equal(fsInfo.imageFilesystems.length, 1);
