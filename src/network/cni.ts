@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { fault } from '../api/errors.js';
 import type { Logger } from '../sys/log.js';
@@ -59,6 +60,7 @@ function portMappings(list: PortMapping[]): Record<string, unknown>[] {
       throw fault('InvalidArgument', `invalid container port ${m.containerPort}`);
     if (!Number.isInteger(m.hostPort) || m.hostPort < 0 || m.hostPort > 65535) throw fault('InvalidArgument', `invalid host port ${m.hostPort}`);
     if (!['tcp', 'udp', 'sctp'].includes(m.protocol)) throw fault('InvalidArgument', `invalid protocol ${JSON.stringify(m.protocol)}`);
+    if (m.hostIp && m.hostIp !== '0.0.0.0' && net.isIP(m.hostIp) === 0) throw fault('InvalidArgument', `invalid host IP ${JSON.stringify(m.hostIp)}`);
     if (m.hostPort === 0) continue;
     const hostIP = m.hostIp === '0.0.0.0' ? '' : (m.hostIp ?? '');
     out.push({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, hostIP });
@@ -121,15 +123,21 @@ export class CniNetwork {
         message: `Network plugin returns error: cni config uninitialized${found.problems.length ? ` (${found.problems.join('; ')})` : ''}`,
       };
     }
-    const missing = found.list.plugins.map((p) => p.type).filter((t) => !findPlugin(t, this.opts.binDirs));
-    if (missing.length > 0) {
+    const missing = this.missingPlugins(found.list);
+    if (missing) {
       return {
         ready: false,
         reason: NOT_READY,
-        message: `Network plugin returns error: network ${found.list.name}: plugin ${missing.join(', ')} not found in ${this.opts.binDirs.join(':')}`,
+        message: `Network plugin returns error: ${missing}`,
       };
     }
     return { ready: true };
+  }
+
+  /** Which of the list's plugins are in no bin dir, said in one line; undefined when all are there. */
+  private missingPlugins(list: NetworkList): string | undefined {
+    const missing = list.plugins.map((p) => p.type).filter((t) => !findPlugin(t, this.opts.binDirs));
+    return missing.length > 0 ? `network ${list.name}: plugin ${missing.join(', ')} not found in ${this.opts.binDirs.join(':')}` : undefined;
   }
 
   /** UpdateRuntimeConfig's pod CIDR: given to plugins that declare the `ipRanges` capability. */
@@ -220,6 +228,8 @@ export class CniNetwork {
       list,
       result: null,
     };
+    const missing = this.missingPlugins(list);
+    if (missing) throw fault('FailedPrecondition', missing);
     if (await this.cache.read(req.podId, ifName)) throw fault('AlreadyExists', `pod ${req.podId} already has a network on ${ifName}; tear it down first`);
     // Before any plugin runs: a daemon killed from here on leaves enough to DEL.
     await this.cache.write(rec);

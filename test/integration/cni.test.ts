@@ -125,6 +125,7 @@ describe('CNI networking with the real plugins', { skip }, () => {
       '#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then echo \'{"cniVersion":"1.0.0","code":999,"msg":"injected failure","details":"in the middle"}\'; exit 1; fi\nexit 0\n',
       { mode: 0o755 },
     );
+    fs.writeFileSync(path.join(failBin, 'chatty'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec head -c 3000000 /dev/zero\nexit 0\n', { mode: 0o755 });
     fs.writeFileSync(path.join(failBin, 'sleeper'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec sleep 60\nexit 0\n', { mode: 0o755 });
   });
 
@@ -269,6 +270,16 @@ describe('CNI networking with the real plugins', { skip }, () => {
     await removeNetns(ns);
   });
 
+  it('a plugin printing more than 1 MiB is killed and its ADD fails cleanly', async () => {
+    writeConf('10-net.conflist', conflist([bridge(), { type: 'chatty' }]));
+    const id = `pod7${tag}`;
+    const ns = await createNetns(id, stateDir);
+    await assert.rejects(network([failBin, PLUGINS]).setUp(request(id, ns)), /output over the limit of 1 MiB, killed/);
+    assert.deepEqual(ipamFiles(), []);
+    assert.ok(!fs.existsSync(path.join(cacheDir, 'results', `${id}-eth0.json`)));
+    await removeNetns(ns);
+  });
+
   it('refuses hostile requests before running any plugin', async () => {
     writeConf('10-net.conflist', conflist([bridge()]));
     const ns = path.join(stateDir, 'netns', 'none');
@@ -282,6 +293,17 @@ describe('CNI networking with the real plugins', { skip }, () => {
       cni.setUp({ ...request(`pod5${tag}`, ns), portMappings: [{ containerPort: 70000, hostPort: 1, protocol: 'tcp', hostIp: '' }] }),
       (e: EngineError) => e.kind === 'InvalidArgument',
     );
+    await assert.rejects(
+      cni.setUp({ ...request(`pod5${tag}`, ns), portMappings: [{ containerPort: 80, hostPort: 8080, protocol: 'tcp', hostIp: '1.2.3.4; rm' }] }),
+      (e: EngineError) => e.kind === 'InvalidArgument',
+    );
+    // A plugin named in the config but in no bin dir: refused before anything is cached.
+    writeConf('10-net.conflist', conflist([bridge(), { type: 'no-such-plugin' }]));
+    await assert.rejects(
+      cni.setUp(request(`pod5${tag}`, ns)),
+      (e: EngineError) => e.kind === 'FailedPrecondition' && /no-such-plugin not found/.test(e.message),
+    );
     assert.deepEqual(ipamFiles(), []);
+    assert.ok(!fs.existsSync(path.join(cacheDir, 'results', `pod5${tag}-eth0.json`)));
   });
 });
