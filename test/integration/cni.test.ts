@@ -125,7 +125,9 @@ describe('CNI networking with the real plugins', { skip }, () => {
       '#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then echo \'{"cniVersion":"1.0.0","code":999,"msg":"injected failure","details":"in the middle"}\'; exit 1; fi\nexit 0\n',
       { mode: 0o755 },
     );
-    fs.writeFileSync(path.join(failBin, 'chatty'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec head -c 3000000 /dev/zero\nexit 0\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(failBin, 'chatty'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec head -c 3000000 /dev/zero\nexit 0\n', {
+      mode: 0o755,
+    });
     fs.writeFileSync(path.join(failBin, 'sleeper'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec sleep 60\nexit 0\n', { mode: 0o755 });
   });
 
