@@ -23,6 +23,7 @@
  *   images      addImage, getImage, listImages, imageConfig, imageManifest, tag, untag, removeImage
  *   containers  createContainerLayer, mount, unmount, rootfsPath, removeContainerLayer, sweep
  */
+import type { StoredImage } from '../ports.js';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -67,21 +68,8 @@ export interface LayerRecord {
   whiteouts: string[];
 }
 
-export interface ImageRecord {
-  /** sha256 hex of the config blob. */
-  id: string;
-  /** Full normalized references, `host/repo:tag`. */
-  names: string[];
-  /** `host/repo@sha256:<manifest digest>`. */
-  repoDigests: string[];
-  /** Chain ids, bottom to top. */
-  layers: string[];
-  /** The config's `created`. */
-  created?: string;
-  /** When the image was added, ISO 8601. */
-  loaded: string;
-  /** Sum of the layers' uncompressed sizes. */
-  size: number;
+/** The store's image record: what the back-end sees (StoredImage) and the manifest it came as. */
+export interface ImageRecord extends StoredImage {
   manifestDigest: string;
   manifestMediaType: string;
 }
