@@ -3,6 +3,7 @@
 #   bench/compare.sh [--engines isula,isula-bun,lxc,docker,docker-deb,podman] [--serial 10] [--parallel 100]
 #                    [--rounds 3] [--soak 600] [--roundtrip 30] [--aarch64 10] [--install]
 #                    [--no-api] [--no-profile] [--results DIR] [--md docs/benchmarks.md] [--svg docs/compare.svg]
+#   bench/compare.sh --pull [--engines isula,docker,podman] [--rounds 3] [--serial 10] [--parallel 100] [--install]
 # Every available engine runs back to back, ABAB order (round 1 in the given order, round 2
 # reversed, ...), each run being one `node bench/lifecycle.mjs --engines E`; then
 # bench/report.mjs writes the medians of the rounds, their ranges and the isula/peer ratios
@@ -28,6 +29,10 @@
 #   `--arch all`) under qemu-aarch64-static, N calls each (bench/aarch64.mjs); skipped with a
 #   message when they or qemu-user are missing.
 # - --results DIR keeps the per-run JSON files (default: a temporary directory, deleted).
+# - --pull (issue 16): instead of the above, bench/pull.mjs with the same peers: cold pulls of
+#   a ~100 MB image from a local registry by isula, Docker, Podman and skopeo, then create and
+#   start from it (and isula's --external-rootfs create as the reference); its own section of
+#   docs/benchmarks.md. Engines default to isula,docker,podman (skopeo joins when installed).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,11 +40,11 @@ repo=$(cd "$here/.." && pwd)
 prog=bench/compare.sh
 
 usage() {
-  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
-engines=isula,lxc,docker serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
+engines=isula,lxc,docker engines_given=no pull=no serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
 soak=600 roundtrip=30 aarch64=10
 # The two Docker clients: the first `docker` on PATH, and Debian's when it is another file.
 docker_clients() {
@@ -51,7 +56,7 @@ engines+=${docker_deb_cli:+,docker-deb},podman
 results='' md=$repo/docs/benchmarks.md svg=$repo/docs/compare.svg
 while [ $# -gt 0 ]; do
   case "$1" in
-    --engines) engines=${2:-}; shift 2 || usage ;;
+    --engines) engines=${2:-} engines_given=yes; shift 2 || usage ;;
     --serial) serial=${2:-}; shift 2 || usage ;;
     --parallel) parallel=${2:-}; shift 2 || usage ;;
     --rounds) rounds=${2:-}; shift 2 || usage ;;
@@ -62,12 +67,14 @@ while [ $# -gt 0 ]; do
     --md) md=${2:-}; shift 2 || usage ;;
     --svg) svg=${2:-}; shift 2 || usage ;;
     --install) install=yes; shift ;;
+    --pull) pull=yes; shift ;;
     --no-api) api=no; shift ;;
     --no-profile) profile=no; shift ;;
     -h | --help) usage 0 ;;
     *) echo "$prog: unknown argument: $1" >&2; usage ;;
   esac
 done
+if [ "$pull" = yes ] && [ "$engines_given" = no ]; then engines=isula,docker,podman; fi
 for n in "$serial" "$parallel" "$rounds"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$prog: counts must be positive integers" >&2; usage; }
 done
@@ -78,6 +85,7 @@ done
 IFS=, read -r -a wanted <<<"$engines"
 [ "${#wanted[@]}" -gt 0 ] || usage
 for e in "${wanted[@]}"; do
+  [ "$pull" = no ] || case "$e" in isula | docker | podman) continue ;; *) echo "$prog: --pull: unknown engine: $e (want isula, docker, podman)" >&2; usage ;; esac
   case "$e" in isula | isula-bun | lxc | docker | docker-deb | podman) ;; *) echo "$prog: unknown engine: $e (want isula, isula-bun, lxc, docker, docker-deb, podman)" >&2; usage ;; esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "$prog: needs root (containers, cgroups, dockerd)" >&2; exit 1; }
@@ -149,7 +157,7 @@ start_dockerd() {
   docker_host=unix://$docker_dir/docker.sock
   dockerd --config-file "$docker_dir/daemon.json" --data-root "$docker_dir/data" --exec-root "$docker_dir/exec" \
     -H "$docker_host" --pidfile "$docker_dir/dockerd.pid" --iptables=false --ip-masq=false --ip-forward=false \
-    --bridge=none --log-level warn >"$docker_dir/dockerd.log" 2>&1 &
+    --bridge=none --insecure-registry 127.0.0.0/8 --log-level warn >"$docker_dir/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 1 150); do
     "$1" -H "$docker_host" version >/dev/null 2>&1 && return 0
@@ -212,6 +220,20 @@ if printf '%s\n' "${available[@]}" | grep -qx isula-bun; then
   snapshot "$repo/dist-bun" "$work/dist-bun"
   export ISULAD_BENCH_DIST_BUN=$work/dist-bun
 fi
+# --- issue 16: pull and create from an image (bench/pull.mjs), then done ----------------------
+if [ "$pull" = yes ]; then
+  # The registry and image helpers of the tests, compiled.
+  [ -f "$repo/out/test/helpers/registry.js" ] || (cd "$repo" && npx tsc -p tsconfig.json)
+  pull_engines=$(printf '%s\n' "${available[@]}" | grep -xE 'isula|docker|podman' | paste -sd, -)
+  command -v skopeo >/dev/null && pull_engines+=,skopeo
+  status=0
+  node "$here/pull.mjs" --engines "${pull_engines#,}" --rounds "$rounds" --serial "$serial" --parallel "$parallel" \
+    --docker-host "$docker_host" ${docker_cli:+--docker-cli "$docker_cli"} --results "$results" --md "$md" \
+    --command "bench/compare.sh --pull --engines $engines --rounds $rounds --serial $serial --parallel $parallel" || status=$?
+  say "done in $(($(date +%s) - t_start))s"
+  exit "$status"
+fi
+
 # The builds the issue-15 runs measure: node for isula, bun for isula-bun.
 builds=()
 printf '%s\n' "${available[@]}" | grep -qx isula && builds+=(node)

@@ -1,10 +1,11 @@
 // Shared by the benchmarks: a private isulad from dist/ (or the Bun build's dist-bun/) on a
-// temporary root and socket.
-import { spawn, execFileSync } from 'node:child_process';
+// temporary root and socket; Podman on a private root; timed commands.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // ISULAD_BENCH_DIST: a copy of dist/ (bench/compare.sh makes one, so a rebuild during its
@@ -146,4 +147,130 @@ export function removeNewCgroups(names, existedBefore) {
     }
   };
   for (const h of hierarchies()) for (const n of names) if (!existedBefore.has(`${h}/${n}`) && fs.existsSync(`${h}/${n}`)) rmTree(`${h}/${n}`);
+}
+
+// --- commands ---------------------------------------------------------------------------------
+const OP_TIMEOUT_MS = 600_000;
+
+/** Runs CMD ARGS to its exit: { ok, ms (spawn to exit), out (stdout, trimmed), err }. */
+export const run = (cmd, args, env) =>
+  new Promise((resolve) => {
+    const t0 = performance.now();
+    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: OP_TIMEOUT_MS, killSignal: 'SIGKILL', env: env ?? process.env }, (err, stdout, stderr) =>
+      resolve({
+        ok: !err,
+        ms: performance.now() - t0,
+        out: stdout.toString().trim(),
+        err: err && new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`),
+      }),
+    );
+  });
+
+/** run, throwing its error; resolves with stdout. */
+export const mustRun = async (cmd, args) => {
+  const r = await run(cmd, args);
+  if (!r.ok) throw r.err;
+  return r.out;
+};
+
+// --- Podman on a private root -------------------------------------------------------------------
+function hasCapSysResource() {
+  const eff = /^CapEff:\s+([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return (BigInt(`0x${eff}`) >> 24n) & 1n;
+}
+
+/**
+ * Files a tool creates outside its private directories: whichever of `paths` did not exist
+ * before are deleted by the returned function (deepest first).
+ */
+function hostLeftovers(paths) {
+  const absent = paths.filter((p) => !fs.existsSync(p));
+  return () => {
+    for (const p of [...absent].sort((a, b) => b.length - a.length)) fs.rmSync(p, { recursive: true, force: true });
+  };
+}
+
+/**
+ * Podman with its storage, run state, temporary files and network config under DIR (cgroupfs,
+ * file events, overlay, runc when installed): its global flags (prefix), the --ulimit flags
+ * its containers need on this host, and remove() (containers, images, mounts, DIR, and what
+ * Podman wrote outside DIR when it was not there before).
+ */
+export function podmanRoot(dir) {
+  // Podman writes these whatever --root says: the image blob cache, netavark's state, runc's root.
+  const removeLeftovers = hostLeftovers([
+    '/var/lib/containers',
+    '/var/lib/containers/cache',
+    '/var/lib/containers/cache/blob-info-cache-v1.boltdb',
+    '/run/containers',
+    '/run/containers/networks',
+    '/etc/containers/networks',
+    '/run/runc',
+  ]);
+  const prefix = [
+    '--root',
+    `${dir}/root`,
+    '--runroot',
+    `${dir}/run`,
+    '--tmpdir',
+    `${dir}/tmp`,
+    '--network-config-dir',
+    `${dir}/networks`,
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+    '--storage-driver',
+    'overlay',
+  ];
+  // runc, as under Docker (Debian's podman picks crun first when both are installed).
+  if (fs.existsSync('/usr/bin/runc') || fs.existsSync('/usr/sbin/runc')) prefix.push('--runtime', 'runc');
+  // Podman raises RLIMIT_NOFILE/NPROC of every container to 1048576; without CAP_SYS_RESOURCE
+  // (a sandboxed host) runc cannot, and every start fails: ask for limits it may set.
+  const ulimits = hasCapSysResource() ? [] : ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
+  const remove = async () => {
+    await run('podman', [...prefix, 'rm', '-a', '-f', '-t', '0']);
+    await run('podman', [...prefix, 'rmi', '-a', '-f']);
+    // Whatever containers/storage left mounted under the private root, innermost first.
+    const mounts = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m) => m?.startsWith(`${dir}/`))
+      .reverse();
+    for (const m of mounts) await run('umount', ['-l', m]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    removeLeftovers();
+  };
+  return { prefix, ulimits, remove };
+}
+
+/**
+ * Puts SECTION (which starts with BEGIN and ends with END) into the markdown file FILE in
+ * place of the text from BEGIN's first two words (`<!-- name:begin`: the rest may change
+ * between versions) to END, or at its end.
+ */
+export function replaceSection(file, section, begin, end) {
+  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const b = doc.indexOf(begin.split(' ', 2).join(' '));
+  const e = doc.indexOf(end);
+  if (b >= 0 && e > b) doc = doc.slice(0, b) + section + doc.slice(e + end.length);
+  else doc = `${doc.replace(/\n*$/, '\n\n')}${section}\n`;
+  fs.writeFileSync(file, doc);
+}
+
+/** The values of the command line's options (parseArgs), `--help` added: usage on stdout and exit 0; a bad option: usage on stderr and exit 2. */
+export function cliOptions(options, usage) {
+  let values;
+  try {
+    values = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (e) {
+    console.error(`${e.message}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values;
 }

@@ -9,7 +9,9 @@
 //   parallel containers running, and the summed VmRSS (and PSS) of the per-container helper
 //   processes (shims, monitors): every ancestor of a container's init up to the daemon or
 //   pid 1.
-// Every engine runs the same busybox root filesystem (rootfs-samples/busybox-rootfs.sh),
+// Every engine runs the same busybox root filesystem (rootfs-samples/busybox-rootfs.sh), or
+// with --image REF the same image from a registry (bench/pull.mjs: pulled by each engine
+// before measuring, unmeasured; a plain-HTTP registry on 127.0.0.1 is an insecure one), and
 // the same command (`sleep 3600`), no network, and the same stop semantics: `stop -t 0`
 // (SIGTERM, then SIGKILL at once: `sleep` as pid 1 ignores SIGTERM); raw LXC: `lxc-stop -k`.
 // Engines:
@@ -29,75 +31,66 @@
 //              `lxc-stop -k`, rm -rf
 // Usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc] [--serial 10] [--parallel 100]
 //          [--json FILE] [--docker-host unix:///var/run/docker.sock] [--docker-cli PATH]
-//          [--docker-deb-cli PATH] [--profile DIR]
+//          [--docker-deb-cli PATH] [--profile DIR] [--image REF]
 // --json writes the results (an array, one object per engine) for bench/report.mjs.
 // --profile DIR (isula, isula-api): the daemon runs from out/ under `node --cpu-prof`; its
 //   profile goes to DIR/isulad.cpuprofile (summarised by bench/report.mjs).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { cgroupSnapshot, DIST, DIST_BUN, ROOT, machine, median, removeNewCgroups, startDaemon, statusKb } from './daemon.mjs';
+import {
+  cgroupSnapshot,
+  cliOptions,
+  DIST,
+  DIST_BUN,
+  mustRun,
+  podmanRoot,
+  ROOT,
+  machine,
+  median,
+  removeNewCgroups,
+  run,
+  startDaemon,
+  statusKb,
+} from './daemon.mjs';
 
 const USAGE = `usage: node bench/lifecycle.mjs [--engines isula,isula-bun,isula-api,lxc,docker,docker-deb,podman] [--serial N] [--parallel M]
-         [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--docker-deb-cli PATH] [--profile DIR]`;
-let opts;
-try {
-  opts = parseArgs({
-    options: {
-      engines: { type: 'string', default: 'isula,isula-api,lxc' },
-      serial: { type: 'string', default: '10' },
-      parallel: { type: 'string', default: '100' },
-      json: { type: 'string' },
-      'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
-      'docker-cli': { type: 'string' },
-      'docker-deb-cli': { type: 'string', default: '/usr/bin/docker' },
-      profile: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+         [--json FILE] [--docker-host unix://SOCK] [--docker-cli PATH] [--docker-deb-cli PATH] [--profile DIR]
+         [--image REGISTRY/NAME:TAG]`;
+const opts = cliOptions(
+  {
+    engines: { type: 'string', default: 'isula,isula-api,lxc' },
+    serial: { type: 'string', default: '10' },
+    parallel: { type: 'string', default: '100' },
+    json: { type: 'string' },
+    'docker-host': { type: 'string', default: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' },
+    'docker-cli': { type: 'string' },
+    'docker-deb-cli': { type: 'string', default: '/usr/bin/docker' },
+    profile: { type: 'string' },
+    image: { type: 'string' },
+  },
+  USAGE,
+);
 const KNOWN = ['isula', 'isula-bun', 'isula-api', 'docker', 'docker-deb', 'podman', 'lxc'];
 const engines = opts.engines.split(',').filter(Boolean);
 const serialN = Number(opts.serial);
 const parallelN = Number(opts.parallel);
 const bad = engines.filter((e) => !KNOWN.includes(e));
+if (opts.image && engines.includes('lxc')) {
+  console.error(`--image: lxc has no images\n${USAGE}`);
+  process.exit(2);
+}
 if (bad.length || !engines.length || !(serialN >= 1) || !(parallelN >= 1) || !Number.isInteger(serialN) || !Number.isInteger(parallelN)) {
   console.error(`${bad.length ? `unknown engine ${bad.join(',')}; ` : ''}want engines from ${KNOWN.join(',')} and positive counts\n${USAGE}`);
   process.exit(2);
 }
 
 const COMMAND = ['sleep', '3600'];
-const OP_TIMEOUT_MS = 600_000;
 const log = (msg) => process.stderr.write(`[lifecycle ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const run = (cmd, args, env) =>
-  new Promise((resolve) => {
-    const t0 = performance.now();
-    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: OP_TIMEOUT_MS, killSignal: 'SIGKILL', env: env ?? process.env }, (err, stdout, stderr) =>
-      resolve({
-        ok: !err,
-        ms: performance.now() - t0,
-        out: stdout.toString().trim(),
-        err: err && new Error(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`),
-      }),
-    );
-  });
-const mustRun = async (cmd, args) => {
-  const r = await run(cmd, args);
-  if (!r.ok) throw r.err;
-  return r.out;
-};
 const timed = async (fn) => {
   const t0 = performance.now();
   try {
@@ -175,6 +168,8 @@ const rootfsTarball = () => {
   return tarball;
 };
 const IMAGE = 'isulad-bench/busybox:latest';
+// --image: containers come from that image instead (its registry is the first part of REF).
+const REGISTRY = opts.image?.split('/')[0];
 
 // --- engines --------------------------------------------------------------------------------
 // A factory sets the engine up (daemon, image) and returns create/start/stop/rm/runD(name),
@@ -205,12 +200,19 @@ function cliEngine({ cmd, prefix, createArgs, rmForce, env }) {
 
 /** isula from dist (DIST: the Node build; DIST_BUN: the Bun build, never profiled). */
 async function isulaEngine(dist = DIST) {
-  const daemon = await startDaemon({ dist, config: { 'cgroup-parent': '/isulad-bench' }, profileDir: dist === DIST ? opts.profile : undefined });
+  const config = { 'cgroup-parent': '/isulad-bench', ...(REGISTRY && { 'insecure-registries': [REGISTRY] }) };
+  const daemon = await startDaemon({ dist, config, profileDir: dist === DIST ? opts.profile : undefined });
   const isula = daemon.isula;
+  const prefix = ['-H', daemon.host];
+  if (opts.image)
+    await mustRun(isula, [...prefix, 'pull', opts.image]).catch(async (err) => {
+      await daemon.stop();
+      throw err;
+    });
   const e = cliEngine({
     cmd: isula,
-    prefix: ['-H', daemon.host],
-    createArgs: ['--net', 'none', '--external-rootfs', rootfs, 'none', ...COMMAND],
+    prefix,
+    createArgs: ['--net', 'none', ...(opts.image ? [opts.image] : ['--external-rootfs', rootfs, 'none']), ...COMMAND],
     rmForce: ['rm', '-f'],
   });
   return {
@@ -235,8 +237,8 @@ async function isulaApiEngine() {
   const call = (method, req) => timed(() => t.unary(method, req));
   const createReq = (name) => ({
     name,
-    image: 'none',
-    externalRootfs: rootfs,
+    image: opts.image ?? 'none',
+    ...(!opts.image && { externalRootfs: rootfs }),
     cmd: COMMAND,
     env: [],
     labels: {},
@@ -294,8 +296,10 @@ async function dockerEngine(cmd) {
   const prefix = ['-H', opts['docker-host']];
   const server = await run(cmd, [...prefix, 'version', '-f', '{{.Server.Version}}']);
   if (!server.ok) throw new Error(`no Docker daemon at ${opts['docker-host']} (bench/compare.sh starts one): ${server.err.message}`);
-  await mustRun(cmd, [...prefix, 'import', rootfsTarball(), IMAGE]);
-  const e = cliEngine({ cmd, prefix, createArgs: ['--network', 'none', IMAGE, ...COMMAND], rmForce: ['rm', '-f'] });
+  const image = opts.image ?? IMAGE;
+  // dockerd treats 127.0.0.0/8 as insecure (plain HTTP) by default; compare.sh passes it too.
+  await mustRun(cmd, [...prefix, ...(opts.image ? ['pull', '-q', image] : ['import', rootfsTarball(), image])]);
+  const e = cliEngine({ cmd, prefix, createArgs: ['--network', 'none', image, ...COMMAND], rmForce: ['rm', '-f'] });
   return {
     ...e,
     cgroups: ['docker'],
@@ -306,81 +310,21 @@ async function dockerEngine(cmd) {
     client: async () => ({ path: cmd, version: await mustRun(cmd, ['--version']), server: server.out }),
     version: async () => `Docker ${server.out} (client ${(await mustRun(cmd, ['--version'])).replace(/^Docker version /, '')})`,
     teardown: async () => {
-      await run(cmd, [...prefix, 'rmi', '-f', IMAGE]);
+      await run(cmd, [...prefix, 'rmi', '-f', image]);
     },
   };
 }
 
-function hasCapSysResource() {
-  const eff = /^CapEff:\s+([0-9a-f]+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  return (BigInt(`0x${eff}`) >> 24n) & 1n;
-}
-
-/**
- * Files a tool creates outside its private directories: whichever of `paths` did not exist
- * before are deleted by the returned function (deepest first).
- */
-function hostLeftovers(paths) {
-  const absent = paths.filter((p) => !fs.existsSync(p));
-  return () => {
-    for (const p of [...absent].sort((a, b) => b.length - a.length)) fs.rmSync(p, { recursive: true, force: true });
-  };
-}
-
 async function podmanEngine() {
-  const dir = path.join(work, 'podman');
-  // Podman writes these whatever --root says: the image blob cache, netavark's state, runc's root.
-  const removeLeftovers = hostLeftovers([
-    '/var/lib/containers',
-    '/var/lib/containers/cache',
-    '/var/lib/containers/cache/blob-info-cache-v1.boltdb',
-    '/run/containers',
-    '/run/containers/networks',
-    '/etc/containers/networks',
-    '/run/runc',
-  ]);
-  const prefix = [
-    '--root',
-    `${dir}/root`,
-    '--runroot',
-    `${dir}/run`,
-    '--tmpdir',
-    `${dir}/tmp`,
-    '--network-config-dir',
-    `${dir}/networks`,
-    '--cgroup-manager',
-    'cgroupfs',
-    '--events-backend',
-    'file',
-    '--storage-driver',
-    'overlay',
-  ];
-  // runc, as under Docker (Debian's podman picks crun first when both are installed).
-  if (fs.existsSync('/usr/bin/runc') || fs.existsSync('/usr/sbin/runc')) prefix.push('--runtime', 'runc');
-  // Podman raises RLIMIT_NOFILE/NPROC of every container to 1048576; without CAP_SYS_RESOURCE
-  // (a sandboxed host) runc cannot, and every start fails: ask for limits it may set.
-  const ulimits = hasCapSysResource() ? [] : ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
-  const removeStorage = async () => {
-    await run('podman', [...prefix, 'rm', '-a', '-f', '-t', '0']);
-    await run('podman', [...prefix, 'rmi', '-a', '-f']);
-    // Whatever containers/storage left mounted under the private root, innermost first.
-    const mounts = fs
-      .readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[4])
-      .filter((m) => m?.startsWith(`${dir}/`))
-      .reverse();
-    for (const m of mounts) await run('umount', ['-l', m]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    removeLeftovers();
-  };
+  const { prefix, ulimits, remove: removeStorage } = podmanRoot(path.join(work, 'podman'));
+  const image = opts.image ?? IMAGE;
   try {
-    await mustRun('podman', [...prefix, 'import', rootfsTarball(), IMAGE]);
+    await mustRun('podman', [...prefix, ...(opts.image ? ['pull', '-q', '--tls-verify=false', image] : ['import', rootfsTarball(), image])]);
   } catch (e) {
     await removeStorage();
     throw e;
   }
-  const e = cliEngine({ cmd: 'podman', prefix, createArgs: ['--network', 'none', ...ulimits, IMAGE, ...COMMAND], rmForce: ['rm', '-f', '-t', '0'] });
+  const e = cliEngine({ cmd: 'podman', prefix, createArgs: ['--network', 'none', ...ulimits, image, ...COMMAND], rmForce: ['rm', '-f', '-t', '0'] });
   return {
     ...e,
     cgroups: ['libpod_parent', 'machine.slice'],
@@ -486,6 +430,7 @@ async function measureEngine(name) {
     serialN,
     parallelN,
     command: COMMAND.join(' '),
+    ...(opts.image && { image: opts.image }),
     startedAt: new Date().toISOString(),
     loadBefore,
   };

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, median } from './daemon.mjs';
+import { ROOT, median, replaceSection } from './daemon.mjs';
 import { bunSection } from './report-bun.mjs';
 
 const USAGE = 'usage: node bench/report.mjs --results DIR [--md FILE] [--svg FILE] [--wall SECONDS] [--command TEXT]';
@@ -521,11 +521,5 @@ md.push(END);
 // --- write ----------------------------------------------------------------------------------------
 fs.mkdirSync(path.dirname(opts.svg), { recursive: true });
 fs.writeFileSync(opts.svg, svgChart());
-const section = md.join('\n');
-let doc = fs.existsSync(opts.md) ? fs.readFileSync(opts.md, 'utf8') : '# Benchmarks\n';
-const b = doc.indexOf('<!-- compare:begin');
-const e = doc.indexOf(END);
-if (b >= 0 && e > b) doc = doc.slice(0, b) + section + doc.slice(e + END.length);
-else doc = `${doc.replace(/\n*$/, '\n\n')}${section}\n`;
-fs.writeFileSync(opts.md, doc);
+replaceSection(opts.md, md.join('\n'), BEGIN, END);
 console.log(`report: wrote ${opts.md} (${missed.length} of ${targets.length} targets missed) and ${opts.svg}`);

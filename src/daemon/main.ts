@@ -18,6 +18,8 @@ import { claimSingleInstance } from './pidfile.js';
 import type { Route } from './grpc/dispatch.js';
 import { startServer, stopServer } from './server.js';
 import { makeDirs } from '../sys/dirs.js';
+import type { ReferencePort } from '../image/oci/ports.js';
+import type { OciImages } from '../image/oci/verbs.js';
 
 function socketGid(config: DaemonConfig): number {
   if (config.group === undefined) return groupId('isula') ?? 0;
@@ -30,11 +32,15 @@ function socketGid(config: DaemonConfig): number {
  * CRI v1's routes when enable-cri-v1 is on. Loaded only then: the protobuf library and the
  * CRI descriptors cost a daemon without CRI nothing (docs/design.md, "CRI: wire format and gRPC").
  */
-async function criRoutes(config: DaemonConfig): Promise<Map<string, Route> | undefined> {
+async function criRoutes(config: DaemonConfig, oci: { images: OciImages; refs: ReferencePort } | undefined): Promise<Map<string, Route> | undefined> {
   if (!config.enableCriV1) return undefined;
-  const [{ criRoutes: routes }, { criRuntimeService }] = await Promise.all([import('./grpc/cri-routes.js'), import('../services/cri/runtime.js')]);
-  return routes(
-    criRuntimeService({
+  const [{ criRoutes: routes }, { criRuntimeService }, { criImageService }] = await Promise.all([
+    import('./grpc/cri-routes.js'),
+    import('../services/cri/runtime.js'),
+    import('../services/cri/images.js'),
+  ]);
+  return routes([
+    ...criRuntimeService({
       engineVersion: ENGINE_VERSION,
       cgroupDriver: 'cgroupfs',
       podSandboxImage: config.podSandboxImage,
@@ -44,7 +50,14 @@ async function criRoutes(config: DaemonConfig): Promise<Map<string, Route> | und
       criRuntimes: config.criRuntimes,
       streamingPort: config.websocketPort,
     }),
-  );
+    ...(oci
+      ? criImageService({
+          ...oci,
+          storageDir: path.join(config.graph, 'storage'),
+          podSandboxImage: config.podSandboxImage,
+        })
+      : []),
+  ]);
 }
 
 function makeLogger(config: DaemonConfig): Logger {
@@ -119,7 +132,9 @@ async function run(config: DaemonConfig): Promise<void> {
 
   // Signals are handled from before the socket exists: a client may see the socket (and a
   // supervisor send SIGTERM) before startServer has returned.
-  const serving = criRoutes(config).then((cri) => startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri));
+  const serving = criRoutes(config, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined).then((cri) =>
+    startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri),
+  );
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

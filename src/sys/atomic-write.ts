@@ -44,11 +44,16 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
     await fsp.rm(tmp, { force: true });
     throw e;
   }
-  const dir = await fsp.open(path.dirname(file), 'r');
+  await fsyncDirAsync(path.dirname(file));
+}
+
+/** fsyncDir on libuv's thread pool. */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
   try {
-    await dir.sync();
+    await handle.sync();
   } finally {
-    await dir.close();
+    await handle.close();
   }
 }
 

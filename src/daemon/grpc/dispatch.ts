@@ -75,7 +75,6 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
       return call.cancelled;
     },
   };
-  const wrapped = route.kind === 'unary' ? undefined : streamCall;
 
   if (route.kind === 'bidi') {
     // The first message is the call's request; later ones go to onMessage.
@@ -84,7 +83,7 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
       (m) => {
         if (!started) {
           started = true;
-          answer(route, call, m, log, wrapped);
+          answer(route, call, m, log, streamCall);
         } else if (listener) deliver(m);
         else {
           if (queued.length === 0) call.pauseInput();
@@ -114,7 +113,8 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
     },
     () => {
       clearTimeout(incomplete);
-      if (requests.length === 1) answer(route, call, requests[0], log, wrapped);
+      // Unary handlers get it too: a long one (a CRI pull) stops when its client goes away.
+      if (requests.length === 1) answer(route, call, requests[0], log, streamCall);
       else refuse();
     },
   );

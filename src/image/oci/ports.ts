@@ -65,8 +65,15 @@ export interface PushLayer {
   open(): Promise<Readable> | Readable;
 }
 
+/** Credentials for one call (a CRI pull's AuthConfig): used for it only, never stored. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
 export interface RegistryPort {
-  fetchImage(ref: ImageRef, opts: { platform?: Platform; signal?: AbortSignal }): Promise<FetchedImage>;
+  /** `auth`: instead of the stored credentials of the registry. */
+  fetchImage(ref: ImageRef, opts: { platform?: Platform; signal?: AbortSignal; auth?: RegistryAuth }): Promise<FetchedImage>;
   pushImage(
     ref: ImageRef,
     image: { configBytes: Buffer; layers: PushLayer[] },

@@ -9,7 +9,7 @@
  */
 import crypto from 'node:crypto';
 import type { PullProgress } from '../../api/images.js';
-import type { OciStorePort, ReferencePort, RegistryPort, StoredImage } from './ports.js';
+import type { OciStorePort, ReferencePort, RegistryAuth, RegistryPort, StoredImage } from './ports.js';
 import { chainIds as chainIdsOf } from './storage/store.js';
 import type { ImageRef, LayerSource, Platform } from './types.js';
 
@@ -54,11 +54,14 @@ export class Puller {
     private readonly refs: ReferencePort,
   ) {}
 
-  async pull(text: string, opts: { platform?: Platform; signal: AbortSignal; onProgress: (p: PullProgress) => void }): Promise<PullResult> {
+  async pull(
+    text: string,
+    opts: { platform?: Platform; signal: AbortSignal; onProgress: (p: PullProgress) => void; auth?: RegistryAuth },
+  ): Promise<PullResult> {
     const { signal, onProgress } = opts;
     const ref = this.refs.parse(text);
     const name = this.refs.format(ref);
-    const fetched = await this.registry.fetchImage(ref, { platform: opts.platform, signal });
+    const fetched = await this.registry.fetchImage(ref, { platform: opts.platform, signal, ...(opts.auth ? { auth: opts.auth } : {}) });
     // After the manifest, as Docker: a pull that fails to find the image says only why.
     onProgress({ status: `${ref.tag ?? ref.digest}: Pulling from ${ref.repository}` });
     const { source } = fetched;

@@ -5,7 +5,8 @@
 import { fault, imageBusy, imageNotFound, invalidArgs } from '../../api/errors.js';
 import type { HistoryEntry, ImageSummary, PullProgress, RemoveImageResponse } from '../../api/images.js';
 import { findImage, readImageConfig } from './backend.js';
-import type { OciStorePort, ReferencePort, RegistryPort, StoredImage } from './ports.js';
+import type { OciStorePort, ReferencePort, RegistryAuth, RegistryPort, StoredImage } from './ports.js';
+import type { ImageConfigFile } from './types.js';
 import { Puller, type PullResult } from './pull.js';
 import { parsePlatform } from './registry/index.js';
 
@@ -63,8 +64,14 @@ export class OciImages {
     return image;
   }
 
-  async pull(text: string, platform: string | undefined, signal: AbortSignal, onProgress: (p: PullProgress) => void): Promise<PullResult> {
-    const result = await this.puller.pull(text, { platform: platform ? parsePlatform(platform) : undefined, signal, onProgress });
+  /** `auth`: credentials for this pull only (CRI's AuthConfig), instead of the stored ones. */
+  async pull(text: string, platform: string | undefined, signal: AbortSignal, onProgress: (p: PullProgress) => void, auth?: RegistryAuth): Promise<PullResult> {
+    const result = await this.puller.pull(text, {
+      platform: platform ? parsePlatform(platform) : undefined,
+      signal,
+      onProgress,
+      ...(auth ? { auth } : {}),
+    });
     this.deps.emit('pull', result.name, { name: result.name });
     return result;
   }
@@ -188,6 +195,11 @@ export class OciImages {
     await store.removeImage(image.id);
     this.deps.emit('delete', `sha256:${image.id}`, { name: byName ?? `sha256:${image.id}` });
     return { untagged, deleted: [`sha256:${image.id}`] };
+  }
+
+  /** The image's config file as stored (CRI's ImageStatus reads User and shows it verbose). */
+  config(image: StoredImage): Promise<ImageConfigFile> {
+    return readImageConfig(this.deps.store, image);
   }
 
   /** `isula inspect IMAGE`, in Docker's shape. */

@@ -114,13 +114,7 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
 
 /** Checks the parts of an image config the engine relies on. */
 export function parseImageConfig(bytes: Buffer, what: string): ImageConfigFile {
-  let v: unknown;
-  try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new ArchiveError(`${what} is not valid JSON`);
-  }
-  if (!isObject(v)) throw new ArchiveError(`${what} is not a JSON object`);
+  const v = parseBlobJson(bytes, what);
   const rootfs = v.rootfs;
   if (!isObject(rootfs) || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids) || !rootfs.diff_ids.every(isDigest)) {
     throw new ArchiveError(`${what}: rootfs must be {"type": "layers", "diff_ids": [sha256 digests]}`);

@@ -89,10 +89,14 @@ export class RegistryClient {
     return { registry, host, tries };
   }
 
-  /** A session for an endpoint and credentials, reused across calls (tokens, scheme). */
+  /**
+   * A session for an endpoint and credentials, reused across calls (tokens, scheme). One for a
+   * call's own credentials (a CRI pull's AuthConfig) is that call's only: kept nowhere after it.
+   */
   private async session(entry: string, auth: Credentials | undefined): Promise<Session> {
     const ep = await this.endpoint(entry);
-    const creds = auth ?? (await this.credentials?.get(ep.registry));
+    if (auth) return new Session(ep, auth, { agents: this.agents, timeouts: this.config.timeouts, tlsForHost: (h) => this.tlsForHost(h) });
+    const creds = await this.credentials?.get(ep.registry);
     const id = creds ? createHash('sha256').update(`${creds.username}\0${creds.password}`).digest('hex') : '';
     const key = `${ep.host}|${ep.tries.map((t) => `${t.scheme}${t.tls?.verify ?? ''}`).join(',')}|${id}`;
     let s = this.sessions.get(key);

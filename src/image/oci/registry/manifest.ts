@@ -5,24 +5,11 @@
  */
 import os from 'node:os';
 import { fault, generalError, imageNotFound, invalidArgs } from '../../../api/errors.js';
+import { MediaType } from '../media-types.js';
 import { isDigest } from '../reference.js';
 import type { Descriptor, ImageConfigFile, Platform } from '../types.js';
 
-export const MediaType = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
-  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
-} as const;
+export { MediaType };
 
 /** What we ask for, in order of preference (no schema 1: a registry might convert to it). */
 export const ACCEPT_MANIFESTS = [MediaType.ociIndex, MediaType.dockerList, MediaType.ociManifest, MediaType.dockerManifest].join(', ');

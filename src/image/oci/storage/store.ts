@@ -23,13 +23,15 @@
  *   images      addImage, getImage, listImages, imageConfig, imageManifest, tag, untag, removeImage
  *   containers  createContainerLayer, mount, unmount, rootfsPath, removeContainerLayer, sweep
  */
+import type { StoredImage } from '../ports.js';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { generalError, imageBusy, imageNotFound, invalidArgs, nameConflict, notFound } from '../../../api/errors.js';
-import { atomicWriteFile, fsyncDir } from '../../../sys/atomic-write.js';
+import { atomicWriteFile, fsyncDir, fsyncDirAsync } from '../../../sys/atomic-write.js';
+import { DurableFile } from '../../../sys/durable-file.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
@@ -66,21 +68,8 @@ export interface LayerRecord {
   whiteouts: string[];
 }
 
-export interface ImageRecord {
-  /** sha256 hex of the config blob. */
-  id: string;
-  /** Full normalized references, `host/repo:tag`. */
-  names: string[];
-  /** `host/repo@sha256:<manifest digest>`. */
-  repoDigests: string[];
-  /** Chain ids, bottom to top. */
-  layers: string[];
-  /** The config's `created`. */
-  created?: string;
-  /** When the image was added, ISO 8601. */
-  loaded: string;
-  /** Sum of the layers' uncompressed sizes. */
-  size: number;
+/** The store's image record: what the back-end sees (StoredImage) and the manifest it came as. */
+export interface ImageRecord extends StoredImage {
   manifestDigest: string;
   manifestMediaType: string;
 }
@@ -134,10 +123,17 @@ function overlayDefaultsOff(): string[] {
   return ['index', 'metacopy'].filter(on).map((name) => `${name}=off`);
 }
 
-/** One JSON index file, its writes queued so each lands whole and in order. */
+/**
+ * One JSON index file, written whole and durably. Writes asked for while one is on disk fold
+ * into one more (sys/durable-file.ts): 100 containers created at once made 100 queued writes,
+ * each waiting for the fsyncs of all before it.
+ */
 class IndexFile<T> {
-  private queue: Promise<void> = Promise.resolve();
-  constructor(readonly file: string) {}
+  private data: Record<string, T> = {};
+  private readonly durable: DurableFile;
+  constructor(readonly file: string) {
+    this.durable = new DurableFile(file, () => `${JSON.stringify(this.data)}\n`, 0o600);
+  }
 
   read(): Record<string, T> {
     let text: string;
@@ -154,12 +150,10 @@ class IndexFile<T> {
     }
   }
 
-  /** Writes `data` as it is now (serialized at call time). */
+  /** Writes `data`, or content newer still; settles once that is on disk. */
   write(data: Record<string, T>): Promise<void> {
-    const text = `${JSON.stringify(data)}\n`;
-    const next = this.queue.then(() => atomicWriteFile(this.file, text, 0o600));
-    this.queue = next.catch(() => undefined);
-    return next;
+    this.data = data;
+    return this.durable.save();
   }
 }
 
@@ -601,7 +595,7 @@ export class OciStore {
         await syncFilesystem(work);
       }
       await fsp.rename(work, path.join(this.driverDir, containerId));
-      fsyncDir(this.driverDir);
+      await fsyncDirAsync(this.driverDir);
     } catch (e) {
       await fsp.rm(work, { recursive: true, force: true });
       throw e;
