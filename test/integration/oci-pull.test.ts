@@ -103,7 +103,8 @@ describe('OCI pulls', { timeout: 10 * 60_000 }, () => {
 
   it(`an image of ${MANY} layers pulls and runs`, async () => {
     const many = `${reg.host}/many:1`;
-    assert.equal(ok(await isula(['pull', many]), 'pull').match(/: Pull complete$/gm)?.length, MANY);
+    // The base layer may be there already (a cancelled pull committed it, nothing uses it yet).
+    assert.equal(ok(await isula(['pull', many]), 'pull').match(/: (Pull complete|Already exists)$/gm)?.length, MANY);
     assert.equal(ok(await isula(['run', '--rm', many, 'sh', '-c', `ls /layers | wc -l; cat /layers/${MANY - 1}`]), 'run'), `${MANY - 1}\n${MANY - 1}\n`);
     ok(await isula(['rmi', many]), 'rmi');
   });
