@@ -2,7 +2,10 @@
 # The main job on a fresh Debian 12 machine, as root: install what is needed, build the
 # single executable, start the daemon on a temporary root (a unix socket, and mutual TLS on
 # 127.0.0.1 with certificates made here), load the embedded sample image, run containers
-# from it and from an external rootfs, show their output, and clean up.
+# from it and from an external rootfs; build an OCI image from busybox-static with umoci, push
+# it with skopeo to Debian's docker-registry on 127.0.0.1, pull it and run it, save and load
+# it, export a container and import it; show their output, and clean up. Everything runs
+# offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "main-job: run as root (containers need it)" >&2; exit 1; }
@@ -16,6 +19,7 @@ isula() { ./dist/isula -H "$sock" "$@"; }
 cleanup() {
   isula rm -f $(isula ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   if [ -n "${daemon:-}" ]; then kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; fi
+  if [ -n "${registry:-}" ]; then kill "$registry" 2>/dev/null || true; wait "$registry" 2>/dev/null || true; fi
   rootfs-samples/embedded-image.sh --detach "$work/emb" >/dev/null 2>&1 || true
   # liblxc's lock directory for this root, and the engine's parent cgroups once empty.
   rm -rf "$work" "/run/lxc/lock$work"
@@ -23,7 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo '{}' > "$work/daemon.json"
+# A local registry for the OCI demo, reached over plain HTTP: an insecure registry to the daemon.
+regport=$((20000 + RANDOM % 20000))
+echo "{\"insecure-registries\": [\"127.0.0.1:$regport\"]}" > "$work/daemon.json"
 # A CA and the certificates it signs, for the daemon's TLS listener and one client.
 tls=$work/tls
 mkdir -p "$tls"
@@ -62,3 +68,40 @@ if ./dist/isula -H "tcp://127.0.0.1:$port" --tls --tlscacert "$tls/ca.pem" versi
   exit 1
 fi
 cat "$work/refused"
+
+# An OCI image built offline: busybox-static and a few applets in one layer, made with umoci.
+oci=$work/oci
+umoci init --layout "$oci"
+umoci new --image "$oci:demo"
+umoci unpack --image "$oci:demo" "$work/bundle" >/dev/null
+mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/etc"
+cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
+for applet in sh echo cat ls uname; do ln -s busybox "$work/bundle/rootfs/bin/$applet"; done
+echo 'hello from an OCI image' > "$work/bundle/rootfs/etc/motd"
+umoci repack --image "$oci:demo" "$work/bundle"
+umoci config --image "$oci:demo" --config.env PATH=/bin --config.cmd cat --config.cmd /etc/motd
+# Debian's docker-registry on 127.0.0.1, and skopeo (an independent client) to push to it.
+printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/registry" "$regport" > "$work/registry.yml"
+docker-registry serve "$work/registry.yml" &
+registry=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$regport") 2>/dev/null && break; sleep 0.1; done
+skopeo copy --quiet --dest-tls-verify=false "oci:$oci:demo" "docker://127.0.0.1:$regport/demo:1"
+show pull "127.0.0.1:$regport/demo:1"
+show images
+show run --rm "127.0.0.1:$regport/demo:1"
+show run --rm "127.0.0.1:$regport/demo:1" sh -c 'echo "from an overlay rootfs: $(uname -r)"'
+show history "127.0.0.1:$regport/demo:1"
+# Archives: save read by skopeo and loaded back; a container's filesystem exported, imported, run.
+show tag "127.0.0.1:$regport/demo:1" mine:1
+show save -o "$work/mine.tar" mine:1
+echo "+ skopeo inspect docker-archive:$work/mine.tar"
+skopeo inspect "docker-archive:$work/mine.tar" | grep -A3 '"Layers"'
+show rmi mine:1
+show load -i "$work/mine.tar"
+show create --name exp mine:1
+echo "+ isula export exp > $work/exp.tar && isula import $work/exp.tar flat:1"
+isula export exp > "$work/exp.tar" && isula import "$work/exp.tar" flat:1
+show run --rm flat:1 cat /etc/motd
+show rm exp
+show rmi mine:1 flat:1
+show rmi "127.0.0.1:$regport/demo:1"

@@ -44,7 +44,7 @@ _isula_containers() {
 }
 
 _isula_images() {
-	isula "${_isula_globals[@]}" images 2>/dev/null | awk 'NR > 1 {print $1 ":" $2}'
+	isula "${_isula_globals[@]}" images 2>/dev/null | awk 'NR > 1 && $1 != "<none>" {print $1 ":" $2}'
 }
 
 _isula() {
@@ -93,14 +93,18 @@ _isula() {
 		fi
 	done
 	case $command in
-	start | stop | restart | kill | pause | unpause | rm | inspect | wait | logs | attach | top | update)
+	start | stop | restart | kill | pause | unpause | rm | inspect | wait | logs | attach | top | update | export)
 		COMPREPLY=($(compgen -W "$(_isula_containers)" -- "$cur")) ;;
 	exec | rename)
 		((positional == 0)) && COMPREPLY=($(compgen -W "$(_isula_containers)" -- "$cur")) ;;
 	run | create)
 		((positional == 0)) && COMPREPLY=($(compgen -W "$(_isula_images) none" -- "$cur")) ;;
-	rmi)
+	rmi | history | push | save)
 		COMPREPLY=($(compgen -W "$(_isula_images)" -- "$cur")) ;;
+	tag)
+		((positional == 0)) && COMPREPLY=($(compgen -W "$(_isula_images)" -- "$cur")) ;;
+	import)
+		((positional == 0)) && COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }
 

@@ -247,3 +247,8 @@ export interface EngineEvent {
   id: string;
   attributes: Record<string, string>;
 }
+
+/** isula export: the container's filesystem as a tar, streamed back in ArchiveChunks. */
+export interface ExportRequest {
+  id: string;
+}

@@ -5,6 +5,7 @@ import type {
   EngineEvent,
   EventsRequest,
   ExecRequest,
+  ExportRequest,
   IdRequest,
   InspectResponse,
   KillRequest,
@@ -21,14 +22,29 @@ import type {
   WaitResponse,
 } from './containers.js';
 import type {
+  ArchiveChunk,
   ImageSummary,
+  ImportRequest,
+  ImportResponse,
   InspectImageRequest,
   InspectImageResponse,
   ListImagesRequest,
   ListImagesResponse,
+  HistoryRequest,
+  HistoryResponse,
   LoadRequest,
   LoadResponse,
+  LoginRequest,
+  LogoutRequest,
+  PruneImagesRequest,
+  PruneImagesResponse,
+  PullProgress,
+  PullRequest,
+  PushRequest,
   RemoveImageRequest,
+  SaveRequest,
+  RemoveImageResponse,
+  TagRequest,
 } from './images.js';
 import type { InfoRequest, InfoResponse, VersionRequest, VersionResponse } from './system.js';
 
@@ -63,6 +79,16 @@ export const methodKinds = {
   'ImageService/List': 'unary',
   'ImageService/Remove': 'unary',
   'ImageService/Inspect': 'unary',
+  'ImageService/Save': 'server-stream',
+  'ImageService/Import': 'unary',
+  'ContainerService/Export': 'server-stream',
+  'ImageService/Pull': 'server-stream',
+  'ImageService/Push': 'server-stream',
+  'ImageService/Login': 'unary',
+  'ImageService/Logout': 'unary',
+  'ImageService/Tag': 'unary',
+  'ImageService/History': 'unary',
+  'ImageService/Prune': 'unary',
 } as const;
 
 export type MethodName = keyof typeof methodKinds;
@@ -91,8 +117,18 @@ export interface MethodTypes {
   'ContainerService/Exec': { req: ExecRequest; res: OutputChunk };
   'ImageService/Load': { req: LoadRequest; res: LoadResponse };
   'ImageService/List': { req: ListImagesRequest; res: ListImagesResponse };
-  'ImageService/Remove': { req: RemoveImageRequest; res: Empty };
+  'ImageService/Remove': { req: RemoveImageRequest; res: RemoveImageResponse };
   'ImageService/Inspect': { req: InspectImageRequest; res: InspectImageResponse };
+  'ImageService/Save': { req: SaveRequest; res: ArchiveChunk };
+  'ImageService/Import': { req: ImportRequest; res: ImportResponse };
+  'ContainerService/Export': { req: ExportRequest; res: ArchiveChunk };
+  'ImageService/Pull': { req: PullRequest; res: PullProgress };
+  'ImageService/Push': { req: PushRequest; res: PullProgress };
+  'ImageService/Login': { req: LoginRequest; res: Empty };
+  'ImageService/Logout': { req: LogoutRequest; res: Empty };
+  'ImageService/Tag': { req: TagRequest; res: Empty };
+  'ImageService/History': { req: HistoryRequest; res: HistoryResponse };
+  'ImageService/Prune': { req: PruneImagesRequest; res: PruneImagesResponse };
 }
 
 export type { ImageSummary };

@@ -10,6 +10,8 @@ export interface Command {
   /** Stop flag parsing at the first positional: what follows belongs to the container. */
   haltAtPositional?: boolean;
   options?: OptionTable;
+  /** `isula images prune`: a first word naming one of these runs it, with its own flags. */
+  subcommands?: Readonly<Record<string, () => Promise<Command>>>;
   run(args: Args, ctx: CliContext): Promise<number>;
 }
 

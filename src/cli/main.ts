@@ -37,13 +37,21 @@ function tlsFlags(args: Args, before: Args): TlsFlags {
   };
 }
 
-async function runCommand(name: string, argv: string[], before: Args): Promise<number> {
+async function runCommand(verb: string, words: string[], before: Args): Promise<number> {
+  let name = verb;
+  let argv = words;
   const entry = commands[name];
   if (!entry) {
     writeErr(`isula: '${name}' is not an isula command. See 'isula --help'.\n`);
     return ExitCode.invalidArgs;
   }
-  const command = await entry.load();
+  let command = await entry.load();
+  const sub = argv[0] !== undefined ? command.subcommands?.[argv[0]] : undefined;
+  if (sub) {
+    command = await sub();
+    name = `${name} ${argv[0]}`;
+    argv = argv.slice(1);
+  }
   let args: Args;
   try {
     args = parseArgs(argv, command.options ?? {}, command.haltAtPositional === true);

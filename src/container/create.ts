@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
+import type { ImageConfig } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RuntimeTable } from '../runtime/table.js';
 import { cleanInRoot } from '../sys/in-root.js';
@@ -189,6 +190,38 @@ export function healthConfigOf(h: HealthcheckSpec | undefined): HealthConfig | u
   };
 }
 
+/**
+ * Docker's merge of the image's container defaults with the request: `--entrypoint` (even
+ * "") replaces the image's entrypoint and drops its Cmd; arguments replace the image's Cmd;
+ * -u, --stop-signal and the health flags win over the image's.
+ */
+export function mergeImageConfig(
+  req: Pick<CreateRequest, 'entrypoint' | 'cmd' | 'user'>,
+  image: ImageConfig,
+  health: HealthConfig | undefined,
+): { entrypoint: string[]; cmd: string[]; user: string; healthcheck: HealthConfig | undefined } {
+  const entrypoint = req.entrypoint ?? image.entrypoint;
+  const cmd = req.cmd.length > 0 || req.entrypoint !== undefined ? req.cmd : (image.cmd ?? []);
+  let healthcheck = health;
+  const fromImage = image.healthcheck;
+  if (!healthcheck && fromImage?.Test && fromImage.Test.length > 0) {
+    // Docker's image config counts in nanoseconds; 0 means the default.
+    const ms = (ns: number | undefined): number => Math.round((ns ?? 0) / 1e6);
+    healthcheck =
+      fromImage.Test[0] === 'NONE'
+        ? undefined
+        : {
+            Test: fromImage.Test,
+            IntervalMs: ms(fromImage.Interval) || HEALTH_DEFAULTS.intervalMs,
+            TimeoutMs: ms(fromImage.Timeout) || HEALTH_DEFAULTS.timeoutMs,
+            StartPeriodMs: ms(fromImage.StartPeriod) || HEALTH_DEFAULTS.startPeriodMs,
+            Retries: fromImage.Retries || HEALTH_DEFAULTS.retries,
+            ExitOnUnhealthy: false,
+          };
+  }
+  return { entrypoint, cmd, user: req.user ?? image.user ?? '', healthcheck };
+}
+
 /** `isula create`: validates everything first, so a refused request leaves nothing behind. */
 export async function createContainer(ctx: EngineContext, req: CreateRequest): Promise<CreateResponse> {
   const runtime = runtimeNamed(ctx.runtimes, req.runtime, ctx.defaults.defaultRuntime);
@@ -212,19 +245,33 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const image = await backend.resolve(req.image, req.externalRootfs);
   requireSquashfsSupport(ctx, [...image.mounts, ...mounts]);
 
-  const entrypoint = req.entrypoint ?? image.config.entrypoint;
-  let argv = [...entrypoint, ...req.cmd];
+  const merged = mergeImageConfig(req, image.config, healthcheck);
+  let argv = [...merged.entrypoint, ...merged.cmd];
   if (argv.length === 0 && req.systemContainer) argv = ['/sbin/init'];
   if (argv.length === 0) throw invalidArgs('No command specified');
   const env = mergeEnv(image.config.env, req.env);
   validateEnv(env, argv);
-  if (req.user) resolveUser(req.user, image.userDbRoot);
+  // An OCI image's users are looked up once its rootfs exists, below.
+  if (merged.user && !backend.createRootfs) resolveUser(merged.user, image.userDbRoot);
 
   let id: string;
   do id = crypto.randomBytes(32).toString('hex');
   while (ctx.store.find(id));
   const name = req.name || id;
   ctx.store.assertNameFree(name);
+
+  // The container's own rootfs comes before its record: a record never names a rootfs that is
+  // not there, and a rootfs without a record is swept at the next start.
+  let rootfs = image.rootfs;
+  if (backend.createRootfs) {
+    rootfs = { kind: 'dir', path: await backend.createRootfs(id, image) };
+    try {
+      if (merged.user) resolveUser(merged.user, rootfs.path);
+    } catch (e) {
+      await backend.removeRootfs?.(id).catch(() => undefined);
+      throw e;
+    }
+  }
 
   const dir = ctx.store.dirOf(id);
   const record: ContainerRecord = {
@@ -236,21 +283,24 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       Args: argv.slice(1),
       Image: image.name,
       ImageType: image.type,
-      BaseFs: image.rootfs.path,
+      ...(image.id ? { ImageId: image.id } : {}),
+      BaseFs: rootfs.path,
       LogPath: `${dir}/console.log`,
       RestartCount: 0,
       Config: {
         Hostname: req.hostname || id.slice(0, 12),
-        User: req.user ?? '',
+        User: merged.user,
         Env: env,
-        Cmd: req.cmd,
-        Entrypoint: entrypoint,
+        Cmd: merged.cmd,
+        Entrypoint: merged.entrypoint,
         WorkingDir: req.workdir || image.config.workdir || '/',
-        Labels: req.labels,
+        Labels: { ...image.config.labels, ...req.labels },
         Tty: req.tty,
         OpenStdin: req.openStdin,
-        StopSignal: req.stopSignal || (req.systemContainer ? 'SIGPWR' : 'SIGTERM'),
-        ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+        StopSignal: req.stopSignal || image.config.stopSignal || (req.systemContainer ? 'SIGPWR' : 'SIGTERM'),
+        ...(merged.healthcheck ? { Healthcheck: merged.healthcheck } : {}),
+        ...(image.config.exposedPorts ? { ExposedPorts: image.config.exposedPorts } : {}),
+        ...(image.config.volumes ? { Volumes: image.config.volumes } : {}),
       },
       State: emptyState(),
     },
@@ -285,6 +335,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   } catch (e) {
     await container.closeFiles();
     fs.rmSync(dir, { recursive: true, force: true });
+    await backend.removeRootfs?.(id).catch((err: Error) => ctx.log.warn(`removing the rootfs of ${id}, whose create failed: ${err.message}`));
     throw e;
   }
   ctx.events.emit('container', 'create', id, { name, image: image.name });

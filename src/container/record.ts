@@ -59,6 +59,9 @@ export interface ContainerConfig {
   OpenStdin: boolean;
   StopSignal: string;
   Healthcheck?: HealthConfig;
+  /** From the image, recorded for later issues (ports, volumes); not acted on yet. */
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
 }
 
 /** config.v2.json: identity, configuration and state. */
@@ -69,7 +72,9 @@ export interface ContainerConfigV2 {
   Path: string;
   Args: string[];
   Image: string;
-  ImageType: 'external' | 'embedded' | 'none';
+  ImageType: 'external' | 'embedded' | 'oci' | 'none';
+  /** The image's id (`sha256:...`) for OCI images: a name can move to another image later. */
+  ImageId?: string;
   BaseFs: string;
   LogPath: string;
   RestartCount: number;

@@ -3,6 +3,7 @@ import { failedPrecondition } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handToCollector } from './gc-handoff.js';
+import { removeRootfs } from './rootfs.js';
 import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { awaitExit } from './wait-exit.js';
 import { startedOf } from './started.js';
@@ -53,5 +54,6 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     }
     await runtime.cleanup(spec);
     await forget(ctx, c, true);
+    await removeRootfs(ctx, c);
   });
 }

@@ -15,6 +15,7 @@ import type { ContainerIo, Runtime, RuntimeSpec } from '../runtime/runtime.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import type { ContainerState } from './record.js';
 import { runtimeOf, runtimeSpecOf } from './spec.js';
+import { ensureRootfs } from './rootfs.js';
 import { refuseInGc, requireOperation } from './state.js';
 
 /**
@@ -62,6 +63,7 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   const subscribe = (): (() => void) | undefined => (attach.onOutput ? c.pump?.subscribe(attach.onOutput) : undefined);
   if (requireOperation('start', c.status, c.id)) return subscribe();
   await c.releasing;
+  await ensureRootfs(ctx, c);
   const spec = runtimeSpecOf(c, ctx.defaults);
   if (c.record.host.SystemContainer && spec.rootfs.kind === 'dir') writeSystemContainerEtc(c, spec.rootfs.path);
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);

@@ -31,6 +31,7 @@ export function inspectView(c: Container, gc?: GcEntry): Record<string, unknown>
       : { InGc: false },
     Image: cfg.Image,
     ImageType: cfg.ImageType,
+    ...(cfg.ImageId ? { ImageId: cfg.ImageId } : {}),
     ResolvConfPath: `${c.dir}/resolv.conf`,
     HostnamePath: `${c.dir}/hostname`,
     HostsPath: `${c.dir}/hosts`,
@@ -87,6 +88,8 @@ export function inspectView(c: Container, gc?: GcEntry): Record<string, unknown>
       OpenStdin: cfg.Config.OpenStdin,
       StopSignal: cfg.Config.StopSignal,
       Image: cfg.Image,
+      ...(cfg.Config.ExposedPorts ? { ExposedPorts: cfg.Config.ExposedPorts } : {}),
+      ...(cfg.Config.Volumes ? { Volumes: cfg.Config.Volumes } : {}),
       ...(cfg.Config.Healthcheck
         ? {
             Healthcheck: {

@@ -16,6 +16,9 @@ import { EmbeddedImageBackend } from '../image/embedded/backend.js';
 import { EmbeddedImageStore } from '../image/embedded/store.js';
 import { ExternalImageBackend } from '../image/external/external.js';
 import type { ImageBackend } from '../image/image.js';
+import { OciImageBackend } from '../image/oci/backend.js';
+import type { OciStorePort, ReferencePort, RegistryPort } from '../image/oci/ports.js';
+import { OciImages } from '../image/oci/verbs.js';
 import type { RuntimeTable } from '../runtime/table.js';
 import type { KernelFeatureSet } from '../sys/kernel.js';
 import type { Logger } from '../sys/log.js';
@@ -26,7 +29,16 @@ import { buildRuntimes } from './runtimes.js';
 export interface Engine {
   ctx: EngineContext;
   images: EmbeddedImageStore;
+  /** The OCI image verbs, when the daemon has the OCI back-end. */
+  oci?: OciImages;
   close(): Promise<void>;
+}
+
+/** The OCI image back-end's parts, opened by the daemon. */
+export interface OciParts {
+  store: OciStorePort;
+  registry: RegistryPort;
+  refs: ReferencePort;
 }
 
 /** Container lifecycle events (create, start, die with its exit code, stop, destroy ...) at INFO. */
@@ -96,7 +108,7 @@ export function wireContext(parts: ContextParts): EngineContext {
 }
 
 /** Wires the subsystems in iSulad's start-up order: runtime, store, supervisor, restore. */
-export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger): Promise<Engine> {
+export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet, log: Logger, ociParts?: OciParts): Promise<Engine> {
   // As iSulad: a default hook spec that cannot be used stops the start, not every create.
   if (config.hookSpec) await readHookSpec(config.hookSpec);
   const cgroupParent = config.cgroupParent.replace(/^\/+|\/+$/g, '') || 'isulad';
@@ -108,11 +120,18 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   }
   const store = new ContainerStore(lcr.lxcpath);
   const images = new EmbeddedImageStore(path.join(config.graph, 'embedded'));
+  const oci = ociParts
+    ? new OciImages({
+        ...ociParts,
+        usersOf: (id) => store.all().flatMap((c) => (c.record.config.ImageId === id ? [{ id: c.id, running: c.state.Running }] : [])),
+        emit: (action, name, attributes) => ctx.events.emit('image', action, name, attributes),
+      })
+    : undefined;
   const ctx = wireContext({
     store,
     runtimes,
-    // iSulad's detection order: external rootfs first, then embedded images.
-    images: [new ExternalImageBackend(), new EmbeddedImageBackend(images)],
+    // An --external-rootfs wins, then OCI images (iSulad asks oci first), then embedded ones.
+    images: [new ExternalImageBackend(), ...(ociParts ? [new OciImageBackend(ociParts.store, ociParts.refs)] : []), new EmbeddedImageBackend(images)],
     graph: config.graph,
     defaults: {
       cgroupParent,
@@ -147,11 +166,16 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
     orphans.push(...swept);
   }
   if (orphans.length > 0) log.warn(`removed the leftovers of ${orphans.length} container(s) that have no record`);
+  // Container layers whose record is gone: a create or rm the daemon was killed in. Those of
+  // containers the collector still holds stay: their processes may hold the mount.
+  const known = [...store.all().map((c) => c.id), ...ctx.gc.leftovers().map((l) => l.id)];
+  await ociParts?.store.sweep(known).catch((e: Error) => log.error(`sweeping container layers: ${e.message}`));
   log.info(`restored ${loaded.length} container(s)`);
   ctx.gc.start();
   return {
     ctx,
     images,
+    ...(oci ? { oci } : {}),
     close: async () => {
       supervisor.close();
       ctx.restarts.close();

@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { invalidArgs } from '../api/errors.js';
-import type { DaemonFlags } from './config/config.js';
+import { DEFAULT_POD_SANDBOX_IMAGE, type DaemonFlags } from './config/config.js';
 
 export type DaemonInvocation = { kind: 'run'; flags: DaemonFlags } | { kind: 'version' } | { kind: 'help'; text: string };
 
@@ -31,6 +31,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'cgroup-parent', arg: 'PATH', describe: 'Parent cgroup of all containers (default /isulad)' },
   { name: 'storage-driver', arg: 'NAME', describe: 'Storage driver (default overlay2)' },
   { name: 'storage-opt', alias: 's', arg: 'OPT', describe: 'Storage driver options, repeatable' },
+  { name: 'registry-mirrors', arg: 'URL', describe: 'Registry tried before docker.io for its images, repeatable' },
+  { name: 'insecure-registry', arg: 'HOST', describe: 'Registry reached with unverified TLS or plain HTTP, repeatable' },
   { name: 'start-timeout', arg: 'DURATION', describe: 'Timeout of a container start, such as 2m' },
   { name: 'hook-spec', arg: 'FILE', describe: 'Default OCI hooks file for all containers' },
   { name: 'native.umask', arg: 'MASK', describe: 'Umask of containers: normal or secure' },
@@ -42,6 +44,12 @@ const FLAGS: FlagSpec[] = [
   { name: 'tlscacert', arg: 'FILE', describe: 'CA that signs client certificates (default /root/.iSulad/ca.pem)' },
   { name: 'tlscert', arg: 'FILE', describe: "The daemon's TLS certificate (default /root/.iSulad/cert.pem)" },
   { name: 'tlskey', arg: 'FILE', describe: "The daemon's TLS key (default /root/.iSulad/key.pem)" },
+  { name: 'enable-cri-v1', describe: "Serve Kubernetes' CRI v1 (runtime.v1) on the same sockets (default false, as iSulad)" },
+  { name: 'pod-sandbox-image', arg: 'IMAGE', describe: `Image of the pods' sandbox (pause) container (default ${DEFAULT_POD_SANDBOX_IMAGE})` },
+  { name: 'network-plugin', arg: 'NAME', describe: 'Pod network plugin: cni, or empty for none (default empty)' },
+  { name: 'cni-bin-dir', arg: 'DIR', describe: 'Folder of the CNI plugins (default /opt/cni/bin)' },
+  { name: 'cni-conf-dir', arg: 'DIR', describe: 'Folder of the CNI network configurations (default /etc/cni/net.d)' },
+  { name: 'websocket-server-listening-port', arg: 'PORT', describe: 'Port of the CRI streaming server on 127.0.0.1 (default 10350)' },
   { name: 'version', alias: 'V', describe: 'Print the version and exit' },
   { name: 'help', describe: 'Print this help and exit' },
 ];
@@ -107,6 +115,8 @@ export function parseDaemonArgs(argv: string[]): DaemonInvocation {
       cgroupParent: opt(parsed['cgroup-parent']),
       storageDriver: opt(parsed['storage-driver']),
       storageOpts: list(parsed['storage-opt']),
+      registryMirrors: list(parsed['registry-mirrors']),
+      insecureRegistries: list(parsed['insecure-registry']),
       startTimeout: opt(parsed['start-timeout']),
       hookSpec: opt(parsed['hook-spec']),
       nativeUmask: opt(parsed['native.umask']),
@@ -115,6 +125,12 @@ export function parseDaemonArgs(argv: string[]): DaemonInvocation {
       tlsCaCert: opt(parsed.tlscacert),
       tlsCert: opt(parsed.tlscert),
       tlsKey: opt(parsed.tlskey),
+      enableCriV1: bool(parsed['enable-cri-v1']),
+      podSandboxImage: opt(parsed['pod-sandbox-image']),
+      networkPlugin: opt(parsed['network-plugin']),
+      cniBinDir: opt(parsed['cni-bin-dir']),
+      cniConfDir: opt(parsed['cni-conf-dir']),
+      websocketPort: opt(parsed['websocket-server-listening-port']),
     },
   };
 }

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import v8 from 'node:v8';
 import { EngineError, generalError, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { containerService } from '../services/containers.js';
+import { archiveService } from '../services/image-archives.js';
 import { imageService } from '../services/images.js';
 import { systemService } from '../services/system.js';
 import { hostCgroups } from '../sys/cgroup/mounts.js';
@@ -12,15 +14,51 @@ import { createLogger, RotatingFileSink, StdoutSink, type Logger } from '../sys/
 import { loadDaemonConfig, type DaemonConfig } from './config/config.js';
 import { parseDaemonArgs } from './flags.js';
 import { startEngine } from './engine.js';
+import { openOciParts } from './oci-parts.js';
 import { claimSingleInstance } from './pidfile.js';
+import type { Route } from './grpc/dispatch.js';
 import { startServer, stopServer } from './server.js';
 import { makeDirs } from '../sys/dirs.js';
+import type { ReferencePort } from '../image/oci/ports.js';
+import type { OciImages } from '../image/oci/verbs.js';
 
 function socketGid(config: DaemonConfig): number {
   if (config.group === undefined) return groupId('isula') ?? 0;
   const gid = groupId(config.group);
   if (gid === undefined) throw generalError(`socket group "${config.group}" does not exist`);
   return gid;
+}
+
+/**
+ * CRI v1's routes when enable-cri-v1 is on. Loaded only then: the protobuf library and the
+ * CRI descriptors cost a daemon without CRI nothing (docs/design.md, "CRI: wire format and gRPC").
+ */
+async function criRoutes(config: DaemonConfig, oci: { images: OciImages; refs: ReferencePort } | undefined): Promise<Map<string, Route> | undefined> {
+  if (!config.enableCriV1) return undefined;
+  const [{ criRoutes: routes }, { criRuntimeService }, { criImageService }] = await Promise.all([
+    import('./grpc/cri-routes.js'),
+    import('../services/cri/runtime.js'),
+    import('../services/cri/images.js'),
+  ]);
+  return routes([
+    ...criRuntimeService({
+      engineVersion: ENGINE_VERSION,
+      cgroupDriver: 'cgroupfs',
+      podSandboxImage: config.podSandboxImage,
+      networkPlugin: config.networkPlugin,
+      cniBinDir: config.cniBinDir,
+      cniConfDir: config.cniConfDir,
+      criRuntimes: config.criRuntimes,
+      streamingPort: config.websocketPort,
+    }),
+    ...(oci
+      ? criImageService({
+          ...oci,
+          storageDir: path.join(config.graph, 'storage'),
+          podSandboxImage: config.podSandboxImage,
+        })
+      : []),
+  ]);
 }
 
 function makeLogger(config: DaemonConfig): Logger {
@@ -50,11 +88,35 @@ async function run(config: DaemonConfig): Promise<void> {
   for (const line of kernelDegradations(kernel)) log.warn(`kernel: ${line}`);
   const storageDriver = effectiveStorageDriver(config.storageDriver, kernel);
 
-  const engine = await startEngine(config, kernel, log);
+  const oci = await openOciParts(config, storageDriver, log.child('image'));
+  const engine = await startEngine(config, kernel, log, oci);
   const { store } = engine.ctx;
+  const images = imageService(engine.images, store, engine.ctx.events, kernel, engine.oci);
   const handlers = {
     ...containerService(engine.ctx),
-    ...imageService(engine.images, store, engine.ctx.events, kernel),
+    ...images,
+    ...archiveService({
+      archives: {
+        store: oci.store,
+        normalize: (name) => oci.refs.format(oci.refs.parse(name)),
+        familiar: oci.refs.familiar,
+        // Emptied by the store at every start: archives a load or save was working on when the daemon died.
+        tmpDir: path.join(config.graph, 'storage', 'tmp'),
+        emit: (action, id, attributes) => engine.ctx.events.emit('image', action, id, attributes),
+        warn: (m) => log.warn(m),
+      },
+      loadEmbedded: images['ImageService/Load'],
+      containers: store,
+      events: engine.ctx.events,
+      rootfsOf: async (c) => {
+        // An OCI container's layer stays mounted from create to rm; mount() mounts it again after a reboot.
+        if (c.record.config.ImageType === 'oci') return { path: await oci.store.mount(c.id), release: async () => undefined };
+        const base = c.record.config.BaseFs;
+        // An external rootfs directory is exported as it is; a block device is not.
+        return base && !base.startsWith('/dev/') ? { path: base, release: async () => undefined } : undefined;
+      },
+      warn: (m) => log.warn(m),
+    }),
     ...systemService({
       rootDir: config.graph,
       stateDir: config.state,
@@ -71,14 +133,16 @@ async function run(config: DaemonConfig): Promise<void> {
         const running = all.filter((c) => c.state.Running).length - paused;
         return { total: all.length, running, paused, stopped: all.length - running - paused };
       },
-      imageCount: () => engine.images.count(),
+      imageCount: () => engine.images.count() + (engine.oci?.store.listImages().length ?? 0),
       gcLeftovers: () => engine.ctx.gc.leftovers(),
     }),
   };
 
   // Signals are handled from before the socket exists: a client may see the socket (and a
   // supervisor send SIGTERM) before startServer has returned.
-  const serving = startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'));
+  const serving = criRoutes(config, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined).then((cri) =>
+    startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri),
+  );
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -91,6 +155,7 @@ async function run(config: DaemonConfig): Promise<void> {
       )
       .finally(async () => {
         await engine.close();
+        oci.close();
         for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
         release();
         log.info('stopped');
@@ -105,6 +170,7 @@ async function run(config: DaemonConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     await engine.close();
+    oci.close();
     release();
     throw e;
   }
@@ -112,7 +178,7 @@ async function run(config: DaemonConfig): Promise<void> {
   // One bad request must not take every container's supervision down with it.
   process.on('uncaughtException', (e) => log.error(`uncaught exception: ${e.stack ?? e.message}`));
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-  log.info('daemon ready');
+  log.info(config.enableCriV1 ? 'daemon ready, serving CRI v1 (runtime.v1) too' : 'daemon ready');
 }
 
 export async function daemonMain(argv: string[]): Promise<void> {

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import path from 'node:path';
 import type { HandlerTable } from '../services/handlers.js';
 import type { Logger } from '../sys/log.js';
 import { parseHost, type HostAddress } from '../common/host.js';
 import type { TlsSettings } from './config/config.js';
-import { onStream, routeTable } from './grpc/dispatch.js';
+import { acceptUnixConnection } from './grpc/authority.js';
+import { onStream, routeTable, type Route } from './grpc/dispatch.js';
 import { closeWhenIdle, serverOptions } from './grpc/limits.js';
 import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
 import { makeDirs } from '../sys/dirs.js';
@@ -25,8 +27,10 @@ export interface SocketOptions {
 
 /** The daemon's listening sockets and the HTTP/2 connections they accepted. */
 export interface GrpcServer {
-  readonly listeners: http2.Http2Server[];
+  readonly listeners: net.Server[];
   readonly sessions: Set<http2.ServerHttp2Session>;
+  /** Unix-socket connections that have sent nothing yet, so have no session. */
+  readonly silent: Set<net.Socket>;
 }
 
 /** A PEM file is a few kilobytes; a chain of certificates a few more. */
@@ -63,7 +67,7 @@ function makeServer(host: ListenHost, tls: TlsSettings | undefined): http2.Http2
   }) as unknown as http2.Http2Server;
 }
 
-async function listen(server: http2.Http2Server, host: ListenHost, socket: SocketOptions): Promise<void> {
+async function listen(server: net.Server, host: ListenHost, socket: SocketOptions): Promise<void> {
   const failure = (e: unknown): Error => new Error(`cannot listen on ${host.text}: ${(e as Error).message}`);
   if (host.kind === 'unix') {
     try {
@@ -90,10 +94,19 @@ async function listen(server: http2.Http2Server, host: ListenHost, socket: Socke
   }
 }
 
-/** Serves the handler table over gRPC on every host: unix sockets, and tcp:// with or without TLS. */
-export async function startServer(hosts: string[], handlers: HandlerTable, socket: SocketOptions, log: Logger): Promise<GrpcServer> {
-  const routes = routeTable(handlers);
-  const grpc: GrpcServer = { listeners: [], sessions: new Set() };
+/**
+ * Serves the handler table over gRPC on every host: unix sockets, and tcp:// with or without
+ * TLS; `more` adds routes of other services (CRI) on the same sockets.
+ */
+export async function startServer(
+  hosts: string[],
+  handlers: HandlerTable,
+  socket: SocketOptions,
+  log: Logger,
+  more: Map<string, Route> = new Map(),
+): Promise<GrpcServer> {
+  const routes = new Map([...routeTable(handlers), ...more]);
+  const grpc: GrpcServer = { listeners: [], sessions: new Set(), silent: new Set() };
   try {
     for (const text of hosts) {
       const host = listenHost(text, socket.tls);
@@ -107,9 +120,20 @@ export async function startServer(hosts: string[], handlers: HandlerTable, socke
       });
       // A client that fails the handshake (no certificate, an unknown CA) is refused here.
       server.on('tlsClientError', (e: Error & { reason?: string }) => log.warn(`${host.text}: refused a TLS client: ${e.reason ?? e.message.split('\n')[0]}`));
-      grpc.listeners.push(server);
-      await listen(server, host, socket);
-      server.on('error', (e) => log.error(`${host.text}: ${e.message}`));
+      // On unix sockets grpc-go clients may send a socket path as :authority, which nghttp2
+      // refuses: their connections reach node:http2 through the fix (./grpc/authority.ts).
+      const accept = (c: net.Socket): void => {
+        grpc.silent.add(c);
+        c.once('close', () => grpc.silent.delete(c));
+        acceptUnixConnection(c, (connection) => {
+          grpc.silent.delete(c);
+          server.emit('connection', connection);
+        });
+      };
+      const listener = host.kind === 'unix' ? net.createServer(accept) : server;
+      grpc.listeners.push(listener);
+      await listen(listener, host, socket);
+      listener.on('error', (e) => log.error(`${host.text}: ${e.message}`));
       const mode = socket.tls?.mode ?? 'none';
       if (host.kind === 'tcp' && mode === 'none') {
         log.warn(`listening on ${host.text} WITHOUT TLS (--tls=false): anyone who can reach this port controls the host; use --tlsverify`);
@@ -133,6 +157,8 @@ export async function startServer(hosts: string[], handlers: HandlerTable, socke
 export async function stopServer(server: GrpcServer): Promise<void> {
   const closed = server.listeners.map((l) => new Promise<void>((resolve) => (l.listening ? l.close(() => resolve()) : resolve())));
   for (const session of server.sessions) session.close();
+  // No call under way: nothing to wait for, and close() waits for every connection.
+  for (const socket of server.silent) socket.destroy();
   const force = setTimeout(() => {
     for (const session of server.sessions) session.destroy();
   }, 2000);

@@ -1,29 +1,64 @@
 import type { MountSpec } from '../api/containers.js';
 
-/** What an image contributes to a container's configuration (iSulad merges these at create). */
+/** A health check as an image gives it (Docker's image config: durations in nanoseconds). */
+export interface ImageHealthcheck {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
+}
+
+/** What an image contributes to a container's configuration (merged at create, as Docker does). */
 export interface ImageConfig {
   env: string[];
   entrypoint: string[];
+  /** The image's default command, used when the user gives none and no --entrypoint. */
+  cmd?: string[];
   workdir: string;
+  user?: string;
+  stopSignal?: string;
+  healthcheck?: ImageHealthcheck;
+  labels?: Record<string, string>;
+  /** Recorded in the container's config for later issues (ports, volumes); not acted on yet. */
+  exposedPorts?: Record<string, object>;
+  volumes?: Record<string, object>;
 }
+
+export type ImageKind = 'external' | 'embedded' | 'oci';
 
 /** The result of resolving `IMAGE` / `--external-rootfs` at create time. */
 export interface ResolvedImage {
   /** Shown as the container's image: a name:tag, or `none` for a bare external rootfs. */
   name: string;
-  type: 'external' | 'embedded';
-  /** Root filesystem: a directory or a block device. */
+  type: ImageKind;
+  /** The image's id (`sha256:...`) when the kind has one (OCI). */
+  id?: string;
+  /**
+   * Root filesystem: a directory or a block device. For kinds with a rootfs per container
+   * (OCI) this is empty until `createRootfs` made it.
+   */
   rootfs: { kind: 'dir' | 'block'; path: string };
   /** Read-only layers mounted before the user's own mounts. */
   mounts: MountSpec[];
   config: ImageConfig;
-  /** Directory whose etc/passwd and etc/group name users for -u. */
+  /** Directory whose etc/passwd and etc/group name users for -u (after createRootfs for OCI). */
   userDbRoot: string;
 }
 
-/** An image back-end (iSulad's bim_ops), picked by `detect()` in iSulad's order. */
+/**
+ * An image back-end (iSulad's bim_ops), picked by `detect()` in the daemon's order. The
+ * rootfs methods exist for kinds that give every container a rootfs of its own (OCI: a
+ * writable layer over the image's, mounted with overlay); the others share the image's.
+ */
 export interface ImageBackend {
-  readonly kind: ResolvedImage['type'];
+  readonly kind: ImageKind;
   detect(image: string, externalRootfs: string | undefined): boolean;
   resolve(image: string, externalRootfs: string | undefined): Promise<ResolvedImage>;
+  /** At create, before the record is written: makes and mounts the container's rootfs; returns its directory. */
+  createRootfs?(containerId: string, image: ResolvedImage): Promise<string>;
+  /** Before a start: mounts the rootfs again if it is not (after a reboot); returns its directory. */
+  mountRootfs?(containerId: string): Promise<string>;
+  /** At rm, after the record is gone: unmounts and deletes the container's rootfs. */
+  removeRootfs?(containerId: string): Promise<void>;
 }

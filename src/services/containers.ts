@@ -18,7 +18,7 @@ import { updateContainer } from '../container/update.js';
 import { inspectView } from '../container/view.js';
 import type { HandlerTable } from './handlers.js';
 
-type ContainerHandlers = Omit<HandlerTable, 'SystemService/Version' | 'SystemService/Info' | `ImageService/${string}`>;
+type ContainerHandlers = Omit<HandlerTable, 'SystemService/Version' | 'SystemService/Info' | `ImageService/${string}` | 'ContainerService/Export'>;
 
 const cancelledOf = (call: { onCancel(listener: () => void): void }): Promise<void> => new Promise((resolve) => call.onCancel(resolve));
 

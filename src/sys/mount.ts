@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 
-function run(cmd: string, args: string[]): Promise<void> {
+function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, LC_ALL: 'C' } }, (err, _stdout, stderr) => {
+    execFile(cmd, args, { env: { ...process.env, LC_ALL: 'C' }, cwd }, (err, _stdout, stderr) => {
       if (!err) return resolve();
       const detail = stderr.toString().trim().split('\n')[0] || err.message;
       reject(new Error(`${cmd} ${args.join(' ')} failed: ${detail.replace(/^(u?mount): /, '')}`));
@@ -29,6 +29,24 @@ export function isMountPoint(dir: string): boolean {
 export async function mountDevice(device: string, dir: string, readOnly: boolean): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   await run('mount', ['-o', readOnly ? 'ro' : 'rw', device, dir]);
+}
+
+/** The kernel takes one page of mount options (mount(2)); longer ones fail with a vague EINVAL. */
+export const MAX_MOUNT_OPTIONS = 4095;
+
+/**
+ * Mounts a filesystem of type `fstype` with `options` on `target`, mount(8) running in `cwd`:
+ * relative paths in the options (overlay's short lowerdir links) resolve there, so more
+ * layers fit in the one page the kernel takes.
+ */
+export async function mountFs(fstype: string, source: string, target: string, options: string, cwd?: string): Promise<void> {
+  if (options.length > MAX_MOUNT_OPTIONS) throw new Error(`mount ${target}: ${options.length} bytes of mount options, over the kernel's ${MAX_MOUNT_OPTIONS}`);
+  await run('mount', ['-t', fstype, '-o', options, source, target], cwd);
+}
+
+/** Flushes the filesystem holding `dir` to disk (syncfs(2), through coreutils' `sync -f`). */
+export function syncFilesystem(dir: string): Promise<void> {
+  return run('sync', ['-f', dir]);
 }
 
 /** Unmounts `dir` if it is a mount point; a busy one is detached lazily. */

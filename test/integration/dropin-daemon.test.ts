@@ -97,8 +97,7 @@ describe("iSulad's daemon.json", () => {
       assert.deepEqual(
         warnings.map((l) => l.replace(/^.*\] /, '')),
         [
-          'daemon.json: "storage-opts" ignored: storage options apply to OCI image storage; OCI images are not available yet',
-          'daemon.json: "cri-runtimes" ignored: CRI is not served yet',
+          'daemon.json: "cri-runtimes" ignored: RuntimeClass handlers; CRI pod sandboxes are not built yet',
           'default-runtime "runc": OCI runtimes are not available yet; containers that name no runtime run on lcr',
         ],
         engine.stdout,

@@ -127,9 +127,8 @@ describe('daemon.json of iSulad releases', () => {
     assert.deepEqual(c.warnings, [
       'daemon.json: "image-opt-timeout" is a key of older iSulad releases; ignored',
       'daemon.json: "image-server-sock-addr" is a key of older iSulad releases; ignored',
-      'daemon.json: "enable-cri-v1" ignored: CRI is not served yet',
       'daemon.json: "network-plugin" ignored: CNI networks are not available yet',
-      'daemon.json: "cri-runtimes" ignored: CRI is not served yet',
+      'daemon.json: "cri-runtimes" ignored: RuntimeClass handlers; CRI pod sandboxes are not built yet',
     ]);
   });
 

@@ -12,7 +12,7 @@ import {
   parseSettings,
   Setting,
   type Frame,
-} from '../../src/client/h2/frames.js';
+} from '../../src/common/h2/frames.js';
 
 describe('HTTP/2 frames', () => {
   it('encode the 9-byte header of RFC 7540 section 4.1', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeHeaders, HpackDecoder, huffmanCodes, huffmanDecode, type HeaderList } from '../../src/client/h2/hpack.js';
+import { encodeHeaders, HpackDecoder, huffmanCodes, huffmanDecode, type HeaderList } from '../../src/common/h2/hpack.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 

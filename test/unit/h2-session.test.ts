@@ -17,8 +17,8 @@ import {
   PREFACE,
   Setting,
   type Frame,
-} from '../../src/client/h2/frames.js';
-import { encodeHeaders, HpackDecoder } from '../../src/client/h2/hpack.js';
+} from '../../src/common/h2/frames.js';
+import { encodeHeaders, HpackDecoder } from '../../src/common/h2/hpack.js';
 import { H2Session, RecvWindow, type StreamError, type StreamEvents } from '../../src/client/h2/session.js';
 import { connectUnix } from '../../src/client/unix-socket.js';
 

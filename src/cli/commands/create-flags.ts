@@ -11,6 +11,7 @@ export const CREATE_OPTIONS: OptionTable = {
   name: { alias: 'n', type: 'string', describe: 'Name of the container' },
   'external-rootfs': { type: 'string', describe: 'Rootfs (directory or block device) not managed by isulad' },
   runtime: { alias: 'R', type: 'string', describe: 'Runtime to use for the container (lcr, lxc)' },
+  pull: { type: 'string', describe: 'Pull image before running: missing (default), always or never' },
   'system-container': { type: 'boolean', describe: 'Extend some features only needed by running a system container' },
   env: { alias: 'e', type: 'string', list: true, describe: 'Set environment variables' },
   'env-file': { type: 'string', list: true, describe: 'Read in a line delimited file of environment variables' },

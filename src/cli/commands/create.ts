@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { createWithPull } from '../create-pull.js';
 import { CREATE_OPTIONS, createRequestOf } from './create-flags.js';
 
 const create: Command = {
@@ -7,7 +8,7 @@ const create: Command = {
   haltAtPositional: true,
   options: CREATE_OPTIONS,
   async run(args, ctx) {
-    const { id } = await ctx.client().unary('ContainerService/Create', createRequestOf(args));
+    const id = await createWithPull(ctx, args, createRequestOf(args));
     ctx.out(id);
     return 0;
   },

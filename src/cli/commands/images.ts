@@ -1,6 +1,7 @@
 import { formatBytes } from '../../common/units.js';
 import type { Command } from '../command.js';
 import { strList } from '../command.js';
+import { filtersOf } from '../format/filters.js';
 import { renderTable } from '../format/table.js';
 
 const images: Command = {
@@ -8,19 +9,22 @@ const images: Command = {
   describe: 'List images',
   options: {
     quiet: { alias: 'q', type: 'boolean', describe: 'Only show image IDs' },
-    filter: { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided (reference=NAME[:TAG])' },
+    filter: { alias: 'f', type: 'string', list: true, describe: 'Filter output based on conditions provided (dangling=true|false, reference=PATTERN)' },
+    digests: { type: 'boolean', describe: 'Show digests' },
+    'no-trunc': { type: 'boolean', describe: "Don't truncate output" },
   },
+  subcommands: { prune: async () => (await import('./images-prune.js')).default },
   async run(args, ctx) {
-    const filters: Record<string, string[]> = {};
-    for (const f of strList(args.filter)) {
-      const eq = f.indexOf('=');
-      (filters[eq < 0 ? f : f.slice(0, eq)] ??= []).push(eq < 0 ? '' : f.slice(eq + 1));
-    }
-    const { images: list } = await ctx.client().unary('ImageService/List', { filters });
+    const { images: list } = await ctx.client().unary('ImageService/List', { filters: filtersOf(strList(args.filter)) });
+    const full = args['no-trunc'] === true;
+    const id = (hex: string): string => (full ? `sha256:${hex}` : hex.slice(0, 12));
     if (args.quiet === true) {
-      if (list.length) ctx.out(list.map((i) => i.id.slice(0, 12)).join('\n'));
+      // One line per image, however many names it has.
+      const ids = [...new Set(list.map((i) => id(i.id)))];
+      if (ids.length) ctx.out(ids.join('\n'));
       return 0;
     }
+    const digests = args.digests === true;
     const rows = list.map((i) => {
       const colon = i.name.lastIndexOf(':');
       const created = new Date(i.created);
@@ -30,9 +34,10 @@ const images: Command = {
             .toISOString()
             .replace('T', ' ')
             .replace(/\.\d+Z$/, '');
-      return [i.name.slice(0, colon), i.name.slice(colon + 1), i.id.slice(0, 12), createdText, formatBytes(i.size)];
+      const repo = [i.name.slice(0, colon), i.name.slice(colon + 1)];
+      return [...repo, ...(digests ? [i.type === 'oci' ? i.digest : '<none>'] : []), id(i.id), createdText, formatBytes(i.size)];
     });
-    ctx.out(renderTable(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));
+    ctx.out(renderTable(['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'], rows));
     return 0;
   },
 };

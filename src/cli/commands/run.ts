@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { attachAndStart } from '../stream.js';
+import { createWithPull } from '../create-pull.js';
 import { CREATE_OPTIONS, createRequestOf } from './create-flags.js';
 
 const run: Command = {
@@ -15,7 +16,7 @@ const run: Command = {
     const detach = args.detach === true;
     const request = createRequestOf(args, args.rm === true);
     const client = ctx.client();
-    const { id } = await client.unary('ContainerService/Create', request);
+    const id = await createWithPull(ctx, args, request);
     if (detach) {
       await client.unary('ContainerService/Start', { id });
       ctx.out(id);

@@ -1,6 +1,6 @@
-import { CANCEL, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, encodeFrame, encodeRstStream, encodeSettings, encodeWindowUpdate } from './frames.js';
-import { ERROR_NAMES, Flag, framePayload, FrameParser, FrameType, parseSettings, PREFACE, Setting, type Frame } from './frames.js';
-import { encodeHeaders, HpackDecoder, type HeaderList } from './hpack.js';
+import { CANCEL, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, encodeFrame, encodeRstStream, encodeSettings, encodeWindowUpdate } from '../../common/h2/frames.js';
+import { ERROR_NAMES, Flag, framePayload, FrameParser, FrameType, parseSettings, PREFACE, Setting, type Frame } from '../../common/h2/frames.js';
+import { encodeHeaders, HpackDecoder, type HeaderList } from '../../common/h2/hpack.js';
 
 /**
  * The client side of one HTTP/2 connection (RFC 7540), just what a gRPC client needs:

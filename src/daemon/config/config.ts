@@ -51,10 +51,17 @@ export interface DaemonConfig {
   nativeUmask: 'normal' | 'secure';
   registryMirrors: string[];
   insecureRegistries: string[];
+  /** CRI v1 on the engine's sockets (iSulad: daemon.json `enable-cri-v1`, off by default). */
+  enableCriV1: boolean;
   podSandboxImage: string;
+  /** '' (no pod network) or 'cni'. */
   networkPlugin: string;
   cniBinDir: string;
   cniConfDir: string;
+  /** RuntimeClass handler → runtime name. */
+  criRuntimes: Record<string, string>;
+  /** The CRI streaming server's port on 127.0.0.1. */
+  websocketPort: number;
   hookSpec: string | undefined;
   configFile: string | undefined;
   /** One line each for what is accepted but not acted on, logged once the log is open. */
@@ -76,6 +83,8 @@ export interface DaemonFlags {
   cgroupParent?: string;
   storageDriver?: string;
   storageOpts?: string[];
+  registryMirrors?: string[];
+  insecureRegistries?: string[];
   startTimeout?: string;
   hookSpec?: string;
   nativeUmask?: string;
@@ -84,6 +93,12 @@ export interface DaemonFlags {
   tlsCaCert?: string;
   tlsCert?: string;
   tlsKey?: string;
+  enableCriV1?: boolean;
+  podSandboxImage?: string;
+  networkPlugin?: string;
+  cniBinDir?: string;
+  cniConfDir?: string;
+  websocketPort?: string;
 }
 
 /** iSulad's shipped file is 1 KB; one of every key with long lists stays far below this. */
@@ -166,6 +181,48 @@ function checkTlsFiles(tls: TlsSettings): void {
   }
 }
 
+/** iSulad's default sandbox image names the machine as Go does (pause-amd64:3.0). */
+const PAUSE_ARCH: Partial<Record<NodeJS.Architecture, string>> = { x64: 'amd64', arm64: 'aarch64' };
+export const DEFAULT_POD_SANDBOX_IMAGE = `pause-${PAUSE_ARCH[process.arch] ?? process.arch}:3.0`;
+export const DEFAULT_WEBSOCKET_PORT = 10350;
+
+/** The CRI keys: each checked here, so a bad value stops the daemon at start with its name. */
+function criSettings(
+  flags: DaemonFlags,
+  file: Record<string, unknown>,
+): Pick<DaemonConfig, 'enableCriV1' | 'podSandboxImage' | 'networkPlugin' | 'cniBinDir' | 'cniConfDir' | 'criRuntimes' | 'websocketPort'> {
+  const str = (key: string): string | undefined => file[key] as string | undefined;
+  const networkPlugin = flags.networkPlugin ?? str('network-plugin') ?? '';
+  if (networkPlugin !== '' && networkPlugin !== 'cni')
+    throw invalidArgs(`invalid network-plugin "${networkPlugin}": want cni or an empty string (no pod network)`);
+  const dir = (key: string, flag: string | undefined, fallback: string): string => {
+    // iSulad's shipped daemon.json has empty strings: the defaults then.
+    const value = flag || str(key) || fallback;
+    if (!value.startsWith('/')) throw invalidArgs(`invalid ${key} "${value}": want an absolute path`);
+    return value;
+  };
+  const podSandboxImage = flags.podSandboxImage ?? str('pod-sandbox-image') ?? '';
+  if (/\s/.test(podSandboxImage)) throw invalidArgs(`invalid pod-sandbox-image "${podSandboxImage}": an image reference has no spaces`);
+  const criRuntimes = (file['cri-runtimes'] as Record<string, string> | undefined) ?? {};
+  for (const [handler, runtime] of Object.entries(criRuntimes)) {
+    if (handler === '' || runtime === '') throw invalidArgs(`invalid cri-runtimes entry "${handler}": "${runtime}": want a handler name and a runtime name`);
+  }
+  const portText = flags.websocketPort ?? file['websocket-server-listening-port'];
+  const websocketPort = portText === undefined ? DEFAULT_WEBSOCKET_PORT : Number(portText);
+  if (!Number.isInteger(websocketPort) || websocketPort < 1 || websocketPort > 65535) {
+    throw invalidArgs(`invalid websocket-server-listening-port "${portText}": want a port from 1 to 65535`);
+  }
+  return {
+    enableCriV1: flags.enableCriV1 ?? (file['enable-cri-v1'] as boolean | undefined) ?? false,
+    podSandboxImage: podSandboxImage || DEFAULT_POD_SANDBOX_IMAGE,
+    networkPlugin,
+    cniBinDir: dir('cni-bin-dir', flags.cniBinDir, '/opt/cni/bin'),
+    cniConfDir: dir('cni-conf-dir', flags.cniConfDir, '/etc/cni/net.d'),
+    criRuntimes,
+    websocketPort,
+  };
+}
+
 const logOptKeys = new Set(['log-path', 'log-file-mode', 'max-file', 'max-size']);
 
 /** Merges defaults, the config file and flags. Flags override scalar keys of the file. */
@@ -177,6 +234,8 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
   noListConflict('hosts', '-H/--host', flags.hosts, file.hosts);
   noListConflict('storage-opts', '--storage-opt', flags.storageOpts, file['storage-opts']);
   noListConflict('log-opts', '--log-opt', flags.logOpts, file['log-opts']);
+  noListConflict('registry-mirrors', '--registry-mirrors', flags.registryMirrors, file['registry-mirrors']);
+  noListConflict('insecure-registries', '--insecure-registry', flags.insecureRegistries, file['insecure-registries']);
 
   const logLevel = (flags.logLevel ?? str('log-level') ?? 'INFO').toUpperCase();
   if (!isLogLevel(logLevel)) {
@@ -243,12 +302,9 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
     containerLogDriver: containerLog.driver ?? 'json-file',
     containerLogOpts: containerLog.opts ?? {},
     nativeUmask,
-    registryMirrors: (file['registry-mirrors'] as string[] | undefined) ?? [],
-    insecureRegistries: (file['insecure-registries'] as string[] | undefined) ?? [],
-    podSandboxImage: str('pod-sandbox-image') ?? '',
-    networkPlugin: str('network-plugin') ?? '',
-    cniBinDir: str('cni-bin-dir') || '/opt/cni/bin',
-    cniConfDir: str('cni-conf-dir') || '/etc/cni/net.d',
+    registryMirrors: flags.registryMirrors ?? (file['registry-mirrors'] as string[] | undefined) ?? [],
+    insecureRegistries: flags.insecureRegistries ?? (file['insecure-registries'] as string[] | undefined) ?? [],
+    ...criSettings(flags, file),
     hookSpec: flags.hookSpec ?? str('hook-spec'),
     configFile: flags.configFile ?? (fs.existsSync(configFile) ? configFile : undefined),
     warnings,

@@ -20,26 +20,22 @@ interface Ignored {
   what: string;
 }
 
-const OCI_IMAGES = 'OCI images are not available yet';
-const CRI = 'CRI is not served yet';
+const OCI_IMAGES = 'not supported for OCI images';
+const PODS = 'CRI pod sandboxes are not built yet';
 const CNI = 'CNI networks are not available yet';
 const PLUGINS = 'plugins and NRI are not supported';
 
 const notActedOn: Readonly<Record<string, Ignored>> = {
   engine: { inert: ['lcr'], what: 'this engine runs lcr only' },
-  'storage-opts': { inert: [[]], what: `storage options apply to OCI image storage; ${OCI_IMAGES}` },
-  'storage-enable-remote-layer': { inert: [false], what: OCI_IMAGES },
-  'registry-mirrors': { inert: [[]], what: OCI_IMAGES },
-  'insecure-registries': { inert: [[]], what: OCI_IMAGES },
-  'image-layer-check': { inert: [false], what: OCI_IMAGES },
-  'use-decrypted-key': { inert: [true], what: OCI_IMAGES },
-  'insecure-skip-verify-enforce': { inert: [false], what: OCI_IMAGES },
-  'pod-sandbox-image': { inert: [''], what: CRI },
-  'enable-cri-v1': { inert: [false], what: CRI },
-  'cri-runtimes': { inert: [{}], what: CRI },
-  'cri-sandboxers': { inert: [{}], what: CRI },
-  'enable-pod-events': { inert: [false], what: CRI },
-  'websocket-server-listening-port': { inert: [10350], what: `the streaming server; ${CRI}` },
+  'storage-enable-remote-layer': { inert: [false], what: `remote layers are ${OCI_IMAGES}` },
+  'image-layer-check': { inert: [false], what: 'every layer is verified as it is pulled or loaded; a check of stored layers at start is not supported' },
+  'use-decrypted-key': { inert: [true], what: `encrypted images are ${OCI_IMAGES}` },
+  'insecure-skip-verify-enforce': { inert: [false], what: `this option is ${OCI_IMAGES}` },
+  'pod-sandbox-image': { inert: [''], what: PODS },
+  'cri-runtimes': { inert: [{}], what: `RuntimeClass handlers; ${PODS}` },
+  'cri-sandboxers': { inert: [{}], what: 'external sandboxers are not supported' },
+  'enable-pod-events': { inert: [false], what: `GetContainerEvents; ${PODS}` },
+  'websocket-server-listening-port': { inert: [10350], what: 'the CRI streaming server (exec, attach, port-forward) is not built yet' },
   'network-plugin': { inert: [''], what: CNI },
   'cni-bin-dir': { inert: ['', '/opt/cni/bin'], what: CNI },
   'cni-conf-dir': { inert: ['', '/etc/cni/net.d'], what: CNI },

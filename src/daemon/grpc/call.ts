@@ -16,6 +16,14 @@ const RESPONSE_HEADERS = {
   'grpc-accept-encoding': 'identity',
 };
 
+/** How a call's messages are read and written: CBOR for the isula services, protobuf for CRI. */
+export interface MessageCodec {
+  decode(bytes: Buffer): unknown;
+  encode(message: unknown): Uint8Array;
+}
+
+export const CBOR_CODEC: MessageCodec = { decode: decodeMessage, encode: encodeMessage };
+
 function header(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -49,6 +57,7 @@ export class ServerCall {
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     headers: http2.IncomingHttpHeaders,
+    private readonly codec: MessageCodec = CBOR_CODEC,
   ) {
     // A reset stream or a lost connection shows as 'close'; 'error' needs a listener only so
     // that it does not throw.
@@ -90,7 +99,7 @@ export class ServerCall {
           this.requestBytes -= raw.length + 5;
           let message: unknown;
           try {
-            message = decodeMessage(raw);
+            message = this.codec.decode(raw);
           } catch (e) {
             throw new GrpcError(Status.INTERNAL, `cannot decode request message: ${(e as Error).message}`);
           }
@@ -130,7 +139,7 @@ export class ServerCall {
     // destroyed comes a tick before 'close' (and the cancel).
     if (this.ended || this.isCancelled || this.stream.destroyed) return;
     this.sendHeaders();
-    const framed = frameMessage(encodeMessage(message));
+    const framed = frameMessage(this.codec.encode(message));
     // Past the stream's high-water mark, hold responses instead of piling up writes; they go
     // out as one write at 'drain'.
     if (this.waiting) {

@@ -5,16 +5,20 @@ import { ERROR_KINDS, type EngineError, toEngineError } from '../../api/errors.j
 import { grpcPath, methodKinds, type MethodKind, type MethodName } from '../../api/rpc.js';
 import type { HandlerTable, StreamCall } from '../../services/handlers.js';
 import type { Logger } from '../../sys/log.js';
-import { ServerCall } from './call.js';
+import { CBOR_CODEC, ServerCall, type MessageCodec } from './call.js';
 import { GRPC_LIMITS } from './limits.js';
 import { GrpcError, Status, type CallStatus } from '../../api/grpc-status.js';
 
 type AnyHandler = (request: unknown, call?: StreamCall<MethodName>) => Promise<unknown>;
 
 export interface Route {
-  method: MethodName;
+  /** `Svc/Name` of the isula services, `runtime.v1.Svc/Name` of CRI: for the log. */
+  method: string;
   kind: MethodKind;
   handler: AnyHandler;
+  codec: MessageCodec;
+  /** Protobuf messages: the request's content-type must allow them. */
+  protobuf?: boolean;
 }
 
 /**
@@ -71,7 +75,6 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
       return call.cancelled;
     },
   };
-  const wrapped = route.kind === 'unary' ? undefined : streamCall;
 
   if (route.kind === 'bidi') {
     // The first message is the call's request; later ones go to onMessage.
@@ -80,7 +83,7 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
       (m) => {
         if (!started) {
           started = true;
-          answer(route, call, m, log, wrapped);
+          answer(route, call, m, log, streamCall);
         } else if (listener) deliver(m);
         else {
           if (queued.length === 0) call.pauseInput();
@@ -110,7 +113,8 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
     },
     () => {
       clearTimeout(incomplete);
-      if (requests.length === 1) answer(route, call, requests[0], log, wrapped);
+      // Unary handlers get it too: a long one (a CRI pull) stops when its client goes away.
+      if (requests.length === 1) answer(route, call, requests[0], log, streamCall);
       else refuse();
     },
   );
@@ -119,7 +123,7 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
 export function routeTable(handlers: HandlerTable): Map<string, Route> {
   const routes = new Map<string, Route>();
   for (const method of Object.keys(methodKinds) as MethodName[]) {
-    routes.set(grpcPath(method), { method, kind: methodKinds[method], handler: handlers[method] as AnyHandler });
+    routes.set(grpcPath(method), { method, kind: methodKinds[method], handler: handlers[method] as AnyHandler, codec: CBOR_CODEC });
   }
   return routes;
 }
@@ -133,10 +137,13 @@ export function onStream(routes: Map<string, Route>, log: Logger, stream: http2.
     stream.respond({ ':status': status }, { endStream: true });
   };
   if (headers[':method'] !== 'POST') return refuse(405);
-  if (!headers['content-type']?.startsWith('application/grpc')) return refuse(415);
-  const call = new ServerCall(stream, headers);
+  const contentType = headers['content-type'] ?? '';
+  if (!contentType.startsWith('application/grpc')) return refuse(415);
   const target = headers[':path'] ?? '';
   const route = routes.get(target);
+  // The CRI services speak protobuf only: `application/grpc` means it, `+proto` names it.
+  if (route?.protobuf && contentType !== 'application/grpc' && !contentType.startsWith('application/grpc+proto')) return refuse(415);
+  const call = new ServerCall(stream, headers, route?.codec);
   if (!route) return call.finish({ code: Status.UNIMPLEMENTED, message: `The server does not implement the method ${target}` });
   serve(route, call, log);
 }

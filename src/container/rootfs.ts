@@ -1,0 +1,23 @@
+import type { ImageBackend } from '../image/image.js';
+import type { Container } from './container.js';
+import type { EngineContext } from './context.js';
+
+/** The back-end that made the container's rootfs, when its kind gives each container one. */
+function rootfsOwner(ctx: EngineContext, c: Container): ImageBackend | undefined {
+  return ctx.images.find((b) => b.kind === c.record.config.ImageType && b.mountRootfs !== undefined);
+}
+
+/**
+ * Before a start: an image's rootfs stays mounted from create to rm (restarts and restores need
+ * nothing), but a reboot or an admin's umount takes it away; mounting again is a no-op otherwise.
+ */
+export async function ensureRootfs(ctx: EngineContext, c: Container): Promise<void> {
+  await rootfsOwner(ctx, c)?.mountRootfs?.(c.id);
+}
+
+/** After the record is gone: the container's own rootfs goes too. A failure is logged; the start sweep retries it. */
+export async function removeRootfs(ctx: EngineContext, c: Container): Promise<void> {
+  const owner = rootfsOwner(ctx, c);
+  if (!owner?.removeRootfs) return;
+  await owner.removeRootfs(c.id).catch((e: Error) => ctx.log.warn(`removing the rootfs of ${c.id}: ${e.message}`));
+}

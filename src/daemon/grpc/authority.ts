@@ -1,0 +1,295 @@
+import { Duplex } from 'node:stream';
+import type net from 'node:net';
+import { GRPC_LIMITS } from './limits.js';
+import { DEFAULT_MAX_FRAME_SIZE, encodeFrame, Flag, FrameType, PREFACE } from '../../common/h2/frames.js';
+import { encodeHeaders, HpackDecoder, type HeaderList } from '../../common/h2/hpack.js';
+
+/*
+ * grpc-go clients dialled with a bare socket path (kubelet up to 1.26, crictl 1.26) send that
+ * path as `:authority`. nghttp2, under node:http2, checks the authority's characters
+ * (RFC 3986) and resets every such stream with PROTOCOL_ERROR before the server sees it, and
+ * node:http2 has no option to turn the check off. So on unix sockets the daemon reads the
+ * client's frames first: header blocks are decoded (following the client's HPACK table),
+ * a bad `:authority` becomes `localhost` (what grpc-go sends for unix:// targets), and the
+ * block goes on re-encoded as literals without indexing, so nghttp2's table stays empty and
+ * cannot fall out of step. Every other frame passes through untouched, DATA uncopied.
+ *
+ * Going through JavaScript costs a call about 0.4 ms of the daemon's CPU, so a connection
+ * whose first read holds its first header block, with a good authority (the isula client
+ * sends everything at once), goes to node:http2 directly; the others (grpc-go waits for the
+ * server's SETTINGS before its first request) get the rewriting.
+ */
+
+/** What nghttp2 accepts in an authority (nghttp2_check_authority). */
+const VALID_AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:%@[\]]*$/;
+const LOCALHOST = 'localhost';
+
+/**
+ * A header block, or the list it decodes to (counted as HPACK counts), larger than this is
+ * refused by closing the connection: node:http2 refuses a header list past 64 KiB anyway.
+ */
+const MAX_HEADER_BLOCK = 64 * 1024;
+/** The server never raises SETTINGS_MAX_FRAME_SIZE: a longer frame is nghttp2's to refuse. */
+const MAX_FRAME = DEFAULT_MAX_FRAME_SIZE;
+
+/** One header block: the authority fixed, re-encoded. Exported for the unit tests. */
+export function fixHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([name, value]) => (name === ':authority' && !VALID_AUTHORITY.test(value) ? [name, LOCALHOST] : [name, value]));
+}
+
+/**
+ * Rewrites the header blocks of a client's HTTP/2 byte stream, as above. Throws on a stream
+ * it cannot follow (bad HPACK, a header block past its limit, CONTINUATION out of place); the
+ * connection is then closed, as nghttp2 would for the same faults.
+ */
+export class HeaderRewriter {
+  private state: 'preface' | 'header' | 'pass' | 'block' | 'raw' = 'preface';
+  private partial: Buffer = Buffer.alloc(0);
+  /** Bytes of the current frame still to pass through or to collect. */
+  private left = 0;
+  private frame = { type: 0, flags: 0, streamId: 0 };
+  private collected: Buffer[] = [];
+  private collectedBytes = 0;
+  /** The stream and END_STREAM of a header block awaiting CONTINUATION frames. */
+  private open: { streamId: number; endStream: boolean } | undefined;
+  private block: Buffer[] = [];
+  private blockBytes = 0;
+  private readonly decoder = new HpackDecoder();
+
+  /** The bytes to hand on for `chunk`. */
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      switch (this.state) {
+        case 'raw':
+          out.push(at === 0 ? chunk : chunk.subarray(at));
+          return out;
+        case 'preface':
+        case 'header': {
+          const need = (this.state === 'preface' ? PREFACE.length : 9) - this.partial.length;
+          const take = chunk.subarray(at, at + need);
+          at += take.length;
+          this.partial = this.partial.length === 0 ? take : Buffer.concat([this.partial, take]);
+          if (take.length < need) break;
+          const bytes = this.partial;
+          this.partial = Buffer.alloc(0);
+          if (this.state === 'preface') {
+            out.push(bytes);
+            // Not HTTP/2 with prior knowledge: nghttp2 answers it.
+            this.state = bytes.equals(PREFACE) ? 'header' : 'raw';
+            break;
+          }
+          this.startFrame(bytes, out);
+          break;
+        }
+        case 'pass': {
+          const take = Math.min(this.left, chunk.length - at);
+          out.push(chunk.subarray(at, at + take));
+          at += take;
+          this.left -= take;
+          if (this.left === 0) this.state = 'header';
+          break;
+        }
+        case 'block': {
+          const take = Math.min(this.left, chunk.length - at);
+          // A copy: the read buffer's slice would hold the whole chunk.
+          this.collected.push(Buffer.from(chunk.subarray(at, at + take)));
+          this.collectedBytes += take;
+          at += take;
+          this.left -= take;
+          if (this.left === 0) {
+            this.state = 'header';
+            this.endFrame(out);
+          }
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  private startFrame(header: Buffer, out: Buffer[]): void {
+    const length = header.readUIntBE(0, 3);
+    const type = header[3]!;
+    const flags = header[4]!;
+    const streamId = header.readUInt32BE(5) & 0x7fffffff;
+    if (this.open && type !== FrameType.CONTINUATION) throw new Error('HTTP/2: a header block is interrupted by another frame');
+    const blockFrame = type === FrameType.HEADERS || type === FrameType.CONTINUATION;
+    if (!blockFrame || length > MAX_FRAME) {
+      // An oversized frame goes to nghttp2 unparsed; it closes the connection for it.
+      out.push(header);
+      this.state = length > MAX_FRAME && blockFrame ? 'raw' : 'pass';
+      this.left = length;
+      if (length === 0) this.state = this.state === 'raw' ? 'raw' : 'header';
+      return;
+    }
+    this.frame = { type, flags, streamId };
+    this.collected = [];
+    this.collectedBytes = 0;
+    this.left = length;
+    this.state = 'block';
+    if (length === 0) {
+      this.state = 'header';
+      this.endFrame(out);
+    }
+  }
+
+  private endFrame(out: Buffer[]): void {
+    const { type, flags, streamId } = this.frame;
+    let fragment = Buffer.concat(this.collected, this.collectedBytes);
+    this.collected = [];
+    if (type === FrameType.HEADERS) {
+      let start = 0;
+      let end = fragment.length;
+      if (flags & Flag.PADDED) {
+        start = 1;
+        end -= fragment[0] ?? 0;
+      }
+      if (flags & Flag.PRIORITY) start += 5;
+      if (end < start) throw new Error('HTTP/2: HEADERS padding exceeds its payload');
+      fragment = fragment.subarray(start, end);
+      this.open = { streamId, endStream: (flags & Flag.END_STREAM) !== 0 };
+      this.block = [];
+      this.blockBytes = 0;
+    } else if (!this.open || this.open.streamId !== streamId) {
+      throw new Error('HTTP/2: CONTINUATION without its HEADERS');
+    }
+    this.block.push(fragment);
+    this.blockBytes += fragment.length;
+    if (this.blockBytes > MAX_HEADER_BLOCK) throw new Error(`HTTP/2: a header block larger than ${MAX_HEADER_BLOCK} bytes`);
+    if (!(flags & Flag.END_HEADERS)) return;
+    const open = this.open!;
+    this.open = undefined;
+    const headers = this.decoder.decode(Buffer.concat(this.block, this.blockBytes));
+    // Indexed fields can repeat a table entry: a small block may decode to a huge list.
+    let listSize = 0;
+    for (const [name, value] of headers) listSize += name.length + value.length + 32;
+    if (listSize > MAX_HEADER_BLOCK) throw new Error(`HTTP/2: a header list larger than ${MAX_HEADER_BLOCK} bytes`);
+    const block = encodeHeaders(fixHeaders(headers));
+    this.block = [];
+    // HEADERS, then CONTINUATION frames for the rest; priority and padding are dropped.
+    for (let at = 0, first = true; first || at < block.length; first = false) {
+      const piece = block.subarray(at, at + MAX_FRAME);
+      at += piece.length;
+      const last = at >= block.length;
+      const f = (first && open.endStream ? Flag.END_STREAM : 0) | (last ? Flag.END_HEADERS : 0);
+      out.push(encodeFrame(first ? FrameType.HEADERS : FrameType.CONTINUATION, f, open.streamId, piece));
+    }
+  }
+}
+
+/**
+ * A connection whose incoming bytes go through a HeaderRewriter, for node:http2 to serve
+ * (which wraps a stream without a native handle itself). Backpressure goes both ways.
+ */
+export class AuthorityFixingSocket extends Duplex {
+  private readonly rewriter = new HeaderRewriter();
+
+  constructor(
+    private readonly socket: net.Socket,
+    first?: Buffer,
+  ) {
+    super({ allowHalfOpen: false });
+    if (first) this.fromClient(first);
+    socket.on('data', (chunk: Buffer) => this.fromClient(chunk));
+    socket.on('end', () => this.push(null));
+    socket.on('error', (e) => this.destroy(e));
+    socket.on('close', () => this.destroy());
+    socket.on('drain', () => this.emit('socketDrain'));
+    socket.resume();
+  }
+
+  private fromClient(chunk: Buffer): void {
+    let pieces: Buffer[];
+    try {
+      pieces = this.rewriter.push(chunk);
+    } catch (e) {
+      this.destroy(e as Error);
+      return;
+    }
+    let more = true;
+    for (const piece of pieces) more = this.push(piece) && more;
+    if (!more) this.socket.pause();
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.socket.write(chunk)) callback();
+    else this.once('socketDrain', () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(error);
+  }
+
+  // node:http2 sets these on the connections it serves.
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+
+  setTimeout(ms: number, listener?: () => void): this {
+    this.socket.setTimeout(ms, listener);
+    return this;
+  }
+}
+
+/**
+ * Whether `first`, a connection's first read, holds the client preface and a whole first
+ * header block whose authority nghttp2 takes. Anything else, or anything unsure, is false.
+ */
+export function firstHeadersFit(first: Buffer): boolean {
+  if (first.length < PREFACE.length || !first.subarray(0, PREFACE.length).equals(PREFACE)) return false;
+  for (let at = PREFACE.length; at + 9 <= first.length; ) {
+    const length = first.readUIntBE(at, 3);
+    const type = first[at + 3]!;
+    const flags = first[at + 4]!;
+    if (at + 9 + length > first.length) return false;
+    if (type === FrameType.HEADERS) {
+      if (!(flags & Flag.END_HEADERS)) return false;
+      let block = first.subarray(at + 9, at + 9 + length);
+      const pad = flags & Flag.PADDED ? (block[0] ?? 0) : -1;
+      if (pad >= 0) block = block.subarray(1, block.length - pad);
+      if (flags & Flag.PRIORITY) block = block.subarray(5);
+      try {
+        return new HpackDecoder().decode(block).every(([name, value]) => name !== ':authority' || VALID_AUTHORITY.test(value));
+      } catch {
+        return false;
+      }
+    }
+    at += 9 + length;
+  }
+  return false;
+}
+
+/**
+ * Takes a connection accepted on a unix socket to node:http2 (`serve`): directly when its first
+ * read shows no need for the rewriting, through an AuthorityFixingSocket otherwise.
+ */
+export function acceptUnixConnection(socket: net.Socket, serve: (connection: Duplex) => void): void {
+  // Until the first byte, nothing else times a silent connection out.
+  socket.setTimeout(GRPC_LIMITS.idleTimeoutMs, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.once('data', (first: Buffer) => {
+    socket.setTimeout(0);
+    socket.pause();
+    // Bun's node:http2 refuses such an authority too, but does not read what was put back.
+    if (firstHeadersFit(first) && !process.versions.bun) {
+      // node:http2 reads what is already buffered before the rest from the handle.
+      socket.unshift(first);
+      serve(socket);
+    } else serve(new AuthorityFixingSocket(socket, first));
+  });
+}

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary, toBinary, type DescMethodUnary, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { criPath } from '../../src/api/cri/services.js';
+import { run, type RunResult } from './engine.js';
+
+/** A CRI v1 client on grpc-js, typed from the project's own runtime.v1 descriptors. */
+export function criClient(sock: string, options: grpc.ChannelOptions = {}): grpc.Client {
+  return new grpc.Client(`unix:${sock}`, grpc.credentials.createInsecure(), options);
+}
+
+export function criCall<M extends DescMethodUnary>(
+  client: grpc.Client,
+  method: M,
+  request: MessageInitShape<M['input']>,
+  options: { deadline?: Date; metadata?: grpc.Metadata } = {},
+): Promise<MessageShape<M['output']>> {
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest(
+      criPath(method),
+      (r: MessageInitShape<M['input']>) => Buffer.from(toBinary(method.input, create(method.input, r))),
+      (b: Buffer) => fromBinary(method.output, b),
+      request,
+      options.metadata ?? new grpc.Metadata(),
+      { deadline: options.deadline },
+      (err, res) => (err ? reject(err) : resolve(res as MessageShape<M['output']>)),
+    ),
+  );
+}
+
+/** The call's failure, for asserting its code and message. */
+export async function criFailure(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  return p.then(
+    () => {
+      throw new Error('the call succeeded');
+    },
+    (e: grpc.ServiceError) => e,
+  );
+}
+
+/**
+ * crictl (Kubernetes' CRI client, a grpc-go program), beside the repository as shared/ is
+ * (`../shared/tools/crictl`), or where CRICTL names it; undefined when absent.
+ */
+export function findCrictl(): string | undefined {
+  for (const candidate of [process.env.CRICTL, path.resolve('../shared/tools/crictl')]) {
+    if (candidate && fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function crictl(binary: string, sock: string, args: string[]): Promise<RunResult> {
+  return run(binary, ['-r', `unix://${sock}`, '-i', `unix://${sock}`, '--timeout', '10s', ...args]);
+}

@@ -1,0 +1,332 @@
+/**
+ * OCI images end to end (issue 16's acceptance): the built daemon pulls from Debian's
+ * docker-registry on 127.0.0.1 images pushed there by skopeo (test/helpers/oci-images.ts),
+ * runs containers from them on LXC, and drives tag, images, rmi, inspect, history, prune,
+ * login and push; a pull killed with the daemon, or cancelled by its client, leaves nothing.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, show } from '../helpers/cli.js';
+import { ISULA, type RunResult, TestEngine } from '../helpers/engine.js';
+import { bigImage, busyboxImage, HARDLINK_CONTENT, multiArchImage, type OciImage, pushImage, tarball, writeBlob } from '../helpers/oci-images.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+/**
+ * A one-layer image whose layer makes a symlink to `target` (a host directory) and then writes
+ * a file through it: the write must be refused, the host file untouched.
+ */
+function hostileImage(dir: string, target: string): OciImage {
+  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const layer = tarball([
+    { name: 'escape', type: 'symlink', linkname: target },
+    { name: 'escape/canary', type: 'file', data: 'overwritten\n' },
+  ]);
+  const layerDigest = writeBlob(dir, layer);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [layerDigest] } }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: writeBlob(dir, config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+    }),
+  );
+  const index = {
+    schemaVersion: 2,
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: writeBlob(dir, manifest),
+        size: manifest.length,
+        annotations: { 'org.opencontainers.image.ref.name': '1' },
+      },
+    ],
+  };
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(index));
+  return { layout: dir, tag: '1', ociRef: `oci:${dir}:1`, isIndex: false };
+}
+
+const ok = (r: RunResult, what: string): string => {
+  assert.equal(r.code, 0, `${what}: ${show(r)}`);
+  return r.stdout;
+};
+
+describe('OCI images', { timeout: 15 * 60_000 }, () => {
+  let reg: TestRegistry;
+  let authReg: TestRegistry;
+  let engine: TestEngine;
+  let home: string;
+  const savedHome = process.env.HOME;
+  let bb: string;
+  let multi: string;
+  let big: string;
+  const isula = (args: string[], timeoutMs = 60_000): Promise<RunResult> => engine.isula(args, { timeoutMs });
+  const storage = (): string => path.join(engine.root, 'storage');
+
+  before(async () => {
+    [reg, authReg] = await Promise.all([startRegistry(), startRegistry({ auth: 'basic' })]);
+    pushImage(busyboxImage(), reg, 'busybox:latest');
+    pushImage(multiArchImage(), reg, 'multi:1');
+    pushImage(bigImage(), reg, 'big:1');
+    bb = `${reg.host}/busybox:latest`;
+    multi = `${reg.host}/multi:1`;
+    big = `${reg.host}/big:1`;
+    // The daemon keeps registry credentials under its user's home (iSulad: /root/.isulad).
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-test-home-'));
+    process.env.HOME = home;
+    engine = await TestEngine.start(['--log-driver', 'stdout'], { 'insecure-registries': [reg.host, authReg.host] });
+  });
+
+  after(async () => {
+    await engine?.cleanup();
+    process.env.HOME = savedHome;
+    await Promise.all([reg?.stop(), authReg?.stop()]);
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('pulls with a line per layer, then the digest and status; a second pull is up to date', async () => {
+    const out = ok(await isula(['pull', bb]), 'pull');
+    assert.match(out, /^latest: Pulling from busybox$/m);
+    assert.equal(out.match(/: Pull complete$/gm)?.length, 3, out);
+    assert.match(out, /^Digest: sha256:[0-9a-f]{64}$/m);
+    assert.match(out, new RegExp(`^Status: Downloaded newer image for ${bb}$`, 'm'));
+    assert.match(out, new RegExp(`^${bb}$`, 'm'));
+    const again = ok(await isula(['pull', bb]), 'pull again');
+    assert.equal(again.match(/: Already exists$/gm)?.length, 3, again);
+    assert.match(again, /^Status: Image is up to date for /m);
+    assert.doesNotMatch(again, /Downloading/);
+    const digest = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(out)![1]!;
+    const byDigest = ok(await isula(['pull', `${reg.host}/busybox@${digest}`]), 'pull by digest');
+    assert.match(byDigest, new RegExp(`^Status: Image is up to date for ${reg.host}/busybox@${digest}$`, 'm'));
+  });
+
+  it('runs a container whose rootfs applies the whiteouts and keeps hard links', async () => {
+    const r = await isula(['run', '--rm', bb, 'sh', '-c', 'ls /deleted-file; cat /hardlink; ls /opaque-dir; stat -c %i /hardlink /data/original']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /deleted-file: No such file or directory/);
+    assert.ok(r.stdout.startsWith(HARDLINK_CONTENT), r.stdout);
+    const lines = r.stdout.slice(HARDLINK_CONTENT.length).trim().split('\n');
+    assert.equal(lines[0], 'new-file');
+    assert.equal(lines[1], lines[2], 'a hard link shares the inode');
+  });
+
+  it('picks the amd64 manifest of a multi-arch index; exec works; the image config is merged', async () => {
+    ok(await isula(['run', '-d', '--name', 'web', '-e', 'EXTRA=1', '-l', 'a=b', multi, 'sleep', '1000']), 'run -d');
+    const dev = ok(await isula(['exec', 'web', 'ls', '-l', '/dev/null']), 'exec');
+    assert.match(dev, /^c/);
+    const cfg = JSON.parse(ok(await isula(['inspect', '-f', '{{json .Config}}', 'web']), 'inspect')) as {
+      Env: string[];
+      Cmd: string[];
+      Entrypoint: string[];
+      Labels: Record<string, string>;
+    };
+    assert.ok(cfg.Env.includes('PATH=/usr/sbin:/usr/bin:/sbin:/bin'), JSON.stringify(cfg.Env));
+    assert.ok(cfg.Env.includes('EXTRA=1'));
+    assert.deepEqual(cfg.Cmd, ['sleep', '1000']);
+    assert.equal(cfg.Labels.a, 'b');
+    // The image's Cmd (sh) when none is given; --entrypoint "" clears it.
+    const sh = await isula(['run', '--rm', bb]);
+    assert.equal(sh.code, 0, show(sh));
+    const cleared = await isula(['create', '--entrypoint', '', bb]);
+    assert.notEqual(cleared.code, 0);
+    assert.match(cleared.stderr, /No command specified/);
+  });
+
+  it('tags, and lists with filters, digests and ids', async () => {
+    ok(await isula(['tag', bb, 'mine:1']), 'tag');
+    const list = ok(await isula(['images']), 'images');
+    assert.match(list, /^mine\s+1\s+[0-9a-f]{12}\s/m);
+    assert.match(list, new RegExp(`^${reg.host}/busybox\\s+latest\\s`, 'm'));
+    const digests = ok(await isula(['images', '--digests', '-f', `reference=${reg.host}/*`]), 'images --digests');
+    assert.match(digests, /^\S+\/busybox\s+latest\s+sha256:[0-9a-f]{64}\s/m);
+    assert.doesNotMatch(digests, /^mine/m);
+    assert.equal(
+      ok(await isula(['images', '-f', 'reference=mine']), 'filter')
+        .trim()
+        .split('\n').length,
+      2,
+    );
+    assert.equal(ok(await isula(['images', '-f', 'dangling=true', '-q']), 'dangling').trim(), '');
+    const ids = ok(await isula(['images', '-q', '--no-trunc']), 'images -q')
+      .trim()
+      .split('\n');
+    assert.equal(new Set(ids).size, ids.length);
+    assert.match(ids[0]!, /^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('inspects and shows the history of an image', async () => {
+    const [img] = JSON.parse(ok(await isula(['inspect', 'mine:1']), 'inspect')) as {
+      Id: string;
+      RepoTags: string[];
+      RepoDigests: string[];
+      Architecture: string;
+      Os: string;
+      RootFS: { Type: string; Layers: string[] };
+      Config: { Cmd: string[] };
+      Size: number;
+    }[];
+    assert.match(img!.Id, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(img!.RepoTags.includes('mine:1') && img!.RepoTags.includes(bb), JSON.stringify(img!.RepoTags));
+    assert.match(img!.RepoDigests[0]!, /@sha256:[0-9a-f]{64}$/);
+    assert.equal(img!.Architecture, 'amd64');
+    assert.equal(img!.Os, 'linux');
+    assert.equal(img!.RootFS.Type, 'layers');
+    assert.equal(img!.RootFS.Layers.length, 3);
+    assert.deepEqual(img!.Config.Cmd, ['sh']);
+    assert.ok(img!.Size > 1_000_000);
+    const history = ok(await isula(['history', 'mine:1']), 'history')
+      .trim()
+      .split('\n');
+    assert.match(history[0]!, /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    assert.equal(history.length, 4);
+    assert.match(history[3]!, /base: busybox/);
+    const quiet = ok(await isula(['history', '-q', '--no-trunc', 'mine:1']), 'history -q')
+      .trim()
+      .split('\n');
+    assert.equal(quiet[0], img!.Id);
+  });
+
+  it('rmi: untags a name of several, refuses while a container uses the image (exit 2), -f only for stopped ones', async () => {
+    const id = ok(await isula(['inspect', '-f', '{{.Id}}', 'mine:1']), 'id').trim();
+    const byId = await isula(['rmi', id.replace(/^sha256:/, '').slice(0, 12)]);
+    assert.equal(byId.code, 2, show(byId));
+    assert.match(byId.stderr, /must be forced/);
+    assert.match(ok(await isula(['rmi', 'mine:1']), 'untag'), /^Untagged: mine:1$/m);
+    ok(await isula(['rmi', multi]), 'untag multi');
+    // busybox is now the last name; `web` (from multi:1, the same image) runs on it.
+    const busy = await isula(['rmi', bb]);
+    assert.equal(busy.code, 2, show(busy));
+    assert.match(busy.stderr, /container [0-9a-f]{12} is using it/);
+    const running = await isula(['rmi', '-f', bb]);
+    assert.equal(running.code, 2, show(running));
+    ok(await isula(['stop', '-t', '1', 'web']), 'stop');
+    const forced = ok(await isula(['rmi', '-f', bb]), 'rmi -f');
+    assert.match(forced, /^Untagged: /m);
+    assert.doesNotMatch(forced, /^Deleted: /m);
+    assert.match(ok(await isula(['images', '-f', 'dangling=true']), 'dangling'), /^<none>\s+<none>\s/m);
+    const layer = path.join(storage(), 'overlay', ok(await isula(['inspect', '-f', '{{.Id}}', 'web']), 'id').trim());
+    assert.ok(fs.existsSync(layer));
+    ok(await isula(['rm', 'web']), 'rm');
+    assert.ok(!fs.existsSync(layer), 'rm removes the container layer');
+    const pruned = ok(await isula(['images', 'prune', '-f']), 'prune');
+    assert.match(pruned, /^deleted: sha256:[0-9a-f]{64}$/m);
+    assert.equal(ok(await isula(['images', '-q']), 'images').trim(), '');
+  });
+
+  it('--pull never fails clearly on a missing image; the default pulls it, output on stderr, beside a pull of the same layers', async () => {
+    const never = await isula(['run', '--rm', '--pull', 'never', bb, 'true']);
+    assert.equal(never.code, 20, show(never));
+    assert.match(never.stderr, /No such image/);
+    const [r, other] = await Promise.all([isula(['run', '--rm', bb, 'echo', 'hello']), isula(['pull', multi])]);
+    ok(other, 'a pull of the same layers at the same time');
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, 'hello\n');
+    assert.match(r.stderr, /Unable to find image/);
+    assert.match(r.stderr, /^Digest: sha256:/m);
+  });
+
+  it('logs in to an htpasswd registry, keeps the credentials encrypted, and pushes there', async () => {
+    const bad = await isula(['login', '-u', 'u', '-p', 'wrong', authReg.host]);
+    assert.notEqual(bad.code, 0, show(bad));
+    const login = await engine.isula(['login', '-u', authReg.user!, '--password-stdin', authReg.host], { input: `${authReg.password!}\n` });
+    assert.match(ok(login, 'login'), /Login Succeeded/);
+    const auths = path.join(home, '.isulad', 'auths.json');
+    assert.equal(fs.statSync(auths).mode & 0o777, 0o600);
+    assert.ok(!fs.readFileSync(auths, 'utf8').includes(Buffer.from(`${authReg.user}:${authReg.password}`).toString('base64')));
+    const target = `${authReg.host}/mine:1`;
+    ok(await isula(['tag', bb, target]), 'tag');
+    const pushed = ok(await isula(['push', target], 120_000), 'push');
+    const digest = /^1: digest: (sha256:[0-9a-f]{64})$/m.exec(pushed)?.[1];
+    assert.ok(digest, pushed);
+    const seen = JSON.parse(execFileSync('skopeo', ['inspect', ...authReg.skopeoArgs('inspect'), `docker://${target}`], { encoding: 'utf8' })) as {
+      Digest: string;
+      Layers: string[];
+    };
+    assert.equal(seen.Digest, digest);
+    assert.equal(seen.Layers.length, 3);
+    ok(await isula(['logout', authReg.host]), 'logout');
+    const denied = await isula(['push', target]);
+    assert.notEqual(denied.code, 0, show(denied));
+  });
+
+  it('a hostile layer (a write through its own symlink) fails the pull naming the entry; the host file is untouched', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-test-canary-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'canary'), 'canary\n');
+      pushImage(hostileImage(path.join(outside, 'layout'), outside), reg, 'evil:1');
+      const r = await isula(['pull', `${reg.host}/evil:1`]);
+      assert.notEqual(r.code, 0, show(r));
+      assert.match(r.stderr, /escape\/canary/);
+      assert.equal(fs.readFileSync(path.join(outside, 'canary'), 'utf8'), 'canary\n');
+      assert.doesNotMatch(ok(await isula(['images']), 'images'), /evil/);
+      assert.deepEqual(fs.readdirSync(path.join(storage(), 'tmp')), []);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('records image events', async () => {
+    const events = ok(await isula(['events', '--since', '0', '--until', String(Math.floor(Date.now() / 1000) + 1)]), 'events');
+    for (const action of ['pull', 'tag', 'untag', 'delete', 'push']) assert.match(events, new RegExp(` image ${action} `), action);
+  });
+
+  it('a container keeps its rootfs over a daemon restart; a start mounts it again after an umount (a reboot)', async () => {
+    ok(await isula(['run', '-d', '--name', 'keep', bb, 'sleep', '1000']), 'run -d');
+    ok(await isula(['create', '--name', 'later', bb, 'cat', '/hardlink']), 'create');
+    await engine.stop();
+    await engine.startDaemon();
+    assert.equal(ok(await isula(['exec', 'keep', 'cat', '/hardlink']), 'exec after the restart'), HARDLINK_CONTENT);
+    const later = ok(await isula(['inspect', '-f', '{{.Id}}', 'later']), 'id').trim();
+    execFileSync('umount', [path.join(storage(), 'overlay', later, 'merged')]);
+    assert.equal(ok(await isula(['start', '-a', 'later']), 'start after an umount'), HARDLINK_CONTENT);
+    ok(await isula(['rm', '-f', 'keep', 'later']), 'rm');
+  });
+
+  it('a container layer whose record is gone (an rm the daemon was killed in) is removed at the next start', async () => {
+    const id = ok(await isula(['create', bb, 'true']), 'create').trim();
+    await engine.kill9();
+    fs.rmSync(path.join(engine.root, 'engines', 'lcr', id), { recursive: true, force: true });
+    await engine.startDaemon();
+    assert.ok(!fs.existsSync(path.join(storage(), 'overlay', id)), 'the orphan layer is swept');
+    assert.doesNotMatch(fs.readFileSync(path.join(storage(), 'overlay-containers', 'containers.json'), 'utf8'), new RegExp(id));
+  });
+
+  it('a daemon killed in the middle of a pull restarts clean, and the pull then succeeds', async () => {
+    const child = spawn(ISULA, ['-H', engine.host, 'pull', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually('the pull to get going', () => (/Downloading/.test(out) ? true : undefined), 60_000);
+    await engine.kill9();
+    await closed;
+    assert.doesNotMatch(out, /^Digest:/m, 'the pull was over before the kill');
+    await engine.startDaemon();
+    assert.deepEqual(fs.readdirSync(path.join(storage(), 'tmp')), []);
+    ok(await isula(['pull', big], 180_000), 'pull after the restart');
+    const r = await isula(['run', '--rm', big, 'ls', '/big']);
+    assert.equal(ok(r, 'run').trim().split('\n').length, 4);
+    assert.deepEqual(fs.readdirSync(path.join(storage(), 'tmp')), []);
+  });
+
+  it('a pull cancelled by its client (Ctrl-C) adds no image and leaves no download', async () => {
+    ok(await isula(['rmi', big]), 'rmi');
+    const child = spawn(ISULA, ['-H', engine.host, 'pull', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually('the pull to start downloading', () => (/Downloading/.test(out) ? true : undefined), 60_000);
+    child.kill('SIGINT');
+    await closed;
+    assert.doesNotMatch(out, /^Digest:/m, 'the pull was over before Ctrl-C');
+    assert.doesNotMatch(ok(await isula(['images']), 'images'), /big/);
+    const tmp = path.join(storage(), 'tmp');
+    await eventually('the half-unpacked layers to be removed', () => (fs.readdirSync(tmp).length === 0 ? true : undefined));
+  });
+});
