@@ -69,8 +69,8 @@ function makeLogger(config: DaemonConfig): Logger {
 
 async function run(config: DaemonConfig): Promise<void> {
   // V8's young generation stays at its starting 2 MiB instead of growing to 32 MiB: over 600
-  // `isula run --rm` the daemon's private memory grew by 43 MB around a live heap of 9 MB, now
-  // by 14 MB, for the same CPU per operation (docs/design.md, "Daemon memory over a soak").
+  // `isula run --rm` the daemon's private memory grew by 43 to 55 MB around a live heap of 9 MB,
+  // now by 14 to 25 MB, for the same CPU per operation (docs/design.md, "Daemon memory over a soak").
   // --max-semi-space-size would say so directly, but V8 reads it only as it starts, before the
   // single executable runs any of ours; the growth factor is read each time the young
   // generation would grow. Bun has no V8: a no-op there.
