@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { encodeMessage } from '../../src/api/codec.js';
 import { frameMessage } from '../../src/api/grpc-framing.js';
@@ -16,6 +18,9 @@ import { readBoundedRegularFile, readBoundedRegularFileSync } from '../../src/sy
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bounds-unit-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
+// A real GC without --expose-gc on the test runner's command line.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 /** Fails instead of hanging when a read blocks (on a FIFO). */
 const within = <T>(ms: number, p: Promise<T>): Promise<T> =>
@@ -92,6 +97,45 @@ describe('idle HTTP/2 connections', () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     assert.equal(closed, false);
     client.destroy();
+  });
+
+  // The soak's leak: Node's session.setTimeout kept every closed connection until it fired.
+  it('lets a closed connection be garbage-collected before its idle time is up', async () => {
+    const idle = http2.createServer();
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => collected++);
+    let closed = 0;
+    idle.on('session', (s) => {
+      closeWhenIdle(s, 60_000);
+      registry.register(s, undefined);
+      s.on('close', () => closed++);
+    });
+    idle.on('stream', (stream) => stream.respond({ ':status': 200 }, { endStream: true }));
+    const idleSock = path.join(dir, 'h2-gc.sock');
+    await new Promise<void>((resolve) => idle.listen(idleSock, resolve));
+    try {
+      for (let i = 0; i < 10; i++) {
+        const c = http2.connect('http://localhost', { path: idleSock } as http2.SecureClientSessionOptions);
+        const req = c.request({ ':path': '/x' });
+        req.resume();
+        await new Promise((resolve) => req.on('close', resolve));
+        await new Promise<void>((resolve) => c.close(() => resolve()));
+      }
+      await within(
+        3000,
+        (async () => {
+          while (closed < 10) await new Promise((resolve) => setTimeout(resolve, 10));
+        })(),
+      );
+      // Finalizers run in a later turn than the GC that freed their objects.
+      for (let i = 0; i < 5 && collected < 10; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(collected, 10, 'closed connections still in memory');
+    } finally {
+      await new Promise<void>((resolve) => idle.close(() => resolve()));
+    }
   });
 });
 

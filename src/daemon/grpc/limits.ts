@@ -15,7 +15,7 @@ export const GRPC_LIMITS = {
   maxCallBacklogBytes: 8 * MiB,
   /** Request and response bytes held by all calls together. */
   maxBufferedBytes: 64 * MiB,
-  /** A connection with no call and no frame for this long is closed. */
+  /** A connection with no call for this long is closed. */
   idleTimeoutMs: 120_000,
   /** A unary or server-streaming request (a few KiB) must arrive in full within this. */
   requestTimeoutMs: 60_000,
@@ -37,17 +37,30 @@ export function serverOptions(): http2.ServerOptions {
   };
 }
 
-/** Closes `session` once it has had no call and no frame for `idleMs`. */
+/**
+ * Closes `session` once it has had no call for `idleMs`.
+ *
+ * Our own timer, not `session.setTimeout`: Node 20 does not clear a session's timeout when the
+ * session is destroyed, and the pending timer keeps the closed session (its socket, streams,
+ * listeners) alive until it fires; with a 120 s timeout every `isula` call of the last two
+ * minutes stayed in memory (docs/design.md, "Daemon memory over a soak").
+ */
 export function closeWhenIdle(session: http2.ServerHttp2Session, idleMs = GRPC_LIMITS.idleTimeoutMs): void {
   let calls = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => session.close(), idleMs);
+    timer.unref();
+  };
   session.on('stream', (stream: http2.ServerHttp2Stream) => {
-    calls++;
-    stream.once('close', () => calls--);
-  });
-  session.setTimeout(idleMs, () => {
     // A quiet `logs -f` or `events` is a call: only a connection without one is idle.
-    if (calls === 0) session.close();
+    if (calls++ === 0) clearTimeout(timer);
+    stream.once('close', () => {
+      if (--calls === 0 && !session.destroyed) arm();
+    });
   });
+  session.once('close', () => clearTimeout(timer));
+  arm();
 }
 
 /** Bytes held by all calls together, against GRPC_LIMITS.maxBufferedBytes. */
