@@ -296,6 +296,19 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     assert.equal(fs.existsSync(path.join(storage(), 'overlay', later)), false, 'its layer goes with rm');
   });
 
+  it('-u names a user of the image: looked up at create (its rootfs mounted then), refused there when unknown', async () => {
+    const before = fs.readdirSync(path.join(storage(), 'overlay')).length;
+    const bad = await isula(['create', '-u', 'nosuchuser', bb, 'true']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unable to find user nosuchuser/);
+    assert.equal(fs.readdirSync(path.join(storage(), 'overlay')).length, before, 'the refused create left no layer');
+    // Never started: rm still derives its spec, which reads the user from the mounted rootfs.
+    const id = ok(await isula(['create', '-u', 'nobody', bb, 'true']), 'create -u nobody').trim();
+    ok(await isula(['rm', id]), 'rm of a never-started container with a user');
+    assert.equal(fs.existsSync(path.join(storage(), 'overlay', id)), false);
+    assert.equal(ok(await isula(['run', '--rm', '-u', 'nobody', bb, 'id', '-u']), 'run -u nobody').trim(), '65534');
+  });
+
   it('a container layer whose record is gone (an rm the daemon was killed in) is removed at the next start', async () => {
     const id = ok(await isula(['create', bb, 'true']), 'create').trim();
     await engine.kill9();
