@@ -266,7 +266,9 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   if (backend.createRootfs) {
     rootfs = { kind: 'dir', path: await backend.createRootfs(id, image) };
     try {
-      if (merged.user) resolveUser(merged.user, rootfs.path);
+      // Every verb resolves the user from the rootfs (spec.ts): one that names a user is
+      // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs.
+      if (merged.user) resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? rootfs.path);
     } catch (e) {
       await backend.removeRootfs?.(id).catch(() => undefined);
       throw e;

@@ -8,8 +8,9 @@ function rootfsOwner(ctx: EngineContext, c: Container): ImageBackend | undefined
 }
 
 /**
- * Before a start: an image's rootfs stays mounted from create to rm (restarts and restores need
- * nothing), but a reboot or an admin's umount takes it away; mounting again is a no-op otherwise.
+ * Before a start: an image's rootfs is mounted at the first start and stays mounted until rm
+ * (restarts and restores need nothing), but a reboot or an admin's umount takes it away;
+ * mounting again is a no-op otherwise.
  */
 export async function ensureRootfs(ctx: EngineContext, c: Container): Promise<void> {
   await rootfsOwner(ctx, c)?.mountRootfs?.(c.id);

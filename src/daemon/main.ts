@@ -109,7 +109,7 @@ async function run(config: DaemonConfig): Promise<void> {
       containers: store,
       events: engine.ctx.events,
       rootfsOf: async (c) => {
-        // An OCI container's layer stays mounted from create to rm; mount() mounts it again after a reboot.
+        // An OCI container's layer is mounted at its first start (here for one never started) and kept until rm.
         if (c.record.config.ImageType === 'oci') return { path: await oci.store.mount(c.id), release: async () => undefined };
         const base = c.record.config.BaseFs;
         // An external rootfs directory is exported as it is; a block device is not.

@@ -55,9 +55,9 @@ export interface ImageBackend {
   readonly kind: ImageKind;
   detect(image: string, externalRootfs: string | undefined): boolean;
   resolve(image: string, externalRootfs: string | undefined): Promise<ResolvedImage>;
-  /** At create, before the record is written: makes and mounts the container's rootfs; returns its directory. */
+  /** At create, before the record is written: makes the container's rootfs (not mounted yet); returns its directory. */
   createRootfs?(containerId: string, image: ResolvedImage): Promise<string>;
-  /** Before a start: mounts the rootfs again if it is not (after a reboot); returns its directory. */
+  /** Before a start (or a create that reads its users): mounts the rootfs unless it is; returns its directory. */
   mountRootfs?(containerId: string): Promise<string>;
   /** At rm, after the record is gone: unmounts and deletes the container's rootfs. */
   removeRootfs?(containerId: string): Promise<void>;

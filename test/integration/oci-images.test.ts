@@ -14,6 +14,7 @@ import { eventually, show } from '../helpers/cli.js';
 import { ISULA, type RunResult, TestEngine } from '../helpers/engine.js';
 import { bigImage, busyboxImage, HARDLINK_CONTENT, multiArchImage, type OciImage, pushImage, tarball, writeBlob } from '../helpers/oci-images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { isMountPoint } from '../../src/sys/mount.js';
 
 /**
  * A one-layer image whose layer makes a symlink to `target` (a host directory) and then writes
@@ -280,13 +281,32 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
   it('a container keeps its rootfs over a daemon restart; a start mounts it again after an umount (a reboot)', async () => {
     ok(await isula(['run', '-d', '--name', 'keep', bb, 'sleep', '1000']), 'run -d');
     ok(await isula(['create', '--name', 'later', bb, 'cat', '/hardlink']), 'create');
+    const later = ok(await isula(['inspect', '-f', '{{.Id}}', 'later']), 'id').trim();
+    const merged = path.join(storage(), 'overlay', later, 'merged');
+    // As iSulad: mounted at the first start, not at create; then kept until rm.
+    assert.equal(isMountPoint(merged), false, 'not mounted at create');
+    assert.equal(ok(await isula(['start', '-a', 'later']), 'first start'), HARDLINK_CONTENT);
+    assert.equal(isMountPoint(merged), true, 'mounted at the first start');
     await engine.stop();
     await engine.startDaemon();
     assert.equal(ok(await isula(['exec', 'keep', 'cat', '/hardlink']), 'exec after the restart'), HARDLINK_CONTENT);
-    const later = ok(await isula(['inspect', '-f', '{{.Id}}', 'later']), 'id').trim();
-    execFileSync('umount', [path.join(storage(), 'overlay', later, 'merged')]);
+    execFileSync('umount', [merged]);
     assert.equal(ok(await isula(['start', '-a', 'later']), 'start after an umount'), HARDLINK_CONTENT);
     ok(await isula(['rm', '-f', 'keep', 'later']), 'rm');
+    assert.equal(fs.existsSync(path.join(storage(), 'overlay', later)), false, 'its layer goes with rm');
+  });
+
+  it('-u names a user of the image: looked up at create (its rootfs mounted then), refused there when unknown', async () => {
+    const before = fs.readdirSync(path.join(storage(), 'overlay')).length;
+    const bad = await isula(['create', '-u', 'nosuchuser', bb, 'true']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unable to find user nosuchuser/);
+    assert.equal(fs.readdirSync(path.join(storage(), 'overlay')).length, before, 'the refused create left no layer');
+    // Never started: rm still derives its spec, which reads the user from the mounted rootfs.
+    const id = ok(await isula(['create', '-u', 'nobody', bb, 'true']), 'create -u nobody').trim();
+    ok(await isula(['rm', id]), 'rm of a never-started container with a user');
+    assert.equal(fs.existsSync(path.join(storage(), 'overlay', id)), false);
+    assert.equal(ok(await isula(['run', '--rm', '-u', 'nobody', bb, 'id', '-u']), 'run -u nobody').trim(), '65534');
   });
 
   it('a container layer whose record is gone (an rm the daemon was killed in) is removed at the next start', async () => {

@@ -463,6 +463,59 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     assert.ok(seen > 0, 'the killed child had added images');
   });
 
+  it('SIGKILL at any moment of container layer create and remove: the index names only whole layers, open sweeps the rest', async () => {
+    const graph = newGraph();
+    const storeModule = new URL('../../src/image/oci/storage/store.js', import.meta.url).href;
+    const logModule = new URL('../../src/sys/log.js', import.meta.url).href;
+    const tar = makeTar([{ name: 'f', content: 'x' }]);
+    const work = path.join(tmp, `crash${++seq}`);
+    fs.mkdirSync(work);
+    fs.writeFileSync(path.join(work, 'l.tar'), tar);
+    // The child makes container layers (every other one removed again) until killed.
+    const script = `
+      import fs from 'node:fs'; import { createHash, randomBytes } from 'node:crypto'; import { Readable } from 'node:stream';
+      const { OciStore } = await import(${JSON.stringify(storeModule)});
+      const { silentLogger } = await import(${JSON.stringify(logModule)});
+      const sha = (b) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+      const store = await OciStore.open({ graph: ${JSON.stringify(graph)}, driver: 'overlay2', storageOpts: [], log: silentLogger });
+      const t = fs.readFileSync(${JSON.stringify(path.join(work, 'l.tar'))});
+      const src = { descriptor: { mediaType: 'x', digest: sha(t), size: t.length }, diffId: sha(t), open: async () => Readable.from([t]) };
+      await store.putLayer(undefined, src);
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(t)] } }));
+      const img = await store.addImage({ configBytes: config, config: JSON.parse(config), layers: [src], manifestBytes: Buffer.from('{}'), manifestMediaType: 'x' }, ['c:1'], []);
+      process.send('ready');
+      for (let n = 0; ; n++) {
+        const ids = [0, 1, 2, 3].map(() => randomBytes(32).toString('hex'));
+        await Promise.all(ids.map((id) => store.createContainerLayer(id, img.id)));
+        for (const id of ids.filter((_, i) => (n + i) % 2)) await store.removeContainerLayer(id);
+      }`;
+    const index = path.join(graph, 'storage/overlay-containers/containers.json');
+    const overlay = path.join(graph, 'storage/overlay');
+    let seen = 0;
+    for (const delay of [20, 60, 120, 200, 320]) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // Before any open repairs it: every layer the index names is there, whole.
+      const named = Object.keys(JSON.parse(fs.readFileSync(index, 'utf8')) as Record<string, unknown>);
+      for (const id of named) {
+        for (const d of ['diff', 'work', 'merged', 'empty']) assert.ok(fs.existsSync(path.join(overlay, id, d)), `after a kill at ${delay} ms: ${id}/${d}`);
+      }
+      seen += named.length;
+      const store = await open(graph);
+      for (const id of named) assert.ok(store.containerLayer(id), `after a kill at ${delay} ms: ${id} kept`);
+      // Only layers and named containers are left in the driver directory.
+      const dirs = fs.readdirSync(overlay).filter((n) => /^[0-9a-f]{64}$/.test(n) && !store.layerRecord(`sha256:${n}`));
+      assert.deepEqual(dirs.sort(), named.sort(), `after a kill at ${delay} ms`);
+    }
+    assert.ok(seen > 0, 'the killed child had made container layers');
+  });
+
   it('a layer whose stream fails midway leaves nothing', async () => {
     const graph = newGraph();
     const store = await open(graph);

@@ -1,6 +1,7 @@
 /**
  * OCI images as a container's image: each container gets a writable layer over the image's
- * layers (overlay2, or a copy with vfs), made at create, mounted from create to rm.
+ * layers (overlay2, or a copy with vfs), made at create, mounted at its first start (or
+ * export, or a create that must read the image's users) and kept mounted until rm.
  */
 import { generalError, imageNotFound } from '../../api/errors.js';
 import type { ImageBackend, ImageConfig, ResolvedImage } from '../image.js';
@@ -83,14 +84,10 @@ export class OciImageBackend implements ImageBackend {
     };
   }
 
+  /** Not mounted here: the first start (or an export) mounts it, as iSulad mounts in do_start_container. */
   async createRootfs(containerId: string, image: ResolvedImage): Promise<string> {
     await this.store.createContainerLayer(containerId, image.id!);
-    try {
-      return await this.store.mount(containerId);
-    } catch (e) {
-      await this.store.removeContainerLayer(containerId).catch(() => undefined);
-      throw e;
-    }
+    return this.store.rootfsPath(containerId);
   }
 
   mountRootfs(containerId: string): Promise<string> {

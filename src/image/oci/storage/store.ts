@@ -13,8 +13,9 @@
  *   <d>-containers/containers.json      container layer records
  *   tmp/                                work in progress; emptied at every open
  *
- * Everything is made in tmp/ and renamed into place, and an index file (written atomically)
- * is the commit point: SIGKILL at any moment leaves index files that name only complete
+ * Layers and images are made in tmp/ and renamed into place; a container's layer (empty
+ * directories, or the vfs copy) is made in place. An index file (written atomically) is the
+ * commit point: SIGKILL at any moment leaves index files that name only complete
  * directories, and open() removes whatever no index names. Removal goes the other way
  * (index first, files after).
  *
@@ -30,7 +31,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { generalError, imageBusy, imageNotFound, invalidArgs, nameConflict, notFound } from '../../../api/errors.js';
-import { atomicWriteFile, fsyncDir, fsyncDirAsync } from '../../../sys/atomic-write.js';
+import { atomicWriteFile, fsyncDir } from '../../../sys/atomic-write.js';
 import { DurableFile } from '../../../sys/durable-file.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
@@ -580,29 +581,43 @@ export class OciStore {
     if (!HEX64.test(containerId)) throw invalidArgs(`container id ${JSON.stringify(containerId)} is not 64 hex digits`);
     if (this.containers[containerId]) throw nameConflict(`container ${containerId} already has a layer`);
     const img = this.need(imageId);
-    const work = await fsp.mkdtemp(path.join(this.tmpDir, 'container-'));
+    // Made in place, not in tmp/ and renamed: the index written below is the commit point, and
+    // open() removes a directory no index names (a create SIGKILLed before its index write).
+    const dir = path.join(this.driverDir, containerId);
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw nameConflict(`container ${containerId} already has a layer directory`);
+      throw e;
+    }
     try {
       if (this.driver === 'overlay2') {
-        for (const d of ['diff', 'work', 'merged', 'empty']) fs.mkdirSync(path.join(work, d), { mode: 0o755 });
+        // No directory fsync before the index names it: the index write's fsync forces the
+        // filesystem's journal (ext4, xfs: one ordered log) past these mkdirs too.
+        for (const d of ['diff', 'work', 'merged', 'empty']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
       } else {
-        fs.mkdirSync(path.join(work, 'rootfs'), { mode: 0o755 });
+        fs.mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
         const layers = img.layers.map((l) => ({
           diff: path.join(this.layerDir(l), 'diff'),
           opaqueDirs: this.layers[l]!.opaqueDirs,
           whiteouts: this.layers[l]!.whiteouts,
         }));
-        await buildVfsRoot(path.join(work, 'rootfs'), layers);
-        await syncFilesystem(work);
+        await buildVfsRoot(path.join(dir, 'rootfs'), layers);
+        await syncFilesystem(dir);
       }
-      await fsp.rename(work, path.join(this.driverDir, containerId));
-      await fsyncDirAsync(this.driverDir);
     } catch (e) {
-      await fsp.rm(work, { recursive: true, force: true });
+      await fsp.rm(dir, { recursive: true, force: true });
       throw e;
     }
     const record: ContainerLayerRecord = { id: containerId, imageId, layers: [...img.layers], created: new Date().toISOString() };
     this.containers[containerId] = record;
-    await this.containerIndex.write(this.containers);
+    try {
+      await this.containerIndex.write(this.containers);
+    } catch (e) {
+      delete this.containers[containerId];
+      await fsp.rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     return record;
   }
 
