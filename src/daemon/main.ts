@@ -20,6 +20,7 @@ import { startServer, stopServer } from './server.js';
 import { makeDirs } from '../sys/dirs.js';
 import type { ReferencePort } from '../image/oci/ports.js';
 import type { OciImages } from '../image/oci/verbs.js';
+import type { EngineContext } from '../container/context.js';
 
 function socketGid(config: DaemonConfig): number {
   if (config.group === undefined) return groupId('isula') ?? 0;
@@ -32,13 +33,22 @@ function socketGid(config: DaemonConfig): number {
  * CRI v1's routes when enable-cri-v1 is on. Loaded only then: the protobuf library and the
  * CRI descriptors cost a daemon without CRI nothing (docs/design.md, "CRI: wire format and gRPC").
  */
-async function criRoutes(config: DaemonConfig, oci: { images: OciImages; refs: ReferencePort } | undefined): Promise<Map<string, Route> | undefined> {
+async function criRoutes(
+  config: DaemonConfig,
+  engine: EngineContext,
+  oci: { images: OciImages; refs: ReferencePort } | undefined,
+  log: Logger,
+): Promise<Map<string, Route> | undefined> {
   if (!config.enableCriV1) return undefined;
-  const [{ criRoutes: routes }, { criRuntimeService }, { criImageService }] = await Promise.all([
+  const [{ criRoutes: routes }, { criRuntimeService }, { criImageService }, { criPodService }, { criContainerService }, { openPods }] = await Promise.all([
     import('./grpc/cri-routes.js'),
     import('../services/cri/runtime.js'),
     import('../services/cri/images.js'),
+    import('../services/cri/runtime-pods.js'),
+    import('../services/cri/runtime-containers.js'),
+    import('./cri-pods.js'),
   ]);
+  const pods = await openPods(config, engine, oci?.images, log.child('pod'));
   return routes([
     ...criRuntimeService({
       engineVersion: ENGINE_VERSION,
@@ -57,6 +67,8 @@ async function criRoutes(config: DaemonConfig, oci: { images: OciImages; refs: R
           podSandboxImage: config.podSandboxImage,
         })
       : []),
+    ...criPodService(pods),
+    ...criContainerService(pods),
   ]);
 }
 
@@ -132,7 +144,7 @@ async function run(config: DaemonConfig): Promise<void> {
 
   // Signals are handled from before the socket exists: a client may see the socket (and a
   // supervisor send SIGTERM) before startServer has returned.
-  const serving = criRoutes(config, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined).then((cri) =>
+  const serving = criRoutes(config, engine.ctx, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined, log).then((cri) =>
     startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri),
   );
   let stopping = false;
