@@ -221,7 +221,9 @@ export class SpdyConnection extends EventEmitter {
     } catch (err) {
       if (err instanceof SpdyProtocolError) await this.goAway(1).catch(() => undefined);
     } finally {
-      this.socket.destroy();
+      // end() lets what is queued (a GOAWAY) reach the peer; a peer that never closes is cut off.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
       this.teardown();
     }
   }
@@ -239,7 +241,8 @@ export class SpdyConnection extends EventEmitter {
     };
     let need = 8;
     let header: Buffer | undefined;
-    for await (const chunk of this.socket as AsyncIterable<Buffer>) {
+    // Leaving the loop must not destroy the socket: a GOAWAY may still have to go out.
+    for await (const chunk of this.socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       buffered += chunk.length;
       while (buffered >= need) {

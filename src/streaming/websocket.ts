@@ -72,7 +72,8 @@ export class WsConnection {
     let messageSize = 0;
     let messageBinary = true;
     let fragmented = false;
-    for await (const chunk of this.socket as AsyncIterable<Buffer>) {
+    // Leaving the loop must not destroy the socket: a close frame may still have to go out.
+    for await (const chunk of this.socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       for (;;) {
         if (buf.length < 2) break;
@@ -161,5 +162,6 @@ export class WsConnection {
     this.closing = true;
     await sent.catch(() => undefined);
     this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 }
