@@ -38,28 +38,41 @@ async function criRoutes(
   engine: EngineContext,
   oci: { images: OciImages; refs: ReferencePort } | undefined,
   log: Logger,
-): Promise<Map<string, Route> | undefined> {
+): Promise<{ routes: Map<string, Route>; close(): Promise<void> } | undefined> {
   if (!config.enableCriV1) return undefined;
-  const [{ criRoutes: routes }, { criRuntimeService }, { criImageService }, { criPodService }, { criContainerService }, { openPods }] = await Promise.all([
+  const [
+    { criRoutes: routes },
+    { criRuntimeService },
+    { criImageService },
+    { criPodService, criStreamingLookup },
+    { criContainerService },
+    { criStreamingHandlers },
+    { openCri },
+  ] = await Promise.all([
     import('./grpc/cri-routes.js'),
     import('../services/cri/runtime.js'),
     import('../services/cri/images.js'),
     import('../services/cri/runtime-pods.js'),
     import('../services/cri/runtime-containers.js'),
+    import('../services/cri/streaming.js'),
     import('./cri-pods.js'),
   ]);
-  const pods = await openPods(config, engine, oci?.images, log.child('pod'));
-  return routes([
-    ...criRuntimeService({
-      engineVersion: ENGINE_VERSION,
-      cgroupDriver: 'cgroupfs',
-      podSandboxImage: config.podSandboxImage,
-      networkPlugin: config.networkPlugin,
-      cniBinDir: config.cniBinDir,
-      cniConfDir: config.cniConfDir,
-      criRuntimes: config.criRuntimes,
-      streamingPort: config.websocketPort,
-    }),
+  const cri = await openCri(config, engine, oci?.images, log);
+  const { pods } = cri;
+  const table = routes([
+    ...criRuntimeService(
+      {
+        engineVersion: ENGINE_VERSION,
+        cgroupDriver: 'cgroupfs',
+        podSandboxImage: config.podSandboxImage,
+        networkPlugin: config.networkPlugin,
+        cniBinDir: config.cniBinDir,
+        cniConfDir: config.cniConfDir,
+        criRuntimes: config.criRuntimes,
+        streamingPort: config.websocketPort,
+      },
+      cri.cni,
+    ),
     ...(oci
       ? criImageService({
           ...oci,
@@ -69,7 +82,9 @@ async function criRoutes(
       : []),
     ...criPodService(pods),
     ...criContainerService(pods),
+    ...criStreamingHandlers(cri.streaming, criStreamingLookup(pods)),
   ]);
+  return { routes: table, close: cri.close };
 }
 
 function makeLogger(config: DaemonConfig): Logger {
@@ -144,9 +159,11 @@ async function run(config: DaemonConfig): Promise<void> {
 
   // Signals are handled from before the socket exists: a client may see the socket (and a
   // supervisor send SIGTERM) before startServer has returned.
-  const serving = criRoutes(config, engine.ctx, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined, log).then((cri) =>
-    startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri),
-  );
+  let closeCri = async (): Promise<void> => undefined;
+  const serving = criRoutes(config, engine.ctx, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined, log).then((cri) => {
+    if (cri) closeCri = cri.close;
+    return startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri?.routes);
+  });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -158,6 +175,7 @@ async function run(config: DaemonConfig): Promise<void> {
         () => undefined,
       )
       .finally(async () => {
+        await closeCri();
         await engine.close();
         oci.close();
         for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
@@ -173,6 +191,7 @@ async function run(config: DaemonConfig): Promise<void> {
   } catch (e) {
     if (stopping) return;
     stopping = true;
+    await closeCri();
     await engine.close();
     oci.close();
     release();

@@ -38,7 +38,14 @@ export function podStreamingBackend(pc: PodContext): StreamingBackend {
   };
   return {
     async exec(containerId: string, cmd: string[], io: StreamIo): Promise<number> {
-      const proc = execInContainer(pc.engine, container(containerId), { id: containerId, cmd, env: [], tty: io.tty, stdin: io.stdin !== undefined, detach: false });
+      const proc = execInContainer(pc.engine, container(containerId), {
+        id: containerId,
+        cmd,
+        env: [],
+        tty: io.tty,
+        stdin: io.stdin !== undefined,
+        detach: false,
+      });
       if (io.stdin && proc.stdin) io.stdin.pipe(proc.stdin);
       io.resize?.on('resize', (size: TerminalSize) => proc.resize(size.height, size.width));
       const drained = [pipeOut(proc.stdout, io.stdout), pipeOut(proc.stderr, io.stderr)];
@@ -85,7 +92,9 @@ export function podStreamingBackend(pc: PodContext): StreamingBackend {
       child.stdout.pipe(conn, { end: true });
       await new Promise<void>((resolve, reject) => {
         child.on('error', reject);
-        child.on('close', (code) => (code === 0 ? resolve() : reject(failedPrecondition(`port-forward to port ${port} of pod ${pod.id}: ${stderr.trim() || `socat exited with ${code}`}`))));
+        child.on('close', (code) =>
+          code === 0 ? resolve() : reject(failedPrecondition(`port-forward to port ${port} of pod ${pod.id}: ${stderr.trim() || `socat exited with ${code}`}`)),
+        );
         conn.on('close', () => child.kill());
       });
     },

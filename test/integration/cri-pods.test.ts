@@ -67,7 +67,11 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
   }
 
   async function runContainer(podId: string, podName: string, name: string, args: string[]): Promise<string> {
-    const { containerId } = await criCall(client, rt.createContainer, { podSandboxId: podId, config: ctrConfig(name, args), sandboxConfig: podConfig(podName) });
+    const { containerId } = await criCall(client, rt.createContainer, {
+      podSandboxId: podId,
+      config: ctrConfig(name, args),
+      sandboxConfig: podConfig(podName),
+    });
     await criCall(client, rt.startContainer, { containerId });
     return containerId;
   }
@@ -142,7 +146,11 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.ok(st.startedAt > 0n);
 
     const exec = async (cmd: string[], timeout = 0n) => criCall(client, rt.execSync, { containerId: cid, cmd, timeout });
-    const r = await exec(['/bin/sh', '-c', 'readlink /proc/1/ns/net /proc/self/ns/ipc /proc/self/ns/uts; cat /proc/sys/kernel/hostname; cat /etc/resolv.conf; echo err >&2; exit 3']);
+    const r = await exec([
+      '/bin/sh',
+      '-c',
+      'readlink /proc/1/ns/net /proc/self/ns/ipc /proc/self/ns/uts; cat /proc/sys/kernel/hostname; cat /etc/resolv.conf; echo err >&2; exit 3',
+    ]);
     assert.equal(r.exitCode, 3);
     assert.equal(Buffer.from(r.stderr).toString(), 'err\n');
     const lines = Buffer.from(r.stdout).toString().split('\n');
@@ -165,7 +173,11 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
       byPod.containers.map((c) => c.id),
       [cid],
     );
-    assert.equal((await criCall(client, rt.listContainers, { filter: { labelSelector: { ctr: 'web' }, state: { state: ContainerState.CONTAINER_RUNNING } } })).containers.length, 1);
+    assert.equal(
+      (await criCall(client, rt.listContainers, { filter: { labelSelector: { ctr: 'web' }, state: { state: ContainerState.CONTAINER_RUNNING } } })).containers
+        .length,
+      1,
+    );
     const pauseAsContainer = await criFailure(criCall(client, rt.containerStatus, { containerId: podId }));
     assert.equal(pauseAsContainer.code, grpc.status.NOT_FOUND);
 

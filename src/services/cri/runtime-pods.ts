@@ -3,13 +3,14 @@
  * RemovePodSandbox, PodSandboxStatus, ListPodSandbox. Only translation lives here.
  */
 import { NamespaceMode, PodSandboxState, Protocol, RuntimeService, type PodSandboxConfig, type PodSandboxStatus } from '../../api/cri/gen/api_pb.js';
-import { invalidArgs } from '../../api/errors.js';
+import { invalidArgs, notFound } from '../../api/errors.js';
 import type { PodContext } from '../../pod/context.js';
 import { podContainers } from '../../pod/containers.js';
-import type { PodConfig, PodRecord } from '../../pod/record.js';
+import { LABEL_TYPE, TYPE_CONTAINER, type PodConfig, type PodRecord } from '../../pod/record.js';
 import { runPod } from '../../pod/run.js';
 import { removePod, stopPod } from '../../pod/stop.js';
 import { criUnary, type CriHandler } from './handlers.js';
+import type { StreamingLookup } from './streaming.js';
 
 const PROTOCOLS = { [Protocol.TCP]: 'tcp', [Protocol.UDP]: 'udp', [Protocol.SCTP]: 'sctp' } as const;
 
@@ -143,4 +144,19 @@ export function criPodService(pc: PodContext): CriHandler[] {
       return { items };
     }),
   ];
+}
+
+/** How the streaming handlers find a CRI container or a pod by id or prefix (NotFound otherwise). */
+export function criStreamingLookup(pc: PodContext): StreamingLookup {
+  return {
+    container: async (ref) => {
+      const c = pc.engine.store.find(ref);
+      if (!c || c.record.config.Config.Labels[LABEL_TYPE] !== TYPE_CONTAINER) throw notFound(`container ${ref} not found`);
+      return { id: c.id, running: c.state.Running };
+    },
+    pod: async (ref) => {
+      const pod = pc.store.get(ref);
+      return { id: pod.id, ready: podReady(pc, pod) };
+    },
+  };
 }

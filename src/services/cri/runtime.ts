@@ -40,10 +40,20 @@ export interface CriNetworkStatus {
 
 function networkCondition(facts: CriRuntimeFacts, network: CriNetworkStatus | undefined) {
   if (!network) {
-    return { type: 'NetworkReady', status: false, reason: 'NetworkPluginNotReady', message: 'network-plugin is not set: no pod network is configured (CNI not initialized)' };
+    return {
+      type: 'NetworkReady',
+      status: false,
+      reason: 'NetworkPluginNotReady',
+      message: 'network-plugin is not set: no pod network is configured (CNI not initialized)',
+    };
   }
   const s = network.status();
-  return { type: 'NetworkReady', status: s.ready, reason: s.ready ? '' : (s.reason ?? 'NetworkPluginNotReady'), message: s.message ?? (s.ready ? '' : `no usable CNI config in ${facts.cniConfDir}`) };
+  return {
+    type: 'NetworkReady',
+    status: s.ready,
+    reason: s.ready ? '' : (s.reason ?? 'NetworkPluginNotReady'),
+    message: s.message ?? (s.ready ? '' : `no usable CNI config in ${facts.cniConfDir}`),
+  };
 }
 
 /** Version, Status, RuntimeConfig and UpdateRuntimeConfig: what the runtime is and how it is set up. */
@@ -60,10 +70,7 @@ export function criRuntimeService(facts: CriRuntimeFacts, network?: CriNetworkSt
     })),
     criUnary(method.status, async (request) => ({
       status: {
-        conditions: [
-          { type: 'RuntimeReady', status: true },
-          networkCondition(facts, network),
-        ],
+        conditions: [{ type: 'RuntimeReady', status: true }, networkCondition(facts, network)],
       },
       runtimeHandlers: ['', ...Object.keys(facts.criRuntimes)].map((name) => ({ name, features: {} })),
       features: {},
