@@ -1,3 +1,5 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { MountSpec, NamespaceShares, ResourceSpec } from '../api/containers.js';
 import { failedPrecondition, invalidArgs } from '../api/errors.js';
 import type { Container } from '../container/container.js';
@@ -93,6 +95,8 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
     } else if (cfg.pid === 'pod') namespaces.pid = pause;
     else if (cfg.pid === 'node') namespaces.pid = '/proc/1/ns/pid';
     const logPath = pod.config.logDirectory && cfg.logPath ? joinLogPath(pod.config.logDirectory, cfg.logPath) : undefined;
+    // Kubelet makes the directory; crictl users may not have.
+    if (logPath) await fsp.mkdir(path.dirname(logPath), { recursive: true, mode: 0o755 });
     const { id } = await createContainer(pc.engine, {
       name: criContainerName(cfg.name, pod.config),
       image: cfg.image,
