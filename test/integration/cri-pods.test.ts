@@ -5,8 +5,9 @@
  * Pods here have no CNI network: the pause holds a loopback-only network namespace.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +18,7 @@ import { criCall, criClient, criFailure, crictl, findCrictl } from '../helpers/c
 import type { RunResult } from '../helpers/engine.js';
 import { TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const CRICTL = findCrictl();
 if (!CRICTL) console.log('# crictl not found at ../shared/tools/crictl (or $CRICTL): the crictl pod tests are skipped');
@@ -88,6 +89,7 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
       'pod-sandbox-image': PAUSE,
       'insecure-registries': [reg.host],
       'cri-runtimes': { lxc: 'lcr' },
+      'websocket-server-listening-port': await freePort(),
     });
     ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
     client = criClient(engine.sock);
@@ -237,6 +239,9 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     const ctrId = ok(await cli(['create', podId, ctrFile, podFile]), 'crictl create').trim();
     ok(await cli(['start', ctrId]), 'crictl start');
     assert.equal(ok(await cli(['exec', '-s', ctrId, 'echo', 'hi']), 'crictl exec -s'), 'hi\n');
+    // Through the streaming server (SPDY), with the exit code carried back.
+    assert.equal(ok(await cli(['exec', ctrId, 'cat', '/etc/hostname']), 'crictl exec'), 'beta-host\n');
+    assert.equal((await cli(['exec', ctrId, 'sh', '-c', 'exit 7'])).code, 7);
     assert.match(ok(await cli(['ps']), 'crictl ps'), new RegExp(`${ctrId.slice(0, 13)}.*Running +sh`));
     assert.match(ok(await cli(['pods']), 'crictl pods'), new RegExp(`${podId.slice(0, 13)}.*Ready +beta +default +1`));
     const inspect = JSON.parse(ok(await cli(['inspectp', podId]), 'crictl inspectp')) as { status: { state: string; metadata: { name: string } } };
@@ -266,5 +271,137 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.equal((await criFailure(criCall(client, rt.containerStatus, { containerId: cid }))).code, grpc.status.NOT_FOUND);
     assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
     assert.ok(!fs.existsSync(path.join(engine.root, 'pods', podId)), 'the pod folder is gone');
+  });
+});
+
+const PLUGINS = '/usr/lib/cni';
+const cniSkip =
+  (!['bridge', 'host-local', 'portmap', 'loopback'].every((p) => fs.existsSync(path.join(PLUGINS, p))) && `needs containernetworking-plugins in ${PLUGINS}`) ||
+  (!fs.existsSync('/usr/bin/socat') && 'needs socat (port-forward)') ||
+  false;
+
+describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, () => {
+  // Unique per run: a bridge and a subnet of its own, beside other tests' and helpers'.
+  const tag = (process.pid % 50000).toString(36);
+  const BRIDGE = `crip${tag}`;
+  const SUBNET_PREFIX = `10.${100 + (process.pid % 150)}.88.`;
+  let engine: TestEngine;
+  let client: grpc.Client;
+  let work: string;
+  let ipamDir: string;
+  const children: ChildProcess[] = [];
+
+  const podConfig = (name: string) => ({
+    metadata: { name, uid: `uid-${name}`, namespace: 'net', attempt: 0 },
+    hostname: name,
+    logDirectory: path.join(work, 'logs'),
+  });
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-cni-'));
+    ipamDir = path.join(work, 'ipam');
+    const confDir = path.join(work, 'net.d');
+    fs.mkdirSync(confDir);
+    fs.writeFileSync(
+      path.join(confDir, '10-pods.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: `cri-pods-${tag}`,
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: BRIDGE,
+            isGateway: true,
+            ipMasq: false,
+            ipam: { type: 'host-local', ranges: [[{ subnet: `${SUBNET_PREFIX}0/24` }]], dataDir: ipamDir },
+          },
+          { type: 'portmap', capabilities: { portMappings: true } },
+          { type: 'loopback' },
+        ],
+      }),
+    );
+    const archive = path.join(work, 'pause.tar');
+    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+    engine = await TestEngine.start(['--log-driver', 'stdout', '--log-level', 'DEBUG'], {
+      'enable-cri-v1': true,
+      'pod-sandbox-image': PAUSE,
+      'network-plugin': 'cni',
+      'cni-conf-dir': confDir,
+      'cni-bin-dir': PLUGINS,
+      'websocket-server-listening-port': await freePort(),
+    });
+    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
+    client = criClient(engine.sock);
+  });
+
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    client?.close();
+    await engine?.cleanup();
+    try {
+      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
+    } catch {
+      // never made, or gone with its last veth
+    }
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('reports NetworkReady, gives the pod an address on the bridge, port-forwards into it, and releases the address at stop after a daemon SIGKILL', async () => {
+    const status = await criCall(client, rt.status, {});
+    const networkReady = status.status?.conditions.find((c) => c.type === 'NetworkReady');
+    assert.equal(networkReady?.status, true, networkReady?.message);
+
+    const podId = (await criCall(client, rt.runPodSandbox, { config: podConfig('netpod') })).podSandboxId;
+    const st = await criCall(client, rt.podSandboxStatus, { podSandboxId: podId, verbose: true });
+    const ip = st.status?.network?.ip ?? '';
+    assert.ok(ip.startsWith(SUBNET_PREFIX), `pod ip ${ip} in ${SUBNET_PREFIX}0/24`);
+    const { netnsPath, pid } = JSON.parse(st.info.info!) as { netnsPath: string; pid: number };
+    assert.equal(
+      fs.readlinkSync(`/proc/${pid}/ns/net`),
+      execFileSync('nsenter', [`--net=${netnsPath}`, 'readlink', '/proc/self/ns/net'])
+        .toString()
+        .trim(),
+    );
+    assert.match(
+      execFileSync('nsenter', [`--net=${netnsPath}`, 'ip', '-4', 'addr', 'show', 'eth0']).toString(),
+      new RegExp(`inet ${ip.replace(/\./g, '\\.')}/24`),
+    );
+    assert.ok(fs.existsSync(path.join(ipamDir, `cri-pods-${tag}`, ip)), 'host-local holds the address');
+
+    if (CRICTL) {
+      // A server inside the pod's network namespace on its loopback only, reached through crictl port-forward.
+      const server = spawn('nsenter', [`--net=${netnsPath}`, 'socat', 'TCP-LISTEN:8080,bind=127.0.0.1,fork,reuseaddr', 'SYSTEM:echo hello-from-pod'], {
+        stdio: 'ignore',
+      });
+      children.push(server);
+      const local = await freePort();
+      const forward = spawn(CRICTL, ['-r', `unix://${engine.sock}`, 'port-forward', podId, `${local}:8080`], { stdio: 'ignore' });
+      children.push(forward);
+      let answer = '';
+      for (let i = 0; i < 50 && answer === ''; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        answer = await new Promise<string>((resolve) => {
+          const sock = net.connect(local, '127.0.0.1');
+          let got = '';
+          sock.on('data', (d) => (got += d.toString()));
+          sock.on('end', () => resolve(got));
+          sock.on('error', () => resolve(''));
+        });
+      }
+      assert.equal(answer, 'hello-from-pod\n');
+      forward.kill();
+      server.kill();
+    }
+
+    await engine.restart();
+    client.close();
+    client = criClient(engine.sock);
+    assert.equal((await criCall(client, rt.podSandboxStatus, { podSandboxId: podId })).status?.network?.ip, ip, 'the address survives the restart');
+    await criCall(client, rt.stopPodSandbox, { podSandboxId: podId });
+    assert.ok(!fs.existsSync(path.join(ipamDir, `cri-pods-${tag}`, ip)), 'stop released the address (CNI DEL from the cache)');
+    assert.equal((await criCall(client, rt.podSandboxStatus, { podSandboxId: podId })).status?.network?.ip, '');
+    assert.ok(fs.existsSync(netnsPath), 'the netns stays until the pod is removed');
+    await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
+    assert.ok(!fs.existsSync(netnsPath), 'remove dropped the netns');
   });
 });
