@@ -46,6 +46,7 @@ async function criRoutes(
     { criImageService },
     { criPodService, criStreamingLookup },
     { criContainerService },
+    { criStatsService },
     { criStreamingHandlers },
     { openCri },
   ] = await Promise.all([
@@ -54,6 +55,7 @@ async function criRoutes(
     import('../services/cri/images.js'),
     import('../services/cri/runtime-pods.js'),
     import('../services/cri/runtime-containers.js'),
+    import('../services/cri/runtime-stats.js'),
     import('../services/cri/streaming.js'),
     import('./cri-pods.js'),
   ]);
@@ -82,6 +84,7 @@ async function criRoutes(
       : []),
     ...criPodService(pods),
     ...criContainerService(pods),
+    ...criStatsService(pods),
     ...criStreamingHandlers(cri.streaming, criStreamingLookup(pods)),
   ]);
   return { routes: table, close: cri.close };

@@ -183,6 +183,22 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     const pauseAsContainer = await criFailure(criCall(client, rt.containerStatus, { containerId: podId }));
     assert.equal(pauseAsContainer.code, grpc.status.NOT_FOUND);
 
+    // Stats from the container's cgroup; the pod's add up its pause and containers.
+    const stats = (await criCall(client, rt.containerStats, { containerId: cid })).stats!;
+    assert.equal(stats.attributes?.id, cid);
+    assert.ok((stats.cpu?.usageCoreNanoSeconds?.value ?? 0n) > 0n, 'cpu usage');
+    assert.ok((stats.memory?.workingSetBytes?.value ?? 0n) > 0n, 'working set');
+    assert.deepEqual(
+      (await criCall(client, rt.listContainerStats, { filter: { podSandboxId: podId } })).stats.map((x) => x.attributes?.id),
+      [cid],
+    );
+    const pod = (await criCall(client, rt.podSandboxStats, { podSandboxId: podId })).stats!;
+    assert.ok((pod.linux?.memory?.workingSetBytes?.value ?? 0n) >= (stats.memory?.workingSetBytes?.value ?? 0n));
+    assert.deepEqual(
+      pod.linux?.containers.map((x) => x.attributes?.id),
+      [cid],
+    );
+
     await criCall(client, rt.stopContainer, { containerId: cid, timeout: 1n });
     const stopped = (await criCall(client, rt.containerStatus, { containerId: cid })).status!;
     assert.equal(stopped.state, ContainerState.CONTAINER_EXITED);
@@ -243,6 +259,7 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.equal(ok(await cli(['exec', ctrId, 'cat', '/etc/hostname']), 'crictl exec'), 'beta-host\n');
     assert.equal((await cli(['exec', ctrId, 'sh', '-c', 'exit 7'])).code, 7);
     assert.match(ok(await cli(['ps']), 'crictl ps'), new RegExp(`${ctrId.slice(0, 13)}.*Running +sh`));
+    assert.match(ok(await cli(['stats']), 'crictl stats'), new RegExp(ctrId.slice(0, 13)));
     assert.match(ok(await cli(['pods']), 'crictl pods'), new RegExp(`${podId.slice(0, 13)}.*Ready +beta +default +1`));
     const inspect = JSON.parse(ok(await cli(['inspectp', podId]), 'crictl inspectp')) as { status: { state: string; metadata: { name: string } } };
     assert.equal(inspect.status.state, 'SANDBOX_READY');
