@@ -66,6 +66,11 @@ export class OutputPump extends EventEmitter {
     }
   }
 
+  /** CRI's ReopenContainerLog: kubelet moved the log file away, output goes on in a new one. */
+  reopenLog(): void {
+    this.log?.reopen?.();
+  }
+
   subscribe(listener: (chunk: OutputChunk) => void): () => void {
     this.subscribers.add(listener);
     return () => this.subscribers.delete(listener);

@@ -165,6 +165,10 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     const log = fs.readFileSync(st.logPath, 'utf8');
     assert.match(log, /^\d{4}-\d\d-\d\dT[\d:.]+Z stdout F hello pod\n/m);
     assert.match(log, /^\S+ stderr F oops\n/m);
+    // Log rotation as kubelet does it: move the file away, ask for a new one.
+    fs.renameSync(st.logPath, `${st.logPath}.1`);
+    await criCall(client, rt.reopenContainerLog, { containerId: cid });
+    assert.ok(!fs.existsSync(st.logPath), 'the new file is made by the next output');
 
     const slow = await criFailure(exec(['sleep', '30'], 1n));
     assert.equal(slow.code, grpc.status.DEADLINE_EXCEEDED, slow.details);

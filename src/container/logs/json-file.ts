@@ -13,6 +13,8 @@ export interface LogEntry {
 export interface LogWriter {
   write(entry: LogEntry): void;
   close(): void;
+  /** Starts a new file at the path (the old one was moved away by log rotation). */
+  reopen?(): void;
 }
 
 /**

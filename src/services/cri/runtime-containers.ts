@@ -12,7 +12,7 @@ import {
   RuntimeService,
 } from '../../api/cri/gen/api_pb.js';
 import type { MountSpec, ResourceSpec } from '../../api/containers.js';
-import { invalidArgs, notFound } from '../../api/errors.js';
+import { failedPrecondition, invalidArgs, notFound } from '../../api/errors.js';
 import type { Container } from '../../container/container.js';
 import { execSync } from '../../container/exec-sync.js';
 import { removeContainer } from '../../container/remove.js';
@@ -240,6 +240,12 @@ export function criContainerService(pc: PodContext): CriHandler[] {
     }),
     criUnary(method.updateContainerResources, async (request) => {
       await updateContainer(pc.engine, get(request.containerId), { id: request.containerId, resources: resourcesOf(request.linux) });
+      return {};
+    }),
+    criUnary(method.reopenContainerLog, async (request) => {
+      const c = get(request.containerId);
+      if (!c.state.Running || !c.pump) throw failedPrecondition(`container ${c.id} is not running`);
+      c.pump.reopenLog();
       return {};
     }),
     criUnary(method.execSync, async (request, call) => {
