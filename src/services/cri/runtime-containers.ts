@@ -124,7 +124,9 @@ function userLabels(c: Container): Record<string, string> {
 
 function summaryOf(c: Container) {
   const a = c.record.config.Config.Annotations ?? {};
-  const imageRef = c.record.config.ImageId ?? '';
+  const id = c.record.config.ImageId ?? '';
+  // CRI's image ref is the image id as ImageService reports it.
+  const imageRef = id === '' || id.startsWith('sha256:') ? id : `sha256:${id}`;
   return {
     id: c.id,
     podSandboxId: c.record.config.Config.Labels[LABEL_SANDBOX_ID] ?? '',
