@@ -128,7 +128,11 @@ describe('CNI networking with the real plugins', { skip }, () => {
     fs.writeFileSync(path.join(failBin, 'chatty'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec head -c 3000000 /dev/zero\nexit 0\n', {
       mode: 0o755,
     });
-    fs.writeFileSync(path.join(failBin, 'sleeper'), '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && exec sleep 60\nexit 0\n', { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(failBin, 'sleeper'),
+      `#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && echo $$ >${failBin}/sleeper.pid && exec sleep 60\nexit 0\n`,
+      { mode: 0o755 },
+    );
   });
 
   after(async () => {
@@ -269,6 +273,33 @@ describe('CNI networking with the real plugins', { skip }, () => {
     await network().tearDown(request(id, ns));
     assert.deepEqual(ipamFiles(), []);
     assert.doesNotMatch(inNetns(ns, ['ip', '-o', 'link']), /eth0/);
+    await removeNetns(ns);
+  });
+
+  it('a process SIGKILLed in the middle of an ADD leaves a record a restarted one DELs from', async () => {
+    writeConf('10-net.conflist', conflist([bridge(), { type: 'sleeper' }, portmap]));
+    const id = `pod8${tag}`;
+    const ns = await createNetns(id, stateDir);
+    // The "daemon": another process running the ADD, killed once the bridge plugin is done.
+    const lib = new URL('../../src/network/index.js', import.meta.url).href;
+    const code = `const { CniNetwork } = await import(${JSON.stringify(lib)});
+      const cni = new CniNetwork({ confDir: ${JSON.stringify(confDir)}, binDirs: ${JSON.stringify([failBin, PLUGINS])}, cacheDir: ${JSON.stringify(cacheDir)}, log: { info() {}, warn() {}, error() {}, debug() {} } });
+      await cni.setUp(${JSON.stringify(request(id, ns))});`;
+    const daemon = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && ipamFiles().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ipamFiles().length, 1, 'the bridge plugin ran');
+    daemon.kill('SIGKILL');
+    await new Promise((r) => daemon.once('exit', r));
+    // The orphaned plugin, by the pid it wrote (exec keeps it).
+    try {
+      process.kill(Number(fs.readFileSync(path.join(failBin, 'sleeper.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+    await network([failBin, PLUGINS]).tearDown(request(id, ns));
+    assert.deepEqual(ipamFiles(), []);
+    assert.doesNotMatch(inNetns(ns, ['ip', '-o', 'link']), /eth0/);
+    assert.ok(!fs.existsSync(path.join(cacheDir, 'results', `${id}-eth0.json`)));
     await removeNetns(ns);
   });
 
