@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/sys/log.js';
 import { criCall, criClient, criFailure, findCrictl } from '../helpers/cri.js';
 import { run } from '../helpers/engine.js';
 import { HostBackend } from '../helpers/host-backend.js';
+import { onTerminal } from '../helpers/pty.js';
 
 // crictl (client-go's SPDY executor and port-forwarder, a grpc-go program) against the
 // streaming server, through the RuntimeService Exec/Attach/PortForward handlers on a gRPC
@@ -107,6 +108,19 @@ describe('crictl through the streaming server', { skip: crictlBinary === undefin
     const r = await crictl(['exec', '-i', 'ctr1', 'cat'], data);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, data);
+  });
+
+  it('crictl exec -it: a TTY session, with the terminal size sent on the resize stream', async () => {
+    const before = backend.resizes.length;
+    const t = onTerminal(crictlBinary as string, ['-r', `unix://${sock}`, 'exec', '-it', 'ctr1', 'sh', '-c', 'read line; echo "got $line"'], {
+      rows: 33,
+      cols: 101,
+    });
+    t.write('typed\r');
+    await t.waitFor(/got typed/);
+    assert.equal(await t.exit(), 0, t.stderr);
+    assert.deepEqual(backend.resizes.slice(before)[0], { width: 101, height: 33 });
+    assert.equal(backend.execs.at(-1)?.tty, true);
   });
 
   it('crictl exec for an unknown container fails naming it', async () => {
