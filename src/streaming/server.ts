@@ -267,12 +267,16 @@ export class StreamingServer {
     });
     const send = (channel: number, data: Buffer): Promise<void> =>
       base64 ? ws.send(Opcode.text, Buffer.from(`${channel}${data.toString('base64')}`)) : ws.send(Opcode.binary, Buffer.concat([Buffer.of(channel), data]));
-    const output = (channel: number): Writable =>
-      new Writable({
+    const output = (channel: number): Writable => {
+      const w = new Writable({
         write: (chunk: Buffer, _enc, callback) => {
           send(channel, chunk).then(() => callback(), callback);
         },
       });
+      // A client gone mid-session fails writes; the session ends by the socket's close, not by an unhandled 'error'.
+      w.on('error', () => undefined);
+      return w;
+    };
     // The client closing the socket ends stdin: v4 and earlier have no other way to say so.
     const closed = ws.serve().finally(() => stdin?.finish());
     const channels: SessionChannels = {

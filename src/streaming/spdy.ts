@@ -138,6 +138,9 @@ export class SpdyStream extends Duplex {
     readonly headers: Map<string, string>,
   ) {
     super({ allowHalfOpen: true, readableHighWaterMark: SPDY_LIMITS.inboxBytes });
+    // A write failing because the client went away ends the session through the connection's
+    // close; a backend still writing must not take the daemon down with an unhandled 'error'.
+    this.on('error', () => undefined);
   }
 
   override _read(): void {

@@ -228,6 +228,24 @@ describe('CRI streaming server over SPDY/3.1', () => {
     assert.ok(c.goAway, 'GOAWAY before hanging up');
   });
 
+  it('lives on when a client hangs up in the middle of a command writing to it', async () => {
+    const c = await spdy(exec(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done'], { stderr: false }));
+    await c.open({ streamtype: 'error' });
+    const stdout = await c.open({ streamtype: 'stdout' });
+    await c.until(() => stdout.data.length > 0, 10_000, 'some output');
+    c.socket.destroy();
+    const w = await ws(exec(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done']));
+    await w.until(() => w.messages.length > 0, 10_000, 'some output');
+    w.socket.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await spdy(exec(['echo', 'still here'], { stderr: false }));
+    const error = await again.open({ streamtype: 'error' });
+    const out = await again.open({ streamtype: 'stdout' });
+    await again.until(() => error.fin && out.fin, 10_000, 'the next session');
+    assert.equal(again.text(out), 'still here\n');
+    again.socket.destroy();
+  });
+
   it('serves at most maxSessions at once, answering 429 beyond', async () => {
     const open: SpdyClient[] = [];
     for (let i = 0; i < 4; i++) open.push(await spdy(exec(['sleep', '5'], { stderr: false })));
