@@ -27,6 +27,8 @@ export class HostBackend implements StreamingBackend {
     const err = io.tty ? io.stdout : io.stderr;
     if (err) child.stderr.pipe(err, { end: false });
     else child.stderr.resume();
+    // A client gone mid-session: its streams close, and the command would block writing to them.
+    io.stdout?.once('close', () => child.kill());
     const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
     io.stdin?.unpipe(child.stdin);
     if (code === null) throw new Error(`killed by ${signal}`);
