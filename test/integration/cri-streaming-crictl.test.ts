@@ -25,7 +25,7 @@ import { onTerminal } from '../helpers/pty.js';
 // server of their own: the daemon's wiring is the pods' part; here "containers" are host
 // processes (test/helpers/host-backend.ts).
 
-const crictlBinary = findCrictl() ?? (fs.existsSync('/work/shared/tools/crictl') ? '/work/shared/tools/crictl' : undefined);
+const crictlBinary = findCrictl();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-streaming-'));
 const sock = path.join(dir, 'cri.sock');
 const backend = new HostBackend();
