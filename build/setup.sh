@@ -6,7 +6,8 @@
 # (the test images of qemu/), rpm, createrepo-c and dnf (the RPMs and their repository),
 # libcap2-bin and umoci (capability xattrs and Go-written layers in the OCI store's tests);
 # docker-registry, skopeo and apache2-utils (htpasswd) for OCI images: a local registry and
-# an independent client for the tests and the main job; then the npm packages from
+# an independent client for the tests and the main job; containernetworking-plugins (CNI
+# plugins in /usr/lib/cni), iproute2 and iptables for pod networks; then the npm packages from
 # package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +17,6 @@ apt-get install -y -qq --no-install-recommends \
   lxc busybox-static squashfs-tools e2fsprogs util-linux procps binutils git ca-certificates openssl file \
   binutils-aarch64-linux-gnu qemu-user-static qemu-system-x86 qemu-system-arm kmod cpio zstd xz-utils \
   rpm createrepo-c dnf \
-  libcap2-bin umoci docker-registry skopeo apache2-utils >/dev/null
+  libcap2-bin umoci docker-registry skopeo apache2-utils \
+  containernetworking-plugins iproute2 iptables >/dev/null
 npm ci --no-audit --no-fund
