@@ -33,6 +33,8 @@ export interface StreamingServerOptions {
 export const MAX_SESSIONS = 128;
 /** How long a client has to open the streams it asked for (kubelet's streamCreationTimeout). */
 export const STREAM_CREATION_TIMEOUT_MS = 30_000;
+/** A session with no traffic either way this long is cut (kubelet's default stream idle timeout). */
+export const STREAM_IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
 /** How long we wait for the client to hang up after a finished session before we do. */
 const LINGER_MS = 5_000;
 const PORT_FORWARD_PROTOCOLS = ['portforward.k8s.io'] as const;
@@ -138,6 +140,7 @@ export class StreamingServer {
     const log = this.opts.log.child('streaming');
     if (head.length > 0) socket.unshift(head);
     socket.setNoDelay(true);
+    socket.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => socket.destroy());
     this.sessions.add(socket);
     socket.once('close', () => this.sessions.delete(socket));
     const served = upgrade === 'websocket' ? this.serveWebSocket(req, socket, pending, log) : this.serveSpdy(req, socket, pending, log);
