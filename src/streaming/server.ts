@@ -54,6 +54,7 @@ function headerList(req: http.IncomingMessage, name: string): string[] {
 }
 
 function refuse(socket: Socket, status: number, message: string): void {
+  if (!socket.writable) return void socket.destroy();
   const body = `${message}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

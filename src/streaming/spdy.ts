@@ -207,6 +207,8 @@ export class SpdyConnection extends EventEmitter {
   private lastStreamId = 0;
   private closed = false;
   private tornDown = false;
+  /** The peer said GOAWAY: it opens no more streams, but the open ones run to their end. */
+  private peerGoneAway = false;
 
   constructor(
     private readonly socket: Socket,
@@ -262,7 +264,6 @@ export class SpdyConnection extends EventEmitter {
         header = undefined;
         need = 8;
         await this.onFrame(frameHeader, payload);
-        if (this.closed) return;
       }
     }
   }
@@ -290,7 +291,7 @@ export class SpdyConnection extends EventEmitter {
         // Client streams are odd and rising (SPDY/3 section 2.3.2).
         if (id % 2 === 0 || id <= this.lastStreamId) throw new SpdyProtocolError(`bad stream id ${id}`);
         this.lastStreamId = id;
-        if (this.streams.size >= SPDY_LIMITS.maxStreams) {
+        if (this.streams.size >= SPDY_LIMITS.maxStreams || this.peerGoneAway) {
           await this.reset(id, RstStatus.refusedStream);
           return;
         }
@@ -321,7 +322,7 @@ export class SpdyConnection extends EventEmitter {
         await this.send(() => controlFrame(FrameType.ping, 0, payload));
         return;
       case FrameType.goAway:
-        this.closed = true;
+        this.peerGoneAway = true;
         return;
       default:
         // SETTINGS, WINDOW_UPDATE (the peer keeps no windows) and unknown types are ignored, as the draft allows.
