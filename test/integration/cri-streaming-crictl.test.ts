@@ -103,6 +103,12 @@ describe('crictl through the streaming server', { skip: crictlBinary === undefin
     assert.match(failed.stderr, /command terminated with exit code 7/);
   });
 
+  it('crictl exec: output past any SPDY window (spdystream keeps none)', async () => {
+    const r = await crictl(['exec', 'ctr1', 'head', '-c', '3000000', '/dev/zero']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.length, 3_000_000);
+  });
+
   it('crictl exec -i: stdin to the command, ended when crictl reaches its end', async () => {
     const data = `${'x'.repeat(200_000)}\nend\n`;
     const r = await crictl(['exec', '-i', 'ctr1', 'cat'], data);
