@@ -33,6 +33,8 @@ export interface StreamingServerOptions {
 export const MAX_SESSIONS = 128;
 /** How long a client has to open the streams it asked for (kubelet's streamCreationTimeout). */
 export const STREAM_CREATION_TIMEOUT_MS = 30_000;
+/** A session with no traffic either way this long is cut (kubelet's default stream idle timeout). */
+export const STREAM_IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
 /** How long we wait for the client to hang up after a finished session before we do. */
 const LINGER_MS = 5_000;
 const PORT_FORWARD_PROTOCOLS = ['portforward.k8s.io'] as const;
@@ -52,6 +54,7 @@ function headerList(req: http.IncomingMessage, name: string): string[] {
 }
 
 function refuse(socket: Socket, status: number, message: string): void {
+  if (!socket.writable) return void socket.destroy();
   const body = `${message}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -138,6 +141,7 @@ export class StreamingServer {
     const log = this.opts.log.child('streaming');
     if (head.length > 0) socket.unshift(head);
     socket.setNoDelay(true);
+    socket.setTimeout(STREAM_IDLE_TIMEOUT_MS, () => socket.destroy());
     this.sessions.add(socket);
     socket.once('close', () => this.sessions.delete(socket));
     const served = upgrade === 'websocket' ? this.serveWebSocket(req, socket, pending, log) : this.serveSpdy(req, socket, pending, log);
@@ -267,12 +271,16 @@ export class StreamingServer {
     });
     const send = (channel: number, data: Buffer): Promise<void> =>
       base64 ? ws.send(Opcode.text, Buffer.from(`${channel}${data.toString('base64')}`)) : ws.send(Opcode.binary, Buffer.concat([Buffer.of(channel), data]));
-    const output = (channel: number): Writable =>
-      new Writable({
+    const output = (channel: number): Writable => {
+      const w = new Writable({
         write: (chunk: Buffer, _enc, callback) => {
           send(channel, chunk).then(() => callback(), callback);
         },
       });
+      // A client gone mid-session fails writes; the session ends by the socket's close, not by an unhandled 'error'.
+      w.on('error', () => undefined);
+      return w;
+    };
     // The client closing the socket ends stdin: v4 and earlier have no other way to say so.
     const closed = ws.serve().finally(() => stdin?.finish());
     const channels: SessionChannels = {

@@ -138,6 +138,9 @@ export class SpdyStream extends Duplex {
     readonly headers: Map<string, string>,
   ) {
     super({ allowHalfOpen: true, readableHighWaterMark: SPDY_LIMITS.inboxBytes });
+    // A write failing because the client went away ends the session through the connection's
+    // close; a backend still writing must not take the daemon down with an unhandled 'error'.
+    this.on('error', () => undefined);
   }
 
   override _read(): void {
@@ -204,6 +207,8 @@ export class SpdyConnection extends EventEmitter {
   private lastStreamId = 0;
   private closed = false;
   private tornDown = false;
+  /** The peer said GOAWAY: it opens no more streams, but the open ones run to their end. */
+  private peerGoneAway = false;
 
   constructor(
     private readonly socket: Socket,
@@ -259,7 +264,6 @@ export class SpdyConnection extends EventEmitter {
         header = undefined;
         need = 8;
         await this.onFrame(frameHeader, payload);
-        if (this.closed) return;
       }
     }
   }
@@ -287,7 +291,7 @@ export class SpdyConnection extends EventEmitter {
         // Client streams are odd and rising (SPDY/3 section 2.3.2).
         if (id % 2 === 0 || id <= this.lastStreamId) throw new SpdyProtocolError(`bad stream id ${id}`);
         this.lastStreamId = id;
-        if (this.streams.size >= SPDY_LIMITS.maxStreams) {
+        if (this.streams.size >= SPDY_LIMITS.maxStreams || this.peerGoneAway) {
           await this.reset(id, RstStatus.refusedStream);
           return;
         }
@@ -318,7 +322,7 @@ export class SpdyConnection extends EventEmitter {
         await this.send(() => controlFrame(FrameType.ping, 0, payload));
         return;
       case FrameType.goAway:
-        this.closed = true;
+        this.peerGoneAway = true;
         return;
       default:
         // SETTINGS, WINDOW_UPDATE (the peer keeps no windows) and unknown types are ignored, as the draft allows.

@@ -9,6 +9,8 @@ import type { StreamingBackend, StreamIo, TerminalSize } from '../../src/streami
 export class HostBackend implements StreamingBackend {
   readonly resizes: TerminalSize[] = [];
   readonly execs: { containerId: string; cmd: string[]; tty: boolean }[] = [];
+  /** What the last exec's command has written to stdout so far. */
+  stdoutBytes = 0;
 
   private watch(io: StreamIo): void {
     io.resize?.on('resize', (size: TerminalSize) => this.resizes.push(size));
@@ -21,12 +23,18 @@ export class HostBackend implements StreamingBackend {
     if (io.stdin) io.stdin.pipe(child.stdin);
     else child.stdin.end();
     child.stdin.on('error', () => undefined);
+    this.stdoutBytes = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      this.stdoutBytes += d.length;
+    });
     if (io.stdout) child.stdout.pipe(io.stdout, { end: false });
     else child.stdout.resume();
     // A TTY merges stderr into stdout.
     const err = io.tty ? io.stdout : io.stderr;
     if (err) child.stderr.pipe(err, { end: false });
     else child.stderr.resume();
+    // A client gone mid-session: its streams close, and the command would block writing to them.
+    io.stdout?.once('close', () => child.kill());
     const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
     io.stdin?.unpipe(child.stdin);
     if (code === null) throw new Error(`killed by ${signal}`);

@@ -228,6 +228,45 @@ describe('CRI streaming server over SPDY/3.1', () => {
     assert.ok(c.goAway, 'GOAWAY before hanging up');
   });
 
+  it('holds a command back while its client does not read (no buffering of its output)', async () => {
+    const total = 30_000_000;
+    const c = await spdy(exec(['head', '-c', String(total), '/dev/zero'], { stderr: false }));
+    const error = await c.open({ streamtype: 'error' });
+    const stdout = await c.open({ streamtype: 'stdout' });
+    await c.until(() => stdout.replied && error.replied, 5000, 'the replies');
+    c.socket.pause();
+    let last = -1;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (backend.stdoutBytes === last) break;
+      last = backend.stdoutBytes;
+    }
+    // Socket buffers on both sides and the pipe, a few MiB at most: not the 30 MB the command has.
+    assert.ok(last < 12_000_000, `the command wrote ${last} bytes to a client that reads nothing`);
+    c.socket.resume();
+    await c.until(() => error.fin && stdout.fin, 30_000, 'the rest');
+    assert.equal(Buffer.concat(stdout.data).length, total);
+    c.socket.destroy();
+  });
+
+  it('lives on when a client hangs up in the middle of a command writing to it', async () => {
+    const c = await spdy(exec(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done'], { stderr: false }));
+    await c.open({ streamtype: 'error' });
+    const stdout = await c.open({ streamtype: 'stdout' });
+    await c.until(() => stdout.data.length > 0, 10_000, 'some output');
+    c.socket.destroy();
+    const w = await ws(exec(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done']));
+    await w.until(() => w.messages.length > 0, 10_000, 'some output');
+    w.socket.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await spdy(exec(['echo', 'still here'], { stderr: false }));
+    const error = await again.open({ streamtype: 'error' });
+    const out = await again.open({ streamtype: 'stdout' });
+    await again.until(() => error.fin && out.fin, 10_000, 'the next session');
+    assert.equal(again.text(out), 'still here\n');
+    again.socket.destroy();
+  });
+
   it('serves at most maxSessions at once, answering 429 beyond', async () => {
     const open: SpdyClient[] = [];
     for (let i = 0; i < 4; i++) open.push(await spdy(exec(['sleep', '5'], { stderr: false })));
