@@ -16,7 +16,7 @@ import { ContainerState, ImageService, PodSandboxState, RuntimeService } from '.
 import { show } from '../helpers/cli.js';
 import { criCall, criClient, criFailure, crictl, findCrictl } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
-import { TestEngine } from '../helpers/engine.js';
+import { run, TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -270,6 +270,8 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.equal(ok(await cli(['exec', '-s', ctrId, 'echo', 'hi']), 'crictl exec -s').trimEnd(), 'hi');
     // Through the streaming server (SPDY), with the exit code carried back.
     assert.equal(ok(await cli(['exec', ctrId, 'cat', '/etc/hostname']), 'crictl exec'), 'beta-host\n');
+    const piped = await run(CRICTL!, ['-r', `unix://${engine.sock}`, 'exec', '-i', ctrId, 'cat'], { input: 'through stdin\n' });
+    assert.equal(ok(piped, 'crictl exec -i'), 'through stdin\n');
     const failed = await cli(['exec', ctrId, 'sh', '-c', 'exit 7']);
     assert.notEqual(failed.code, 0);
     assert.match(failed.stderr, /exit code 7/);
@@ -278,6 +280,26 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.match(ok(await cli(['pods']), 'crictl pods'), new RegExp(`${podId.slice(0, 13)}.*Ready +beta +default +1`));
     const inspect = JSON.parse(ok(await cli(['inspectp', podId]), 'crictl inspectp')) as { status: { state: string; metadata: { name: string } } };
     assert.equal(inspect.status.state, 'SANDBOX_READY');
+    // attach: the main process's output as it comes.
+    const tickerFile = path.join(work, 'ticker.json');
+    fs.writeFileSync(
+      tickerFile,
+      JSON.stringify({
+        metadata: { name: 'ticker' },
+        image: { image: bb },
+        command: ['sh', '-c', 'while :; do echo tick; sleep 1; done'],
+        log_path: 'ticker.log',
+      }),
+    );
+    const ticker = ok(await cli(['create', podId, tickerFile, podFile]), 'crictl create ticker').trim();
+    ok(await cli(['start', ticker]), 'crictl start ticker');
+    const attach = spawn(CRICTL!, ['-r', `unix://${engine.sock}`, 'attach', ticker], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let attached = '';
+    attach.stdout.on('data', (d: Buffer) => (attached += d.toString()));
+    for (let i = 0; i < 50 && !attached.includes('tick'); i++) await new Promise((resolve) => setTimeout(resolve, 200));
+    attach.kill();
+    assert.match(attached, /^tick$/m, 'crictl attach shows the output');
+
     ok(await cli(['stopp', podId]), 'crictl stopp');
     assert.match(ok(await cli(['pods']), 'crictl pods'), /NotReady/);
     assert.match(ok(await cli(['ps', '-a']), 'crictl ps -a'), /Exited/);
