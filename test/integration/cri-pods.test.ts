@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ContainerState, ImageService, PodSandboxState, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ContainerEventType, ContainerState, ImageService, PodSandboxState, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
+import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
 import { criCall, criClient, criFailure, crictl, findCrictl } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
@@ -144,6 +146,17 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
   it('runs containers in the pod: shared net, ipc and uts namespaces, the pod hostname and DNS, CRI logs; ExecSync with separate streams', async () => {
     const podId = (await criCall(client, rt.listPodSandbox, { filter: { labelSelector: { app: 'alpha' } } })).items[0]!.id;
     const pausePid = (JSON.parse((await criCall(client, rt.podSandboxStatus, { podSandboxId: podId, verbose: true })).info.info!) as { pid: number }).pid;
+    // GetContainerEvents: a server stream of the lifecycle, open before the container is made.
+    const events: [string, ContainerEventType][] = [];
+    const eventStream = client.makeServerStreamRequest(
+      criPath(rt.getContainerEvents),
+      (r: object) => Buffer.from(toBinary(rt.getContainerEvents.input, create(rt.getContainerEvents.input, r))),
+      (b: Buffer) => fromBinary(rt.getContainerEvents.output, b),
+      {},
+    );
+    eventStream.on('data', (e: { containerId: string; containerEventType: ContainerEventType }) => events.push([e.containerId, e.containerEventType]));
+    eventStream.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const cid = await runContainer(podId, 'alpha', 'web', ['echo "$GREETING"; echo oops >&2; exec sleep 1000']);
     const st = (await criCall(client, rt.containerStatus, { containerId: cid, verbose: true })).status!;
     assert.equal(st.state, ContainerState.CONTAINER_RUNNING);
@@ -220,6 +233,16 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     await criCall(client, rt.removeContainer, { containerId: cid });
     await criCall(client, rt.removeContainer, { containerId: cid });
     assert.equal((await criFailure(criCall(client, rt.containerStatus, { containerId: cid }))).code, grpc.status.NOT_FOUND);
+    eventStream.cancel();
+    assert.deepEqual(
+      events.filter(([id]) => id === cid).map(([, type]) => type),
+      [
+        ContainerEventType.CONTAINER_CREATED_EVENT,
+        ContainerEventType.CONTAINER_STARTED_EVENT,
+        ContainerEventType.CONTAINER_STOPPED_EVENT,
+        ContainerEventType.CONTAINER_DELETED_EVENT,
+      ],
+    );
   });
 
   it('answers NOT_FOUND for unknown pods and containers, and refuses an unknown runtime handler by name', async () => {

@@ -5,6 +5,7 @@
  */
 import {
   type ContainerConfig,
+  ContainerEventType,
   ContainerState,
   type LinuxContainerResources,
   MountPropagation,
@@ -148,6 +149,44 @@ function reasonOf(c: Container): string {
   return c.state.ExitCode === 0 ? 'Completed' : 'Error';
 }
 
+const EVENT_TYPES: Record<string, ContainerEventType> = {
+  create: ContainerEventType.CONTAINER_CREATED_EVENT,
+  start: ContainerEventType.CONTAINER_STARTED_EVENT,
+  die: ContainerEventType.CONTAINER_STOPPED_EVENT,
+  destroy: ContainerEventType.CONTAINER_DELETED_EVENT,
+};
+
+/** What GetContainerEvents writes to: its server-streaming call. */
+interface EventStream {
+  write(message: unknown): void;
+  onCancel(listener: () => void): void;
+}
+
+/**
+ * GetContainerEvents: the lifecycle events of CRI's containers and pods' pauses (kubelet's
+ * evented PLEG), from the engine's event log, named by kubelet's k8s_ container names (a
+ * destroyed container is no longer in the store to ask). Statuses are not attached: kubelet
+ * asks for them.
+ */
+function containerEvents(pc: PodContext): CriHandler {
+  return {
+    method: RuntimeService.method.getContainerEvents,
+    handler: (_request, call) =>
+      new Promise<void>((resolve) => {
+        const stream = call as unknown as EventStream;
+        const unsubscribe = pc.engine.events.subscribe((e) => {
+          const type = EVENT_TYPES[e.action];
+          if (e.type !== 'container' || type === undefined || !(e.attributes.name ?? '').startsWith('k8s_')) return;
+          stream.write({ containerId: e.id, containerEventType: type, createdAt: BigInt(e.timeNano) });
+        });
+        stream.onCancel(() => {
+          unsubscribe();
+          resolve();
+        });
+      }),
+  };
+}
+
 export function criContainerService(pc: PodContext): CriHandler[] {
   const method = RuntimeService.method;
   const store = pc.engine.store;
@@ -159,6 +198,7 @@ export function criContainerService(pc: PodContext): CriHandler[] {
     return c;
   };
   return [
+    containerEvents(pc),
     criUnary(method.createContainer, async (request) => {
       if (request.podSandboxId === '') throw invalidArgs('pod sandbox id is empty');
       return { containerId: await createInPod(pc, request.podSandboxId, podContainerConfigOf(request.config)) };
