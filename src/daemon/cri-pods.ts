@@ -59,6 +59,7 @@ export async function openCri(config: DaemonConfig, engine: EngineContext, image
   const count = await restorePods(pods);
   log.info(`restored ${count} pod(s)`);
   const streaming = new StreamingServer({ host: '127.0.0.1', port: config.websocketPort, log: log.child('streaming'), backend: podStreamingBackend(pods) });
-  await streaming.start();
+  // A taken port costs exec, attach and port-forward, not the pods: the daemon serves on.
+  await streaming.start().catch((e: Error) => log.error(`CRI streaming server not started on 127.0.0.1:${config.websocketPort}: ${e.message}`));
   return { pods, cni, streaming, close: () => streaming.stop() };
 }
