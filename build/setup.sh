@@ -7,8 +7,9 @@
 # libcap2-bin and umoci (capability xattrs and Go-written layers in the OCI store's tests);
 # docker-registry, skopeo and apache2-utils (htpasswd) for OCI images: a local registry and
 # an independent client for the tests and the main job; containernetworking-plugins (CNI
-# plugins in /usr/lib/cni), iproute2 and iptables for pod networks; then the npm packages from
-# package-lock.json.
+# plugins in /usr/lib/cni), iproute2 and iptables for pod networks; socat (CRI port-forward
+# into a pod's network namespace); gcc and libc6-dev (the static pause program of
+# rootfs-samples/pause-image.sh); then the npm packages from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -18,5 +19,5 @@ apt-get install -y -qq --no-install-recommends \
   binutils-aarch64-linux-gnu qemu-user-static qemu-system-x86 qemu-system-arm kmod cpio zstd xz-utils \
   rpm createrepo-c dnf \
   libcap2-bin umoci docker-registry skopeo apache2-utils \
-  containernetworking-plugins iproute2 iptables >/dev/null
+  containernetworking-plugins iproute2 iptables socat gcc libc6-dev >/dev/null
 npm ci --no-audit --no-fund

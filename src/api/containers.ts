@@ -103,7 +103,18 @@ export interface CreateRequest {
   cgroupParent?: string;
   networkMode?: string;
   healthcheck?: HealthcheckSpec;
+  /** Kept with the container, shown by inspect; CRI keeps its metadata here. */
+  annotations?: Record<string, string>;
+  /** Namespaces joined instead of made: `container:<id>` (that container's init) or a namespace file. */
+  namespaces?: NamespaceShares;
+  /** Namespaced sysctls set in the container (`net.ipv4.ip_forward` ...). */
+  sysctls?: Record<string, string>;
+  /** Output in CRI's log format (`TIME STREAM P|F text`) at this path instead of the json-file log. */
+  criLogPath?: string;
 }
+
+export type NamespaceKind = 'net' | 'ipc' | 'uts' | 'pid';
+export type NamespaceShares = Partial<Record<NamespaceKind, string>>;
 
 export interface IdRequest {
   id: string;

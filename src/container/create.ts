@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec } from '../api/containers.js';
+import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec, NamespaceShares } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
 import type { ImageConfig } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -167,6 +167,31 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
   }
 }
 
+const SYSCTL_KEY_RE = /^[a-z0-9_][a-z0-9_.\-/]*$/i;
+
+/** Sysctls become LXC config lines: a key is a /proc/sys path, nothing can break out of the line. */
+function validateSysctls(sysctls: Record<string, string>): void {
+  for (const [key, value] of Object.entries(sysctls)) {
+    if (!SYSCTL_KEY_RE.test(key) || key.includes('..')) throw invalidArgs(`invalid sysctl "${key}"`);
+    if (/[\r\n]/.test(value)) throw invalidArgs(`invalid value of sysctl ${key}: must not contain a newline`);
+  }
+}
+
+/** A namespace to join: another container (`container:<id>`) or an absolute namespace file. */
+function validateNamespaces(ctx: EngineContext, shares: NamespaceShares): NamespaceShares {
+  const out: NamespaceShares = {};
+  for (const [kind, value] of Object.entries(shares) as [keyof NamespaceShares, string][]) {
+    if (value.startsWith('container:')) {
+      const target = ctx.store.get(value.slice('container:'.length));
+      out[kind] = `container:${target.id}`;
+    } else if (value.startsWith('/') && !/[\r\n]/.test(value)) {
+      if (!fs.existsSync(value)) throw invalidArgs(`invalid ${kind} namespace "${value}": no such file`);
+      out[kind] = value;
+    } else throw invalidArgs(`invalid ${kind} namespace "${value}": want container:<id> or a namespace file`);
+  }
+  return out;
+}
+
 /** Health check flags with iSulad's defaults and limits (verify.c). */
 export function healthConfigOf(h: HealthcheckSpec | undefined): HealthConfig | undefined {
   if (!h) return undefined;
@@ -239,6 +264,10 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const mounts = validateMounts(req.mounts);
   validateResources(req, ctx);
   const healthcheck = healthConfigOf(req.healthcheck);
+  if (req.sysctls) validateSysctls(req.sysctls);
+  const namespaces = req.namespaces ? validateNamespaces(ctx, req.namespaces) : undefined;
+  if (req.criLogPath !== undefined && (!req.criLogPath.startsWith('/') || /[\r\n]/.test(req.criLogPath)))
+    throw invalidArgs(`invalid log path "${req.criLogPath}": must be absolute`);
 
   const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
   if (!backend) throw imageNotFound(`No such image: ${req.image}`);
@@ -287,7 +316,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       ImageType: image.type,
       ...(image.id ? { ImageId: image.id } : {}),
       BaseFs: rootfs.path,
-      LogPath: `${dir}/console.log`,
+      LogPath: req.criLogPath ?? `${dir}/console.log`,
       RestartCount: 0,
       Config: {
         Hostname: req.hostname || id.slice(0, 12),
@@ -303,6 +332,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
         ...(merged.healthcheck ? { Healthcheck: merged.healthcheck } : {}),
         ...(image.config.exposedPorts ? { ExposedPorts: image.config.exposedPorts } : {}),
         ...(image.config.volumes ? { Volumes: image.config.volumes } : {}),
+        ...(req.annotations ? { Annotations: req.annotations } : {}),
       },
       State: emptyState(),
     },
@@ -323,9 +353,11 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       ...(hooks ? { Hooks: hooks } : {}),
       RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
       AutoRemove: req.autoRemove,
-      LogConfig: { Type: 'json-file', Config: req.logOpts },
+      LogConfig: { Type: req.criLogPath !== undefined ? 'cri' : 'json-file', Config: req.logOpts },
       CgroupParent: req.cgroupParent ?? '',
       NetworkMode: req.networkMode ?? 'none',
+      ...(namespaces ? { Namespaces: namespaces } : {}),
+      ...(req.sysctls ? { Sysctls: req.sysctls } : {}),
     },
   };
   const container = new Container(record, dir);

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { OutputChunk } from '../api/containers.js';
 import type { ContainerIo } from '../runtime/runtime.js';
-import type { JsonFileWriter } from './logs/json-file.js';
+import type { LogWriter } from './logs/json-file.js';
 
 /**
  * Carries a running container's output: every chunk goes to the json-file log (split into
@@ -17,7 +17,7 @@ export class OutputPump extends EventEmitter {
 
   constructor(
     readonly io: ContainerIo,
-    private readonly log: JsonFileWriter | undefined,
+    private readonly log: LogWriter | undefined,
     private readonly tty = false,
   ) {
     super();
@@ -64,6 +64,11 @@ export class OutputPump extends EventEmitter {
       this.log?.close();
       this.emit('end');
     }
+  }
+
+  /** CRI's ReopenContainerLog: kubelet moved the log file away, output goes on in a new one. */
+  reopenLog(): void {
+    this.log?.reopen?.();
   }
 
   subscribe(listener: (chunk: OutputChunk) => void): () => void {

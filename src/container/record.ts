@@ -1,4 +1,4 @@
-import type { DeviceSpec, OciHooks, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../api/containers.js';
+import type { DeviceSpec, NamespaceShares, OciHooks, MountSpec, ResourceSpec, RestartPolicySpec, UlimitSpec } from '../api/containers.js';
 
 export interface HealthConfig {
   /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]. */
@@ -62,6 +62,7 @@ export interface ContainerConfig {
   /** From the image, recorded for later issues (ports, volumes); not acted on yet. */
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
+  Annotations?: Record<string, string>;
 }
 
 /** config.v2.json: identity, configuration and state. */
@@ -105,6 +106,9 @@ export interface HostConfig {
   LogConfig: { Type: string; Config: Record<string, string> };
   CgroupParent: string;
   NetworkMode: string;
+  /** Namespaces joined at start: `container:<id>` or a namespace file (a pod's netns). */
+  Namespaces?: NamespaceShares;
+  Sysctls?: Record<string, string>;
 }
 
 export interface ContainerRecord {

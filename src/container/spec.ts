@@ -1,4 +1,7 @@
 import path from 'node:path';
+import type { NamespaceKind } from '../api/containers.js';
+import { failedPrecondition } from '../api/errors.js';
+import type { ContainerStore } from './store.js';
 import type { Runtime, RuntimeSpec } from '../runtime/runtime.js';
 import type { RuntimeTable } from '../runtime/table.js';
 import type { ContainerDefaults } from './defaults.js';
@@ -14,6 +17,26 @@ export function runtimeOf(runtimes: RuntimeTable, c: Container): Runtime {
 export function cgroupPathOf(c: Container, defaults: ContainerDefaults): string {
   const parent = (c.record.host.CgroupParent || defaults.cgroupParent).replace(/^\/+|\/+$/g, '');
   return parent ? `${parent}/${c.id}` : c.id;
+}
+
+/**
+ * The namespace files a start joins: a `container:<id>` share names that container's running
+ * init (a pod's pause), looked up now since its pid changes with every run.
+ */
+export function sharedNamespaces(store: ContainerStore, c: Container): RuntimeSpec['namespaces'] {
+  const shares = c.record.host.Namespaces;
+  if (!shares) return undefined;
+  const out: NonNullable<RuntimeSpec['namespaces']> = {};
+  for (const [kind, value] of Object.entries(shares) as [NamespaceKind, string][]) {
+    if (!value.startsWith('container:')) {
+      out[kind] = value;
+      continue;
+    }
+    const target = store.find(value.slice('container:'.length));
+    if (!target?.state.Running) throw failedPrecondition(`cannot join the ${kind} namespace of container ${value.slice(10, 22)}: it is not running`);
+    out[kind] = `/proc/${target.state.Pid}/ns/${kind}`;
+  }
+  return out;
 }
 
 /** Derives what the runtime needs from the container's records. */
@@ -43,6 +66,7 @@ export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): Runtim
     cgroupPath: cgroupPathOf(c, defaults),
     networkMode: host.NetworkMode,
     hooks: host.Hooks,
+    ...(host.Sysctls ? { sysctls: host.Sysctls } : {}),
     etcFiles: {
       hostname: path.join(c.dir, 'hostname'),
       hosts: path.join(c.dir, 'hosts'),

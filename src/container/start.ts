@@ -9,12 +9,13 @@ import { handleExit } from './exit.js';
 import { startingHealth } from './health.js';
 import { removeContainer } from './remove.js';
 import { OutputPump } from './io.js';
+import { CriLogWriter } from './logs/cri-file.js';
 import { JsonFileWriter } from './logs/json-file.js';
 import { logLimits } from './logs/limits.js';
 import type { ContainerIo, Runtime, RuntimeSpec } from '../runtime/runtime.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import type { ContainerState } from './record.js';
-import { runtimeOf, runtimeSpecOf } from './spec.js';
+import { runtimeOf, runtimeSpecOf, sharedNamespaces } from './spec.js';
 import { ensureRootfs } from './rootfs.js';
 import { refuseInGc, requireOperation } from './state.js';
 
@@ -40,7 +41,9 @@ function writeSystemContainerEtc(c: Container, rootfs: string): void {
 /** Starts reading a running container's output and arranges for its exit to be handled. */
 export function attachOutput(ctx: EngineContext, c: Container, io: ContainerIo): void {
   const { maxBytes, maxFiles } = logLimits(c, ctx.defaults);
-  const log = c.record.host.LogConfig.Config['disable-log'] === 'true' ? undefined : new JsonFileWriter(c.record.config.LogPath, maxBytes, maxFiles);
+  const disabled = c.record.host.LogConfig.Config['disable-log'] === 'true';
+  const Writer = c.record.host.LogConfig.Type === 'cri' ? CriLogWriter : JsonFileWriter;
+  const log = disabled ? undefined : new Writer(c.record.config.LogPath, maxBytes, maxFiles);
   c.pump = new OutputPump(io, log, c.record.config.Config.Tty);
 }
 
@@ -65,6 +68,8 @@ export async function startLocked(ctx: EngineContext, c: Container, attach: Star
   await c.releasing;
   await ensureRootfs(ctx, c);
   const spec = runtimeSpecOf(c, ctx.defaults);
+  const namespaces = sharedNamespaces(ctx.store, c);
+  if (namespaces) spec.namespaces = namespaces;
   if (c.record.host.SystemContainer && spec.rootfs.kind === 'dir') writeSystemContainerEtc(c, spec.rootfs.path);
   const stdinSource = stdin ?? (c.record.config.Config.OpenStdin ? new PassThrough() : undefined);
   let result: Awaited<ReturnType<Runtime['start']>>;

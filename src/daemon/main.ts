@@ -21,6 +21,7 @@ import { startServer, stopServer } from './server.js';
 import { makeDirs } from '../sys/dirs.js';
 import type { ReferencePort } from '../image/oci/ports.js';
 import type { OciImages } from '../image/oci/verbs.js';
+import type { EngineContext } from '../container/context.js';
 
 function socketGid(config: DaemonConfig): number {
   if (config.group === undefined) return groupId('isula') ?? 0;
@@ -33,24 +34,48 @@ function socketGid(config: DaemonConfig): number {
  * CRI v1's routes when enable-cri-v1 is on. Loaded only then: the protobuf library and the
  * CRI descriptors cost a daemon without CRI nothing (docs/design.md, "CRI: wire format and gRPC").
  */
-async function criRoutes(config: DaemonConfig, oci: { images: OciImages; refs: ReferencePort } | undefined): Promise<Map<string, Route> | undefined> {
+async function criRoutes(
+  config: DaemonConfig,
+  engine: EngineContext,
+  oci: { images: OciImages; refs: ReferencePort } | undefined,
+  log: Logger,
+): Promise<{ routes: Map<string, Route>; close(): Promise<void> } | undefined> {
   if (!config.enableCriV1) return undefined;
-  const [{ criRoutes: routes }, { criRuntimeService }, { criImageService }] = await Promise.all([
+  const [
+    { criRoutes: routes },
+    { criRuntimeService },
+    { criImageService },
+    { criPodService, criStreamingLookup },
+    { criContainerService },
+    { criStatsService },
+    { criStreamingHandlers },
+    { openCri },
+  ] = await Promise.all([
     import('./grpc/cri-routes.js'),
     import('../services/cri/runtime.js'),
     import('../services/cri/images.js'),
+    import('../services/cri/runtime-pods.js'),
+    import('../services/cri/runtime-containers.js'),
+    import('../services/cri/runtime-stats.js'),
+    import('../services/cri/streaming.js'),
+    import('./cri-pods.js'),
   ]);
-  return routes([
-    ...criRuntimeService({
-      engineVersion: ENGINE_VERSION,
-      cgroupDriver: 'cgroupfs',
-      podSandboxImage: config.podSandboxImage,
-      networkPlugin: config.networkPlugin,
-      cniBinDir: config.cniBinDir,
-      cniConfDir: config.cniConfDir,
-      criRuntimes: config.criRuntimes,
-      streamingPort: config.websocketPort,
-    }),
+  const cri = await openCri(config, engine, oci?.images, log);
+  const { pods } = cri;
+  const table = routes([
+    ...criRuntimeService(
+      {
+        engineVersion: ENGINE_VERSION,
+        cgroupDriver: 'cgroupfs',
+        podSandboxImage: config.podSandboxImage,
+        networkPlugin: config.networkPlugin,
+        cniBinDir: config.cniBinDir,
+        cniConfDir: config.cniConfDir,
+        criRuntimes: config.criRuntimes,
+        streamingPort: config.websocketPort,
+      },
+      cri.cni,
+    ),
     ...(oci
       ? criImageService({
           ...oci,
@@ -58,7 +83,12 @@ async function criRoutes(config: DaemonConfig, oci: { images: OciImages; refs: R
           podSandboxImage: config.podSandboxImage,
         })
       : []),
+    ...criPodService(pods),
+    ...criContainerService(pods),
+    ...criStatsService(pods),
+    ...criStreamingHandlers(cri.streaming, criStreamingLookup(pods)),
   ]);
+  return { routes: table, close: cri.close };
 }
 
 function makeLogger(config: DaemonConfig): Logger {
@@ -140,9 +170,11 @@ async function run(config: DaemonConfig): Promise<void> {
 
   // Signals are handled from before the socket exists: a client may see the socket (and a
   // supervisor send SIGTERM) before startServer has returned.
-  const serving = criRoutes(config, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined).then((cri) =>
-    startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri),
-  );
+  let closeCri = async (): Promise<void> => undefined;
+  const serving = criRoutes(config, engine.ctx, engine.oci ? { images: engine.oci, refs: oci.refs } : undefined, log).then((cri) => {
+    if (cri) closeCri = cri.close;
+    return startServer(config.hosts, handlers, { gid, tls: config.tls }, log.child('server'), cri?.routes);
+  });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -154,6 +186,7 @@ async function run(config: DaemonConfig): Promise<void> {
         () => undefined,
       )
       .finally(async () => {
+        await closeCri();
         await engine.close();
         oci.close();
         for (const host of config.hosts) if (host.startsWith('unix://')) fs.rmSync(host.slice('unix://'.length), { force: true });
@@ -169,6 +202,7 @@ async function run(config: DaemonConfig): Promise<void> {
   } catch (e) {
     if (stopping) return;
     stopping = true;
+    await closeCri();
     await engine.close();
     oci.close();
     release();

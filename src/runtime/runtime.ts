@@ -29,6 +29,9 @@ export interface RuntimeSpec {
   hooks: OciHooks | undefined;
   /** Files the engine bind-mounts for app containers: hostname, hosts, resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** Namespace files to join instead of making new namespaces, resolved at start. */
+  namespaces?: Partial<Record<'net' | 'ipc' | 'uts' | 'pid', string>>;
+  sysctls?: Record<string, string>;
 }
 
 /** The running container's processes, persisted so a restarted daemon finds them again. */

@@ -44,3 +44,8 @@ export function isulaOnTerminal(engine: TestEngine, args: string[], size: { rows
     spawn('python3', ['-c', PTY_RELAY, String(size.rows), String(size.cols), ISULA, '-H', engine.host, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }),
   );
 }
+
+/** Any command on a terminal of rows x cols. */
+export function onTerminal(cmd: string, args: string[], size: { rows: number; cols: number }): Streaming {
+  return new Streaming(spawn('python3', ['-c', PTY_RELAY, String(size.rows), String(size.cols), cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
+}

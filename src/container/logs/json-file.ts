@@ -9,6 +9,14 @@ export interface LogEntry {
   time: string;
 }
 
+/** Where a running container's output lines go: the json-file log or CRI's. */
+export interface LogWriter {
+  write(entry: LogEntry): void;
+  close(): void;
+  /** Starts a new file at the path (the old one was moved away by log rotation). */
+  reopen?(): void;
+}
+
 /**
  * Appends json-file entries to `file`, rotating to file.1 … file.(maxFiles-1) past maxBytes.
  * The file is opened at the first entry: many containers never write one, and a start

@@ -154,6 +154,16 @@ function renderCgroupSetting(s: CgroupSetting, cgroupV2: boolean): string {
   return `${cgroupV2 && !s.v1Only ? 'lxc.cgroup2' : 'lxc.cgroup'}.${s.controller}.${s.key} = ${s.value}`;
 }
 
+/**
+ * A joined network namespace (a pod's) is set up by its owner: LXC configures none. Otherwise
+ * host networking, or an empty network whose loopback LXC brings up when the device is flagged up.
+ */
+function networkLines(spec: RuntimeSpec): string[] {
+  const shares = Object.entries(spec.namespaces ?? {}).map(([kind, file]) => `lxc.namespace.share.${kind} = ${clean(file, 'namespace path')}`);
+  if (spec.namespaces?.net) return shares;
+  return [...(spec.networkMode === 'host' ? ['lxc.net.0.type = none'] : ['lxc.net.0.type = empty', 'lxc.net.0.flags = up']), ...shares];
+}
+
 /** Renders the LXC config of a container: no templates, everything explicit; `mounts` from mountEntries. */
 export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: boolean, mounts: MountEntry[]): string {
   const lines: string[] = [
@@ -164,7 +174,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   if (spec.readOnly) lines.push(`lxc.hook.mount = ${paths.remountReadOnlyHook}`);
   lines.push(
     // An empty network still has its loopback: LXC brings `lo` up when the device is flagged up.
-    ...(spec.networkMode === 'host' ? ['lxc.net.0.type = none'] : ['lxc.net.0.type = empty', 'lxc.net.0.flags = up']),
+    ...networkLines(spec),
     'lxc.apparmor.profile = unconfined',
     'lxc.autodev = 1',
     `lxc.mount.auto = ${spec.privileged ? 'proc:rw sys:rw cgroup:rw' : 'proc:mixed sys:ro cgroup:mixed'}`,
@@ -198,6 +208,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   for (const s of cgroupSettings(spec.resources, cgroupV2)) lines.push(renderCgroupSetting(s, cgroupV2));
   for (const u of spec.ulimits) lines.push(`lxc.prlimit.${u.name} = ${u.soft}:${u.hard}`);
 
+  for (const [key, value] of Object.entries(spec.sysctls ?? {})) lines.push(`lxc.sysctl.${clean(key, 'sysctl')} = ${clean(value, 'sysctl value')}`);
   for (const e of mounts) lines.push(renderMountEntry(e));
   for (const e of spec.env) lines.push(`lxc.environment = ${clean(e, 'environment variable')}`);
   return `${lines.filter((l) => l !== '').join('\n')}\n`;

@@ -32,14 +32,33 @@ export function checkPodCidr(text: string): void {
   }
 }
 
-function networkMessage(facts: CriRuntimeFacts): string {
-  if (facts.networkPlugin === '') return 'network-plugin is not set: no pod network is configured (CNI not initialized)';
-  return `CNI is not initialized: pod networks from ${facts.cniConfDir} are not supported by this engine yet`;
+/** The pod network as Status reports it and UpdateRuntimeConfig configures it (the CNI network). */
+export interface CriNetworkStatus {
+  status(): { ready: boolean; reason?: string; message?: string };
+  setPodCidr(cidr: string): void;
+}
+
+function networkCondition(facts: CriRuntimeFacts, network: CriNetworkStatus | undefined) {
+  if (!network) {
+    return {
+      type: 'NetworkReady',
+      status: false,
+      reason: 'NetworkPluginNotReady',
+      message: 'network-plugin is not set: no pod network is configured (CNI not initialized)',
+    };
+  }
+  const s = network.status();
+  return {
+    type: 'NetworkReady',
+    status: s.ready,
+    reason: s.ready ? '' : (s.reason ?? 'NetworkPluginNotReady'),
+    message: s.message ?? (s.ready ? '' : `no usable CNI config in ${facts.cniConfDir}`),
+  };
 }
 
 /** Version, Status, RuntimeConfig and UpdateRuntimeConfig: what the runtime is and how it is set up. */
-export function criRuntimeService(facts: CriRuntimeFacts): CriHandler[] {
-  // Kubelet sends it at start and when the node's CIDR changes; CNI (not built yet) will read it.
+export function criRuntimeService(facts: CriRuntimeFacts, network?: CriNetworkStatus): CriHandler[] {
+  // Kubelet sends it at start and when the node's CIDR changes; CNI's host-local ranges use it.
   let podCidr = '';
   const method = RuntimeService.method;
   return [
@@ -51,10 +70,7 @@ export function criRuntimeService(facts: CriRuntimeFacts): CriHandler[] {
     })),
     criUnary(method.status, async (request) => ({
       status: {
-        conditions: [
-          { type: 'RuntimeReady', status: true },
-          { type: 'NetworkReady', status: false, reason: 'NetworkPluginNotReady', message: networkMessage(facts) },
-        ],
+        conditions: [{ type: 'RuntimeReady', status: true }, networkCondition(facts, network)],
       },
       runtimeHandlers: ['', ...Object.keys(facts.criRuntimes)].map((name) => ({ name, features: {} })),
       features: {},
@@ -79,6 +95,7 @@ export function criRuntimeService(facts: CriRuntimeFacts): CriHandler[] {
       const cidr = request.runtimeConfig?.networkConfig?.podCidr ?? '';
       if (cidr !== '') checkPodCidr(cidr);
       podCidr = cidr;
+      network?.setPodCidr(cidr);
       return {};
     }),
   ];

@@ -1,0 +1,35 @@
+import type { EngineContext } from '../container/context.js';
+import type { Logger } from '../sys/log.js';
+import type { PodNetworkPort } from './network.js';
+import type { PodStore } from './store.js';
+
+/** Serializes the verbs on one pod: a stop never races a remove or a container create. */
+export class PodLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const tail = this.tails.get(id) ?? Promise.resolve();
+    const result = tail.then(fn, fn);
+    const settled = result.catch(() => undefined);
+    this.tails.set(id, settled);
+    void settled.then(() => {
+      if (this.tails.get(id) === settled) this.tails.delete(id);
+    });
+    return result;
+  }
+}
+
+/** What the pod verbs work with, wired by the daemon. */
+export interface PodContext {
+  engine: EngineContext;
+  store: PodStore;
+  locks: PodLocks;
+  /** pod-sandbox-image. */
+  sandboxImage: string;
+  /** Pulls the image when the store lacks it. */
+  ensureImage(ref: string, signal: AbortSignal): Promise<void>;
+  /** The engine runtime a CRI runtime handler names (cri-runtimes); an unknown one is an error naming it. */
+  runtimeFor(handler: string): string;
+  network?: PodNetworkPort;
+  log: Logger;
+}

@@ -1,0 +1,27 @@
+/**
+ * What a pod needs of the network subsystem (src/network/, NET's contract in the CRI plan):
+ * the daemon passes NET's functions and CniNetwork in; a daemon without a network plugin
+ * passes none, and pods get a loopback-only network from the runtime.
+ */
+export interface PodNetworkRequest {
+  podId: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  netnsPath: string;
+  ifName: 'eth0';
+  portMappings: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' | 'sctp'; hostIp: string }[];
+}
+
+export interface PodCni {
+  setUp(req: PodNetworkRequest): Promise<{ ips: string[] }>;
+  /** Works from the plugin's cached result, after a restart or a half-failed ADD too. */
+  tearDown(req: PodNetworkRequest): Promise<void>;
+}
+
+export interface PodNetworkPort {
+  createNetns(id: string): Promise<string>;
+  removeNetns(path: string): Promise<void>;
+  /** Present when network-plugin is cni. */
+  cni?: PodCni;
+}

@@ -1,0 +1,108 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { NamespaceShares } from '../api/containers.js';
+import { invalidArgs } from '../api/errors.js';
+import { createContainer } from '../container/create.js';
+import { removeContainer } from '../container/remove.js';
+import { startContainer } from '../container/start.js';
+import type { PodContext } from './context.js';
+import { criContainerName } from './containers.js';
+import { writePodEtc } from './etc.js';
+import type { PodNetworkRequest } from './network.js';
+import { LABEL_TYPE, TYPE_SANDBOX, type PodConfig, type PodRecord } from './record.js';
+
+/** CNI's request for the pod, for ADD and for every later DEL. */
+export function networkRequest(pod: PodRecord): PodNetworkRequest {
+  return {
+    podId: pod.id,
+    podName: pod.config.name,
+    podNamespace: pod.config.namespace,
+    podUid: pod.config.uid,
+    netnsPath: pod.netnsPath ?? '',
+    ifName: 'eth0',
+    portMappings: pod.config.portMappings,
+  };
+}
+
+/**
+ * RunPodSandbox: the pod's network namespace (unless host networking), the pause container
+ * made in it, the record written, CNI ADD, the pause started. The record is written before
+ * the ADD, so a daemon killed in between still DELs at the pod's stop; anything else that
+ * fails undoes what was made.
+ */
+export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSignal): Promise<string> {
+  if (config.name === '' || config.namespace === '' || config.uid === '') throw invalidArgs('pod sandbox metadata must have a name, a namespace and a uid');
+  const runtime = pc.runtimeFor(config.runtimeHandler);
+  const name = criContainerName('POD', config);
+  pc.engine.store.assertNameFree(name);
+  await pc.ensureImage(pc.sandboxImage, signal);
+  const hostname = config.hostname || (config.namespaces.hostNetwork ? os.hostname() : config.name);
+
+  const network = config.namespaces.hostNetwork ? undefined : pc.network;
+  const netnsPath = network ? await network.createNetns(`cni-${crypto.randomUUID()}`) : undefined;
+  const namespaces: NamespaceShares = {};
+  if (netnsPath) namespaces.net = netnsPath;
+  if (config.namespaces.hostIpc) namespaces.ipc = '/proc/1/ns/ipc';
+  if (config.namespaces.pid === 'node') namespaces.pid = '/proc/1/ns/pid';
+  let id: string | undefined;
+  let pod: PodRecord | undefined;
+  try {
+    ({ id } = await createContainer(pc.engine, {
+      name,
+      image: pc.sandboxImage,
+      cmd: [],
+      env: [],
+      labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
+      annotations: config.annotations,
+      hostname,
+      tty: false,
+      openStdin: false,
+      runtime,
+      systemContainer: false,
+      readOnly: false,
+      mounts: [],
+      resources: {},
+      capAdd: [],
+      capDrop: [],
+      privileged: config.privileged,
+      devices: [],
+      ulimits: [],
+      logOpts: { 'disable-log': 'true' },
+      autoRemove: false,
+      cgroupParent: config.cgroupParent,
+      networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
+      ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
+      ...(Object.keys(config.sysctls).length > 0 ? { sysctls: config.sysctls } : {}),
+    }));
+    pod = {
+      id,
+      config: { ...config, hostname },
+      createdAt: String(BigInt(Date.now()) * 1_000_000n),
+      state: 'notready',
+      ...(netnsPath ? { netnsPath } : {}),
+      networkAttached: network?.cni !== undefined,
+      ips: [],
+    };
+    await pc.store.save(pod);
+    await writePodEtc(pc.store.dirOf(id), pod.config, hostname);
+    if (network?.cni) {
+      const result = await network.cni.setUp(networkRequest(pod));
+      pod.ips = result.ips;
+    }
+    await startContainer(pc.engine, pc.engine.store.get(id));
+    pod.state = 'ready';
+    await pc.store.save(pod);
+    return id;
+  } catch (e) {
+    await undoRun(pc, id, pod, netnsPath).catch((err: Error) => pc.log.warn(`undoing the failed run of pod ${config.name}: ${err.message}`));
+    throw e;
+  }
+}
+
+async function undoRun(pc: PodContext, id: string | undefined, pod: PodRecord | undefined, netnsPath: string | undefined): Promise<void> {
+  const c = id ? pc.engine.store.find(id) : undefined;
+  if (c) await removeContainer(pc.engine, c, true);
+  if (pod?.networkAttached) await pc.network?.cni?.tearDown(networkRequest(pod));
+  if (netnsPath) await pc.network?.removeNetns(netnsPath);
+  if (id) await pc.store.delete(id);
+}

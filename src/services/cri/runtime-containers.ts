@@ -1,0 +1,298 @@
+/**
+ * CRI's container methods on the container and pod domains: CreateContainer, StartContainer,
+ * StopContainer, RemoveContainer, ListContainers, ContainerStatus, UpdateContainerResources,
+ * ExecSync. Only translation lives here.
+ */
+import {
+  type ContainerConfig,
+  ContainerEventType,
+  ContainerState,
+  type LinuxContainerResources,
+  MountPropagation,
+  NamespaceMode,
+  RuntimeService,
+} from '../../api/cri/gen/api_pb.js';
+import type { MountSpec, ResourceSpec } from '../../api/containers.js';
+import { failedPrecondition, invalidArgs, notFound } from '../../api/errors.js';
+import type { Container } from '../../container/container.js';
+import { execSync } from '../../container/exec-sync.js';
+import { removeContainer } from '../../container/remove.js';
+import { startContainer } from '../../container/start.js';
+import { stopContainer } from '../../container/stop.js';
+import { updateContainer } from '../../container/update.js';
+import { ZERO_TIME } from '../../container/record.js';
+import type { PodContext } from '../../pod/context.js';
+import { createInPod, type PodContainerConfig } from '../../pod/containers.js';
+import {
+  ANNOTATION_ATTEMPT,
+  ANNOTATION_IMAGE,
+  ANNOTATION_LOG_PATH,
+  ANNOTATION_NAME,
+  ANNOTATION_PREFIX,
+  LABEL_SANDBOX_ID,
+  LABEL_TYPE,
+  TYPE_CONTAINER,
+} from '../../pod/record.js';
+import { criUnary, type CriHandler } from './handlers.js';
+import { matchesLabels } from './runtime-pods.js';
+
+const PROPAGATIONS: Record<number, string> = {
+  [MountPropagation.PROPAGATION_PRIVATE]: 'rprivate',
+  [MountPropagation.PROPAGATION_HOST_TO_CONTAINER]: 'rslave',
+  [MountPropagation.PROPAGATION_BIDIRECTIONAL]: 'rshared',
+};
+
+/** CRI's resources as the engine's (0 is "not set" in CRI). */
+export function resourcesOf(r: LinuxContainerResources | undefined): ResourceSpec {
+  if (!r) return {};
+  const n = (v: bigint): number | undefined => (v > 0n ? Number(v) : undefined);
+  const spec: ResourceSpec = {};
+  const set = <K extends keyof ResourceSpec>(key: K, value: ResourceSpec[K] | undefined): void => {
+    if (value !== undefined && value !== '') spec[key] = value;
+  };
+  set('cpuPeriod', n(r.cpuPeriod));
+  set('cpuQuota', n(r.cpuQuota));
+  set('cpuShares', n(r.cpuShares));
+  set('memory', n(r.memoryLimitInBytes));
+  set('memorySwap', r.memorySwapLimitInBytes !== 0n ? Number(r.memorySwapLimitInBytes) : undefined);
+  set('cpusetCpus', r.cpusetCpus);
+  set('cpusetMems', r.cpusetMems);
+  return spec;
+}
+
+function podContainerConfigOf(config: ContainerConfig | undefined): PodContainerConfig {
+  if (!config?.metadata) throw invalidArgs('container config must have metadata');
+  const sc = config.linux?.securityContext;
+  const nsPid = sc?.namespaceOptions?.pid ?? NamespaceMode.CONTAINER;
+  const pid =
+    nsPid === NamespaceMode.POD
+      ? ('pod' as const)
+      : nsPid === NamespaceMode.NODE
+        ? ('node' as const)
+        : nsPid === NamespaceMode.TARGET
+          ? { target: sc?.namespaceOptions?.targetId ?? '' }
+          : ('container' as const);
+  const group = sc?.runAsGroup ? `:${sc.runAsGroup.value}` : '';
+  const user = sc?.runAsUser ? `${sc.runAsUser.value}${group}` : sc?.runAsUsername ? `${sc.runAsUsername}${group}` : undefined;
+  const mounts: MountSpec[] = config.mounts.map((m) => {
+    if (!m.hostPath.startsWith('/') || !m.containerPath.startsWith('/'))
+      throw invalidArgs(`invalid mount ${m.hostPath}:${m.containerPath}: paths must be absolute`);
+    return { type: 'bind', source: m.hostPath, destination: m.containerPath, readOnly: m.readonly, propagation: PROPAGATIONS[m.propagation] ?? 'rprivate' };
+  });
+  return {
+    name: config.metadata.name,
+    attempt: config.metadata.attempt,
+    image: config.image?.image ?? '',
+    command: config.command,
+    args: config.args,
+    workingDir: config.workingDir,
+    env: config.envs.map((kv) => {
+      if (kv.key === '' || kv.key.includes('=')) throw invalidArgs(`invalid environment variable name "${kv.key}"`);
+      return `${kv.key}=${kv.value}`;
+    }),
+    mounts,
+    labels: { ...config.labels },
+    annotations: { ...config.annotations },
+    logPath: config.logPath,
+    tty: config.tty,
+    stdin: config.stdin,
+    privileged: sc?.privileged ?? false,
+    readOnly: sc?.readonlyRootfs ?? false,
+    resources: resourcesOf(config.linux?.resources),
+    capAdd: sc?.capabilities?.addCapabilities ?? [],
+    capDrop: sc?.capabilities?.dropCapabilities ?? [],
+    ...(user ? { user } : {}),
+    pid,
+  };
+}
+
+const nanos = (iso: string): bigint => (iso === ZERO_TIME || iso === '' ? 0n : BigInt(Date.parse(iso)) * 1_000_000n);
+
+function stateOf(c: Container): ContainerState {
+  if (c.state.Running) return ContainerState.CONTAINER_RUNNING;
+  return c.state.StartedAt === ZERO_TIME ? ContainerState.CONTAINER_CREATED : ContainerState.CONTAINER_EXITED;
+}
+
+/** A CRI container's own annotations: without the engine's metadata ones. */
+function userAnnotations(c: Container): Record<string, string> {
+  return Object.fromEntries(Object.entries(c.record.config.Config.Annotations ?? {}).filter(([k]) => !k.startsWith(ANNOTATION_PREFIX)));
+}
+
+function userLabels(c: Container): Record<string, string> {
+  const { [LABEL_TYPE]: _type, [LABEL_SANDBOX_ID]: _pod, ...rest } = c.record.config.Config.Labels;
+  return rest;
+}
+
+function summaryOf(c: Container) {
+  const a = c.record.config.Config.Annotations ?? {};
+  const id = c.record.config.ImageId ?? '';
+  // CRI's image ref is the image id as ImageService reports it.
+  const imageRef = id === '' || id.startsWith('sha256:') ? id : `sha256:${id}`;
+  return {
+    id: c.id,
+    podSandboxId: c.record.config.Config.Labels[LABEL_SANDBOX_ID] ?? '',
+    metadata: { name: a[ANNOTATION_NAME] ?? c.name, attempt: Number(a[ANNOTATION_ATTEMPT] ?? 0) },
+    image: { image: a[ANNOTATION_IMAGE] ?? c.record.config.Image },
+    imageRef,
+    imageId: imageRef,
+    state: stateOf(c),
+    createdAt: nanos(c.record.config.Created),
+    labels: userLabels(c),
+    annotations: userAnnotations(c),
+  };
+}
+
+/** Kubelet's reasons: Completed for exit 0, OOMKilled, else Error. */
+function reasonOf(c: Container): string {
+  if (stateOf(c) !== ContainerState.CONTAINER_EXITED) return '';
+  if (c.state.OOMKilled) return 'OOMKilled';
+  return c.state.ExitCode === 0 ? 'Completed' : 'Error';
+}
+
+const EVENT_TYPES: Record<string, ContainerEventType> = {
+  create: ContainerEventType.CONTAINER_CREATED_EVENT,
+  start: ContainerEventType.CONTAINER_STARTED_EVENT,
+  die: ContainerEventType.CONTAINER_STOPPED_EVENT,
+  destroy: ContainerEventType.CONTAINER_DELETED_EVENT,
+};
+
+/** What GetContainerEvents writes to: its server-streaming call. */
+interface EventStream {
+  write(message: unknown): void;
+  onCancel(listener: () => void): void;
+}
+
+/**
+ * GetContainerEvents: the lifecycle events of CRI's containers and pods' pauses (kubelet's
+ * evented PLEG), from the engine's event log, named by kubelet's k8s_ container names (a
+ * destroyed container is no longer in the store to ask). Statuses are not attached: kubelet
+ * asks for them.
+ */
+function containerEvents(pc: PodContext): CriHandler {
+  return {
+    method: RuntimeService.method.getContainerEvents,
+    handler: (_request, call) =>
+      new Promise<void>((resolve) => {
+        const stream = call as unknown as EventStream;
+        const unsubscribe = pc.engine.events.subscribe((e) => {
+          const type = EVENT_TYPES[e.action];
+          if (e.type !== 'container' || type === undefined || !(e.attributes.name ?? '').startsWith('k8s_')) return;
+          stream.write({ containerId: e.id, containerEventType: type, createdAt: BigInt(e.timeNano) });
+        });
+        stream.onCancel(() => {
+          unsubscribe();
+          resolve();
+        });
+      }),
+  };
+}
+
+export function criContainerService(pc: PodContext): CriHandler[] {
+  const method = RuntimeService.method;
+  const store = pc.engine.store;
+  /** Only the containers CRI made are CRI's: not the pods' pauses, not isula's own. */
+  const get = (id: string): Container => {
+    if (id === '') throw invalidArgs('container id is empty');
+    const c = store.find(id);
+    if (!c || c.record.config.Config.Labels[LABEL_TYPE] !== TYPE_CONTAINER) throw notFound(`container ${id} not found`);
+    return c;
+  };
+  return [
+    containerEvents(pc),
+    criUnary(method.createContainer, async (request) => {
+      if (request.podSandboxId === '') throw invalidArgs('pod sandbox id is empty');
+      return { containerId: await createInPod(pc, request.podSandboxId, podContainerConfigOf(request.config)) };
+    }),
+    criUnary(method.startContainer, async (request) => {
+      await startContainer(pc.engine, get(request.containerId));
+      return {};
+    }),
+    criUnary(method.stopContainer, async (request) => {
+      await stopContainer(pc.engine, get(request.containerId), Number(request.timeout));
+      return {};
+    }),
+    criUnary(method.removeContainer, async (request) => {
+      if (request.containerId === '') throw invalidArgs('container id is empty');
+      // Idempotent, as kubelet expects.
+      const c = store.find(request.containerId);
+      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true);
+      return {};
+    }),
+    criUnary(method.listContainers, async (request) => {
+      const f = request.filter;
+      const containers = store
+        .all()
+        .filter((c) => c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER)
+        .filter((c) => !f?.id || c.id.startsWith(f.id))
+        .filter((c) => !f?.podSandboxId || (c.record.config.Config.Labels[LABEL_SANDBOX_ID] ?? '').startsWith(f.podSandboxId))
+        .filter((c) => !f?.state || stateOf(c) === f.state.state)
+        .filter((c) => !f || matchesLabels(userLabels(c), f.labelSelector))
+        .map(summaryOf);
+      return { containers };
+    }),
+    criUnary(method.containerStatus, async (request) => {
+      const c = get(request.containerId);
+      const s = summaryOf(c);
+      const a = c.record.config.Config.Annotations ?? {};
+      const { [ANNOTATION_LOG_PATH]: relLog } = a;
+      return {
+        status: {
+          id: s.id,
+          metadata: s.metadata,
+          state: s.state,
+          createdAt: s.createdAt,
+          startedAt: nanos(c.state.StartedAt),
+          finishedAt: nanos(c.state.FinishedAt),
+          exitCode: s.state === ContainerState.CONTAINER_EXITED ? c.state.ExitCode : 0,
+          image: s.image,
+          imageRef: s.imageRef,
+          imageId: s.imageId,
+          reason: reasonOf(c),
+          message: c.state.Error,
+          labels: s.labels,
+          annotations: s.annotations,
+          mounts: c.record.host.Mounts.filter((m) => m.type === 'bind' && !m.source.startsWith(pc.store.root)).map((m) => ({
+            containerPath: m.destination,
+            hostPath: m.source,
+            readonly: m.readOnly,
+            propagation:
+              m.propagation === 'rshared'
+                ? MountPropagation.PROPAGATION_BIDIRECTIONAL
+                : m.propagation === 'rslave'
+                  ? MountPropagation.PROPAGATION_HOST_TO_CONTAINER
+                  : MountPropagation.PROPAGATION_PRIVATE,
+          })),
+          logPath: relLog !== undefined ? c.record.config.LogPath : '',
+          resources: {
+            linux: {
+              cpuPeriod: BigInt(c.record.host.Resources.cpuPeriod ?? 0),
+              cpuQuota: BigInt(c.record.host.Resources.cpuQuota ?? 0),
+              cpuShares: BigInt(c.record.host.Resources.cpuShares ?? 0),
+              memoryLimitInBytes: BigInt(c.record.host.Resources.memory ?? 0),
+              cpusetCpus: c.record.host.Resources.cpusetCpus ?? '',
+              cpusetMems: c.record.host.Resources.cpusetMems ?? '',
+              memorySwapLimitInBytes: BigInt(c.record.host.Resources.memorySwap ?? 0),
+            },
+          },
+        },
+        info: (request.verbose
+          ? { info: JSON.stringify({ pid: c.state.Pid, runtime: c.record.host.Runtime, config: c.record.config, hostConfig: c.record.host }) }
+          : {}) as Record<string, string>,
+      };
+    }),
+    criUnary(method.updateContainerResources, async (request) => {
+      await updateContainer(pc.engine, get(request.containerId), { id: request.containerId, resources: resourcesOf(request.linux) });
+      return {};
+    }),
+    criUnary(method.reopenContainerLog, async (request) => {
+      const c = get(request.containerId);
+      if (!c.state.Running || !c.pump) throw failedPrecondition(`container ${c.id} is not running`);
+      c.pump.reopenLog();
+      return {};
+    }),
+    criUnary(method.execSync, async (request, call) => {
+      const result = await execSync(pc.engine, get(request.containerId), request.cmd, Number(request.timeout), call.signal);
+      return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+    }),
+  ];
+}
