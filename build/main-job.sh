@@ -4,8 +4,9 @@
 # 127.0.0.1 with certificates made here), load the embedded sample image, run containers
 # from it and from an external rootfs; build an OCI image from busybox-static with umoci, push
 # it with skopeo to Debian's docker-registry on 127.0.0.1, pull it and run it, save and load
-# it, export a container and import it; show their output, and clean up. Everything runs
-# offline.
+# it, export a container and import it; then Kubernetes' CRI v1 on a second daemon (a pod on
+# a CNI bridge driven by crictl, when ../shared/tools/crictl or $CRICTL is there); show their
+# output, and clean up. Everything runs offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "main-job: run as root (containers need it)" >&2; exit 1; }
@@ -19,6 +20,15 @@ isula() { ./dist/isula -H "$sock" "$@"; }
 cleanup() {
   isula rm -f $(isula ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   if [ -n "${daemon:-}" ]; then kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; fi
+  if [ -n "${cridaemon:-}" ]; then
+    # Pods first (CNI DEL frees the veth and the address, the netns is unpinned), then the daemon.
+    for pod in $(crictl pods -q 2>/dev/null); do crictl stopp "$pod" >/dev/null 2>&1 || true; crictl rmp -f "$pod" >/dev/null 2>&1 || true; done
+    ./dist/isula -H "unix://$work/cri.sock" rm -f $(./dist/isula -H "unix://$work/cri.sock" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+    kill "$cridaemon" 2>/dev/null || true; wait "$cridaemon" 2>/dev/null || true
+    for ns in "$work"/cri-state/netns/*; do if [ -e "$ns" ]; then umount -l "$ns" 2>/dev/null || true; fi; done
+  fi
+  # The CRI demo's bridge (ipMasq off: the bridge plugin added no iptables rules).
+  if [ -n "${bridge:-}" ]; then ip link del "$bridge" 2>/dev/null || true; fi
   if [ -n "${registry:-}" ]; then kill "$registry" 2>/dev/null || true; wait "$registry" 2>/dev/null || true; fi
   rootfs-samples/embedded-image.sh --detach "$work/emb" >/dev/null 2>&1 || true
   # liblxc's lock directory for this root, and the engine's parent cgroups once empty.
@@ -104,4 +114,67 @@ isula export exp > "$work/exp.tar" && isula import "$work/exp.tar" flat:1
 show run --rm flat:1 cat /etc/motd
 show rm exp
 show rmi mine:1 flat:1
+
+# CRI v1 (Kubernetes) on a second daemon: the pause image built here, a CNI bridge of its own.
+crictl_bin=${CRICTL:-../shared/tools/crictl}
+if [ ! -x "$crictl_bin" ]; then
+  echo "main-job: CRI demo skipped: crictl is missing (put it at ../shared/tools/crictl or set CRICTL)"
+else
+  crictl_bin=$(cd "$(dirname "$crictl_bin")" && pwd)/$(basename "$crictl_bin")
+  crictl() { "$crictl_bin" -r "unix://$work/cri.sock" -i "unix://$work/cri.sock" --timeout 20s "$@"; }
+  showc() { echo "+ crictl $*"; crictl "$@"; }
+  # A bridge name and a 10.x/24 unique to this run; host-local keeps its addresses under $work.
+  bridge=isd$((RANDOM % 100000))
+  subnet=10.$((100 + RANDOM % 150)).$((RANDOM % 250)).0/24
+  mkdir -p "$work/net.d"
+  cat > "$work/net.d/10-demo.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "demo-$bridge", "plugins": [
+  {"type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$subnet"}]], "dataDir": "$work/ipam"}},
+  {"type": "loopback"}]}
+EOF
+  wsport=$((20000 + RANDOM % 20000))
+  cat > "$work/cri.json" <<EOF
+{"enable-cri-v1": true, "pod-sandbox-image": "localhost/pause:3.9", "network-plugin": "cni",
+ "cni-conf-dir": "$work/net.d", "cni-bin-dir": "/usr/lib/cni", "websocket-server-listening-port": $wsport,
+ "insecure-registries": ["127.0.0.1:$regport"]}
+EOF
+  echo "+ cat cri.json"; cat "$work/cri.json"
+  ./dist/isulad -g "$work/cri-root" -S "$work/cri-state" -H "unix://$work/cri.sock" -p "$work/cri.pid" --config-file "$work/cri.json" &
+  cridaemon=$!
+  for _ in $(seq 100); do [ -S "$work/cri.sock" ] && break; sleep 0.1; done
+  [ -S "$work/cri.sock" ] || { echo "main-job: the CRI daemon did not start" >&2; exit 1; }
+  rootfs-samples/pause-image.sh --archive "$work/pause.tar" >/dev/null
+  echo "+ isula load -i pause.tar (built by rootfs-samples/pause-image.sh)"
+  ./dist/isula -H "unix://$work/cri.sock" load -i "$work/pause.tar"
+  showc version
+  echo "+ crictl info | head -n 20"
+  crictl info | head -n 20
+  showc pull "127.0.0.1:$regport/demo:1"
+  showc images
+  mkdir -p "$work/pod-logs"
+  cat > "$work/pod.json" <<EOF
+{"metadata": {"name": "demo", "namespace": "default", "uid": "demo-uid", "attempt": 0},
+ "hostname": "demo-pod", "log_directory": "$work/pod-logs"}
+EOF
+  cat > "$work/ctr.json" <<EOF
+{"metadata": {"name": "app"}, "image": {"image": "127.0.0.1:$regport/demo:1"},
+ "command": ["/bin/busybox", "sleep", "1000"], "log_path": "app.log"}
+EOF
+  echo "+ crictl runp pod.json"
+  pod=$(crictl runp "$work/pod.json"); echo "$pod"
+  echo "+ crictl create $pod ctr.json pod.json"
+  ctr=$(crictl create "$pod" "$work/ctr.json" "$work/pod.json"); echo "$ctr"
+  showc start "$ctr"
+  showc exec -s "$ctr" echo hi
+  showc exec "$ctr" cat /etc/hostname
+  showc pods
+  showc ps
+  echo "+ crictl inspectp $pod | grep -m1 -A3 '\"network\"'"
+  crictl inspectp "$pod" | grep -m1 -A3 '"network"'
+  showc stopp "$pod"
+  showc rmp "$pod"
+  showc pods
+  crictl rmi "127.0.0.1:$regport/demo:1" >/dev/null
+fi
 show rmi "127.0.0.1:$regport/demo:1"
