@@ -56,6 +56,10 @@ export async function openCri(config: DaemonConfig, engine: EngineContext, image
     network: { createNetns: (id) => createNetns(id, config.state), removeNetns, ...(cni ? { cni } : {}) },
     log: log.child('pod'),
   };
+  for (const [handler, runtime] of Object.entries(config.criRuntimes)) {
+    if (!engine.runtimes.find(runtime))
+      log.warn(`cri-runtimes: handler "${handler}" names runtime "${runtime}", which this daemon does not have; pods asking for it will not start`);
+  }
   const count = await restorePods(pods);
   log.info(`restored ${count} pod(s)`);
   const streaming = new StreamingServer({ host: '127.0.0.1', port: config.websocketPort, log: log.child('streaming'), backend: podStreamingBackend(pods) });

@@ -97,7 +97,7 @@ describe("iSulad's daemon.json", () => {
       assert.deepEqual(
         warnings.map((l) => l.replace(/^.*\] /, '')),
         [
-          'daemon.json: "cri-runtimes" ignored: RuntimeClass handlers; CRI pod sandboxes are not built yet',
+          'daemon.json: "cri-runtimes" ignored: the CRI services are off (enable-cri-v1 is false)',
           'default-runtime "runc": OCI runtimes are not available yet; containers that name no runtime run on lcr',
         ],
         engine.stdout,

@@ -127,8 +127,16 @@ describe('daemon.json of iSulad releases', () => {
     assert.deepEqual(c.warnings, [
       'daemon.json: "image-opt-timeout" is a key of older iSulad releases; ignored',
       'daemon.json: "image-server-sock-addr" is a key of older iSulad releases; ignored',
-      'daemon.json: "network-plugin" ignored: CNI networks are not available yet',
-      'daemon.json: "cri-runtimes" ignored: RuntimeClass handlers; CRI pod sandboxes are not built yet',
+    ]);
+  });
+
+  it('ignores the CRI keys, saying why, only while enable-cri-v1 is off', () => {
+    const c = loadDaemonConfig({
+      configFile: withFile({ 'network-plugin': 'cni', 'cri-runtimes': { kata: 'io.containerd.kata.v2' }, 'cni-conf-dir': '/etc/cni/net.d' }),
+    });
+    assert.deepEqual(c.warnings, [
+      'daemon.json: "network-plugin" ignored: the CRI services are off (enable-cri-v1 is false)',
+      'daemon.json: "cri-runtimes" ignored: the CRI services are off (enable-cri-v1 is false)',
     ]);
   });
 

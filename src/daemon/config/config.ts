@@ -256,7 +256,8 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
   const fileMode = parseInt(logOpts['log-file-mode'] ?? '0600', 8);
   if (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o777) throw invalidArgs(`invalid log-opts log-file-mode "${logOpts['log-file-mode']}"`);
 
-  const warnings = ignoredKeyWarnings(file);
+  const cri = criSettings(flags, file);
+  const warnings = ignoredKeyWarnings(file, cri.enableCriV1);
   const runtimes = (file.runtimes as Record<string, RuntimeEntry> | undefined) ?? {};
   let defaultRuntime = (flags.defaultRuntime ?? str('default-runtime') ?? 'lcr').toLowerCase();
   if (defaultRuntime === 'lxc') defaultRuntime = 'lcr';
@@ -304,7 +305,7 @@ export function loadDaemonConfig(flags: DaemonFlags): DaemonConfig {
     nativeUmask,
     registryMirrors: flags.registryMirrors ?? (file['registry-mirrors'] as string[] | undefined) ?? [],
     insecureRegistries: flags.insecureRegistries ?? (file['insecure-registries'] as string[] | undefined) ?? [],
-    ...criSettings(flags, file),
+    ...cri,
     hookSpec: flags.hookSpec ?? str('hook-spec'),
     configFile: flags.configFile ?? (fs.existsSync(configFile) ? configFile : undefined),
     warnings,

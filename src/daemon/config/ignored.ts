@@ -21,8 +21,6 @@ interface Ignored {
 }
 
 const OCI_IMAGES = 'not supported for OCI images';
-const PODS = 'CRI pod sandboxes are not built yet';
-const CNI = 'CNI networks are not available yet';
 const PLUGINS = 'plugins and NRI are not supported';
 
 const notActedOn: Readonly<Record<string, Ignored>> = {
@@ -31,14 +29,7 @@ const notActedOn: Readonly<Record<string, Ignored>> = {
   'image-layer-check': { inert: [false], what: 'every layer is verified as it is pulled or loaded; a check of stored layers at start is not supported' },
   'use-decrypted-key': { inert: [true], what: `encrypted images are ${OCI_IMAGES}` },
   'insecure-skip-verify-enforce': { inert: [false], what: `this option is ${OCI_IMAGES}` },
-  'pod-sandbox-image': { inert: [''], what: PODS },
-  'cri-runtimes': { inert: [{}], what: `RuntimeClass handlers; ${PODS}` },
   'cri-sandboxers': { inert: [{}], what: 'external sandboxers are not supported' },
-  'enable-pod-events': { inert: [false], what: `GetContainerEvents; ${PODS}` },
-  'websocket-server-listening-port': { inert: [10350], what: 'the CRI streaming server (exec, attach, port-forward) is not built yet' },
-  'network-plugin': { inert: [''], what: CNI },
-  'cni-bin-dir': { inert: ['', '/opt/cni/bin'], what: CNI },
-  'cni-conf-dir': { inert: ['', '/etc/cni/net.d'], what: CNI },
   'enable-plugins': { inert: [''], what: PLUGINS },
   'nri-support': { inert: [false], what: PLUGINS },
   'disable-connections': { inert: [false], what: PLUGINS },
@@ -60,12 +51,32 @@ const notActedOn: Readonly<Record<string, Ignored>> = {
   'enable-cdi': { inert: [false], what: 'CDI devices are not supported' },
 };
 
-/** One warning line per key of `doc` that is accepted but ignored, in the file's order. */
-export function ignoredKeyWarnings(doc: Record<string, unknown>): string[] {
+/** Keys that act only with the CRI services on, and the values that ask for nothing. */
+const criKeys: Readonly<Record<string, unknown[]>> = {
+  'pod-sandbox-image': [''],
+  'cri-runtimes': [{}],
+  'enable-pod-events': [false],
+  'websocket-server-listening-port': [10350],
+  'network-plugin': [''],
+  'cni-bin-dir': ['', '/opt/cni/bin'],
+  'cni-conf-dir': ['', '/etc/cni/net.d'],
+};
+
+/**
+ * One warning line per key of `doc` that is accepted but ignored, in the file's order; the
+ * CRI keys are ignored only while `enable-cri-v1` is off.
+ */
+export function ignoredKeyWarnings(doc: Record<string, unknown>, criEnabled: boolean): string[] {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(doc)) {
     if (key in olderReleaseKeys) {
       lines.push(`daemon.json: "${key}" is a key of older iSulad releases; ignored`);
+      continue;
+    }
+    const criInert = criKeys[key];
+    if (criInert) {
+      if (!criEnabled && !criInert.some((v) => isDeepStrictEqual(v, value)))
+        lines.push(`daemon.json: "${key}" ignored: the CRI services are off (enable-cri-v1 is false)`);
       continue;
     }
     const entry = notActedOn[key];
