@@ -10,12 +10,20 @@ import { which } from '../sys/which.js';
 import type { PodContext } from './context.js';
 import { LABEL_TYPE, TYPE_CONTAINER } from './record.js';
 
-/** Copies a process's output to a client stream, pausing while the client is slow. */
+/**
+ * Copies a process's output to a client stream, pausing while the client is slow; once the
+ * client is gone the output is read and dropped, so the process is never held on a full pipe.
+ */
 function pipeOut(from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (!from) return resolve();
+    let gone = to === undefined;
+    to?.once('close', () => {
+      gone = true;
+      from.resume();
+    });
     from.on('data', (data: Buffer) => {
-      if (to && !to.write(data)) {
+      if (!gone && to && !to.write(data)) {
         from.pause();
         to.once('drain', () => from.resume());
       }
