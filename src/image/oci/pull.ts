@@ -74,10 +74,24 @@ export class Puller {
     for (const [i, l] of source.layers.entries()) {
       onProgress({ layer: { id: shortId(l.descriptor.digest), status: missing[i] ? 'Waiting' : 'Already exists' } });
     }
+    // The limit is on downloads, as Docker's: a layer frees its slot once its bytes are in
+    // (unpacked and verified) and commits (syncfs, waiting for its parent) while the next downloads.
+    const puts: Promise<void>[] = [];
     const jobs = source.layers.flatMap((layer, i) =>
-      missing[i] ? [() => this.putLayer(i === 0 ? undefined : chainIds[i - 1], layer, signal, onProgress)] : [],
+      missing[i]
+        ? [
+            () =>
+              new Promise<void>((downloaded, failed) => {
+                const put = this.putLayer(i === 0 ? undefined : chainIds[i - 1], layer, signal, onProgress, downloaded);
+                puts.push(put);
+                put.then(downloaded, failed);
+              }),
+          ]
+        : [],
     );
-    await inOrder(jobs, PULL_CONCURRENCY);
+    const started = inOrder(jobs, PULL_CONCURRENCY);
+    await started.finally(() => Promise.allSettled(puts));
+    await Promise.all(puts);
     if (signal.aborted) throw signal.reason;
     const image = await this.store.addImage(source, ref.tag ? [name] : [], [repoDigest]);
     return { image, name, familiar: this.refs.familiar(name), digest: fetched.manifestDigest, upToDate };
@@ -87,9 +101,16 @@ export class Puller {
    * One layer into the store. Another pull may be putting the same layer (the store shares
    * it): if that one is cancelled, this pull tries once more with its own stream.
    */
-  private async putLayer(parent: string | undefined, layer: LayerSource, signal: AbortSignal, onProgress: (p: PullProgress) => void): Promise<void> {
+  private async putLayer(
+    parent: string | undefined,
+    layer: LayerSource,
+    signal: AbortSignal,
+    onProgress: (p: PullProgress) => void,
+    downloaded: () => void,
+  ): Promise<void> {
     const id = shortId(layer.descriptor.digest);
     const report = (p: { status: string; current?: number; total?: number }): void => {
+      if (p.status === 'Download complete') downloaded();
       // The store's own "Already exists" for a layer a concurrent pull just committed reads as done.
       const status = p.status === 'Already exists' ? 'Pull complete' : p.status;
       onProgress({ layer: { id, status, ...(p.current !== undefined ? { current: p.current, total: p.total } : {}) } });

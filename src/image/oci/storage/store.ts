@@ -35,6 +35,7 @@ import { atomicWriteFile, fsyncDir } from '../../../sys/atomic-write.js';
 import { DurableFile } from '../../../sys/durable-file.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
+import { SharedSyncfs } from '../../../sys/shared-syncfs.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
 import { assembleTar, SkeletonWriter } from './skeleton.js';
@@ -176,6 +177,7 @@ export class OciStore {
   private readonly inflight = new Map<string, Promise<LayerRecord>>();
   private readonly touched = new Map<string, number>();
   private readonly mounting = new Map<string, Promise<string>>();
+  private readonly syncfs: SharedSyncfs;
   private readonly log: Logger;
   private readonly maxEntries: number;
 
@@ -191,6 +193,7 @@ export class OciStore {
     this.layersDir = path.join(this.root, `${d}-layers`);
     this.imagesDir = path.join(this.root, `${d}-images`);
     this.tmpDir = path.join(this.root, 'tmp');
+    this.syncfs = new SharedSyncfs(this.root);
     this.layerIndex = new IndexFile(path.join(this.layersDir, 'layers.json'));
     this.imageIndex = new IndexFile(path.join(this.imagesDir, 'images.json'));
     this.containerIndex = new IndexFile(path.join(this.root, `${d}-containers`, 'containers.json'));
@@ -380,8 +383,6 @@ export class OciStore {
     const what = src.what;
     const link = shortLink();
     fs.writeFileSync(path.join(work, 'link'), link);
-    // The files tar wrote must be on disk before an index names the layer.
-    await syncFilesystem(work);
     const record: LayerRecord = {
       id,
       ...(parent !== undefined ? { parent } : {}),
@@ -395,18 +396,28 @@ export class OciStore {
       opaqueDirs: result.opaqueDirs,
       whiteouts: result.whiteouts,
     };
-    // Layers unpack side by side (each diff stands alone); each is named only after its parent.
-    if (parent !== undefined && !this.layers[parent]) {
-      await this.inflight.get(parent)?.catch(() => undefined);
-      if (!this.layers[parent]) throw generalError(`layer ${what}: its parent layer ${parent} failed`);
-    }
+    // Into place first, unnamed (no index names it: a crash leaves what recovery removes), so
+    // one syncfs flushes the files, the renames and the link together: no fsync of each
+    // directory after it. Layers finishing together share that syncfs.
     const dest = this.layerDir(id);
+    const skeletonFile = this.skeletonFile(id);
+    const linkFile = path.join(this.linkDir, link);
     await fsp.rm(dest, { recursive: true, force: true });
-    await fsp.rename(path.join(work, 'skeleton'), this.skeletonFile(id));
+    await fsp.rename(path.join(work, 'skeleton'), skeletonFile);
     await fsp.rename(work, dest);
-    await fsp.rm(path.join(this.linkDir, link), { force: true });
-    await fsp.symlink(`../${hexOf(id)}/diff`, path.join(this.linkDir, link));
-    for (const dir of [this.layersDir, this.driverDir, this.linkDir, this.tmpDir]) fsyncDir(dir);
+    try {
+      await fsp.symlink(`../${hexOf(id)}/diff`, linkFile);
+      // The files tar wrote must be on disk before an index names the layer.
+      await this.syncfs.sync();
+      // Layers unpack side by side (each diff stands alone); each is named only after its parent.
+      if (parent !== undefined && !this.layers[parent]) {
+        await this.inflight.get(parent)?.catch(() => undefined);
+        if (!this.layers[parent]) throw generalError(`layer ${what}: its parent layer ${parent} failed`);
+      }
+    } catch (e) {
+      await Promise.all([fsp.rm(dest, { recursive: true, force: true }), fsp.rm(skeletonFile, { force: true }), fsp.rm(linkFile, { force: true })]);
+      throw e;
+    }
     this.layers[id] = record;
     this.touched.set(id, Date.now());
     await this.layerIndex.write(this.layers);
