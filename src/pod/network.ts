@@ -1,17 +1,11 @@
+import type { PodNetworkRequest } from '../network/types.js';
+
 /**
  * What a pod needs of the network subsystem (src/network/, NET's contract in the CRI plan):
  * the daemon passes NET's functions and CniNetwork in; a daemon without a network plugin
  * passes none, and pods get a loopback-only network from the runtime.
  */
-export interface PodNetworkRequest {
-  podId: string;
-  podName: string;
-  podNamespace: string;
-  podUid: string;
-  netnsPath: string;
-  ifName: 'eth0';
-  portMappings: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' | 'sctp'; hostIp: string }[];
-}
+export type { PodNetworkRequest };
 
 export interface PodCni {
   setUp(req: PodNetworkRequest): Promise<{ ips: string[] }>;

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
+import { writeAndDrain } from './socket-write.js';
 import { SPDY3_DICTIONARY } from './spdy-dictionary.js';
 
 const VERSION = 3;
@@ -334,17 +335,7 @@ export class SpdyConnection extends EventEmitter {
   private send(build: () => Buffer | Promise<Buffer>): Promise<void> {
     const sent = this.writes.then(async () => {
       if (this.closed || this.socket.destroyed) throw new Error('the SPDY connection is closed');
-      const frame = await build();
-      if (this.socket.write(frame)) return;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.socket.off('drain', done);
-          this.socket.off('close', done);
-          resolve();
-        };
-        this.socket.on('drain', done);
-        this.socket.on('close', done);
-      });
+      await writeAndDrain(this.socket, await build());
     });
     this.writes = sent.catch(() => undefined);
     return sent;

@@ -2,6 +2,7 @@
 // binary and text messages, fragments, ping/pong, close; no extensions.
 import crypto from 'node:crypto';
 import type { Socket } from 'node:net';
+import { writeAndDrain } from './socket-write.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 export const Opcode = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const;
@@ -137,16 +138,7 @@ export class WsConnection {
   send(opcode: number, payload: Buffer): Promise<void> {
     const sent = this.writes.then(async () => {
       if (this.socket.destroyed || (this.closing && opcode !== Opcode.close)) throw new Error('the WebSocket is closed');
-      if (this.socket.write(frame(opcode, payload))) return;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.socket.off('drain', done);
-          this.socket.off('close', done);
-          resolve();
-        };
-        this.socket.on('drain', done);
-        this.socket.on('close', done);
-      });
+      await writeAndDrain(this.socket, frame(opcode, payload));
     });
     this.writes = sent.catch(() => undefined);
     return sent;

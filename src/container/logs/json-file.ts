@@ -18,11 +18,11 @@ export interface LogWriter {
 }
 
 /**
- * Appends json-file entries to `file`, rotating to file.1 … file.(maxFiles-1) past maxBytes.
- * The file is opened at the first entry: many containers never write one, and a start
- * spares the calls.
+ * Appends one formatted line per entry to `file`, rotating to file.1 … file.(maxFiles-1) past
+ * maxBytes. The file is opened at the first entry: many containers never write one, and a
+ * start spares the calls.
  */
-export class JsonFileWriter {
+export abstract class LogFileWriter {
   private sink: RotatingFileSink | undefined;
 
   constructor(
@@ -31,13 +31,28 @@ export class JsonFileWriter {
     private readonly maxFiles: number,
   ) {}
 
+  protected abstract format(entry: LogEntry): string;
+
   write(entry: LogEntry): void {
     this.sink ??= new RotatingFileSink(this.file, this.maxBytes, this.maxFiles, 0o640);
-    this.sink.write(`${JSON.stringify(entry)}\n`);
+    this.sink.write(this.format(entry));
+  }
+
+  /** The file was moved away: the next entry opens a new one at the path. */
+  reopen(): void {
+    this.sink?.close();
+    this.sink = undefined;
   }
 
   close(): void {
     this.sink?.close();
+  }
+}
+
+/** Docker's json-file format. */
+export class JsonFileWriter extends LogFileWriter {
+  protected format(entry: LogEntry): string {
+    return `${JSON.stringify(entry)}\n`;
   }
 }
 
