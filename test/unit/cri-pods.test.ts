@@ -9,44 +9,10 @@ import { resolvConfOf } from '../../src/pod/etc.js';
 import type { PodConfig } from '../../src/pod/record.js';
 import { renderLxcConfig } from '../../src/runtime/lxc/config.js';
 import type { RuntimeSpec } from '../../src/runtime/runtime.js';
+import { lxcPaths, runtimeSpec } from '../helpers/runtime-spec.js';
 
-const paths = {
-  containerDir: '/c',
-  logFile: '/c/log',
-  postStopHook: '/h',
-  seccompProfile: undefined,
-  remountReadOnlyHook: '/r',
-  hookScript: undefined,
-  monitorCgroup: 'm',
-};
-
-function spec(extra: Partial<RuntimeSpec>): RuntimeSpec {
-  return {
-    id: 'c1',
-    hostname: 'h',
-    rootfs: { kind: 'dir', path: '/r' },
-    readOnly: false,
-    args: ['sh'],
-    env: [],
-    workdir: '/',
-    user: { uid: 0, gid: 0, groups: [] },
-    tty: false,
-    openStdin: false,
-    mounts: [],
-    resources: {},
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    devices: [],
-    ulimits: [],
-    systemContainer: false,
-    cgroupPath: 'isulad/c1',
-    networkMode: 'none',
-    hooks: undefined,
-    etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' },
-    ...extra,
-  };
-}
+const paths = lxcPaths;
+const spec = runtimeSpec;
 
 const lines = (s: RuntimeSpec, re: RegExp): string[] =>
   renderLxcConfig(s, paths, true, [])

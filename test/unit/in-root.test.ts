@@ -8,6 +8,7 @@ import { cleanInRoot, ensureFileInRoot, InRootError, mkdirInRoot, readFileInRoot
 import { mountEntries, renderLxcConfig, type MountEntry } from '../../src/runtime/lxc/config.js';
 import { prepareMountTargets } from '../../src/runtime/lxc/mount-targets.js';
 import type { RuntimeSpec } from '../../src/runtime/runtime.js';
+import { runtimeSpec } from '../helpers/runtime-spec.js';
 
 /**
  * Paths from a rootfs resolved inside it (src/sys/in-root.ts) and the LXC mount targets made
@@ -179,33 +180,7 @@ describe('mkdirInRoot and ensureFileInRoot', () => {
   });
 });
 
-function spec(over: Partial<RuntimeSpec>): RuntimeSpec {
-  return {
-    id: 'c1',
-    hostname: 'h',
-    rootfs: { kind: 'dir', path: root },
-    readOnly: false,
-    args: ['sh'],
-    env: [],
-    workdir: '/',
-    user: { uid: 0, gid: 0, groups: [] },
-    tty: false,
-    openStdin: false,
-    mounts: [],
-    resources: {},
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    devices: [],
-    ulimits: [],
-    systemContainer: false,
-    cgroupPath: 'isulad/c1',
-    networkMode: 'none',
-    hooks: undefined,
-    etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' },
-    ...over,
-  };
-}
+const spec = (over: Partial<RuntimeSpec>): RuntimeSpec => runtimeSpec({ rootfs: { kind: 'dir', path: root }, ...over });
 const isFile = (p: string): boolean => fs.existsSync(p) && !fs.statSync(p).isDirectory();
 const byTarget = (entries: MountEntry[]): Record<string, MountEntry> => Object.fromEntries(entries.map((e) => [e.target, e]));
 

@@ -2,44 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResourceSpec } from '../../src/api/containers.js';
 import { cgroupSettings, renderLxcConfig } from '../../src/runtime/lxc/config.js';
-import type { RuntimeSpec } from '../../src/runtime/runtime.js';
+import { lxcPaths, runtimeSpec } from '../helpers/runtime-spec.js';
 
-const paths = {
-  containerDir: '/c',
-  logFile: '/c/log',
-  postStopHook: '/h',
-  seccompProfile: undefined,
-  remountReadOnlyHook: '/r',
-  hookScript: undefined,
-  monitorCgroup: 'm',
-};
-
-function spec(resources: ResourceSpec): RuntimeSpec {
-  return {
-    id: 'c1',
-    hostname: 'h',
-    rootfs: { kind: 'dir', path: '/r' },
-    readOnly: false,
-    args: ['sh'],
-    env: [],
-    workdir: '/',
-    user: { uid: 0, gid: 0, groups: [] },
-    tty: false,
-    openStdin: false,
-    mounts: [],
-    resources,
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    devices: [],
-    ulimits: [],
-    systemContainer: false,
-    cgroupPath: 'isulad/c1',
-    networkMode: 'none',
-    hooks: undefined,
-    etcFiles: { hostname: '/s/hostname', hosts: '/s/hosts', resolvConf: '/s/resolv.conf' },
-  };
-}
+const paths = lxcPaths;
+const spec = (resources: ResourceSpec) => runtimeSpec({ resources });
 
 /** The cgroup files `update` writes: `<controller>.<key> = value`. */
 const files = (r: ResourceSpec, v2: boolean): string[] => cgroupSettings(r, v2).map((s) => `${s.controller}.${s.key} = ${s.value}`);
