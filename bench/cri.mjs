@@ -90,8 +90,9 @@ async function cleanup() {
   if (cleaned) return;
   cleaned = true;
   for (const f of cleanups.reverse()) await f().catch((e) => log(`cleanup: ${e.message}`));
-  fs.rmSync(work, { recursive: true, force: true });
 }
+// The temporary directory (and the results in it unless --results) last, after the report.
+process.once('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 for (const sig of ['SIGINT', 'SIGTERM'])
   process.once(sig, () => {
     log(`${sig}: cleaning up`);
