@@ -14,7 +14,10 @@ export interface PodCni {
 }
 
 export interface PodNetworkPort {
+  /** Makes the namespace's file before it first waits (the returned promise pins it there). */
   createNetns(id: string): Promise<string>;
+  /** Where createNetns(id) pins the namespace. */
+  netnsPath(id: string): string;
   removeNetns(path: string): Promise<void>;
   /** Present when network-plugin is cni. */
   cni?: PodCni;

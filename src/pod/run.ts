@@ -30,10 +30,13 @@ export function networkRequest(pod: PodRecord): PodNetworkRequest {
 }
 
 /**
- * RunPodSandbox: the pod's network namespace (unless host networking), the pause container
- * made in it, the record written, CNI ADD, the pause started. The record is written before
- * the ADD, so a daemon killed in between still DELs at the pod's stop; anything else that
- * fails undoes what was made.
+ * RunPodSandbox: the pod's network namespace (unless host networking) and the pause container
+ * made in it, the record written, then CNI ADD and the pause's start, then `ready`. The record
+ * is written before the ADD, so a daemon killed in between still DELs at the pod's stop;
+ * anything else that fails undoes what was made. Work that does not depend on each other
+ * overlaps: the namespace is pinned while the pause is created (which only names its file),
+ * and the plugins configure the namespace while the pause starts in it (the pause needs the
+ * namespace, not its addresses; the call answers once both are done, as kubelet expects).
  */
 export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSignal): Promise<string> {
   if (config.name === '' || config.namespace === '' || config.uid === '') throw invalidArgs('pod sandbox metadata must have a name, a namespace and a uid');
@@ -46,7 +49,11 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   applyPodLimits(config);
 
   const network = config.namespaces.hostNetwork ? undefined : pc.network;
-  const netnsPath = network ? await network.createNetns(`cni-${crypto.randomUUID()}`) : undefined;
+  const netnsId = `cni-${crypto.randomUUID()}`;
+  const netnsPath = network?.netnsPath(netnsId);
+  // createNetns has made the namespace's (still empty) file when it returns, so the pause's
+  // create, which checks that the file exists, runs while the namespace is pinned on it.
+  const netnsMade = network?.createNetns(netnsId);
   const namespaces: NamespaceShares = {};
   if (netnsPath) namespaces.net = netnsPath;
   if (config.namespaces.hostIpc) namespaces.ipc = 'host';
@@ -54,34 +61,41 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   let id: string | undefined;
   let pod: PodRecord | undefined;
   try {
-    ({ id } = await createContainer(pc.engine, {
-      name,
-      image: pc.sandboxImage,
-      cmd: [],
-      env: [],
-      labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
-      annotations: config.annotations,
-      hostname,
-      tty: false,
-      openStdin: false,
-      runtime,
-      systemContainer: false,
-      readOnly: false,
-      mounts: [],
-      resources: {},
-      capAdd: [],
-      capDrop: [],
-      privileged: config.privileged,
-      devices: [],
-      ulimits: [],
-      logOpts: { 'disable-log': 'true' },
-      autoRemove: false,
-      cgroupParent: config.cgroupParent,
-      networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
-      ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
-      ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
-      ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
-    }));
+    const [made, created] = await Promise.allSettled([
+      netnsMade,
+      createContainer(pc.engine, {
+        name,
+        image: pc.sandboxImage,
+        cmd: [],
+        env: [],
+        labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
+        annotations: config.annotations,
+        hostname,
+        tty: false,
+        openStdin: false,
+        runtime,
+        systemContainer: false,
+        readOnly: false,
+        mounts: [],
+        resources: {},
+        capAdd: [],
+        capDrop: [],
+        privileged: config.privileged,
+        devices: [],
+        ulimits: [],
+        logOpts: { 'disable-log': 'true' },
+        autoRemove: false,
+        cgroupParent: config.cgroupParent,
+        networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
+        ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
+        ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
+        ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
+      }),
+    ]);
+    if (created.status === 'fulfilled') id = created.value.id;
+    // The namespace's failure first: without its file the create fails too.
+    firstFailure([made, created]);
+    id = id!;
     pod = {
       id,
       config: { ...config, hostname },
@@ -92,12 +106,16 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
       ips: [],
     };
     await pc.store.save(pod);
-    await writePodEtc(pc.store.dirOf(id), pod.config, hostname);
-    if (network?.cni) {
-      const result = await network.cni.setUp(networkRequest(pod));
-      pod.ips = result.ips;
-    }
-    await startContainer(pc.engine, pc.engine.store.get(id));
+    const cni = network?.cni;
+    const record = pod;
+    const started = await Promise.allSettled([
+      writePodEtc(pc.store.dirOf(id), pod.config, hostname),
+      cni?.setUp(networkRequest(pod)).then((result) => {
+        record.ips = result.ips;
+      }),
+      startContainer(pc.engine, pc.engine.store.get(id)),
+    ]);
+    firstFailure(started);
     await setPodSysctls(pc.engine.store.get(id).state.Pid, config.sysctls);
     pod.state = 'ready';
     await pc.store.save(pod);
@@ -106,6 +124,11 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
     await undoRun(pc, id, pod, netnsPath).catch((err: Error) => pc.log.warn(`undoing the failed run of pod ${config.name}: ${err.message}`));
     throw e;
   }
+}
+
+/** Throws the first rejection of steps that ran side by side (all of them settled). */
+function firstFailure(results: PromiseSettledResult<unknown>[]): void {
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /**
