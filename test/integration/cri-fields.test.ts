@@ -327,4 +327,59 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     assert.ok((stats.cpu?.usageCoreNanoSeconds?.value ?? 0n) > 0n);
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
+
+  it('a daemon SIGKILLed between the pod’s netns and its record leaves nothing after the restart; an unreadable record neither', async () => {
+    const netnsDir = path.join(engine.state, 'netns');
+    const podsDir = path.join(engine.root, 'pods');
+    fs.mkdirSync(netnsDir, { recursive: true, mode: 0o711 });
+    const mounted = (): string[] =>
+      fs
+        .readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(netnsDir));
+    let caught = false;
+    for (let attempt = 0; attempt < 6 && !caught; attempt++) {
+      const before = new Set(fs.readdirSync(netnsDir));
+      const pid = engine.pid;
+      // Killed the moment the namespace's file appears: the pause is being created, no record yet.
+      let fired: () => void = () => undefined;
+      const killed = new Promise<void>((resolve) => (fired = resolve));
+      const watcher = fs.watch(netnsDir, (_event, name) => {
+        if (name && !before.has(name)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          fired();
+        }
+      });
+      const run = criCall(client, rt.runPodSandbox, { config: podConfig(`leak${attempt}`) }).catch(() => undefined);
+      await Promise.race([killed, run]);
+      await engine.kill9();
+      watcher.close();
+      await run;
+      caught = fs.readdirSync(podsDir).length === 0 && fs.readdirSync(netnsDir).length > 0;
+      await engine.startDaemon();
+      if (!caught) {
+        // Too late (the record was written): the pod is a normal one; removed, and another try.
+        for (const pod of (await criCall(client, rt.listPodSandbox, {})).items) await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id });
+      }
+    }
+    assert.ok(caught, 'the kill landed between the namespace and the record');
+    assert.deepEqual(fs.readdirSync(netnsDir), [], 'the namespace file is gone');
+    assert.deepEqual(mounted(), [], 'and unpinned');
+    assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
+    assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_leak/, 'no pause left');
+
+    // A record the restarted daemon cannot read: the pod's pause and its namespace go too.
+    const pod = await runPod('broken');
+    await engine.kill9();
+    fs.writeFileSync(path.join(podsDir, pod, 'pod.json'), '{"id": tru');
+    await engine.startDaemon();
+    assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
+    assert.deepEqual(fs.readdirSync(netnsDir), []);
+    assert.deepEqual(mounted(), []);
+    assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_broken/);
+  });
 });
