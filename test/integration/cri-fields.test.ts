@@ -12,7 +12,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ImageService, NamespaceMode, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  ContainerEventType,
+  ContainerState,
+  type ContainerEventResponse,
+  ImageService,
+  NamespaceMode,
+  PodSandboxState,
+  RuntimeService,
+} from '../../src/api/cri/gen/api_pb.js';
+import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
 import { criCall, criClient, criFailure } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
@@ -381,5 +391,47 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     assert.deepEqual(fs.readdirSync(netnsDir), []);
     assert.deepEqual(mounted(), []);
     assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_broken/);
+  });
+
+  it('GetContainerEvents: every event type, with the pod’s status and its containers’ statuses attached', async () => {
+    const events: ContainerEventResponse[] = [];
+    const stream = client.makeServerStreamRequest(
+      criPath(rt.getContainerEvents),
+      (r: object) => Buffer.from(toBinary(rt.getContainerEvents.input, create(rt.getContainerEvents.input, r))),
+      (b: Buffer) => fromBinary(rt.getContainerEvents.output, b),
+      {},
+    );
+    stream.on('data', (e: ContainerEventResponse) => events.push(e));
+    stream.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const pod = await runPod('events');
+    const c = await runContainer(pod, 'ev', 'exec sleep 1000');
+    await criCall(client, rt.stopContainer, { containerId: c, timeout: 1n });
+    await criCall(client, rt.removeContainer, { containerId: c });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stream.cancel();
+    const mine = events.filter((e) => e.containerId === c);
+    assert.deepEqual(
+      mine.map((e) => e.containerEventType),
+      [
+        ContainerEventType.CONTAINER_CREATED_EVENT,
+        ContainerEventType.CONTAINER_STARTED_EVENT,
+        ContainerEventType.CONTAINER_STOPPED_EVENT,
+        ContainerEventType.CONTAINER_DELETED_EVENT,
+      ],
+    );
+    for (const e of mine) {
+      assert.equal(e.podSandboxStatus?.id, pod, 'the pod’s status is attached');
+      assert.equal(e.podSandboxStatus?.state, PodSandboxState.SANDBOX_READY);
+      assert.equal(e.podSandboxStatus?.metadata?.name, 'events');
+    }
+    const statusIn = (e: ContainerEventResponse) => e.containersStatuses.find((x) => x.id === c);
+    assert.equal(statusIn(mine[0]!)?.state, ContainerState.CONTAINER_CREATED);
+    assert.equal(statusIn(mine[1]!)?.state, ContainerState.CONTAINER_RUNNING);
+    assert.equal(statusIn(mine[2]!)?.state, ContainerState.CONTAINER_EXITED);
+    assert.equal(statusIn(mine[3]!), undefined, 'a deleted container is in no status list');
+    // The pause's events name the pod itself.
+    assert.ok(events.some((e) => e.containerId === pod && e.containerEventType === ContainerEventType.CONTAINER_STARTED_EVENT));
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
 });

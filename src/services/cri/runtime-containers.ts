@@ -14,7 +14,7 @@ import { stopContainer } from '../../container/stop.js';
 import { updateContainer } from '../../container/update.js';
 import { ZERO_TIME } from '../../container/record.js';
 import type { PodContext } from '../../pod/context.js';
-import { createInPod, type PodContainerConfig } from '../../pod/containers.js';
+import { createInPod, podContainers, type PodContainerConfig } from '../../pod/containers.js';
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_IMAGE,
@@ -29,7 +29,7 @@ import { DEFAULT_CAPS } from '../../runtime/lxc/capabilities.js';
 import { criUnary, type CriHandler } from './handlers.js';
 import { criResourcesOf, resourcesOf } from './resources.js';
 import { apparmorOf, checkUserns, seccompOf } from './security.js';
-import { matchesLabels } from './runtime-pods.js';
+import { matchesLabels, podStatusOf } from './runtime-pods.js';
 
 const PROPAGATIONS: Record<number, string> = {
   [MountPropagation.PROPAGATION_PRIVATE]: 'rprivate',
@@ -149,6 +149,41 @@ function summaryOf(c: Container) {
   };
 }
 
+/** ContainerStatus of a CRI container. */
+function statusOf(pc: PodContext, c: Container) {
+  const s = summaryOf(c);
+  const { [ANNOTATION_LOG_PATH]: relLog } = c.record.config.Config.Annotations ?? {};
+  return {
+    id: s.id,
+    metadata: s.metadata,
+    state: s.state,
+    createdAt: s.createdAt,
+    startedAt: nanos(c.state.StartedAt),
+    finishedAt: nanos(c.state.FinishedAt),
+    exitCode: s.state === ContainerState.CONTAINER_EXITED ? c.state.ExitCode : 0,
+    image: s.image,
+    imageRef: s.imageRef,
+    imageId: s.imageId,
+    reason: reasonOf(c),
+    message: c.state.Error,
+    labels: s.labels,
+    annotations: s.annotations,
+    mounts: c.record.host.Mounts.filter((m) => m.type === 'bind' && !m.source.startsWith(pc.store.root)).map((m) => ({
+      containerPath: m.destination,
+      hostPath: m.source,
+      readonly: m.readOnly,
+      propagation:
+        m.propagation === 'rshared'
+          ? MountPropagation.PROPAGATION_BIDIRECTIONAL
+          : m.propagation === 'rslave'
+            ? MountPropagation.PROPAGATION_HOST_TO_CONTAINER
+            : MountPropagation.PROPAGATION_PRIVATE,
+    })),
+    logPath: relLog !== undefined ? c.record.config.LogPath : '',
+    resources: { linux: criResourcesOf(c.record.host.Resources) },
+  };
+}
+
 /** Kubelet's reasons: Completed for exit 0, OOMKilled, else Error. */
 function reasonOf(c: Container): string {
   if (stateOf(c) !== ContainerState.CONTAINER_EXITED) return '';
@@ -171,9 +206,9 @@ interface EventStream {
 
 /**
  * GetContainerEvents: the lifecycle events of CRI's containers and pods' pauses (kubelet's
- * evented PLEG), from the engine's event log, named by kubelet's k8s_ container names (a
- * destroyed container is no longer in the store to ask). Statuses are not attached: kubelet
- * asks for them.
+ * evented PLEG), from the engine's event log, with the pod's status and its containers'
+ * statuses attached as containerd attaches them. A destroyed container is no longer in the
+ * store: its pod is remembered from its earlier events, and named by the k8s_ name filter.
  */
 function containerEvents(pc: PodContext): CriHandler {
   return {
@@ -181,10 +216,23 @@ function containerEvents(pc: PodContext): CriHandler {
     handler: (_request, call) =>
       new Promise<void>((resolve) => {
         const stream = call as unknown as EventStream;
+        const podOf = new Map<string, string>();
         const unsubscribe = pc.engine.events.subscribe((e) => {
           const type = EVENT_TYPES[e.action];
           if (e.type !== 'container' || type === undefined || !(e.attributes.name ?? '').startsWith('k8s_')) return;
-          stream.write({ containerId: e.id, containerEventType: type, createdAt: BigInt(e.timeNano) });
+          const c = pc.engine.store.find(e.id);
+          const labels = c?.record.config.Config.Labels;
+          const podId = labels ? (labels[LABEL_TYPE] === TYPE_CONTAINER ? labels[LABEL_SANDBOX_ID] : e.id) : podOf.get(e.id);
+          if (podId) podOf.set(e.id, podId);
+          if (type === ContainerEventType.CONTAINER_DELETED_EVENT) podOf.delete(e.id);
+          const pod = podId ? pc.store.find(podId) : undefined;
+          stream.write({
+            containerId: e.id,
+            containerEventType: type,
+            createdAt: BigInt(e.timeNano),
+            ...(pod ? { podSandboxStatus: podStatusOf(pc, pod) } : {}),
+            containersStatuses: pod ? podContainers(pc, pod.id).map((x) => statusOf(pc, x)) : [],
+          });
         });
         stream.onCancel(() => {
           unsubscribe();
@@ -239,39 +287,8 @@ export function criContainerService(pc: PodContext): CriHandler[] {
     }),
     criUnary(method.containerStatus, async (request) => {
       const c = get(request.containerId);
-      const s = summaryOf(c);
-      const a = c.record.config.Config.Annotations ?? {};
-      const { [ANNOTATION_LOG_PATH]: relLog } = a;
       return {
-        status: {
-          id: s.id,
-          metadata: s.metadata,
-          state: s.state,
-          createdAt: s.createdAt,
-          startedAt: nanos(c.state.StartedAt),
-          finishedAt: nanos(c.state.FinishedAt),
-          exitCode: s.state === ContainerState.CONTAINER_EXITED ? c.state.ExitCode : 0,
-          image: s.image,
-          imageRef: s.imageRef,
-          imageId: s.imageId,
-          reason: reasonOf(c),
-          message: c.state.Error,
-          labels: s.labels,
-          annotations: s.annotations,
-          mounts: c.record.host.Mounts.filter((m) => m.type === 'bind' && !m.source.startsWith(pc.store.root)).map((m) => ({
-            containerPath: m.destination,
-            hostPath: m.source,
-            readonly: m.readOnly,
-            propagation:
-              m.propagation === 'rshared'
-                ? MountPropagation.PROPAGATION_BIDIRECTIONAL
-                : m.propagation === 'rslave'
-                  ? MountPropagation.PROPAGATION_HOST_TO_CONTAINER
-                  : MountPropagation.PROPAGATION_PRIVATE,
-          })),
-          logPath: relLog !== undefined ? c.record.config.LogPath : '',
-          resources: { linux: criResourcesOf(c.record.host.Resources) },
-        },
+        status: statusOf(pc, c),
         info: (request.verbose
           ? { info: JSON.stringify({ pid: c.state.Pid, runtime: c.record.host.Runtime, config: c.record.config, hostConfig: c.record.host }) }
           : {}) as Record<string, string>,

@@ -74,7 +74,8 @@ function metadataOf(pod: PodRecord) {
   return { name: pod.config.name, uid: pod.config.uid, namespace: pod.config.namespace, attempt: pod.config.attempt };
 }
 
-function statusOf(pc: PodContext, pod: PodRecord): Omit<PodSandboxStatus, '$typeName' | 'metadata' | 'network' | 'linux'> & Record<string, unknown> {
+/** PodSandboxStatus of a pod (also attached to GetContainerEvents' events). */
+export function podStatusOf(pc: PodContext, pod: PodRecord): Omit<PodSandboxStatus, '$typeName' | 'metadata' | 'network' | 'linux'> & Record<string, unknown> {
   const [ip = '', ...more] = pod.ips.map((cidr) => cidr.split('/')[0]!);
   return {
     id: pod.id,
@@ -137,7 +138,7 @@ export function criPodService(pc: PodContext): CriHandler[] {
             }),
           }
         : {};
-      return { status: statusOf(pc, pod), info, timestamp: BigInt(Date.now()) * 1_000_000n };
+      return { status: podStatusOf(pc, pod), info, timestamp: BigInt(Date.now()) * 1_000_000n };
     }),
     criUnary(method.listPodSandbox, async (request) => {
       const f = request.filter;
@@ -147,7 +148,7 @@ export function criPodService(pc: PodContext): CriHandler[] {
         .filter((pod) => !f?.state || (podReady(pc, pod) ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY) === f.state.state)
         .filter((pod) => !f || matchesLabels(pod.config.labels, f.labelSelector))
         .map((pod) => {
-          const s = statusOf(pc, pod);
+          const s = podStatusOf(pc, pod);
           return {
             id: s.id,
             metadata: metadataOf(pod),
