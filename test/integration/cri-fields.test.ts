@@ -434,4 +434,21 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     assert.ok(events.some((e) => e.containerId === pod && e.containerEventType === ContainerEventType.CONTAINER_STARTED_EVENT));
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
+
+  it('isula sees CRI containers: ps with Kubernetes’ names, logs from the CRI log at log_path', async () => {
+    const pod = await runPod('seen');
+    fs.mkdirSync(path.join(work, 'logs', 'seen'), { recursive: true });
+    const c = await runContainer(pod, 'web', 'echo hello out; echo hello err >&2; exec sleep 1000', { logPath: 'web/0.log' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const logFile = path.join(work, 'logs', 'seen', 'web', '0.log');
+    assert.match(fs.readFileSync(logFile, 'utf8'), /^\S+ stdout F hello out$/m, 'the CRI format on disk');
+    const logs = await engine.isula(['logs', c]);
+    assert.equal(logs.code, 0, show(logs));
+    assert.equal(logs.stdout, 'hello out\n');
+    assert.equal(logs.stderr, 'hello err\n');
+    const ps = ok(await engine.isula(['ps', '--no-trunc']), 'isula ps');
+    assert.match(ps, new RegExp(`${c}.*k8s_web_seen_default_uid-seen_\\d+`));
+    assert.match(ps, new RegExp(`${pod}.*k8s_POD_seen_default_uid-seen_\\d+`));
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
 });
