@@ -105,7 +105,7 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
       }
     }
     client?.close();
-    await engine?.cleanup();
+    await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
     await reg?.stop();
     for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
       const dir = path.join('/sys/fs/cgroup', hierarchy, cgroupParent);
@@ -450,5 +450,49 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     assert.match(ps, new RegExp(`${c}.*k8s_web_seen_default_uid-seen_\\d+`));
     assert.match(ps, new RegExp(`${pod}.*k8s_POD_seen_default_uid-seen_\\d+`));
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('the garbage collector takes a pod whose cgroup someone else froze: RemovePodSandbox returns, thaw reclaims pause and container', {
+    skip: !fs.existsSync('/sys/fs/cgroup/freezer') && 'needs the cgroup v1 freezer',
+  }, async () => {
+    const parent = `${cgroupParent}-gc`;
+    const freezer = `/sys/fs/cgroup/freezer/${parent}`;
+    const pod = await runPod('stuck', { cgroupParent: `/${parent}` });
+    const c = await runContainer(pod, 'frozen', 'exec sleep 1000');
+    const pidOf = async (id: string): Promise<number> =>
+      (JSON.parse((await criCall(client, rt.containerStatus, { containerId: id, verbose: true })).info.info!) as { pid: number }).pid;
+    const pid = await pidOf(c);
+    fs.writeFileSync(`${freezer}/freezer.state`, 'FROZEN');
+    try {
+      const t0 = Date.now();
+      await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+      assert.ok(Date.now() - t0 < 8000, `RemovePodSandbox took ${Date.now() - t0} ms`);
+      assert.deepEqual(
+        (await criCall(client, rt.listPodSandbox, {})).items.filter((p) => p.id === pod),
+        [],
+      );
+      assert.deepEqual((await criCall(client, rt.listContainers, { filter: { podSandboxId: pod } })).containers, []);
+      assert.match(ok(await engine.isula(['info']), 'isula info'), /^Garbage Collector: 2 leftover\(s\)$/m, 'the pause and the container');
+      assert.equal(fs.readFileSync(`${freezer}/freezer.state`, 'utf8').trim(), 'FROZEN', 'a cgroup the engine does not own stays frozen');
+    } finally {
+      fs.writeFileSync(`${freezer}/freezer.state`, 'THAWED');
+    }
+    const deadline = Date.now() + 8000;
+    let info = '';
+    while (Date.now() < deadline) {
+      info = ok(await engine.isula(['info']), 'isula info');
+      if (/^Garbage Collector: 0 leftover\(s\)$/m.test(info) && !fs.existsSync(`/proc/${pid}`)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(info, /^Garbage Collector: 0 leftover\(s\)$/m);
+    assert.ok(!fs.existsSync(`/proc/${pid}/cmdline`) || fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '', 'the container’s process is gone');
+    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+      assert.ok(!fs.existsSync(`/sys/fs/cgroup/${h}/${parent}/${c}`), `no cgroup of the container left in ${h}`);
+      try {
+        fs.rmdirSync(`/sys/fs/cgroup/${h}/${parent}`);
+      } catch {
+        // not made in this hierarchy
+      }
+    }
   });
 });
