@@ -496,3 +496,80 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     }
   });
 });
+
+const PLUGINS = '/usr/lib/cni';
+const cniSkip =
+  (!['bridge', 'host-local', 'loopback'].every((p) => fs.existsSync(path.join(PLUGINS, p))) && `needs containernetworking-plugins in ${PLUGINS}`) || false;
+
+describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, skip: cniSkip }, () => {
+  // Unique per run: a bridge and subnets of its own, beside other tests' and helpers'.
+  const tag = (process.pid % 50000).toString(36);
+  const BRIDGE = `crif${tag}`;
+  const V4 = `10.${100 + (process.pid % 150)}.77.`;
+  const V6 = `fd00:77:${(process.pid % 65535).toString(16)}::`;
+  let engine: TestEngine;
+  let client: grpc.Client;
+  let work: string;
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-fields-cni-'));
+    const confDir = path.join(work, 'net.d');
+    fs.mkdirSync(confDir);
+    fs.writeFileSync(
+      path.join(confDir, '10-dual.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: `cri-fields-${tag}`,
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: BRIDGE,
+            isGateway: true,
+            ipMasq: false,
+            ipam: { type: 'host-local', ranges: [[{ subnet: `${V4}0/24` }], [{ subnet: `${V6}/64` }]], dataDir: path.join(work, 'ipam') },
+          },
+          { type: 'loopback' },
+        ],
+      }),
+    );
+    const archive = path.join(work, 'pause.tar');
+    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+    engine = await TestEngine.start(['--log-driver', 'stdout'], {
+      'enable-cri-v1': true,
+      'pod-sandbox-image': PAUSE,
+      'network-plugin': 'cni',
+      'cni-conf-dir': confDir,
+      'cni-bin-dir': PLUGINS,
+      'websocket-server-listening-port': await freePort(),
+    });
+    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
+    client = criClient(engine.sock);
+  });
+
+  after(async () => {
+    for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
+      await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
+    }
+    client?.close();
+    await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
+    try {
+      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
+    } catch {
+      // never made, or gone with its last veth
+    }
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('PodSandboxStatus reports the IPv4 address as ip and the IPv6 one in additional_ips', async () => {
+    const podId = (await criCall(client, rt.runPodSandbox, { config: { metadata: { name: 'dual', uid: 'uid-dual', namespace: 'net', attempt: 0 } } }))
+      .podSandboxId;
+    const network = (await criCall(client, rt.podSandboxStatus, { podSandboxId: podId })).status?.network;
+    assert.ok(network?.ip.startsWith(V4), `ip ${network?.ip} in ${V4}0/24`);
+    assert.deepEqual(
+      network?.additionalIps.map((a) => a.ip.startsWith(V6.replace(/::$/, ':'))),
+      [true],
+      `additional ips ${JSON.stringify(network?.additionalIps.map((a) => a.ip))} in ${V6}/64`,
+    );
+    await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
+  });
+});
