@@ -9,6 +9,7 @@ import { podEtcMounts } from './etc.js';
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_IMAGE,
+  ANNOTATION_IMAGE_ANNOTATIONS,
   ANNOTATION_LOG_PATH,
   ANNOTATION_NAME,
   LABEL_SANDBOX_ID,
@@ -23,6 +24,8 @@ export interface PodContainerConfig {
   name: string;
   attempt: number;
   image: string;
+  /** ImageSpec.annotations, kept and reported with the image. */
+  imageAnnotations: Record<string, string>;
   command: string[];
   args: string[];
   workingDir: string;
@@ -114,6 +117,7 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
         [ANNOTATION_NAME]: cfg.name,
         [ANNOTATION_ATTEMPT]: String(cfg.attempt),
         [ANNOTATION_IMAGE]: cfg.image,
+        ...(Object.keys(cfg.imageAnnotations).length > 0 ? { [ANNOTATION_IMAGE_ANNOTATIONS]: JSON.stringify(cfg.imageAnnotations) } : {}),
         ...(logPath ? { [ANNOTATION_LOG_PATH]: cfg.logPath } : {}),
       },
       ...(cfg.workingDir ? { workdir: cfg.workingDir } : {}),

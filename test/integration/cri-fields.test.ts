@@ -334,6 +334,7 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     const stats = (await criCall(client, rt.containerStats, { containerId: c })).stats!;
     assert.ok((stats.memory?.workingSetBytes?.value ?? 0n) > 0n);
     assert.ok(stats.memory?.rssBytes !== undefined && stats.memory?.pageFaults !== undefined);
+    assert.equal(stats.memory?.availableBytes?.value, 40n * MiB - stats.memory!.workingSetBytes!.value, 'available: the limit less the working set');
     assert.ok((stats.cpu?.usageCoreNanoSeconds?.value ?? 0n) > 0n);
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
@@ -438,7 +439,10 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
   it('isula sees CRI containers: ps with Kubernetes’ names, logs from the CRI log at log_path', async () => {
     const pod = await runPod('seen');
     fs.mkdirSync(path.join(work, 'logs', 'seen'), { recursive: true });
-    const c = await runContainer(pod, 'web', 'echo hello out; echo hello err >&2; exec sleep 1000', { logPath: 'web/0.log' });
+    const c = await runContainer(pod, 'web', 'echo hello out; echo hello err >&2; exec sleep 1000', {
+      logPath: 'web/0.log',
+      image: { image: bb, annotations: { 'example.com/image-note': 'kept' } },
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const logFile = path.join(work, 'logs', 'seen', 'web', '0.log');
     assert.match(fs.readFileSync(logFile, 'utf8'), /^\S+ stdout F hello out$/m, 'the CRI format on disk');
@@ -446,6 +450,9 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     assert.equal(logs.code, 0, show(logs));
     assert.equal(logs.stdout, 'hello out\n');
     assert.equal(logs.stderr, 'hello err\n');
+    // ImageSpec annotations round-trip (CRI 1.25).
+    assert.deepEqual((await criCall(client, rt.containerStatus, { containerId: c })).status?.image?.annotations, { 'example.com/image-note': 'kept' });
+    assert.deepEqual((await criCall(client, rt.listContainers, { filter: { id: c } })).containers[0]?.image?.annotations, { 'example.com/image-note': 'kept' });
     const ps = ok(await engine.isula(['ps', '--no-trunc']), 'isula ps');
     assert.match(ps, new RegExp(`${c}.*k8s_web_seen_default_uid-seen_\\d+`));
     assert.match(ps, new RegExp(`${pod}.*k8s_POD_seen_default_uid-seen_\\d+`));

@@ -18,6 +18,7 @@ import { createInPod, podContainers, type PodContainerConfig } from '../../pod/c
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_IMAGE,
+  ANNOTATION_IMAGE_ANNOTATIONS,
   ANNOTATION_LOG_PATH,
   ANNOTATION_NAME,
   ANNOTATION_PREFIX,
@@ -86,6 +87,7 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
     name: config.metadata.name,
     attempt: config.metadata.attempt,
     image: config.image?.image ?? '',
+    imageAnnotations: { ...config.image?.annotations },
     command: config.command,
     args: config.args,
     workingDir: config.workingDir,
@@ -130,6 +132,15 @@ function userLabels(c: Container): Record<string, string> {
   return rest;
 }
 
+/** The ImageSpec annotations CreateContainer was given (none when unreadable). */
+function imageAnnotationsOf(a: Record<string, string>): Record<string, string> {
+  try {
+    return JSON.parse(a[ANNOTATION_IMAGE_ANNOTATIONS] ?? '{}') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
 function summaryOf(c: Container) {
   const a = c.record.config.Config.Annotations ?? {};
   const id = c.record.config.ImageId ?? '';
@@ -139,7 +150,7 @@ function summaryOf(c: Container) {
     id: c.id,
     podSandboxId: c.record.config.Config.Labels[LABEL_SANDBOX_ID] ?? '',
     metadata: { name: a[ANNOTATION_NAME] ?? c.name, attempt: Number(a[ANNOTATION_ATTEMPT] ?? 0) },
-    image: { image: a[ANNOTATION_IMAGE] ?? c.record.config.Image },
+    image: { image: a[ANNOTATION_IMAGE] ?? c.record.config.Image, annotations: imageAnnotationsOf(a) },
     imageRef,
     imageId: imageRef,
     state: stateOf(c),
