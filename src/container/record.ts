@@ -113,6 +113,8 @@ export interface HostConfig {
   SeccompProfile?: string;
   AppArmorProfile?: string;
   NoNewPrivileges?: boolean;
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
 }
 
 export interface ContainerRecord {

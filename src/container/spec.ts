@@ -75,6 +75,8 @@ export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): Runtim
     ...(host.SeccompProfile !== undefined ? { seccompProfile: host.SeccompProfile } : {}),
     ...(host.AppArmorProfile !== undefined ? { apparmorProfile: host.AppArmorProfile } : {}),
     ...(host.NoNewPrivileges ? { noNewPrivileges: true } : {}),
+    ...(host.MaskedPaths?.length ? { maskedPaths: host.MaskedPaths } : {}),
+    ...(host.ReadonlyPaths?.length ? { readonlyPaths: host.ReadonlyPaths } : {}),
     etcFiles: {
       hostname: path.join(c.dir, 'hostname'),
       hosts: path.join(c.dir, 'hosts'),

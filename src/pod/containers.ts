@@ -50,6 +50,8 @@ export interface PodContainerConfig {
   seccompProfile?: string;
   apparmorProfile?: string;
   noNewPrivileges: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
 }
 
 const NAME_PART_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -139,6 +141,8 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       ...(cfg.seccompProfile !== undefined ? { seccompProfile: cfg.seccompProfile } : {}),
       ...(cfg.apparmorProfile !== undefined ? { apparmorProfile: cfg.apparmorProfile } : {}),
       noNewPrivileges: cfg.noNewPrivileges,
+      maskedPaths: cfg.maskedPaths,
+      readonlyPaths: cfg.readonlyPaths,
       autoRemove: false,
       cgroupParent: pod.config.cgroupParent,
       networkMode: ns.hostNetwork ? 'host' : 'none',

@@ -279,6 +279,47 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
 
+  it('masked and read-only paths (kubelet’s defaults) hide and protect /proc and /sys', async () => {
+    const pod = await runPod('masked');
+    const masked = [
+      '/proc/acpi',
+      '/proc/kcore',
+      '/proc/keys',
+      '/proc/latency_stats',
+      '/proc/timer_list',
+      '/proc/timer_stats',
+      '/proc/sched_debug',
+      '/proc/scsi',
+      '/sys/firmware',
+    ];
+    const readonly = ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+    const c = await runContainer(pod, 'm', 'exec sleep 1000', { linux: { securityContext: { maskedPaths: masked, readonlyPaths: readonly } } });
+    const open = await runContainer(pod, 'open', 'exec sleep 1000');
+    const probe =
+      'wc -c < /proc/timer_list; ls /sys/firmware | wc -l; grep -c " /proc/bus " /proc/self/mountinfo; grep " /proc/bus " /proc/self/mountinfo | grep -c " ro,"';
+    const r = await exec(c, probe);
+    const [timerList, firmware, busMounts, busRo] = r.out
+      .trim()
+      .split('\n')
+      .map((x) => Number(x.trim()));
+    assert.equal(timerList, 0, '/proc/timer_list reads empty');
+    assert.equal(firmware, 0, '/sys/firmware is empty');
+    assert.ok(busMounts! >= 1 && busRo! >= 1, `/proc/bus is mounted read-only: ${r.out}`);
+    const o = (await exec(open, probe)).out
+      .trim()
+      .split('\n')
+      .map((x) => Number(x.trim()));
+    assert.ok(o[0]! > 0, 'without the lists /proc/timer_list has content');
+    await invalid(
+      criCall(client, rt.createContainer, {
+        podSandboxId: pod,
+        config: ctrConfig('bad', 'true', { linux: { securityContext: { maskedPaths: ['/etc/shadow'] } } }),
+      }),
+      /only paths under \/proc and \/sys/,
+    );
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
   it('sysctls: namespaced ones act, others and the host’s namespaces’ are refused', async () => {
     const pod = await runPod('sysctl', { sysctls: { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel/shmmni': '2048' } });
     const c = await runContainer(pod, 's', 'exec sleep 1000');

@@ -112,6 +112,8 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
     ...(seccompProfile !== undefined ? { seccompProfile } : {}),
     ...(apparmorProfile !== undefined ? { apparmorProfile } : {}),
     noNewPrivileges: sc?.noNewPrivs ?? false,
+    maskedPaths: sc?.maskedPaths ?? [],
+    readonlyPaths: sc?.readonlyPaths ?? [],
   };
 }
 
