@@ -276,6 +276,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const healthcheck = healthConfigOf(req.healthcheck);
   if (req.sysctls) validateSysctls(req.sysctls);
   for (const p of [...(req.maskedPaths ?? []), ...(req.readonlyPaths ?? [])]) validateProcSysPath(p);
+  for (const g of req.groupAdd ?? []) if (!Number.isSafeInteger(g) || g < 0 || g > 0xfffffffe) throw invalidArgs(`invalid supplementary group ${g}`);
   const namespaces = req.namespaces ? validateNamespaces(ctx, req.namespaces) : undefined;
   if (req.criLogPath !== undefined && (!req.criLogPath.startsWith('/') || /[\r\n]/.test(req.criLogPath)))
     throw invalidArgs(`invalid log path "${req.criLogPath}": must be absolute`);
@@ -374,6 +375,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       ...(req.noNewPrivileges ? { NoNewPrivileges: true } : {}),
       ...(req.maskedPaths?.length ? { MaskedPaths: req.maskedPaths } : {}),
       ...(req.readonlyPaths?.length ? { ReadonlyPaths: req.readonlyPaths } : {}),
+      ...(req.groupAdd?.length ? { GroupAdd: req.groupAdd } : {}),
+      ...(req.groupsStrict ? { GroupsStrict: true } : {}),
     },
   };
   const container = new Container(record, dir);

@@ -115,6 +115,8 @@ export interface HostConfig {
   NoNewPrivileges?: boolean;
   MaskedPaths?: string[];
   ReadonlyPaths?: string[];
+  GroupAdd?: number[];
+  GroupsStrict?: boolean;
 }
 
 export interface ContainerRecord {

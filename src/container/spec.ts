@@ -48,7 +48,10 @@ export function sharedNamespaces(store: ContainerStore, c: Container): RuntimeSp
 export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): RuntimeSpec {
   const { config: cfg, host } = c.record;
   const rootfsIsDir = cfg.BaseFs !== '' && !cfg.BaseFs.startsWith('/dev/');
-  const user = resolveUser(cfg.Config.User, rootfsIsDir ? cfg.BaseFs : '/');
+  const resolved = resolveUser(cfg.Config.User, rootfsIsDir ? cfg.BaseFs : '/');
+  const added = host.GroupAdd ?? [];
+  const user =
+    added.length > 0 || host.GroupsStrict ? { ...resolved, groups: [...new Set([...(host.GroupsStrict ? [] : resolved.groups), ...added])] } : resolved;
   return {
     id: c.id,
     hostname: cfg.Config.Hostname,

@@ -52,6 +52,8 @@ export interface PodContainerConfig {
   noNewPrivileges: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
+  groupAdd: number[];
+  groupsStrict: boolean;
 }
 
 const NAME_PART_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -143,6 +145,8 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       noNewPrivileges: cfg.noNewPrivileges,
       maskedPaths: cfg.maskedPaths,
       readonlyPaths: cfg.readonlyPaths,
+      groupAdd: cfg.groupAdd,
+      groupsStrict: cfg.groupsStrict,
       autoRemove: false,
       cgroupParent: pod.config.cgroupParent,
       networkMode: ns.hostNetwork ? 'host' : 'none',

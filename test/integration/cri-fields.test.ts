@@ -320,6 +320,25 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
 
+  it('supplemental groups: added to the user’s, or alone with the Strict policy', async () => {
+    const pod = await runPod('groups');
+    const merged = await runContainer(pod, 'merged', 'exec sleep 1000', {
+      linux: { securityContext: { runAsUser: { value: 0n }, supplementalGroups: [1234n, 5678n] } },
+    });
+    const strict = await runContainer(pod, 'strict', 'exec sleep 1000', {
+      linux: { securityContext: { runAsUser: { value: 0n }, supplementalGroups: [1234n], supplementalGroupsPolicy: 1 } },
+    });
+    // The container's init, seen from the host (lxc-attach gives exec'd processes no supplementary groups).
+    const groupsOf = async (id: string) => {
+      const pid = (JSON.parse((await criCall(client, rt.containerStatus, { containerId: id, verbose: true })).info.info!) as { pid: number }).pid;
+      return (/^Groups:[ \t]*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+    };
+    const m = await groupsOf(merged);
+    assert.ok(m.includes('1234') && m.includes('5678'), `groups ${m.join(' ')}`);
+    assert.deepEqual(await groupsOf(strict), ['1234']);
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
   it('sysctls: namespaced ones act, others and the host’s namespaces’ are refused', async () => {
     const pod = await runPod('sysctl', { sysctls: { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel/shmmni': '2048' } });
     const c = await runContainer(pod, 's', 'exec sleep 1000');

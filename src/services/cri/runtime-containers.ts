@@ -3,7 +3,15 @@
  * StopContainer, RemoveContainer, ListContainers, ContainerStatus, UpdateContainerResources,
  * ExecSync. Only translation lives here.
  */
-import { type ContainerConfig, ContainerEventType, ContainerState, MountPropagation, NamespaceMode, RuntimeService } from '../../api/cri/gen/api_pb.js';
+import {
+  type ContainerConfig,
+  ContainerEventType,
+  ContainerState,
+  MountPropagation,
+  NamespaceMode,
+  RuntimeService,
+  SupplementalGroupsPolicy,
+} from '../../api/cri/gen/api_pb.js';
 import type { DeviceSpec, MountSpec } from '../../api/containers.js';
 import { failedPrecondition, invalidArgs, notFound } from '../../api/errors.js';
 import type { Container } from '../../container/container.js';
@@ -114,6 +122,8 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
     noNewPrivileges: sc?.noNewPrivs ?? false,
     maskedPaths: sc?.maskedPaths ?? [],
     readonlyPaths: sc?.readonlyPaths ?? [],
+    groupAdd: (sc?.supplementalGroups ?? []).map(Number),
+    groupsStrict: sc?.supplementalGroupsPolicy === SupplementalGroupsPolicy.Strict,
   };
 }
 
