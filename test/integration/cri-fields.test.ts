@@ -524,6 +524,12 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
   }, async () => {
     const parent = `${cgroupParent}-gc`;
     const freezer = `/sys/fs/cgroup/freezer/${parent}`;
+    const overlays = (): number =>
+      fs
+        .readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`${engine.root}/`) && l.includes('/merged')).length;
+    const overlaysBefore = overlays();
     const pod = await runPod('stuck', { cgroupParent: `/${parent}` });
     const c = await runContainer(pod, 'frozen', 'exec sleep 1000');
     const pidOf = async (id: string): Promise<number> =>
@@ -552,6 +558,8 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.match(info, /^Garbage Collector: 0 leftover\(s\)$/m);
+    for (let i = 0; i < 25 && overlays() > overlaysBefore; i++) await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(overlays(), overlaysBefore, 'the collected containers’ rootfs overlays are unmounted and removed');
     assert.ok(!fs.existsSync(`/proc/${pid}/cmdline`) || fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '', 'the container’s process is gone');
     for (const h of fs.readdirSync('/sys/fs/cgroup')) {
       assert.ok(!fs.existsSync(`/sys/fs/cgroup/${h}/${parent}/${c}`), `no cgroup of the container left in ${h}`);
