@@ -65,9 +65,11 @@ bundle() {
 # import.meta.url (used by a dependency of the daemon) is computed on first use: building a
 # file URL costs a client call 0.7 ms it never needs.
 program() {
-  bundle "$1" "$2" --footer:js='})' \
+  local entry=$1 out=$2
+  shift 2
+  bundle "$entry" "$out" --footer:js='})' \
     --define:import.meta.url=__import_meta.url \
-    --banner:js="${wrapper}const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
+    --banner:js="${wrapper}const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" "$@"
 }
 if [ "$runtime" = bun ]; then
   bundle src/bun-main.ts dist/isulad-bun.cjs --define:import.meta.url=__import_meta.url \
@@ -77,7 +79,11 @@ if [ "$runtime" = bun ]; then
 fi
 bundle src/main.ts dist/isulad.cjs
 program src/cli/main.ts dist/isula-client.cjs
-program src/daemon/main.ts dist/isulad-daemon.cjs
+# The layer-unpacking worker thread's code (src/image/oci/storage/unpack-thread.ts), a string
+# of the daemon's bundle: `new Worker(code, { eval: true })` needs no file beside the executable.
+bundle src/image/oci/storage/unpack-worker.ts dist/unpack-worker.cjs
+program src/daemon/main.ts dist/isulad-daemon.cjs \
+  --define:__ISULAD_UNPACK_WORKER__="$(node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(process.argv[1], "utf8")))' dist/unpack-worker.cjs)"
 
 # The official arm64 Node binary, fetched once from the npm registry into .cache (npm pack:
 # its package refuses to install on x86_64).

@@ -1,0 +1,68 @@
+/**
+ * A worker thread's entry: unpacks layers, one at a time (unpack.ts: the blob's digest,
+ * gunzip, the checking tar pass, the diff_id hash, the skeleton, GNU tar's stdin), from the
+ * bytes the main thread posts, so that this work runs on another core.
+ */
+import { Readable } from 'node:stream';
+import { parentPort } from 'node:worker_threads';
+import { EngineError } from '../../../api/errors.js';
+import type { FromWorker, ToWorker } from './unpack-protocol.js';
+import { type UnpackJob, unpackLayer } from './unpack.js';
+
+const port = parentPort!;
+const post = (m: FromWorker): void => port.postMessage(m);
+
+/** The job being unpacked: its bytes not yet taken, and how its source ended. */
+interface Current {
+  id: number;
+  queue: Buffer[];
+  ended: boolean;
+  aborted: boolean;
+  wake?: () => void;
+}
+let current: Current | undefined;
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'start') {
+    start(m.job, m.spec);
+    return;
+  }
+  const c = current;
+  if (!c || c.id !== m.job) return; // a late message of a job already over
+  if (m.type === 'chunk') c.queue.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+  else if (m.type === 'end') c.ended = true;
+  else {
+    c.aborted = true;
+    c.queue.length = 0;
+  }
+  c.wake?.();
+  c.wake = undefined;
+});
+
+async function* incoming(c: Current): AsyncGenerator<Buffer> {
+  for (;;) {
+    while (c.queue.length === 0 || c.aborted) {
+      // The main thread reports the source's own error; this one only stops the unpacking.
+      if (c.aborted) throw new Error('the layer source failed');
+      if (c.ended) return;
+      await new Promise<void>((resolve) => (c.wake = resolve));
+    }
+    const chunk = c.queue.shift()!;
+    post({ type: 'consumed', job: c.id, n: chunk.length });
+    yield chunk;
+  }
+}
+
+function start(job: number, spec: UnpackJob): void {
+  const c: Current = { id: job, queue: [], ended: false, aborted: false };
+  current = c;
+  unpackLayer({ ...spec, src: Readable.from(incoming(c), { objectMode: false }) }).then(
+    (result) => post({ type: 'done', job, result }),
+    (e: unknown) =>
+      post(
+        e instanceof EngineError
+          ? { type: 'failed', job, message: e.message, kind: e.kind, exitCode: e.exitCode }
+          : { type: 'failed', job, message: e instanceof Error ? e.message : String(e) },
+      ),
+  );
+}
