@@ -1,7 +1,7 @@
 /** The messages between unpack-thread.ts (the daemon's main thread) and unpack-worker.ts. */
 import type { UnpackJob, UnpackResult } from './unpack.js';
 
-/** Every message names its job: a chunk posted before a failure was seen must not reach the thread's next job. */
+/** Every message names its job: a thread unpacks several layers at once. */
 export type ToWorker =
   | { type: 'start'; job: number; spec: UnpackJob }
   /** The next bytes of the blob; the buffer is transferred. */

@@ -4,9 +4,10 @@
  * checking tar pass and the pipe writes to GNU tar, while the second core idled: in a worker
  * the main thread only receives the blob and hands its buffers over.
  *
- * Threads are kept in a small pool: starting one costs 30 ms or more (a Node environment),
- * so a pull warms as many as it downloads at once (`warmUnpackThreads`) while it fetches the
- * manifest, and a thread idle for IDLE_MS ends (the daemon's memory returns to what it was).
+ * One thread unpacks every layer in flight (two cores: more threads would add no core, only
+ * their start, 30 ms or more of CPU each for a Node environment). A pull starts it
+ * (`warmUnpackThread`) while it fetches the manifest; idle for IDLE_MS it ends, and the
+ * daemon's memory returns to what it was.
  *
  * The thread's code: in the single executable, a bundle of unpack-worker.ts that build.sh
  * gives the daemon's bundle as the string __ISULAD_UNPACK_WORKER__; from tsc's output
@@ -26,8 +27,7 @@ declare const __ISULAD_UNPACK_WORKER__: string | undefined;
 /** Bytes posted and not yet taken by the thread: the blob's stream pauses above HIGH, resumes below LOW. */
 const HIGH = 8 * 1024 * 1024;
 const LOW = 2 * 1024 * 1024;
-/** Idle threads kept, and for how long. */
-const MAX_IDLE = 3;
+/** How long the thread is kept once idle. */
 const IDLE_MS = 30_000;
 
 type Source = { code: string } | { url: URL };
@@ -44,63 +44,48 @@ function workerSource(): Source | null {
   return source;
 }
 
+/** The one unpacking thread (while it lives): its jobs, by id. */
 interface Thread {
   worker: Worker;
-  /** Ends it once idle for IDLE_MS. */
+  jobs: Map<number, { onMessage(m: FromWorker): void; onGone(e: Error): void }>;
   timer?: NodeJS.Timeout;
-  /** The job it runs: where its messages go. */
-  onMessage?: (m: FromWorker) => void;
-  onGone?: (e: Error) => void;
 }
 
-const idle: Thread[] = [];
-let jobs = 0;
+let thread: Thread | undefined;
+let jobIds = 0;
 
-function spawnThread(from: Source): Thread {
+function theThread(from: Source): Thread {
+  if (thread) return thread;
   // No flags of the process's own (`--input-type`, `-e`...): they would refuse the thread's code.
   const worker = 'code' in from ? new Worker(from.code, { eval: true, execArgv: [] }) : new Worker(from.url, { execArgv: [] });
-  const t: Thread = { worker };
-  worker.on('message', (m: FromWorker) => t.onMessage?.(m));
+  const t: Thread = { worker, jobs: new Map() };
+  worker.on('message', (m: FromWorker) => t.jobs.get(m.job)?.onMessage(m));
   const gone = (e: Error): void => {
-    const i = idle.indexOf(t);
-    if (i >= 0) idle.splice(i, 1);
+    if (thread === t) thread = undefined;
     clearTimeout(t.timer);
-    t.onGone?.(e);
+    for (const j of t.jobs.values()) j.onGone(e);
   };
   worker.on('error', gone);
-  worker.on('exit', (code) => gone(new Error(`the layer's unpacking thread exited (code ${code})`)));
+  worker.on('exit', (code) => gone(new Error(`the layer unpacking thread exited (code ${code})`)));
+  thread = t;
+  idleFrom(t);
   return t;
 }
 
-function release(t: Thread): void {
-  t.onMessage = undefined;
-  t.onGone = undefined;
-  // An idle thread does not keep the process alive; a busy one does (acquire).
+/** An idle thread keeps no process alive and ends after IDLE_MS. */
+function idleFrom(t: Thread): void {
   t.worker.unref();
-  if (idle.length >= MAX_IDLE) {
-    void t.worker.terminate();
-    return;
-  }
-  idle.push(t);
+  clearTimeout(t.timer);
   t.timer = setTimeout(() => {
-    idle.splice(idle.indexOf(t), 1);
+    if (thread === t) thread = undefined;
     void t.worker.terminate();
   }, IDLE_MS).unref();
 }
 
-function acquire(from: Source): Thread {
-  const t = idle.pop() ?? spawnThread(from);
-  clearTimeout(t.timer);
-  t.timer = undefined;
-  t.worker.ref();
-  return t;
-}
-
-/** Starts threads (up to `n` idle ones) for layers about to come, so their start overlaps the manifest's fetch. */
-export function warmUnpackThreads(n: number): void {
+/** Starts the thread for layers about to come, so that its start (30 ms or more) overlaps the manifest's fetch. */
+export function warmUnpackThread(): void {
   const from = workerSource();
-  if (!from) return;
-  while (idle.length < Math.min(n, MAX_IDLE)) release(spawnThread(from));
+  if (from) theThread(from);
 }
 
 /**
@@ -115,19 +100,22 @@ export function unpackLayerOffThread(
   const from = workerSource();
   const { src, onBytes, ownChunks, ...spec } = opts;
   if (!from) return unpackLayer({ ...spec, src, ...(onBytes ? { onBytes } : {}) });
-  const t = acquire(from);
-  const job = ++jobs;
+  const t = theThread(from);
+  const job = ++jobIds;
+  clearTimeout(t.timer);
+  t.worker.ref();
   const post = (m: ToWorker, transfer?: ArrayBuffer[]): void => t.worker.postMessage(m, transfer);
   return new Promise<UnpackResult>((resolve, reject) => {
     let inflight = 0;
     let sourceError: unknown;
     let settled = false;
-    const settle = (error: unknown, result?: UnpackResult, reusable = true): void => {
+    const settle = (error: unknown, result?: UnpackResult): void => {
       if (settled) return;
       settled = true;
       src.off('data', onData);
       if (error !== undefined) src.destroy();
-      if (reusable) release(t);
+      t.jobs.delete(job);
+      if (t.jobs.size === 0) idleFrom(t);
       if (error !== undefined) reject(sourceError ?? error);
       else resolve(result!);
     };
@@ -139,15 +127,16 @@ export function unpackLayerOffThread(
       post({ type: 'chunk', job, data }, [data.buffer as ArrayBuffer]);
       if (inflight >= HIGH) src.pause();
     };
-    t.onMessage = (m) => {
-      if (m.job !== job) return;
-      if (m.type === 'consumed') {
-        inflight -= m.n;
-        if (inflight <= LOW && src.isPaused() && !settled) src.resume();
-      } else if (m.type === 'done') settle(undefined, m.result);
-      else settle(m.kind ? new EngineError(m.exitCode as ExitCodeValue, m.message, m.kind as ErrorKind) : new Error(m.message));
-    };
-    t.onGone = (e) => settle(e, undefined, false);
+    t.jobs.set(job, {
+      onMessage: (m) => {
+        if (m.type === 'consumed') {
+          inflight -= m.n;
+          if (inflight <= LOW && src.isPaused() && !settled) src.resume();
+        } else if (m.type === 'done') settle(undefined, m.result);
+        else settle(m.kind ? new EngineError(m.exitCode as ExitCodeValue, m.message, m.kind as ErrorKind) : new Error(m.message));
+      },
+      onGone: (e) => settle(e),
+    });
     post({ type: 'start', job, spec });
     src.on('data', onData);
     src.on('end', () => post({ type: 'end', job }));

@@ -1,7 +1,7 @@
 /**
- * A worker thread's entry: unpacks layers, one at a time (unpack.ts: the blob's digest,
- * gunzip, the checking tar pass, the diff_id hash, the skeleton, GNU tar's stdin), from the
- * bytes the main thread posts, so that this work runs on another core.
+ * A worker thread's entry: unpacks layers (unpack.ts: the blob's digest, gunzip, the checking
+ * tar pass, the diff_id hash, the skeleton, GNU tar's stdin), several at once, from the bytes
+ * the main thread posts, so that this work runs on another core.
  */
 import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
@@ -12,23 +12,23 @@ import { type UnpackJob, unpackLayer } from './unpack.js';
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
 
-/** The job being unpacked: its bytes not yet taken, and how its source ended. */
-interface Current {
+/** A job being unpacked: its bytes not yet taken, and how its source ended. */
+interface Job {
   id: number;
   queue: Buffer[];
   ended: boolean;
   aborted: boolean;
   wake?: () => void;
 }
-let current: Current | undefined;
+const jobs = new Map<number, Job>();
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
     start(m.job, m.spec);
     return;
   }
-  const c = current;
-  if (!c || c.id !== m.job) return; // a late message of a job already over
+  const c = jobs.get(m.job);
+  if (!c) return; // a late message of a job already over
   if (m.type === 'chunk') c.queue.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
   else if (m.type === 'end') c.ended = true;
   else {
@@ -39,7 +39,7 @@ port.on('message', (m: ToWorker) => {
   c.wake = undefined;
 });
 
-async function* incoming(c: Current): AsyncGenerator<Buffer> {
+async function* incoming(c: Job): AsyncGenerator<Buffer> {
   for (;;) {
     while (c.queue.length === 0 || c.aborted) {
       // The main thread reports the source's own error; this one only stops the unpacking.
@@ -54,15 +54,17 @@ async function* incoming(c: Current): AsyncGenerator<Buffer> {
 }
 
 function start(job: number, spec: UnpackJob): void {
-  const c: Current = { id: job, queue: [], ended: false, aborted: false };
-  current = c;
-  unpackLayer({ ...spec, src: Readable.from(incoming(c), { objectMode: false }) }).then(
-    (result) => post({ type: 'done', job, result }),
-    (e: unknown) =>
-      post(
-        e instanceof EngineError
-          ? { type: 'failed', job, message: e.message, kind: e.kind, exitCode: e.exitCode }
-          : { type: 'failed', job, message: e instanceof Error ? e.message : String(e) },
-      ),
-  );
+  const c: Job = { id: job, queue: [], ended: false, aborted: false };
+  jobs.set(job, c);
+  unpackLayer({ ...spec, src: Readable.from(incoming(c), { objectMode: false }) })
+    .finally(() => jobs.delete(job))
+    .then(
+      (result) => post({ type: 'done', job, result }),
+      (e: unknown) =>
+        post(
+          e instanceof EngineError
+            ? { type: 'failed', job, message: e.message, kind: e.kind, exitCode: e.exitCode }
+            : { type: 'failed', job, message: e instanceof Error ? e.message : String(e) },
+        ),
+    );
 }
