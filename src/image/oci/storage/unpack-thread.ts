@@ -25,8 +25,14 @@ import { type UnpackJob, type UnpackResult, unpackLayer } from './unpack.js';
 declare const __ISULAD_UNPACK_WORKER__: string | undefined;
 
 /** Bytes posted and not yet taken by the thread: the blob's stream pauses above HIGH, resumes below LOW. */
-const HIGH = 8 * 1024 * 1024;
-const LOW = 2 * 1024 * 1024;
+const HIGH = 1024 * 1024;
+const LOW = 256 * 1024;
+/**
+ * The thread's young generation: small, so the wrappers of the buffers it is done with are
+ * collected often (their memory is outside the heap, and a large young generation let ~100 MB
+ * of them wait for a collection).
+ */
+const YOUNG_MB = 2;
 /** How long the thread is kept once idle. */
 const IDLE_MS = 30_000;
 
@@ -57,7 +63,8 @@ let jobIds = 0;
 function theThread(from: Source): Thread {
   if (thread) return thread;
   // No flags of the process's own (`--input-type`, `-e`...): they would refuse the thread's code.
-  const worker = 'code' in from ? new Worker(from.code, { eval: true, execArgv: [] }) : new Worker(from.url, { execArgv: [] });
+  const options = { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } };
+  const worker = 'code' in from ? new Worker(from.code, { ...options, eval: true }) : new Worker(from.url, options);
   const t: Thread = { worker, jobs: new Map() };
   worker.on('message', (m: FromWorker) => t.jobs.get(m.job)?.onMessage(m));
   const gone = (e: Error): void => {
