@@ -29,7 +29,7 @@ port.on('message', (m: ToWorker) => {
   }
   const c = jobs.get(m.job);
   if (!c) return; // a late message of a job already over
-  if (m.type === 'chunk') c.queue.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+  if (m.type === 'chunk') for (const d of m.data) c.queue.push(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
   else if (m.type === 'end') c.ended = true;
   else {
     c.aborted = true;
@@ -39,8 +39,16 @@ port.on('message', (m: ToWorker) => {
   c.wake = undefined;
 });
 
+/** Acknowledged in batches: a message per chunk cost a fifth of this thread's time. */
+const ACK_EVERY = 256 * 1024;
+
 async function* incoming(c: Job): AsyncGenerator<Buffer> {
+  let taken = 0;
   for (;;) {
+    if (c.queue.length === 0 && taken > 0) {
+      post({ type: 'consumed', job: c.id, n: taken });
+      taken = 0;
+    }
     while (c.queue.length === 0 || c.aborted) {
       // The main thread reports the source's own error; this one only stops the unpacking.
       if (c.aborted) throw new Error('the layer source failed');
@@ -48,7 +56,11 @@ async function* incoming(c: Job): AsyncGenerator<Buffer> {
       await new Promise<void>((resolve) => (c.wake = resolve));
     }
     const chunk = c.queue.shift()!;
-    post({ type: 'consumed', job: c.id, n: chunk.length });
+    taken += chunk.length;
+    if (taken >= ACK_EVERY) {
+      post({ type: 'consumed', job: c.id, n: taken });
+      taken = 0;
+    }
     yield chunk;
   }
 }
