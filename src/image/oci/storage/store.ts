@@ -669,6 +669,8 @@ export class OciStore {
   }
 
   async unmount(containerId: string): Promise<void> {
+    // A mount still under way (CRI's CreateContainer starts one) would land after this unmount.
+    await this.mounting.get(containerId)?.catch(() => undefined);
     if (this.driver === 'overlay2') await unmount(this.rootfsPath(containerId));
   }
 
