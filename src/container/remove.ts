@@ -23,8 +23,13 @@ async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Pro
   c.notifyFinished(c.state.ExitCode);
 }
 
-/** `isula rm [-f]`: a running container needs -f, and is killed first. */
-export function removeContainer(ctx: EngineContext, c: Container, force: boolean): Promise<void> {
+/**
+ * `isula rm [-f]`: a running container needs -f, and is killed first. With `rootfsLater` (CRI,
+ * as containerd leaves snapshots to its collector) the call returns once the record is gone
+ * and the rootfs goes after it; a daemon killed meanwhile sweeps it at start, and an image
+ * removal waits for it.
+ */
+export function removeContainer(ctx: EngineContext, c: Container, force: boolean, opts: { rootfsLater?: boolean } = {}): Promise<void> {
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
@@ -54,6 +59,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     }
     await runtime.cleanup(spec);
     await forget(ctx, c, true);
-    await removeRootfs(ctx, c);
+    const rootfs = removeRootfs(ctx, c);
+    if (!opts.rootfsLater) await rootfs;
   });
 }

@@ -185,6 +185,8 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
       for (const c of store.all()) c.pump?.detach();
       for (const runtime of runtimes.all()) runtime.close();
       await Promise.all(store.all().map((c) => c.filesSettled()));
+      // Rootfs removals CRI did not wait for: finished rather than left to the next start's sweep.
+      await ociParts?.store.removalsSettled();
     },
   };
 }
