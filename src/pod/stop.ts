@@ -48,9 +48,9 @@ export function removePod(pc: PodContext, pod: PodRecord): Promise<void> {
     if (!pc.store.find(pod.id)) return;
     await stopLocked(pc, pod);
     const containers = async (): Promise<void> => {
-      for (const c of podContainers(pc, pod.id)) await removeContainer(pc.engine, c, true, { rootfsLater: true });
+      for (const c of podContainers(pc, pod.id)) await removeContainer(pc.engine, c, true, { later: true });
       const pause = pc.engine.store.find(pod.id);
-      if (pause) await removeContainer(pc.engine, pause, true, { rootfsLater: true });
+      if (pause) await removeContainer(pc.engine, pause, true, { later: true });
     };
     const removed = await Promise.allSettled([containers(), pod.netnsPath ? pc.network?.removeNetns(pod.netnsPath) : undefined]);
     for (const r of removed) if (r.status === 'rejected') throw r.reason;
