@@ -177,11 +177,12 @@ function validateSysctls(sysctls: Record<string, string>): void {
   }
 }
 
-/** A namespace to join: another container (`container:<id>`) or an absolute namespace file. */
+/** A namespace to join: the host's (`host`), another container's (`container:<id>`) or an absolute namespace file. */
 function validateNamespaces(ctx: EngineContext, shares: NamespaceShares): NamespaceShares {
   const out: NamespaceShares = {};
   for (const [kind, value] of Object.entries(shares) as [keyof NamespaceShares, string][]) {
-    if (value.startsWith('container:')) {
+    if (value === 'host') out[kind] = value;
+    else if (value.startsWith('container:')) {
       const target = ctx.store.get(value.slice('container:'.length));
       out[kind] = `container:${target.id}`;
     } else if (value.startsWith('/') && !/[\r\n]/.test(value)) {
@@ -358,6 +359,9 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       NetworkMode: req.networkMode ?? 'none',
       ...(namespaces ? { Namespaces: namespaces } : {}),
       ...(req.sysctls ? { Sysctls: req.sysctls } : {}),
+      ...(req.seccompProfile !== undefined ? { SeccompProfile: req.seccompProfile } : {}),
+      ...(req.apparmorProfile !== undefined ? { AppArmorProfile: req.apparmorProfile } : {}),
+      ...(req.noNewPrivileges ? { NoNewPrivileges: true } : {}),
     },
   };
   const container = new Container(record, dir);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { invalidArgs } from '../api/errors.js';
 import type { EngineContext } from '../container/context.js';
@@ -57,6 +58,13 @@ export async function openCri(config: DaemonConfig, engine: EngineContext, image
       createNetns: (id) => createNetns(id, config.state),
       netnsPath: (id) => path.join(netnsDir(config.state), id),
       removeNetns,
+      pinnedNetns: () => {
+        try {
+          return fs.readdirSync(netnsDir(config.state)).map((n) => path.join(netnsDir(config.state), n));
+        } catch {
+          return [];
+        }
+      },
       ...(cni ? { cni } : {}),
     },
     log: log.child('pod'),

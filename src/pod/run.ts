@@ -1,15 +1,20 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import type { NamespaceShares } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import { createContainer } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
+import { applyPodLimits } from './cgroup.js';
 import type { PodContext } from './context.js';
 import { criContainerName } from './containers.js';
 import { writePodEtc } from './etc.js';
 import type { PodNetworkRequest } from './network.js';
 import { LABEL_TYPE, TYPE_SANDBOX, type PodConfig, type PodRecord } from './record.js';
+
+const execFileAsync = promisify(execFile);
 
 /** CNI's request for the pod, for ADD and for every later DEL. */
 export function networkRequest(pod: PodRecord): PodNetworkRequest {
@@ -40,6 +45,8 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   pc.engine.store.assertNameFree(name);
   await pc.ensureImage(pc.sandboxImage, signal);
   const hostname = config.hostname || (config.namespaces.hostNetwork ? os.hostname() : config.name);
+  // Before anything is made: limits the kernel refuses fail the run with nothing to undo.
+  applyPodLimits(config);
 
   const network = config.namespaces.hostNetwork ? undefined : pc.network;
   const netnsId = `cni-${crypto.randomUUID()}`;
@@ -49,8 +56,8 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   const netnsMade = network?.createNetns(netnsId);
   const namespaces: NamespaceShares = {};
   if (netnsPath) namespaces.net = netnsPath;
-  if (config.namespaces.hostIpc) namespaces.ipc = '/proc/1/ns/ipc';
-  if (config.namespaces.pid === 'node') namespaces.pid = '/proc/1/ns/pid';
+  if (config.namespaces.hostIpc) namespaces.ipc = 'host';
+  if (config.namespaces.pid === 'node') namespaces.pid = 'host';
   let id: string | undefined;
   let pod: PodRecord | undefined;
   try {
@@ -81,7 +88,8 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
         cgroupParent: config.cgroupParent,
         networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
         ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
-        ...(Object.keys(config.sysctls).length > 0 ? { sysctls: config.sysctls } : {}),
+        ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
+        ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
       }),
     ]);
     if (created.status === 'fulfilled') id = created.value.id;
@@ -108,6 +116,7 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
       startContainer(pc.engine, pc.engine.store.get(id)),
     ]);
     firstFailure(started);
+    await setPodSysctls(pc.engine.store.get(id).state.Pid, config.sysctls);
     pod.state = 'ready';
     await pc.store.save(pod);
     return id;
@@ -120,6 +129,24 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
 /** Throws the first rejection of steps that ran side by side (all of them settled). */
 function firstFailure(results: PromiseSettledResult<unknown>[]): void {
   for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
+
+/**
+ * The pod's sysctls, written in the pause's network and IPC namespaces once it runs: LXC's
+ * lxc.sysctl comes after /proc/sys is mounted read-only, and only namespaced keys (checked by
+ * the CRI layer) are here, so the host's procps `sysctl` in those namespaces sets the pod's.
+ */
+async function setPodSysctls(pid: number, sysctls: Record<string, string>): Promise<void> {
+  const pairs = Object.entries(sysctls);
+  if (pairs.length === 0) return;
+  try {
+    await execFileAsync('nsenter', [`--target=${pid}`, '--net', '--ipc', '--', 'sysctl', '-q', '-w', ...pairs.map(([k, v]) => `${k}=${v}`)], {
+      timeout: 10_000,
+    });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw invalidArgs(`setting the pod's sysctls: ${(err.stderr ?? '').trim() || err.message}`);
+  }
 }
 
 async function undoRun(pc: PodContext, id: string | undefined, pod: PodRecord | undefined, netnsPath: string | undefined): Promise<void> {
