@@ -4,6 +4,7 @@
 #                    [--rounds 3] [--soak 600] [--roundtrip 30] [--aarch64 10] [--install]
 #                    [--no-api] [--no-profile] [--results DIR] [--md docs/benchmarks.md] [--svg docs/compare.svg]
 #   bench/compare.sh --pull [--engines isula,docker,podman] [--rounds 3] [--serial 10] [--parallel 100] [--install]
+#   bench/compare.sh --cri [--engines isula,containerd] [--rounds 3] [--serial 20] [--parallel 20] [--install]
 # Every available engine runs back to back, ABAB order (round 1 in the given order, round 2
 # reversed, ...), each run being one `node bench/lifecycle.mjs --engines E`; then
 # bench/report.mjs writes the medians of the rounds, their ranges and the isula/peer ratios
@@ -33,6 +34,12 @@
 #   a ~100 MB image from a local registry by isula, Docker, Podman and skopeo, then create and
 #   start from it (and isula's --external-rootfs create as the reference); its own section of
 #   docs/benchmarks.md. Engines default to isula,docker,podman (skopeo joins when installed).
+# - --cri (issue 17): instead of the above, bench/cri.mjs: CRI pod and container lifecycles
+#   (20 serial, 20 parallel unless given) over one grpc-js client, isula's daemon against
+#   Debian's containerd 1.6 with its CRI plugin (private config, root, state and sockets, runc),
+#   both on one CNI bridge conflist from /usr/lib/cni, images from one local registry; daemon
+#   RSS with one pod; its own section of docs/benchmarks.md. --install adds containerd, runc
+#   and containernetworking-plugins.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,11 +47,11 @@ repo=$(cd "$here/.." && pwd)
 prog=bench/compare.sh
 
 usage() {
-  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
-engines=isula,lxc,docker engines_given=no pull=no serial=10 parallel=100 rounds=3 install=no api=yes profile=yes
+engines=isula,lxc,docker engines_given=no pull=no cri=no serial=10 parallel=100 counts_given=no rounds=3 install=no api=yes profile=yes
 soak=600 roundtrip=30 aarch64=10
 # The two Docker clients: the first `docker` on PATH, and Debian's when it is another file.
 docker_clients() {
@@ -57,8 +64,8 @@ results='' md=$repo/docs/benchmarks.md svg=$repo/docs/compare.svg
 while [ $# -gt 0 ]; do
   case "$1" in
     --engines) engines=${2:-} engines_given=yes; shift 2 || usage ;;
-    --serial) serial=${2:-}; shift 2 || usage ;;
-    --parallel) parallel=${2:-}; shift 2 || usage ;;
+    --serial) serial=${2:-} counts_given=yes; shift 2 || usage ;;
+    --parallel) parallel=${2:-} counts_given=yes; shift 2 || usage ;;
     --rounds) rounds=${2:-}; shift 2 || usage ;;
     --soak) soak=${2:-}; shift 2 || usage ;;
     --roundtrip) roundtrip=${2:-}; shift 2 || usage ;;
@@ -68,6 +75,7 @@ while [ $# -gt 0 ]; do
     --svg) svg=${2:-}; shift 2 || usage ;;
     --install) install=yes; shift ;;
     --pull) pull=yes; shift ;;
+    --cri) cri=yes; shift ;;
     --no-api) api=no; shift ;;
     --no-profile) profile=no; shift ;;
     -h | --help) usage 0 ;;
@@ -75,6 +83,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ "$pull" = yes ] && [ "$engines_given" = no ]; then engines=isula,docker,podman; fi
+[ "$pull" = no ] || [ "$cri" = no ] || { echo "$prog: --pull and --cri are separate runs" >&2; usage; }
+if [ "$cri" = yes ]; then
+  [ "$engines_given" = yes ] || engines=isula,containerd
+  # The issue's counts, unless given: 20 pods one after the other, 20 at once.
+  [ "$counts_given" = yes ] || serial=20 parallel=20
+fi
 for n in "$serial" "$parallel" "$rounds"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "$prog: counts must be positive integers" >&2; usage; }
 done
@@ -85,6 +99,9 @@ done
 IFS=, read -r -a wanted <<<"$engines"
 [ "${#wanted[@]}" -gt 0 ] || usage
 for e in "${wanted[@]}"; do
+  if [ "$cri" = yes ]; then
+    case "$e" in isula | containerd) continue ;; *) echo "$prog: --cri: unknown engine: $e (want isula, containerd)" >&2; usage ;; esac
+  fi
   [ "$pull" = no ] || case "$e" in isula | docker | podman) continue ;; *) echo "$prog: --pull: unknown engine: $e (want isula, docker, podman)" >&2; usage ;; esac
   case "$e" in isula | isula-bun | lxc | docker | docker-deb | podman) ;; *) echo "$prog: unknown engine: $e (want isula, isula-bun, lxc, docker, docker-deb, podman)" >&2; usage ;; esac
 done
@@ -101,8 +118,15 @@ if [ "$install" = yes ]; then
       docker | docker-deb) command -v dockerd >/dev/null && [ -x /usr/bin/docker ] || pkgs+=(docker.io) ;;
       podman) command -v podman >/dev/null || pkgs+=(podman) ;;
       lxc) command -v lxc-start >/dev/null || pkgs+=(lxc) ;;
+      containerd) command -v containerd >/dev/null && command -v runc >/dev/null || pkgs+=(containerd runc) ;;
     esac
   done
+  # CRI pods on a CNI bridge (both engines) and the pause image's build.
+  if [ "$cri" = yes ]; then
+    [ -x /usr/lib/cni/bridge ] || pkgs+=(containernetworking-plugins)
+    command -v ip >/dev/null || pkgs+=(iproute2)
+    command -v gcc >/dev/null || pkgs+=(gcc libc6-dev)
+  fi
   if [ "${#pkgs[@]}" -gt 0 ]; then
     say "installing ${pkgs[*]}"
     apt-get update -qq
@@ -171,6 +195,8 @@ start_dockerd() {
 available=()
 for e in "${wanted[@]}"; do
   case "$e" in
+    containerd)
+      if command -v containerd >/dev/null && command -v runc >/dev/null; then available+=(containerd); else say "skipping containerd: containerd or runc missing (apt-get install containerd runc, or --install)"; fi ;;
     isula)
       if [ -x "$repo/dist/isula" ]; then available+=(isula); else say "skipping isula: dist/isula missing (npm run build)"; fi ;;
     isula-bun)
@@ -230,6 +256,17 @@ if [ "$pull" = yes ]; then
   node "$here/pull.mjs" --engines "${pull_engines#,}" --rounds "$rounds" --serial "$serial" --parallel "$parallel" \
     --docker-host "$docker_host" ${docker_cli:+--docker-cli "$docker_cli"} --results "$results" --md "$md" \
     --command "bench/compare.sh --pull --engines $engines --rounds $rounds --serial $serial --parallel $parallel" || status=$?
+  say "done in $(($(date +%s) - t_start))s"
+  exit "$status"
+fi
+
+# --- issue 17: CRI lifecycles against containerd (bench/cri.mjs), then done --------------------
+if [ "$cri" = yes ]; then
+  # The CRI client, its types and the registry and image helpers of the tests, compiled.
+  [ -f "$repo/out/test/helpers/cri.js" ] || (cd "$repo" && npx tsc -p tsconfig.json)
+  status=0
+  node "$here/cri.mjs" --engines "$(printf '%s\n' "${available[@]}" | paste -sd, -)" --rounds "$rounds" --serial "$serial" --parallel "$parallel" \
+    --results "$results" --md "$md" --command "bench/compare.sh --cri --engines $engines --rounds $rounds --serial $serial --parallel $parallel" || status=$?
   say "done in $(($(date +%s) - t_start))s"
   exit "$status"
 fi

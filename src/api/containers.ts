@@ -42,6 +42,10 @@ export interface ResourceSpec {
   cpusetMems?: string;
   pidsLimit?: number;
   filesLimit?: number;
+  /** hugetlb limits by page size as the kernel names it (2MB, 1GB): bytes. */
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  /** cgroup v2 files written as given (`memory.high` ...), on a cgroup2 host only. */
+  unified?: Record<string, string>;
 }
 
 export interface UlimitSpec {
@@ -107,10 +111,19 @@ export interface CreateRequest {
   healthcheck?: HealthcheckSpec;
   /** Kept with the container, shown by inspect; CRI keeps its metadata here. */
   annotations?: Record<string, string>;
-  /** Namespaces joined instead of made: `container:<id>` (that container's init) or a namespace file. */
+  /** Namespaces joined instead of made: `host`, `container:<id>` (that container's init) or a namespace file. */
   namespaces?: NamespaceShares;
   /** Namespaced sysctls set in the container (`net.ipv4.ip_forward` ...). */
   sysctls?: Record<string, string>;
+  /**
+   * seccomp: absent for the engine's default profile, `unconfined` for none, else the text of
+   * an OCI (Docker) JSON profile, kept in the record as Docker keeps it.
+   */
+  seccompProfile?: string;
+  /** AppArmor: absent or `unconfined` for none; `generated` for LXC's own; else a loaded profile's name. */
+  apparmorProfile?: string;
+  /** PR_SET_NO_NEW_PRIVS for the container's processes. */
+  noNewPrivileges?: boolean;
   /** Output in CRI's log format (`TIME STREAM P|F text`) at this path instead of the json-file log. */
   criLogPath?: string;
 }

@@ -2,6 +2,7 @@ import type { OutputChunk } from '../api/containers.js';
 import { failedPrecondition, resourceExhausted } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import { parseCriLine } from './logs/cri-file.js';
 import { readLogEntries } from './logs/json-file.js';
 import { logLimits } from './logs/limits.js';
 
@@ -44,7 +45,9 @@ export async function streamLogs(
   try {
     // Chunks read while replaying may already be in the file; the file is newer, so keep those only if after it.
     let lastTime = '';
-    for await (const e of readLogEntries(c.record.config.LogPath, logLimits(c, ctx.defaults).maxFiles, opts.tail)) {
+    // A CRI container's log is in Kubernetes' format at the path kubelet gave.
+    const parse = c.record.host.LogConfig.Type === 'cri' ? parseCriLine : undefined;
+    for await (const e of readLogEntries(c.record.config.LogPath, logLimits(c, ctx.defaults).maxFiles, opts.tail, parse)) {
       if (gone) return;
       out.write({ stream: e.stream === 'stdout' ? 1 : 2, data: Buffer.from(e.log), time: e.time });
       lastTime = e.time;

@@ -109,6 +109,10 @@ export interface HostConfig {
   /** Namespaces joined at start: `container:<id>` or a namespace file (a pod's netns). */
   Namespaces?: NamespaceShares;
   Sysctls?: Record<string, string>;
+  /** See CreateRequest.seccompProfile. */
+  SeccompProfile?: string;
+  AppArmorProfile?: string;
+  NoNewPrivileges?: boolean;
 }
 
 export interface ContainerRecord {

@@ -28,6 +28,11 @@ export function sharedNamespaces(store: ContainerStore, c: Container): RuntimeSp
   if (!shares) return undefined;
   const out: NonNullable<RuntimeSpec['namespaces']> = {};
   for (const [kind, value] of Object.entries(shares) as [NamespaceKind, string][]) {
+    // The node's: the daemon's own (pid 1's may be unreadable in a sandbox), by its pid now.
+    if (value === 'host') {
+      out[kind] = `/proc/${process.pid}/ns/${kind}`;
+      continue;
+    }
     if (!value.startsWith('container:')) {
       out[kind] = value;
       continue;
@@ -67,6 +72,9 @@ export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): Runtim
     networkMode: host.NetworkMode,
     hooks: host.Hooks,
     ...(host.Sysctls ? { sysctls: host.Sysctls } : {}),
+    ...(host.SeccompProfile !== undefined ? { seccompProfile: host.SeccompProfile } : {}),
+    ...(host.AppArmorProfile !== undefined ? { apparmorProfile: host.AppArmorProfile } : {}),
+    ...(host.NoNewPrivileges ? { noNewPrivileges: true } : {}),
     etcFiles: {
       hostname: path.join(c.dir, 'hostname'),
       hosts: path.join(c.dir, 'hosts'),

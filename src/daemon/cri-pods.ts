@@ -1,8 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { invalidArgs } from '../api/errors.js';
 import type { EngineContext } from '../container/context.js';
 import type { OciImages } from '../image/oci/verbs.js';
-import { CniNetwork, createNetns, removeNetns } from '../network/index.js';
+import { CniNetwork, createNetns, netnsDir, removeNetns } from '../network/index.js';
 import { PodLocks, type PodContext } from '../pod/context.js';
 import { restorePods } from '../pod/restore.js';
 import { PodStore } from '../pod/store.js';
@@ -53,7 +54,19 @@ export async function openCri(config: DaemonConfig, engine: EngineContext, image
       return runtime;
     },
     // Every pod not on the host's network gets a pinned namespace with lo up; CNI adds eth0.
-    network: { createNetns: (id) => createNetns(id, config.state), removeNetns, ...(cni ? { cni } : {}) },
+    network: {
+      createNetns: (id) => createNetns(id, config.state),
+      netnsPath: (id) => path.join(netnsDir(config.state), id),
+      removeNetns,
+      pinnedNetns: () => {
+        try {
+          return fs.readdirSync(netnsDir(config.state)).map((n) => path.join(netnsDir(config.state), n));
+        } catch {
+          return [];
+        }
+      },
+      ...(cni ? { cni } : {}),
+    },
     log: log.child('pod'),
   };
   for (const [handler, runtime] of Object.entries(config.criRuntimes)) {

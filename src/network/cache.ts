@@ -54,6 +54,20 @@ export class ResultCache {
     return rec;
   }
 
+  /** The pods and interfaces that have a record, from the files' names. */
+  entries(): { podId: string; ifName: string }[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => {
+      const m = /^(.+)-([A-Za-z0-9_.-]{1,15})\.json$/.exec(n);
+      return m ? [{ podId: m[1]!, ifName: m[2]! }] : [];
+    });
+  }
+
   remove(podId: string, ifName: string): void {
     fs.rmSync(this.file(podId, ifName), { force: true });
   }

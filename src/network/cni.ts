@@ -153,6 +153,16 @@ export class CniNetwork {
     return this.serial(req.podId, () => this.del(req));
   }
 
+  /** Every pod network in the result cache (set up, or an ADD cut short), with its netns. */
+  async cachedPods(): Promise<{ podId: string; ifName: string; netnsPath: string }[]> {
+    const out: { podId: string; ifName: string; netnsPath: string }[] = [];
+    for (const { podId, ifName } of this.cache.entries()) {
+      const rec = await this.cache.read(podId, ifName).catch(() => undefined);
+      if (rec) out.push({ podId, ifName, netnsPath: rec.netns });
+    }
+    return out;
+  }
+
   check(req: PodTeardownRequest): Promise<void> {
     return this.serial(req.podId, () => this.checkNetwork(req));
   }

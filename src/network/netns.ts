@@ -8,7 +8,7 @@ import { isMountPoint, unmount } from '../sys/mount.js';
  * A pod's network namespace lives as long as its sandbox, not as long as a process: the
  * namespace is pinned by bind-mounting its nsfs file on <state>/netns/<id> (as `ip netns add`
  * does under /run/netns). Node cannot unshare(2) itself, so util-linux's `unshare --net=FILE`
- * makes the namespace and the bind mount in one step, and `nsenter` sets lo up inside it.
+ * makes the namespace and the bind mount in one step and runs `ip` in it to set lo up.
  * The mount outlives the daemon: after a restart the same path still names the namespace.
  */
 
@@ -30,6 +30,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 /**
  * Makes a new network namespace with lo up, pinned at <stateDir>/netns/<id>; returns that path.
  * A file left by a crash between touch and mount is reused; a pinned one is AlreadyExists.
+ * The (empty) file exists when this returns its promise: callers may name it meanwhile.
  */
 export async function createNetns(id: string, stateDir: string): Promise<string> {
   if (!SAFE_ID.test(id)) throw fault('InvalidArgument', `invalid network namespace name ${JSON.stringify(id)}`);
@@ -40,8 +41,8 @@ export async function createNetns(id: string, stateDir: string): Promise<string>
   // O_NOFOLLOW: the name must be our own empty file, never a link placed there.
   fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o444));
   try {
-    await run('unshare', [`--net=${file}`, 'true']);
-    await run('nsenter', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+    // One process: unshare pins the new namespace on FILE, then runs `ip` inside it.
+    await run('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
   } catch (e) {
     await removeNetns(file).catch(() => undefined);
     throw fault('Internal', `create network namespace ${id}: ${(e as Error).message}`);

@@ -1,9 +1,10 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { MountSpec, NamespaceShares, ResourceSpec } from '../api/containers.js';
+import type { DeviceSpec, MountSpec, NamespaceShares, ResourceSpec } from '../api/containers.js';
 import { failedPrecondition, invalidArgs } from '../api/errors.js';
 import type { Container } from '../container/container.js';
 import { createContainer } from '../container/create.js';
+import { ensureRootfs } from '../container/rootfs.js';
 import type { PodContext } from './context.js';
 import { podEtcMounts } from './etc.js';
 import {
@@ -42,6 +43,11 @@ export interface PodContainerConfig {
   user?: string;
   /** CRI's NamespaceMode for pid: the pod's (the pause's), its own, the node's, or another container's. */
   pid: 'pod' | 'container' | 'node' | { target: string };
+  devices: DeviceSpec[];
+  /** See CreateRequest: absent for the engine's default. */
+  seccompProfile?: string;
+  apparmorProfile?: string;
+  noNewPrivileges: boolean;
 }
 
 const NAME_PART_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -93,7 +99,7 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       if (target.record.config.Config.Labels[LABEL_SANDBOX_ID] !== pod.id) throw invalidArgs(`target container ${cfg.pid.target} is not in pod ${pod.id}`);
       namespaces.pid = `container:${target.id}`;
     } else if (cfg.pid === 'pod') namespaces.pid = pause;
-    else if (cfg.pid === 'node') namespaces.pid = '/proc/1/ns/pid';
+    else if (cfg.pid === 'node') namespaces.pid = 'host';
     const logPath = pod.config.logDirectory && cfg.logPath ? joinLogPath(pod.config.logDirectory, cfg.logPath) : undefined;
     // Kubelet makes the directory; crictl users may not have.
     if (logPath) await fsp.mkdir(path.dirname(logPath), { recursive: true, mode: 0o755 });
@@ -124,15 +130,21 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       capAdd: cfg.capAdd,
       capDrop: cfg.capDrop,
       privileged: cfg.privileged,
-      devices: [],
+      devices: cfg.devices,
       ulimits: [],
       logOpts: {},
+      ...(cfg.seccompProfile !== undefined ? { seccompProfile: cfg.seccompProfile } : {}),
+      ...(cfg.apparmorProfile !== undefined ? { apparmorProfile: cfg.apparmorProfile } : {}),
+      noNewPrivileges: cfg.noNewPrivileges,
       autoRemove: false,
       cgroupParent: pod.config.cgroupParent,
       networkMode: ns.hostNetwork ? 'host' : 'none',
       namespaces,
       ...(logPath ? { criLogPath: logPath } : {}),
     });
+    // Kubelet starts what it creates: the rootfs is mounted now, in the background, and the
+    // start waits for that mount (or makes it, and reports its failure).
+    ensureRootfs(pc.engine, pc.engine.store.get(id)).catch(() => undefined);
     return id;
   });
 }

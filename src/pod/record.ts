@@ -21,6 +21,8 @@ export interface PodNamespaces {
   pid: 'pod' | 'container' | 'node';
 }
 
+import type { ResourceSpec } from '../api/containers.js';
+
 /** What RunPodSandbox asked for, kept to answer PodSandboxStatus and to restore the pod. */
 export interface PodConfig {
   name: string;
@@ -39,6 +41,12 @@ export interface PodConfig {
   privileged: boolean;
   /** CRI's runtime_handler ('' for the default). */
   runtimeHandler: string;
+  /** The pause's seccomp and AppArmor (CreateRequest's meaning). */
+  seccompProfile?: string;
+  apparmorProfile?: string;
+  /** The pod's resources (its containers' sum) and the sandbox's overhead: the pod cgroup's limits. */
+  resources?: ResourceSpec;
+  overhead?: ResourceSpec;
 }
 
 export type PodState = 'ready' | 'notready';

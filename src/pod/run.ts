@@ -1,15 +1,20 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import type { NamespaceShares } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import { createContainer } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
+import { applyPodLimits } from './cgroup.js';
 import type { PodContext } from './context.js';
 import { criContainerName } from './containers.js';
 import { writePodEtc } from './etc.js';
 import type { PodNetworkRequest } from './network.js';
 import { LABEL_TYPE, TYPE_SANDBOX, type PodConfig, type PodRecord } from './record.js';
+
+const execFileAsync = promisify(execFile);
 
 /** CNI's request for the pod, for ADD and for every later DEL. */
 export function networkRequest(pod: PodRecord): PodNetworkRequest {
@@ -25,10 +30,13 @@ export function networkRequest(pod: PodRecord): PodNetworkRequest {
 }
 
 /**
- * RunPodSandbox: the pod's network namespace (unless host networking), the pause container
- * made in it, the record written, CNI ADD, the pause started. The record is written before
- * the ADD, so a daemon killed in between still DELs at the pod's stop; anything else that
- * fails undoes what was made.
+ * RunPodSandbox: the pod's network namespace (unless host networking) and the pause container
+ * made in it, the record written, then CNI ADD and the pause's start, then `ready`. The record
+ * is written before the ADD, so a daemon killed in between still DELs at the pod's stop;
+ * anything else that fails undoes what was made. Work that does not depend on each other
+ * overlaps: the namespace is pinned while the pause is created (which only names its file),
+ * and the plugins configure the namespace while the pause starts in it (the pause needs the
+ * namespace, not its addresses; the call answers once both are done, as kubelet expects).
  */
 export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSignal): Promise<string> {
   if (config.name === '' || config.namespace === '' || config.uid === '') throw invalidArgs('pod sandbox metadata must have a name, a namespace and a uid');
@@ -37,43 +45,57 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   pc.engine.store.assertNameFree(name);
   await pc.ensureImage(pc.sandboxImage, signal);
   const hostname = config.hostname || (config.namespaces.hostNetwork ? os.hostname() : config.name);
+  // Before anything is made: limits the kernel refuses fail the run with nothing to undo.
+  applyPodLimits(config);
 
   const network = config.namespaces.hostNetwork ? undefined : pc.network;
-  const netnsPath = network ? await network.createNetns(`cni-${crypto.randomUUID()}`) : undefined;
+  const netnsId = `cni-${crypto.randomUUID()}`;
+  const netnsPath = network?.netnsPath(netnsId);
+  // createNetns has made the namespace's (still empty) file when it returns, so the pause's
+  // create, which checks that the file exists, runs while the namespace is pinned on it.
+  const netnsMade = network?.createNetns(netnsId);
   const namespaces: NamespaceShares = {};
   if (netnsPath) namespaces.net = netnsPath;
-  if (config.namespaces.hostIpc) namespaces.ipc = '/proc/1/ns/ipc';
-  if (config.namespaces.pid === 'node') namespaces.pid = '/proc/1/ns/pid';
+  if (config.namespaces.hostIpc) namespaces.ipc = 'host';
+  if (config.namespaces.pid === 'node') namespaces.pid = 'host';
   let id: string | undefined;
   let pod: PodRecord | undefined;
   try {
-    ({ id } = await createContainer(pc.engine, {
-      name,
-      image: pc.sandboxImage,
-      cmd: [],
-      env: [],
-      labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
-      annotations: config.annotations,
-      hostname,
-      tty: false,
-      openStdin: false,
-      runtime,
-      systemContainer: false,
-      readOnly: false,
-      mounts: [],
-      resources: {},
-      capAdd: [],
-      capDrop: [],
-      privileged: config.privileged,
-      devices: [],
-      ulimits: [],
-      logOpts: { 'disable-log': 'true' },
-      autoRemove: false,
-      cgroupParent: config.cgroupParent,
-      networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
-      ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
-      ...(Object.keys(config.sysctls).length > 0 ? { sysctls: config.sysctls } : {}),
-    }));
+    const [made, created] = await Promise.allSettled([
+      netnsMade,
+      createContainer(pc.engine, {
+        name,
+        image: pc.sandboxImage,
+        cmd: [],
+        env: [],
+        labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
+        annotations: config.annotations,
+        hostname,
+        tty: false,
+        openStdin: false,
+        runtime,
+        systemContainer: false,
+        readOnly: false,
+        mounts: [],
+        resources: {},
+        capAdd: [],
+        capDrop: [],
+        privileged: config.privileged,
+        devices: [],
+        ulimits: [],
+        logOpts: { 'disable-log': 'true' },
+        autoRemove: false,
+        cgroupParent: config.cgroupParent,
+        networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
+        ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
+        ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
+        ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
+      }),
+    ]);
+    if (created.status === 'fulfilled') id = created.value.id;
+    // The namespace's failure first: without its file the create fails too.
+    firstFailure([made, created]);
+    id = id!;
     pod = {
       id,
       config: { ...config, hostname },
@@ -84,18 +106,46 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
       ips: [],
     };
     await pc.store.save(pod);
-    await writePodEtc(pc.store.dirOf(id), pod.config, hostname);
-    if (network?.cni) {
-      const result = await network.cni.setUp(networkRequest(pod));
-      pod.ips = result.ips;
-    }
-    await startContainer(pc.engine, pc.engine.store.get(id));
+    const cni = network?.cni;
+    const record = pod;
+    const started = await Promise.allSettled([
+      writePodEtc(pc.store.dirOf(id), pod.config, hostname),
+      cni?.setUp(networkRequest(pod)).then((result) => {
+        record.ips = result.ips;
+      }),
+      startContainer(pc.engine, pc.engine.store.get(id)),
+    ]);
+    firstFailure(started);
+    await setPodSysctls(pc.engine.store.get(id).state.Pid, config.sysctls);
     pod.state = 'ready';
     await pc.store.save(pod);
     return id;
   } catch (e) {
     await undoRun(pc, id, pod, netnsPath).catch((err: Error) => pc.log.warn(`undoing the failed run of pod ${config.name}: ${err.message}`));
     throw e;
+  }
+}
+
+/** Throws the first rejection of steps that ran side by side (all of them settled). */
+function firstFailure(results: PromiseSettledResult<unknown>[]): void {
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
+
+/**
+ * The pod's sysctls, written in the pause's network and IPC namespaces once it runs: LXC's
+ * lxc.sysctl comes after /proc/sys is mounted read-only, and only namespaced keys (checked by
+ * the CRI layer) are here, so the host's procps `sysctl` in those namespaces sets the pod's.
+ */
+async function setPodSysctls(pid: number, sysctls: Record<string, string>): Promise<void> {
+  const pairs = Object.entries(sysctls);
+  if (pairs.length === 0) return;
+  try {
+    await execFileAsync('nsenter', [`--target=${pid}`, '--net', '--ipc', '--', 'sysctl', '-q', '-w', ...pairs.map(([k, v]) => `${k}=${v}`)], {
+      timeout: 10_000,
+    });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw invalidArgs(`setting the pod's sysctls: ${(err.stderr ?? '').trim() || err.message}`);
   }
 }
 

@@ -32,6 +32,11 @@ export interface RuntimeSpec {
   /** Namespace files to join instead of making new namespaces, resolved at start. */
   namespaces?: Partial<Record<'net' | 'ipc' | 'uts' | 'pid', string>>;
   sysctls?: Record<string, string>;
+  /** Absent: the runtime's default profile; `unconfined`; else an OCI JSON profile. */
+  seccompProfile?: string;
+  /** Absent or `unconfined`: none; else the profile LXC puts the container in. */
+  apparmorProfile?: string;
+  noNewPrivileges?: boolean;
 }
 
 /** The running container's processes, persisted so a restarted daemon finds them again. */

@@ -172,7 +172,7 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     const r = await exec([
       '/bin/sh',
       '-c',
-      'for ns in /proc/1/ns/net /proc/self/ns/ipc /proc/self/ns/uts; do readlink $ns; done; cat /proc/sys/kernel/hostname; cat /etc/resolv.conf; echo err >&2; exit 3',
+      'for ns in /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts; do readlink $ns; done; cat /proc/sys/kernel/hostname; cat /etc/resolv.conf; echo err >&2; exit 3',
     ]);
     assert.equal(r.exitCode, 3);
     assert.equal(Buffer.from(r.stderr).toString(), 'err\n');
@@ -227,7 +227,8 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     await criCall(client, rt.stopContainer, { containerId: cid, timeout: 1n });
     const stopped = (await criCall(client, rt.containerStatus, { containerId: cid })).status!;
     assert.equal(stopped.state, ContainerState.CONTAINER_EXITED);
-    assert.equal(stopped.exitCode, 137);
+    // In the pod's pid namespace (proto3's default, POD) sleep is not pid 1: SIGTERM ends it.
+    assert.equal(stopped.exitCode, 143);
     assert.equal(stopped.reason, 'Error');
     assert.ok(stopped.finishedAt >= stopped.startedAt);
     await criCall(client, rt.removeContainer, { containerId: cid });
@@ -348,6 +349,22 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.equal((await criFailure(criCall(client, rt.containerStatus, { containerId: cid }))).code, grpc.status.NOT_FOUND);
     assert.deepEqual((await criCall(client, rt.listPodSandbox, { filter: { id: podId } })).items, []);
     assert.ok(!fs.existsSync(path.join(engine.root, 'pods', podId)), 'the pod folder is gone');
+  });
+
+  it('RemoveContainer answers before the host-side cleanup; a daemon SIGKILL right after it leaves no container, files, layer or mount', async () => {
+    const podId = await runPod('gamma');
+    const cid = await runContainer(podId, 'gamma', 'brief', ['exec sleep 1000']);
+    await criCall(client, rt.stopContainer, { containerId: cid, timeout: 0n });
+    await criCall(client, rt.removeContainer, { containerId: cid });
+    await engine.restart();
+    client.close();
+    client = criClient(engine.sock);
+    assert.equal((await criFailure(criCall(client, rt.containerStatus, { containerId: cid }))).code, grpc.status.NOT_FOUND);
+    assert.ok(!ok(await engine.isula(['ps', '-a', '-q', '--no-trunc']), 'isula ps').includes(cid), 'not listed after the restart');
+    assert.ok(!fs.existsSync(path.join(engine.root, 'engines', 'lcr', cid)), 'its directory is gone');
+    assert.ok(!fs.existsSync(path.join(engine.root, 'storage', 'overlay', cid)), 'its layer is gone');
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(cid), 'its rootfs is not mounted');
+    await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
   });
 });
 

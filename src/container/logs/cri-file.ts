@@ -12,3 +12,12 @@ export class CriLogWriter extends LogFileWriter {
     return `${entry.time} ${entry.stream} ${full ? 'F' : 'P'} ${text}\n`;
   }
 }
+
+const CRI_LINE_RE = /^(\S+) (stdout|stderr) ([FP])(?: (.*))?$/s;
+
+/** A line of the CRI format back as an entry (`isula logs` of a CRI container); a malformed one throws. */
+export function parseCriLine(line: string): LogEntry {
+  const m = CRI_LINE_RE.exec(line);
+  if (!m) throw new Error('not a CRI log line');
+  return { time: m[1]!, stream: m[2] as LogEntry['stream'], log: `${m[4] ?? ''}${m[3] === 'F' ? '\n' : ''}` };
+}

@@ -78,7 +78,12 @@ async function* logLines(file: string, maxFiles: number): AsyncGenerator<string>
  * as a stream (twice with a tail: once to count), so neither memory nor the event loop pays
  * for the size of the log.
  */
-export async function* readLogEntries(file: string, maxFiles: number, tail = -1): AsyncGenerator<LogEntry> {
+export async function* readLogEntries(
+  file: string,
+  maxFiles: number,
+  tail = -1,
+  parse: (line: string) => LogEntry = (line) => JSON.parse(line) as LogEntry,
+): AsyncGenerator<LogEntry> {
   let skip = 0;
   if (tail >= 0) {
     let count = 0;
@@ -91,7 +96,7 @@ export async function* readLogEntries(file: string, maxFiles: number, tail = -1)
       continue;
     }
     try {
-      yield JSON.parse(line) as LogEntry;
+      yield parse(line);
     } catch {
       // a torn last line after a crash: skip it
     }

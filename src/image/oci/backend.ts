@@ -114,8 +114,7 @@ export class OciImageBackend implements ImageBackend {
     return this.store.mount(containerId);
   }
 
-  async removeRootfs(containerId: string): Promise<void> {
-    await this.store.unmount(containerId);
-    await this.store.removeContainerLayer(containerId);
+  removeRootfs(containerId: string): Promise<void> {
+    return this.store.removeContainerLayer(containerId);
   }
 }

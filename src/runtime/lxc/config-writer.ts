@@ -7,6 +7,8 @@ import { mountEntries, renderLxcConfig } from './config.js';
 import { renderHookScript } from './hooks.js';
 import type { LxcLayout } from './layout.js';
 import { prepareMountTargets } from './mount-targets.js';
+import { DEFAULT_CAPS, effectiveCaps, ALL_CAPS } from './capabilities.js';
+import { lxcSeccompOf } from './seccomp.js';
 
 const SECCOMP_PROFILE = '/usr/share/lxc/config/common.seccomp';
 
@@ -37,7 +39,8 @@ export class LxcConfigWriter {
         containerDir: dir,
         logFile: this.layout.logFile(spec.id),
         postStopHook: this.layout.hookScript,
-        seccompProfile: fs.existsSync(SECCOMP_PROFILE) ? SECCOMP_PROFILE : undefined,
+        seccompProfile: this.seccompFile(spec, dir),
+        deviceRules: deviceRules(spec),
         hookScript: this.writeHookScript(spec),
         remountReadOnlyHook: this.layout.remountHook,
         monitorCgroup: this.layout.monitorCgroupOf(spec.id),
@@ -57,10 +60,40 @@ export class LxcConfigWriter {
     this.written.delete(id);
   }
 
+  /** The engine's default profile, none (unconfined), or the container's JSON profile in LXC's format. */
+  private seccompFile(spec: RuntimeSpec, dir: string): string | undefined {
+    if (spec.seccompProfile === undefined) return fs.existsSync(SECCOMP_PROFILE) ? SECCOMP_PROFILE : undefined;
+    if (spec.seccompProfile === 'unconfined' || spec.privileged) return undefined;
+    const caps = effectiveCaps(DEFAULT_CAPS, spec.capAdd, spec.capDrop, spec.privileged) ?? ALL_CAPS;
+    const file = path.join(dir, 'seccomp');
+    replaceFileSync(file, lxcSeccompOf(spec.seccompProfile, caps), 0o640);
+    return file;
+  }
+
   private writeHookScript(spec: RuntimeSpec): string | undefined {
     if (!spec.hooks) return undefined;
     const file = this.layout.hookScriptPath(spec.id);
     replaceFileSync(file, renderHookScript(spec.id, this.layout.containerDir(spec.id), spec.hooks), 0o700);
     return file;
   }
+}
+
+/** Linux's dev_t split (new_decode_dev): 12 bits of major, 20 of minor. */
+const major = (rdev: number): number => Math.floor(rdev / 256) & 0xfff;
+const minor = (rdev: number): number => (rdev & 0xff) | (Math.floor(rdev / 4096) & ~0xff);
+
+/** The device cgroup must let the container use the devices mapped into it, with their permissions. */
+function deviceRules(spec: RuntimeSpec): string[] {
+  const rules: string[] = [];
+  for (const d of spec.devices) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d.hostPath);
+    } catch {
+      continue;
+    }
+    const kind = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
+    if (kind) rules.push(`${kind} ${major(st.rdev)}:${minor(st.rdev)} ${d.permissions || 'rwm'}`);
+  }
+  return rules;
 }

@@ -8,7 +8,10 @@ export interface LxcPaths {
   containerDir: string;
   logFile: string;
   postStopHook: string;
+  /** LXC's seccomp file; none for an unconfined container. */
   seccompProfile: string | undefined;
+  /** Device cgroup rules of the devices mapped into the container (`c 10:229 rwm`). */
+  deviceRules?: string[];
   /** Mount hook that makes the rootfs read-only once everything is mounted. */
   remountReadOnlyHook: string;
   /** Script running the container's OCI hooks, when it has any. */
@@ -147,6 +150,12 @@ export function cgroupSettings(r: ResourceSpec, cgroupV2: boolean): CgroupSettin
   if (r.cpusetMems) set('cpuset', 'mems', clean(r.cpusetMems, 'cpuset-mems'));
   if (r.pidsLimit && r.pidsLimit > 0) set('pids', 'max', r.pidsLimit);
   if (r.filesLimit && r.filesLimit > 0) settings.push({ controller: 'files', key: 'limit', value: String(r.filesLimit), v1Only: true });
+  for (const h of r.hugepageLimits ?? []) set('hugetlb', `${clean(h.pageSize, 'hugepage size')}.${cgroupV2 ? 'max' : 'limit_in_bytes'}`, h.limit);
+  // Validated at create (cgroup v2 only): `<controller>.<key>` files of the container's cgroup.
+  for (const [file, value] of Object.entries(r.unified ?? {})) {
+    const dot = file.indexOf('.');
+    set(file.slice(0, dot), file.slice(dot + 1), clean(value, `unified ${file}`));
+  }
   return settings;
 }
 
@@ -175,7 +184,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   lines.push(
     // An empty network still has its loopback: LXC brings `lo` up when the device is flagged up.
     ...networkLines(spec),
-    'lxc.apparmor.profile = unconfined',
+    `lxc.apparmor.profile = ${clean(spec.apparmorProfile ?? 'unconfined', 'apparmor profile')}`,
     'lxc.autodev = 1',
     `lxc.mount.auto = ${spec.privileged ? 'proc:rw sys:rw cgroup:rw' : 'proc:mixed sys:ro cgroup:mixed'}`,
     'lxc.tty.max = 0',
@@ -195,6 +204,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   if (spec.user.groups.length > 0) lines.push(`lxc.init.groups = ${spec.user.groups.join(',')}`);
   if (spec.systemContainer) lines.push('lxc.signal.halt = SIGPWR', 'lxc.signal.stop = SIGKILL');
   if (!spec.privileged && paths.seccompProfile) lines.push(`lxc.seccomp.profile = ${paths.seccompProfile}`);
+  if (spec.noNewPrivileges) lines.push('lxc.no_new_privs = 1');
 
   const caps = effectiveCaps(spec.systemContainer ? SYSTEM_CONTAINER_CAPS : DEFAULT_CAPS, spec.capAdd, spec.capDrop, spec.privileged);
   if (caps) lines.push(`lxc.cap.keep = ${caps.length > 0 ? caps.map((c) => c.toLowerCase()).join(' ') : 'none'}`);
@@ -203,7 +213,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
   if (spec.privileged) lines.push(`${devicesKey}.allow = a`);
   else {
     lines.push(`${devicesKey}.deny = a`);
-    for (const rule of DEFAULT_DEVICE_RULES) lines.push(`${devicesKey}.allow = ${rule}`);
+    for (const rule of [...DEFAULT_DEVICE_RULES, ...(paths.deviceRules ?? [])]) lines.push(`${devicesKey}.allow = ${clean(rule, 'device rule')}`);
   }
   for (const s of cgroupSettings(spec.resources, cgroupV2)) lines.push(renderCgroupSetting(s, cgroupV2));
   for (const u of spec.ulimits) lines.push(`lxc.prlimit.${u.name} = ${u.soft}:${u.hard}`);

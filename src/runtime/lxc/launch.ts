@@ -35,10 +35,18 @@ export interface Launcher {
   startTimeoutMs: number;
 }
 
-/** The container's init: the child of the LXC monitor that is pid 1 of its own pid namespace. */
-function findInit(monitorPid: number): number | undefined {
+/**
+ * The container's init: the child of the LXC monitor that is pid 1 of its own pid namespace,
+ * or, when the container joins another pid namespace (a pod's, the host's), the child in that
+ * namespace (`sharedPidNs`: the namespace's link, `pid:[inode]`).
+ */
+function findInit(monitorPid: number, sharedPidNs: string | undefined): number | undefined {
   for (const c of childrenOf(monitorPid)) {
     try {
+      if (sharedPidNs !== undefined) {
+        if (fs.readlinkSync(`/proc/${c}/ns/pid`) === sharedPidNs) return c;
+        continue;
+      }
       const status = fs.readFileSync(`/proc/${c}/status`, 'utf8');
       if (/^NSpid:.*\t1$/m.test(status)) return c;
     } catch {
@@ -159,10 +167,18 @@ async function launch(
   if (spec.tty) await resizeTerminalOf(monitorPid, ttySize?.rows ?? 24, ttySize?.cols ?? 80);
   // With -t the monitor runs under `script`: one level further down.
   const lxcStart = (): number => (spec.tty ? (childrenOf(monitorPid)[0] ?? monitorPid) : monitorPid);
-  let pid = findInit(lxcStart());
+  const sharedPidNs = ((): string | undefined => {
+    if (!spec.namespaces?.pid) return undefined;
+    try {
+      return fs.readlinkSync(spec.namespaces.pid);
+    } catch {
+      return undefined;
+    }
+  })();
+  let pid = findInit(lxcStart(), sharedPidNs);
   for (let i = 0; pid === undefined && i < 100; i++) {
     await new Promise((r) => setTimeout(r, 5));
-    pid = findInit(lxcStart());
+    pid = findInit(lxcStart(), sharedPidNs);
   }
   if (pid !== undefined) runPoststart(l, spec, pid);
   if (pid === undefined) l.log.debug(`no init found under ${lxcStart()} (children ${childrenOf(lxcStart()).join(' ')})`);

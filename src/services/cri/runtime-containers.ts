@@ -3,16 +3,8 @@
  * StopContainer, RemoveContainer, ListContainers, ContainerStatus, UpdateContainerResources,
  * ExecSync. Only translation lives here.
  */
-import {
-  type ContainerConfig,
-  ContainerEventType,
-  ContainerState,
-  type LinuxContainerResources,
-  MountPropagation,
-  NamespaceMode,
-  RuntimeService,
-} from '../../api/cri/gen/api_pb.js';
-import type { MountSpec, ResourceSpec } from '../../api/containers.js';
+import { type ContainerConfig, ContainerEventType, ContainerState, MountPropagation, NamespaceMode, RuntimeService } from '../../api/cri/gen/api_pb.js';
+import type { DeviceSpec, MountSpec } from '../../api/containers.js';
 import { failedPrecondition, invalidArgs, notFound } from '../../api/errors.js';
 import type { Container } from '../../container/container.js';
 import { execSync } from '../../container/exec-sync.js';
@@ -22,7 +14,7 @@ import { stopContainer } from '../../container/stop.js';
 import { updateContainer } from '../../container/update.js';
 import { ZERO_TIME } from '../../container/record.js';
 import type { PodContext } from '../../pod/context.js';
-import { createInPod, type PodContainerConfig } from '../../pod/containers.js';
+import { createInPod, podContainers, type PodContainerConfig } from '../../pod/containers.js';
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_IMAGE,
@@ -33,8 +25,11 @@ import {
   LABEL_TYPE,
   TYPE_CONTAINER,
 } from '../../pod/record.js';
+import { DEFAULT_CAPS } from '../../runtime/lxc/capabilities.js';
 import { criUnary, type CriHandler } from './handlers.js';
-import { matchesLabels } from './runtime-pods.js';
+import { criResourcesOf, resourcesOf } from './resources.js';
+import { apparmorOf, checkUserns, seccompOf } from './security.js';
+import { matchesLabels, podStatusOf } from './runtime-pods.js';
 
 const PROPAGATIONS: Record<number, string> = {
   [MountPropagation.PROPAGATION_PRIVATE]: 'rprivate',
@@ -42,28 +37,26 @@ const PROPAGATIONS: Record<number, string> = {
   [MountPropagation.PROPAGATION_BIDIRECTIONAL]: 'rshared',
 };
 
-/** CRI's resources as the engine's (0 is "not set" in CRI). */
-export function resourcesOf(r: LinuxContainerResources | undefined): ResourceSpec {
-  if (!r) return {};
-  const n = (v: bigint): number | undefined => (v > 0n ? Number(v) : undefined);
-  const spec: ResourceSpec = {};
-  const set = <K extends keyof ResourceSpec>(key: K, value: ResourceSpec[K] | undefined): void => {
-    if (value !== undefined && value !== '') spec[key] = value;
-  };
-  set('cpuPeriod', n(r.cpuPeriod));
-  set('cpuQuota', n(r.cpuQuota));
-  set('cpuShares', n(r.cpuShares));
-  set('memory', n(r.memoryLimitInBytes));
-  set('memorySwap', r.memorySwapLimitInBytes !== 0n ? Number(r.memorySwapLimitInBytes) : undefined);
-  set('cpusetCpus', r.cpusetCpus);
-  set('cpusetMems', r.cpusetMems);
-  return spec;
+/**
+ * Ambient capabilities: LXC 5 cannot raise them for a non-root user (it has no such key, and
+ * capabilities go at the user switch). For root the added ones are held anyway; they must be
+ * among the container's capabilities.
+ */
+function checkAmbient(ambient: string[], add: string[], user: string | undefined, privileged: boolean): void {
+  if (ambient.length === 0) return;
+  const uid = user?.split(':')[0];
+  if (uid !== undefined && uid !== '0' && uid !== 'root')
+    throw invalidArgs(`add_ambient_capabilities (${ambient.join(', ')}) for the non-root user ${uid} is not supported by the LXC runtime`);
+  const norm = (c: string): string => c.toUpperCase().replace(/^CAP_/, '');
+  const kept = new Set([...DEFAULT_CAPS, ...add.map(norm)]);
+  for (const c of ambient) if (!privileged && !kept.has(norm(c))) throw invalidArgs(`add_ambient_capabilities: ${c} must also be in add_capabilities`);
 }
 
 function podContainerConfigOf(config: ContainerConfig | undefined): PodContainerConfig {
   if (!config?.metadata) throw invalidArgs('container config must have metadata');
   const sc = config.linux?.securityContext;
-  const nsPid = sc?.namespaceOptions?.pid ?? NamespaceMode.CONTAINER;
+  // proto3's default, POD, as containerd reads an absent option too.
+  const nsPid = sc?.namespaceOptions?.pid ?? NamespaceMode.POD;
   const pid =
     nsPid === NamespaceMode.POD
       ? ('pod' as const)
@@ -74,6 +67,16 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
           : ('container' as const);
   const group = sc?.runAsGroup ? `:${sc.runAsGroup.value}` : '';
   const user = sc?.runAsUser ? `${sc.runAsUser.value}${group}` : sc?.runAsUsername ? `${sc.runAsUsername}${group}` : undefined;
+  checkUserns('container namespace_options', sc?.namespaceOptions);
+  checkAmbient(sc?.capabilities?.addAmbientCapabilities ?? [], sc?.capabilities?.addCapabilities ?? [], user, sc?.privileged ?? false);
+  const seccompProfile = seccompOf('container seccomp', sc?.seccomp, sc?.seccompProfilePath ?? '');
+  const apparmorProfile = apparmorOf('container apparmor', sc?.apparmor, sc?.apparmorProfile ?? '');
+  const devices: DeviceSpec[] = (config.devices ?? []).map((d) => {
+    const permissions = d.permissions || 'rwm';
+    if (!/^[rwm]{1,3}$/.test(permissions))
+      throw invalidArgs(`invalid device ${d.hostPath}: permissions "${d.permissions}" must be a combination of r, w and m`);
+    return { hostPath: d.hostPath, containerPath: d.containerPath || d.hostPath, permissions };
+  });
   const mounts: MountSpec[] = config.mounts.map((m) => {
     if (!m.hostPath.startsWith('/') || !m.containerPath.startsWith('/'))
       throw invalidArgs(`invalid mount ${m.hostPath}:${m.containerPath}: paths must be absolute`);
@@ -103,6 +106,10 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
     capDrop: sc?.capabilities?.dropCapabilities ?? [],
     ...(user ? { user } : {}),
     pid,
+    devices,
+    ...(seccompProfile !== undefined ? { seccompProfile } : {}),
+    ...(apparmorProfile !== undefined ? { apparmorProfile } : {}),
+    noNewPrivileges: sc?.noNewPrivs ?? false,
   };
 }
 
@@ -142,6 +149,41 @@ function summaryOf(c: Container) {
   };
 }
 
+/** ContainerStatus of a CRI container. */
+function statusOf(pc: PodContext, c: Container) {
+  const s = summaryOf(c);
+  const { [ANNOTATION_LOG_PATH]: relLog } = c.record.config.Config.Annotations ?? {};
+  return {
+    id: s.id,
+    metadata: s.metadata,
+    state: s.state,
+    createdAt: s.createdAt,
+    startedAt: nanos(c.state.StartedAt),
+    finishedAt: nanos(c.state.FinishedAt),
+    exitCode: s.state === ContainerState.CONTAINER_EXITED ? c.state.ExitCode : 0,
+    image: s.image,
+    imageRef: s.imageRef,
+    imageId: s.imageId,
+    reason: reasonOf(c),
+    message: c.state.Error,
+    labels: s.labels,
+    annotations: s.annotations,
+    mounts: c.record.host.Mounts.filter((m) => m.type === 'bind' && !m.source.startsWith(pc.store.root)).map((m) => ({
+      containerPath: m.destination,
+      hostPath: m.source,
+      readonly: m.readOnly,
+      propagation:
+        m.propagation === 'rshared'
+          ? MountPropagation.PROPAGATION_BIDIRECTIONAL
+          : m.propagation === 'rslave'
+            ? MountPropagation.PROPAGATION_HOST_TO_CONTAINER
+            : MountPropagation.PROPAGATION_PRIVATE,
+    })),
+    logPath: relLog !== undefined ? c.record.config.LogPath : '',
+    resources: { linux: criResourcesOf(c.record.host.Resources) },
+  };
+}
+
 /** Kubelet's reasons: Completed for exit 0, OOMKilled, else Error. */
 function reasonOf(c: Container): string {
   if (stateOf(c) !== ContainerState.CONTAINER_EXITED) return '';
@@ -164,9 +206,9 @@ interface EventStream {
 
 /**
  * GetContainerEvents: the lifecycle events of CRI's containers and pods' pauses (kubelet's
- * evented PLEG), from the engine's event log, named by kubelet's k8s_ container names (a
- * destroyed container is no longer in the store to ask). Statuses are not attached: kubelet
- * asks for them.
+ * evented PLEG), from the engine's event log, with the pod's status and its containers'
+ * statuses attached as containerd attaches them. A destroyed container is no longer in the
+ * store: its pod is remembered from its earlier events, and named by the k8s_ name filter.
  */
 function containerEvents(pc: PodContext): CriHandler {
   return {
@@ -174,10 +216,23 @@ function containerEvents(pc: PodContext): CriHandler {
     handler: (_request, call) =>
       new Promise<void>((resolve) => {
         const stream = call as unknown as EventStream;
+        const podOf = new Map<string, string>();
         const unsubscribe = pc.engine.events.subscribe((e) => {
           const type = EVENT_TYPES[e.action];
           if (e.type !== 'container' || type === undefined || !(e.attributes.name ?? '').startsWith('k8s_')) return;
-          stream.write({ containerId: e.id, containerEventType: type, createdAt: BigInt(e.timeNano) });
+          const c = pc.engine.store.find(e.id);
+          const labels = c?.record.config.Config.Labels;
+          const podId = labels ? (labels[LABEL_TYPE] === TYPE_CONTAINER ? labels[LABEL_SANDBOX_ID] : e.id) : podOf.get(e.id);
+          if (podId) podOf.set(e.id, podId);
+          if (type === ContainerEventType.CONTAINER_DELETED_EVENT) podOf.delete(e.id);
+          const pod = podId ? pc.store.find(podId) : undefined;
+          stream.write({
+            containerId: e.id,
+            containerEventType: type,
+            createdAt: BigInt(e.timeNano),
+            ...(pod ? { podSandboxStatus: podStatusOf(pc, pod) } : {}),
+            containersStatuses: pod ? podContainers(pc, pod.id).map((x) => statusOf(pc, x)) : [],
+          });
         });
         stream.onCancel(() => {
           unsubscribe();
@@ -215,7 +270,7 @@ export function criContainerService(pc: PodContext): CriHandler[] {
       if (request.containerId === '') throw invalidArgs('container id is empty');
       // Idempotent, as kubelet expects.
       const c = store.find(request.containerId);
-      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true);
+      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true, { later: true });
       return {};
     }),
     criUnary(method.listContainers, async (request) => {
@@ -232,49 +287,8 @@ export function criContainerService(pc: PodContext): CriHandler[] {
     }),
     criUnary(method.containerStatus, async (request) => {
       const c = get(request.containerId);
-      const s = summaryOf(c);
-      const a = c.record.config.Config.Annotations ?? {};
-      const { [ANNOTATION_LOG_PATH]: relLog } = a;
       return {
-        status: {
-          id: s.id,
-          metadata: s.metadata,
-          state: s.state,
-          createdAt: s.createdAt,
-          startedAt: nanos(c.state.StartedAt),
-          finishedAt: nanos(c.state.FinishedAt),
-          exitCode: s.state === ContainerState.CONTAINER_EXITED ? c.state.ExitCode : 0,
-          image: s.image,
-          imageRef: s.imageRef,
-          imageId: s.imageId,
-          reason: reasonOf(c),
-          message: c.state.Error,
-          labels: s.labels,
-          annotations: s.annotations,
-          mounts: c.record.host.Mounts.filter((m) => m.type === 'bind' && !m.source.startsWith(pc.store.root)).map((m) => ({
-            containerPath: m.destination,
-            hostPath: m.source,
-            readonly: m.readOnly,
-            propagation:
-              m.propagation === 'rshared'
-                ? MountPropagation.PROPAGATION_BIDIRECTIONAL
-                : m.propagation === 'rslave'
-                  ? MountPropagation.PROPAGATION_HOST_TO_CONTAINER
-                  : MountPropagation.PROPAGATION_PRIVATE,
-          })),
-          logPath: relLog !== undefined ? c.record.config.LogPath : '',
-          resources: {
-            linux: {
-              cpuPeriod: BigInt(c.record.host.Resources.cpuPeriod ?? 0),
-              cpuQuota: BigInt(c.record.host.Resources.cpuQuota ?? 0),
-              cpuShares: BigInt(c.record.host.Resources.cpuShares ?? 0),
-              memoryLimitInBytes: BigInt(c.record.host.Resources.memory ?? 0),
-              cpusetCpus: c.record.host.Resources.cpusetCpus ?? '',
-              cpusetMems: c.record.host.Resources.cpusetMems ?? '',
-              memorySwapLimitInBytes: BigInt(c.record.host.Resources.memorySwap ?? 0),
-            },
-          },
-        },
+        status: statusOf(pc, c),
         info: (request.verbose
           ? { info: JSON.stringify({ pid: c.state.Pid, runtime: c.record.host.Runtime, config: c.record.config, hostConfig: c.record.host }) }
           : {}) as Record<string, string>,

@@ -4,12 +4,15 @@
  */
 import { NamespaceMode, PodSandboxState, Protocol, RuntimeService, type PodSandboxConfig, type PodSandboxStatus } from '../../api/cri/gen/api_pb.js';
 import { invalidArgs, notFound } from '../../api/errors.js';
+import { podLimits } from '../../pod/cgroup.js';
 import type { PodContext } from '../../pod/context.js';
 import { podContainers } from '../../pod/containers.js';
 import { LABEL_TYPE, TYPE_CONTAINER, type PodConfig, type PodRecord } from '../../pod/record.js';
 import { runPod } from '../../pod/run.js';
 import { removePod, stopPod } from '../../pod/stop.js';
 import { criUnary, type CriHandler } from './handlers.js';
+import { resourcesOf } from './resources.js';
+import { apparmorOf, checkUserns, podSysctls, seccompOf } from './security.js';
 import type { StreamingLookup } from './streaming.js';
 
 const PROTOCOLS = { [Protocol.TCP]: 'tcp', [Protocol.UDP]: 'udp', [Protocol.SCTP]: 'sctp' } as const;
@@ -21,6 +24,14 @@ export function podConfigOf(config: PodSandboxConfig | undefined, runtimeHandler
   const nsOptions = linux?.securityContext?.namespaceOptions;
   const pidMode = nsOptions?.pid ?? NamespaceMode.POD;
   if (pidMode === NamespaceMode.TARGET) throw invalidArgs('pid namespace mode TARGET is not valid for a pod sandbox');
+  checkUserns('pod sandbox namespace_options', nsOptions);
+  const sc = linux?.securityContext;
+  const hostNetwork = nsOptions?.network === NamespaceMode.NODE;
+  const hostIpc = nsOptions?.ipc === NamespaceMode.NODE;
+  const seccompProfile = seccompOf('pod sandbox seccomp', sc?.seccomp, sc?.seccompProfilePath ?? '');
+  const apparmorProfile = apparmorOf('pod sandbox apparmor', sc?.apparmor, '');
+  const resources = linux?.resources ? resourcesOf(linux.resources) : undefined;
+  const overhead = linux?.overhead ? resourcesOf(linux.overhead) : undefined;
   return {
     name: config.metadata.name,
     uid: config.metadata.uid,
@@ -38,13 +49,17 @@ export function podConfigOf(config: PodSandboxConfig | undefined, runtimeHandler
     annotations: { ...config.annotations },
     cgroupParent: linux?.cgroupParent ?? '',
     namespaces: {
-      hostNetwork: nsOptions?.network === NamespaceMode.NODE,
-      hostIpc: nsOptions?.ipc === NamespaceMode.NODE,
+      hostNetwork,
+      hostIpc,
       pid: pidMode === NamespaceMode.NODE ? 'node' : pidMode === NamespaceMode.CONTAINER ? 'container' : 'pod',
     },
-    sysctls: { ...linux?.sysctls },
-    privileged: linux?.securityContext?.privileged ?? false,
+    sysctls: podSysctls({ ...linux?.sysctls }, hostNetwork, hostIpc),
+    privileged: sc?.privileged ?? false,
     runtimeHandler,
+    ...(seccompProfile !== undefined ? { seccompProfile } : {}),
+    ...(apparmorProfile !== undefined ? { apparmorProfile } : {}),
+    ...(resources && Object.keys(resources).length > 0 ? { resources } : {}),
+    ...(overhead && Object.keys(overhead).length > 0 ? { overhead } : {}),
   };
 }
 
@@ -59,7 +74,8 @@ function metadataOf(pod: PodRecord) {
   return { name: pod.config.name, uid: pod.config.uid, namespace: pod.config.namespace, attempt: pod.config.attempt };
 }
 
-function statusOf(pc: PodContext, pod: PodRecord): Omit<PodSandboxStatus, '$typeName' | 'metadata' | 'network' | 'linux'> & Record<string, unknown> {
+/** PodSandboxStatus of a pod (also attached to GetContainerEvents' events). */
+export function podStatusOf(pc: PodContext, pod: PodRecord): Omit<PodSandboxStatus, '$typeName' | 'metadata' | 'network' | 'linux'> & Record<string, unknown> {
   const [ip = '', ...more] = pod.ips.map((cidr) => cidr.split('/')[0]!);
   return {
     id: pod.id,
@@ -116,11 +132,13 @@ export function criPodService(pc: PodContext): CriHandler[] {
               netnsPath: pod.netnsPath ?? '',
               runtime: pause?.record.host.Runtime ?? '',
               containers: podContainers(pc, pod.id).map((c) => c.id),
+              // The pod cgroup's limits (resources + overhead), written to its cgroup parent.
+              podCgroupLimits: podLimits(pod.config) ?? null,
               config: pod.config,
             }),
           }
         : {};
-      return { status: statusOf(pc, pod), info, timestamp: BigInt(Date.now()) * 1_000_000n };
+      return { status: podStatusOf(pc, pod), info, timestamp: BigInt(Date.now()) * 1_000_000n };
     }),
     criUnary(method.listPodSandbox, async (request) => {
       const f = request.filter;
@@ -130,7 +148,7 @@ export function criPodService(pc: PodContext): CriHandler[] {
         .filter((pod) => !f?.state || (podReady(pc, pod) ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY) === f.state.state)
         .filter((pod) => !f || matchesLabels(pod.config.labels, f.labelSelector))
         .map((pod) => {
-          const s = statusOf(pc, pod);
+          const s = podStatusOf(pc, pod);
           return {
             id: s.id,
             metadata: metadataOf(pod),

@@ -1,0 +1,454 @@
+/**
+ * Kubernetes 1.25's CRI fields against the real daemon on LXC (issue 17, cri-fields): pid
+ * namespace modes seen from inside, seccomp and AppArmor profiles, no_new_privs, devices,
+ * sysctls, the pod cgroup's limits from resources and overhead, resources in create, update
+ * and status, and what the LXC runtime cannot do refused by the field's name.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  ContainerEventType,
+  ContainerState,
+  type ContainerEventResponse,
+  ImageService,
+  NamespaceMode,
+  PodSandboxState,
+  RuntimeService,
+} from '../../src/api/cri/gen/api_pb.js';
+import { criPath } from '../../src/api/cri/services.js';
+import { show } from '../helpers/cli.js';
+import { criCall, criClient, criFailure } from '../helpers/cri.js';
+import type { RunResult } from '../helpers/engine.js';
+import { TestEngine } from '../helpers/engine.js';
+import { busyboxImage, pushImage } from '../helpers/oci-images.js';
+import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const rt = RuntimeService.method;
+const PAUSE = 'localhost/pause:3.9';
+const Profile = { RuntimeDefault: 0, Unconfined: 1, Localhost: 2 } as const;
+
+const ok = (r: RunResult, what: string): string => {
+  assert.equal(r.code, 0, `${what}: ${show(r)}`);
+  return r.stdout;
+};
+
+describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
+  let reg: TestRegistry;
+  let engine: TestEngine;
+  let client: grpc.Client;
+  let work: string;
+  let bb: string;
+  const cgroupParent = `isulad-test-pod-${crypto.randomBytes(4).toString('hex')}`;
+
+  const podConfig = (name: string, linux: Record<string, unknown> = {}) => ({
+    metadata: { name, uid: `uid-${name}`, namespace: 'default', attempt: 1 },
+    logDirectory: path.join(work, 'logs', name),
+    linux,
+  });
+  const ctrConfig = (name: string, script: string, extra: Record<string, unknown> = {}) => ({
+    metadata: { name, attempt: 0 },
+    image: { image: bb },
+    command: ['/bin/sh', '-c'],
+    args: [script],
+    ...extra,
+  });
+
+  async function runPod(name: string, linux: Record<string, unknown> = {}): Promise<string> {
+    return (await criCall(client, rt.runPodSandbox, { config: podConfig(name, linux) })).podSandboxId;
+  }
+  async function runContainer(podId: string, name: string, script: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const { containerId } = await criCall(client, rt.createContainer, { podSandboxId: podId, config: ctrConfig(name, script, extra) });
+    await criCall(client, rt.startContainer, { containerId });
+    return containerId;
+  }
+  async function exec(containerId: string, script: string): Promise<{ code: number; out: string; err: string }> {
+    const r = await criCall(client, rt.execSync, { containerId, cmd: ['/bin/sh', '-c', script], timeout: 20n });
+    return { code: r.exitCode, out: Buffer.from(r.stdout).toString(), err: Buffer.from(r.stderr).toString() };
+  }
+  /** A pod's LinuxPodSandboxConfig with this security context. */
+  const linuxSc = (securityContext: Record<string, unknown>, more: Record<string, unknown> = {}) => ({ securityContext, ...more });
+  const invalid = async (p: Promise<unknown>, re: RegExp): Promise<void> => {
+    const e = await criFailure(p);
+    assert.equal(e.code, grpc.status.INVALID_ARGUMENT, e.details);
+    assert.match(e.details, re);
+  };
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-fields-'));
+    reg = await startRegistry();
+    pushImage(busyboxImage(), reg, 'busybox:latest');
+    bb = `${reg.host}/busybox:latest`;
+    const archive = path.join(work, 'pause.tar');
+    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+    engine = await TestEngine.start(['--log-driver', 'stdout'], {
+      'enable-cri-v1': true,
+      'pod-sandbox-image': PAUSE,
+      'insecure-registries': [reg.host],
+      'websocket-server-listening-port': await freePort(),
+    });
+    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
+    client = criClient(engine.sock);
+    await criCall(client, ImageService.method.pullImage, { image: { image: bb } });
+  });
+
+  after(async () => {
+    if (client) {
+      for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
+        await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
+      }
+    }
+    client?.close();
+    await engine?.cleanup();
+    await reg?.stop();
+    for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
+      const dir = path.join('/sys/fs/cgroup', hierarchy, cgroupParent);
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // not there, or already gone
+      }
+    }
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('pid namespaces: POD shares the pause one, TARGET another container’s, CONTAINER its own, NODE the host’s', async () => {
+    const shared = await runPod('pidpod', linuxSc({ namespaceOptions: { pid: NamespaceMode.POD } }));
+    await runContainer(shared, 'a', 'exec sleep 1001');
+    const b = await runContainer(shared, 'b', 'exec sleep 1002', { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD } } } });
+    const seen = await exec(b, 'cat /proc/[0-9]*/cmdline | tr "\\0" " "');
+    assert.match(seen.out, /sleep 1001/, 'b sees a’s process');
+    assert.match(seen.out, /\/pause/, 'and the pause, pid 1 of the pod');
+    assert.equal((await exec(b, 'cat /proc/1/comm')).out.trim(), 'pause');
+    // The engine finds the init of a container that joined a pid namespace (stats, stop and joins use it).
+    const bPid = (JSON.parse((await criCall(client, rt.containerStatus, { containerId: b, verbose: true })).info.info!) as { pid: number }).pid;
+    assert.equal(fs.readFileSync(`/proc/${bPid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(), 'sleep 1002');
+
+    const own = await runPod('pidown', linuxSc({ namespaceOptions: { pid: NamespaceMode.CONTAINER } }));
+    const target = await runContainer(own, 'target', 'exec sleep 1003', { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } } } });
+    const joiner = await runContainer(own, 'joiner', 'exec sleep 1004', {
+      linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.TARGET, targetId: target } } },
+    });
+    const loner = await runContainer(own, 'loner', 'exec sleep 1005', { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } } } });
+    assert.match((await exec(joiner, 'cat /proc/[0-9]*/cmdline | tr "\\0" " "')).out, /sleep 1003/, 'TARGET sees the target’s process');
+    const alone = (await exec(loner, 'cat /proc/[0-9]*/cmdline | tr "\\0" " "')).out;
+    assert.doesNotMatch(alone, /sleep 1003|sleep 1004|pause/, 'CONTAINER sees only its own');
+    assert.equal((await exec(loner, 'cat /proc/1/comm')).out.trim(), 'sleep');
+    // A target outside the pod is refused.
+    await invalid(
+      criCall(client, rt.createContainer, {
+        podSandboxId: own,
+        config: ctrConfig('stray', 'true', { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.TARGET, targetId: b } } } }),
+      }),
+      /not in pod/,
+    );
+
+    const host = await runPod('pidhost', linuxSc({ namespaceOptions: { pid: NamespaceMode.NODE } }));
+    const h = await runContainer(host, 'h', 'exec sleep 1006', { linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.NODE } } } });
+    assert.match((await exec(h, 'cat /proc/[0-9]*/cmdline | tr "\\0" " "')).out, /sleep 1001/, 'NODE sees the host’s processes');
+    for (const pod of [shared, own, host]) await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('seccomp: RuntimeDefault and Localhost profiles filter, Unconfined does not; AppArmor degrades or is refused; no_new_privs', async () => {
+    const profile = path.join(work, 'no-mkdir.json');
+    fs.writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [
+          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+          // Docker's per-capability rules: CAP_SYS_ADMIN is not the container's, so this rule is left out.
+          { names: ['chdir'], action: 'SCMP_ACT_ERRNO', includes: { caps: ['CAP_SYS_ADMIN'] } },
+        ],
+      }),
+    );
+    const pod = await runPod('sec', linuxSc({ seccomp: { profileType: Profile.RuntimeDefault } }));
+    const local = await runContainer(pod, 'local', 'exec sleep 1000', {
+      linux: { securityContext: { seccomp: { profileType: Profile.Localhost, localhostRef: profile }, noNewPrivs: true } },
+    });
+    const r = await exec(local, 'mkdir /tmp/x; cd /tmp && echo chdir ok; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status');
+    assert.match(r.err, /Permission denied/, 'mkdir gets the profile’s errno (EACCES)');
+    assert.match(r.out, /chdir ok/);
+    assert.match(r.out, /Seccomp:\s+2/);
+    assert.match(r.out, /NoNewPrivs:\s+1/);
+
+    const unconfined = await runContainer(pod, 'free', 'exec sleep 1000', { linux: { securityContext: { seccomp: { profileType: Profile.Unconfined } } } });
+    const u = await exec(unconfined, 'mkdir /tmp/x && echo made; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status');
+    assert.match(u.out, /made/);
+    assert.match(u.out, /Seccomp:\s+0/, 'no filter at all');
+    assert.match(u.out, /NoNewPrivs:\s+0/);
+    // The deprecated string, and RuntimeDefault: the engine's default profile.
+    const deflt = await runContainer(pod, 'deflt', 'exec sleep 1000', { linux: { securityContext: { seccompProfilePath: 'runtime/default' } } });
+    assert.match((await exec(deflt, 'grep Seccomp: /proc/self/status')).out, /Seccomp:\s+2/);
+    const depLocal = await runContainer(pod, 'deplocal', 'exec sleep 1000', { linux: { securityContext: { seccompProfilePath: `localhost/${profile}` } } });
+    assert.match((await exec(depLocal, 'mkdir /tmp/y')).err, /Permission denied/);
+
+    await invalid(
+      criCall(client, rt.createContainer, {
+        podSandboxId: pod,
+        config: ctrConfig('missing', 'true', {
+          linux: { securityContext: { seccomp: { profileType: Profile.Localhost, localhostRef: path.join(work, 'nope.json') } } },
+        }),
+      }),
+      /container seccomp: localhost profile .*nope\.json: no such file/,
+    );
+    fs.writeFileSync(path.join(work, 'notify.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_NOTIFY' }));
+    await invalid(
+      criCall(client, rt.createContainer, {
+        podSandboxId: pod,
+        config: ctrConfig('notify', 'true', {
+          linux: { securityContext: { seccomp: { profileType: Profile.Localhost, localhostRef: path.join(work, 'notify.json') } } },
+        }),
+      }),
+      /SCMP_ACT_NOTIFY is not supported/,
+    );
+    const apparmorOn =
+      fs.existsSync('/sys/module/apparmor/parameters/enabled') && fs.readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+    if (!apparmorOn) {
+      // RuntimeDefault degrades to none on a host without AppArmor (as containerd); Localhost cannot be honoured.
+      await runContainer(pod, 'aa', 'exec sleep 1000', { linux: { securityContext: { apparmor: { profileType: Profile.RuntimeDefault } } } });
+      await invalid(
+        criCall(client, rt.createContainer, {
+          podSandboxId: pod,
+          config: ctrConfig('aalocal', 'true', { linux: { securityContext: { apparmor: { profileType: Profile.Localhost, localhostRef: 'k8s-custom' } } } }),
+        }),
+        /container apparmor: AppArmor is not enabled on this host; localhost profile "k8s-custom"/,
+      );
+    }
+    await invalid(runPod('secbad', linuxSc({ seccomp: { profileType: Profile.Localhost, localhostRef: 'relative.json' } })), /pod sandbox seccomp: .*absolute/);
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('refuses what the LXC runtime cannot do by the field’s name: userns POD, ambient capabilities of a non-root user, hugepages and unified on this host', async () => {
+    await invalid(
+      runPod(
+        'userns',
+        linuxSc({ namespaceOptions: { usernsOptions: { mode: NamespaceMode.POD, uids: [{ hostId: 100000, containerId: 0, length: 65536 }] } } }),
+      ),
+      /userns_options: mode POD/,
+    );
+    assert.deepEqual(
+      (await criCall(client, rt.listPodSandbox, {})).items.filter((p) => p.metadata?.name === 'userns'),
+      [],
+      'nothing left of the refused pod',
+    );
+    const pod = await runPod('refusals');
+    const create = (config: Record<string, unknown>) => criCall(client, rt.createContainer, { podSandboxId: pod, config });
+    await invalid(
+      create(
+        ctrConfig('amb', 'true', {
+          linux: { securityContext: { runAsUser: { value: 1000n }, capabilities: { addAmbientCapabilities: ['NET_BIND_SERVICE'] } } },
+        }),
+      ),
+      /add_ambient_capabilities \(NET_BIND_SERVICE\) for the non-root user 1000/,
+    );
+    await invalid(
+      create(ctrConfig('amb2', 'true', { linux: { securityContext: { capabilities: { addAmbientCapabilities: ['SYS_ADMIN'] } } } })),
+      /SYS_ADMIN must also be in add_capabilities/,
+    );
+    // Root with an ambient capability it holds: accepted, and held.
+    const amb = await runContainer(pod, 'ambroot', 'exec sleep 1000', {
+      linux: { securityContext: { capabilities: { addCapabilities: ['NET_ADMIN'], addAmbientCapabilities: ['NET_ADMIN'] } } },
+    });
+    const capEff = BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec((await exec(amb, 'cat /proc/self/status')).out)![1]}`);
+    assert.ok(capEff & (1n << 12n), 'CAP_NET_ADMIN is effective');
+    const hasHugetlb = fs.existsSync('/sys/fs/cgroup/hugetlb');
+    if (!hasHugetlb) {
+      await invalid(
+        create(ctrConfig('huge', 'true', { linux: { resources: { hugepageLimits: [{ pageSize: '2MB', limit: 2097152n }] } } })),
+        /hugepage limits are refused/,
+      );
+    }
+    if (!fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      await invalid(
+        create(ctrConfig('uni', 'true', { linux: { resources: { unified: { 'memory.high': '100000000' } } } })),
+        /unified \(cgroup v2\) resources are refused/,
+      );
+    }
+    assert.deepEqual(
+      (await criCall(client, rt.listContainers, { filter: { podSandboxId: pod } })).containers.length,
+      1,
+      'only the accepted container was made',
+    );
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('sysctls: namespaced ones act, others and the host’s namespaces’ are refused', async () => {
+    const pod = await runPod('sysctl', { sysctls: { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel/shmmni': '2048' } });
+    const c = await runContainer(pod, 's', 'exec sleep 1000');
+    assert.equal((await exec(c, 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni')).out, '80\n2048\n');
+    await invalid(runPod('sysbad', { sysctls: { 'kernel.panic': '1' } }), /sysctl "kernel.panic" is not namespaced/);
+    await invalid(
+      runPod('syshost', { sysctls: { 'net.ipv4.ip_forward': '1' }, securityContext: { namespaceOptions: { network: NamespaceMode.NODE } } }),
+      /uses the host's network namespace/,
+    );
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('devices: a host device is mapped with its cgroup permission', async () => {
+    const pod = await runPod('dev');
+    const withDev = await runContainer(pod, 'withdev', 'exec sleep 1000', {
+      devices: [{ hostPath: '/dev/loop-control', containerPath: '/dev/lc', permissions: 'rw' }],
+    });
+    const withoutDev = await runContainer(pod, 'without', 'mknod /dev/lc c 10 237; exec sleep 1000');
+    assert.equal((await exec(withDev, 'exec 3<>/dev/lc && echo opened')).out, 'opened\n');
+    const denied = await exec(withoutDev, 'exec 3<>/dev/lc && echo opened');
+    assert.notEqual(denied.code, 0, 'without the mapping the device cgroup denies it');
+    assert.match(denied.err, /Operation not permitted/);
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('resources: the pod cgroup gets resources + overhead; a container’s limits in create, update and status', async () => {
+    const MiB = 1024n * 1024n;
+    await invalid(runPod('nocg', { resources: { memoryLimitInBytes: 64n * MiB } }), /need linux.cgroup_parent/);
+    const pod = await runPod('res', {
+      cgroupParent,
+      resources: { memoryLimitInBytes: 64n * MiB, cpuQuota: 50_000n, cpuPeriod: 100_000n },
+      overhead: { memoryLimitInBytes: 16n * MiB, cpuQuota: 10_000n, cpuPeriod: 100_000n },
+    });
+    assert.equal(fs.readFileSync(`/sys/fs/cgroup/memory/${cgroupParent}/memory.limit_in_bytes`, 'utf8').trim(), String(80n * MiB));
+    assert.equal(fs.readFileSync(`/sys/fs/cgroup/cpu/${cgroupParent}/cpu.cfs_quota_us`, 'utf8').trim(), '60000');
+    const info = JSON.parse((await criCall(client, rt.podSandboxStatus, { podSandboxId: pod, verbose: true })).info.info!) as {
+      podCgroupLimits: Record<string, number>;
+    };
+    assert.deepEqual(info.podCgroupLimits, { memory: Number(80n * MiB), cpuQuota: 60000, cpuPeriod: 100000 });
+
+    const c = await runContainer(pod, 'limited', 'exec sleep 1000', {
+      linux: { resources: { memoryLimitInBytes: 32n * MiB, memorySwapLimitInBytes: 48n * MiB, cpuShares: 512n } },
+    });
+    const cg = `/sys/fs/cgroup/memory/${cgroupParent}/${c}`;
+    assert.equal(fs.readFileSync(`${cg}/memory.limit_in_bytes`, 'utf8').trim(), String(32n * MiB), 'the container is inside the pod cgroup');
+    assert.equal(fs.readFileSync(`${cg}/memory.memsw.limit_in_bytes`, 'utf8').trim(), String(48n * MiB));
+    await criCall(client, rt.updateContainerResources, { containerId: c, linux: { memoryLimitInBytes: 40n * MiB, memorySwapLimitInBytes: 56n * MiB } });
+    assert.equal(fs.readFileSync(`${cg}/memory.limit_in_bytes`, 'utf8').trim(), String(40n * MiB));
+    const st = (await criCall(client, rt.containerStatus, { containerId: c })).status!;
+    assert.equal(st.resources?.linux?.memoryLimitInBytes, 40n * MiB);
+    assert.equal(st.resources?.linux?.memorySwapLimitInBytes, 56n * MiB);
+    assert.equal(st.resources?.linux?.cpuShares, 512n);
+    const stats = (await criCall(client, rt.containerStats, { containerId: c })).stats!;
+    assert.ok((stats.memory?.workingSetBytes?.value ?? 0n) > 0n);
+    assert.ok(stats.memory?.rssBytes !== undefined && stats.memory?.pageFaults !== undefined);
+    assert.ok((stats.cpu?.usageCoreNanoSeconds?.value ?? 0n) > 0n);
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('a daemon SIGKILLed between the pod’s netns and its record leaves nothing after the restart; an unreadable record neither', async () => {
+    const netnsDir = path.join(engine.state, 'netns');
+    const podsDir = path.join(engine.root, 'pods');
+    fs.mkdirSync(netnsDir, { recursive: true, mode: 0o711 });
+    const mounted = (): string[] =>
+      fs
+        .readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(netnsDir));
+    let caught = false;
+    for (let attempt = 0; attempt < 6 && !caught; attempt++) {
+      const before = new Set(fs.readdirSync(netnsDir));
+      const pid = engine.pid;
+      // Killed the moment the namespace's file appears: the pause is being created, no record yet.
+      let fired: () => void = () => undefined;
+      const killed = new Promise<void>((resolve) => (fired = resolve));
+      const watcher = fs.watch(netnsDir, (_event, name) => {
+        if (name && !before.has(name)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          fired();
+        }
+      });
+      const run = criCall(client, rt.runPodSandbox, { config: podConfig(`leak${attempt}`) }).catch(() => undefined);
+      await Promise.race([killed, run]);
+      await engine.kill9();
+      watcher.close();
+      await run;
+      caught = fs.readdirSync(podsDir).length === 0 && fs.readdirSync(netnsDir).length > 0;
+      await engine.startDaemon();
+      if (!caught) {
+        // Too late (the record was written): the pod is a normal one; removed, and another try.
+        for (const pod of (await criCall(client, rt.listPodSandbox, {})).items) await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id });
+      }
+    }
+    assert.ok(caught, 'the kill landed between the namespace and the record');
+    assert.deepEqual(fs.readdirSync(netnsDir), [], 'the namespace file is gone');
+    assert.deepEqual(mounted(), [], 'and unpinned');
+    assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
+    assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_leak/, 'no pause left');
+
+    // A record the restarted daemon cannot read: the pod's pause and its namespace go too.
+    const pod = await runPod('broken');
+    await engine.kill9();
+    fs.writeFileSync(path.join(podsDir, pod, 'pod.json'), '{"id": tru');
+    await engine.startDaemon();
+    assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
+    assert.deepEqual(fs.readdirSync(netnsDir), []);
+    assert.deepEqual(mounted(), []);
+    assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_broken/);
+  });
+
+  it('GetContainerEvents: every event type, with the pod’s status and its containers’ statuses attached', async () => {
+    const events: ContainerEventResponse[] = [];
+    const stream = client.makeServerStreamRequest(
+      criPath(rt.getContainerEvents),
+      (r: object) => Buffer.from(toBinary(rt.getContainerEvents.input, create(rt.getContainerEvents.input, r))),
+      (b: Buffer) => fromBinary(rt.getContainerEvents.output, b),
+      {},
+    );
+    stream.on('data', (e: ContainerEventResponse) => events.push(e));
+    stream.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const pod = await runPod('events');
+    const c = await runContainer(pod, 'ev', 'exec sleep 1000');
+    await criCall(client, rt.stopContainer, { containerId: c, timeout: 1n });
+    await criCall(client, rt.removeContainer, { containerId: c });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stream.cancel();
+    const mine = events.filter((e) => e.containerId === c);
+    assert.deepEqual(
+      mine.map((e) => e.containerEventType),
+      [
+        ContainerEventType.CONTAINER_CREATED_EVENT,
+        ContainerEventType.CONTAINER_STARTED_EVENT,
+        ContainerEventType.CONTAINER_STOPPED_EVENT,
+        ContainerEventType.CONTAINER_DELETED_EVENT,
+      ],
+    );
+    for (const e of mine) {
+      assert.equal(e.podSandboxStatus?.id, pod, 'the pod’s status is attached');
+      assert.equal(e.podSandboxStatus?.state, PodSandboxState.SANDBOX_READY);
+      assert.equal(e.podSandboxStatus?.metadata?.name, 'events');
+    }
+    const statusIn = (e: ContainerEventResponse) => e.containersStatuses.find((x) => x.id === c);
+    assert.equal(statusIn(mine[0]!)?.state, ContainerState.CONTAINER_CREATED);
+    assert.equal(statusIn(mine[1]!)?.state, ContainerState.CONTAINER_RUNNING);
+    assert.equal(statusIn(mine[2]!)?.state, ContainerState.CONTAINER_EXITED);
+    assert.equal(statusIn(mine[3]!), undefined, 'a deleted container is in no status list');
+    // The pause's events name the pod itself.
+    assert.ok(events.some((e) => e.containerId === pod && e.containerEventType === ContainerEventType.CONTAINER_STARTED_EVENT));
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('isula sees CRI containers: ps with Kubernetes’ names, logs from the CRI log at log_path', async () => {
+    const pod = await runPod('seen');
+    fs.mkdirSync(path.join(work, 'logs', 'seen'), { recursive: true });
+    const c = await runContainer(pod, 'web', 'echo hello out; echo hello err >&2; exec sleep 1000', { logPath: 'web/0.log' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const logFile = path.join(work, 'logs', 'seen', 'web', '0.log');
+    assert.match(fs.readFileSync(logFile, 'utf8'), /^\S+ stdout F hello out$/m, 'the CRI format on disk');
+    const logs = await engine.isula(['logs', c]);
+    assert.equal(logs.code, 0, show(logs));
+    assert.equal(logs.stdout, 'hello out\n');
+    assert.equal(logs.stderr, 'hello err\n');
+    const ps = ok(await engine.isula(['ps', '--no-trunc']), 'isula ps');
+    assert.match(ps, new RegExp(`${c}.*k8s_web_seen_default_uid-seen_\\d+`));
+    assert.match(ps, new RegExp(`${pod}.*k8s_POD_seen_default_uid-seen_\\d+`));
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+});
