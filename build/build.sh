@@ -50,28 +50,13 @@ commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mkdir -p dist .cache
 
-# The programs are wrapped as CommonJS modules are, for src/main.ts to compile with vm.Script
-# (and build/code-cache.mjs to cache): one function of (exports, require, module, ...).
-wrapper='(function (exports, require, module, __filename, __dirname) {'
-bundle() {
-  local entry=$1 out=$2
-  shift 2
-  npx esbuild "$entry" --bundle --platform=node --target=node20 --format=cjs \
-    --outfile="$out" --minify --legal-comments=none --log-level=warning \
-    --define:__ISULAD_VERSION__="\"$version\"" \
-    --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
-    --define:__ISULAD_BUILD_TIME__="\"$built\"" "$@"
-}
-# import.meta.url (used by a dependency of the daemon) is computed on first use: building a
-# file URL costs a client call 0.7 ms it never needs.
-program() {
-  bundle "$1" "$2" --footer:js='})' \
-    --define:import.meta.url=__import_meta.url \
-    --banner:js="${wrapper}const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
-}
+# build/bundle.mjs: esbuild with one plugin (build/node-builtins-once.mjs). The programs are
+# wrapped as CommonJS modules are, for src/main.ts to compile with vm.Script (and
+# build/code-cache.mjs to cache); import.meta.url is computed on first use.
+bundle() { node build/bundle.mjs "$1" "$2" "$version" "$commit" "$built" "${@:3}"; }
+program() { bundle "$1" "$2" --wrap --import-meta; }
 if [ "$runtime" = bun ]; then
-  bundle src/bun-main.ts dist/isulad-bun.cjs --define:import.meta.url=__import_meta.url \
-    --banner:js="const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
+  bundle src/bun-main.ts dist/isulad-bun.cjs --import-meta
   source build/bun.sh
   exit 0
 fi

@@ -1,0 +1,42 @@
+// One esbuild bundle of build/build.sh (the esbuild API: the CLI takes no plugins).
+//   node build/bundle.mjs ENTRY OUT VERSION COMMIT BUILT [--import-meta] [--wrap]
+// --import-meta: import.meta.url (used by a dependency of the daemon) is computed on first use:
+//   building a file URL costs a client call 0.7 ms it never needs.
+// --wrap: the bundle is one function of (exports, require, module, __filename, __dirname), as
+//   CommonJS modules are, for src/main.ts to compile with vm.Script (and build/code-cache.mjs to cache).
+import path from 'node:path';
+import { build } from 'esbuild';
+import { nodeBuiltinsOnce } from './node-builtins-once.mjs';
+
+const [entry, outfile, version, commit, built, ...flags] = process.argv.slice(2);
+if (!built || flags.some((f) => f !== '--import-meta' && f !== '--wrap')) {
+  console.error('usage: node build/bundle.mjs ENTRY OUT VERSION COMMIT BUILT [--import-meta] [--wrap]');
+  process.exit(2);
+}
+const importMeta = flags.includes('--import-meta');
+const wrap = flags.includes('--wrap');
+const banner = [
+  wrap ? '(function (exports, require, module, __filename, __dirname) {' : '',
+  importMeta ? "const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" : '',
+].join('');
+
+await build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: {
+    __ISULAD_VERSION__: JSON.stringify(version),
+    __ISULAD_GIT_COMMIT__: JSON.stringify(commit),
+    __ISULAD_BUILD_TIME__: JSON.stringify(built),
+    ...(importMeta ? { 'import.meta.url': '__import_meta.url' } : {}),
+  },
+  banner: banner ? { js: banner } : undefined,
+  footer: wrap ? { js: '})' } : undefined,
+  plugins: [nodeBuiltinsOnce(path.resolve('src'))],
+});
