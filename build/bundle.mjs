@@ -1,16 +1,18 @@
 // One esbuild bundle of build/build.sh (the esbuild API: the CLI takes no plugins).
-//   node build/bundle.mjs ENTRY OUT VERSION COMMIT BUILT [--import-meta] [--wrap]
+//   node build/bundle.mjs ENTRY OUT VERSION COMMIT BUILT [--import-meta] [--wrap] [--external=PKG]...
 // --import-meta: import.meta.url (used by a dependency of the daemon) is computed on first use:
 //   building a file URL costs a client call 0.7 ms it never needs.
 // --wrap: the bundle is one function of (exports, require, module, __filename, __dirname), as
 //   CommonJS modules are, for src/main.ts to compile with vm.Script (and build/code-cache.mjs to cache).
+// --external=PKG: PKG stays a require() (src/main.ts gives it from its own asset).
 import path from 'node:path';
 import { build } from 'esbuild';
 import { nodeBuiltinsOnce } from './node-builtins-once.mjs';
 
 const [entry, outfile, version, commit, built, ...flags] = process.argv.slice(2);
-if (!built || flags.some((f) => f !== '--import-meta' && f !== '--wrap')) {
-  console.error('usage: node build/bundle.mjs ENTRY OUT VERSION COMMIT BUILT [--import-meta] [--wrap]');
+const external = flags.filter((f) => f.startsWith('--external=')).map((f) => f.slice('--external='.length));
+if (!built || flags.some((f) => f !== '--import-meta' && f !== '--wrap' && !f.startsWith('--external='))) {
+  console.error('usage: node build/bundle.mjs ENTRY OUT VERSION COMMIT BUILT [--import-meta] [--wrap] [--external=PKG]...');
   process.exit(2);
 }
 const importMeta = flags.includes('--import-meta');
@@ -38,5 +40,8 @@ await build({
   },
   banner: banner ? { js: banner } : undefined,
   footer: wrap ? { js: '})' } : undefined,
+  external,
+  // A bundle runs in vm.Script, which has no import(): an external's import() becomes a require.
+  supported: { 'dynamic-import': false },
   plugins: [nodeBuiltinsOnce(path.resolve('src'))],
 });
