@@ -64,7 +64,11 @@ bundle src/main.ts dist/isulad.cjs
 program src/cli/main.ts dist/isula-client.cjs
 # systeminformation (a third of the daemon's bundle) is its own asset, compiled on the first
 # `isula info`: the daemon otherwise holds its source in memory for nothing (0.7 MB resident).
-program src/daemon/main.ts dist/isulad-daemon.cjs --external=systeminformation
+# The layer-unpacking worker thread's code (src/image/oci/storage/unpack-thread.ts), a string
+# of the daemon's bundle: `new Worker(code, { eval: true })` needs no file beside the executable.
+bundle src/image/oci/storage/unpack-worker.ts dist/unpack-worker.cjs
+program src/daemon/main.ts dist/isulad-daemon.cjs --external=systeminformation \
+  --define-file=__ISULAD_UNPACK_WORKER__=dist/unpack-worker.cjs
 program node_modules/systeminformation/lib/index.js dist/isulad-systeminformation.cjs
 
 # The official arm64 Node binary, fetched once from the npm registry into .cache (npm pack:

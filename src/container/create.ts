@@ -271,7 +271,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
 
   const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
   if (!backend) throw imageNotFound(`No such image: ${req.image}`);
-  const image = await backend.resolve(req.image, req.externalRootfs);
+  const image = await backend.resolve(req.image, req.externalRootfs, req.platform);
   requireSquashfsSupport(ctx, [...image.mounts, ...mounts]);
 
   const merged = mergeImageConfig(req, image.config, healthcheck);
@@ -373,7 +373,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
     throw e;
   }
   ctx.events.emit('container', 'create', id, { name, image: image.name });
-  return { id, warnings: [] };
+  return { id, warnings: image.warnings ?? [] };
 }
 
 /**

@@ -38,8 +38,9 @@ import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mou
 import { SharedSyncfs } from '../../../sys/shared-syncfs.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
-import { assembleTar, SkeletonWriter } from './skeleton.js';
-import { DEFAULT_MAX_ENTRIES, type UnpackResult, unpackLayer } from './unpack.js';
+import { assembleTar } from './skeleton.js';
+import { DEFAULT_MAX_ENTRIES, type UnpackResult } from './unpack.js';
+import { unpackLayerOffThread } from './unpack-thread.js';
 import { buildVfsRoot } from './vfs.js';
 
 export interface OciStoreOptions {
@@ -329,7 +330,7 @@ export class OciStore {
   private async unpackInto(
     knownId: string | undefined,
     parent: string | undefined,
-    src: { descriptor?: Descriptor; diffId?: string; what: string; open(): Promise<Readable> },
+    src: { descriptor?: Descriptor; diffId?: string; what: string; open(): Promise<Readable>; openUnverified?: LayerSource['openUnverified'] },
     onProgress?: (p: LayerProgress) => void,
     onceKnown?: (id: string, commit: () => Promise<LayerRecord>) => Promise<LayerRecord>,
   ): Promise<LayerRecord> {
@@ -338,17 +339,19 @@ export class OciStore {
     try {
       const diff = path.join(work, 'diff');
       fs.mkdirSync(diff, { mode: 0o755 });
-      const stream: Readable = await src.open();
-      const skeleton = new SkeletonWriter(path.join(work, 'skeleton'));
+      // The blob checked where it is unpacked (off the main thread), when its source allows.
+      const raw = src.descriptor && src.openUnverified ? await src.openUnverified() : undefined;
+      const stream: Readable = raw ? raw.body : await src.open();
       const total = src.descriptor?.size;
       let current = 0;
       let lastReport = 0;
-      const result = await unpackLayer({
+      const result = await unpackLayerOffThread({
         src: stream,
         what,
-        diffId: src.diffId,
+        ...(src.diffId !== undefined ? { diffId: src.diffId } : {}),
         dir: diff,
-        skeleton,
+        skeletonPath: path.join(work, 'skeleton'),
+        ...(raw ? { blob: { descriptor: src.descriptor!, what: raw.what }, ownChunks: true } : {}),
         limits: { maxBytes: this.options.layerMaxSize, maxEntries: this.maxEntries, minFreeSpace: this.options.minFreeSpace },
         onBytes: (n) => {
           current += n;
