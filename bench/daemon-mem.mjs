@@ -2,7 +2,7 @@
 // run: a daemon from DIST (evicted from the page cache first, bench/daemon.mjs) with
 // enable-cri-v1, read 1 s after its start (idle), then the pause image loaded
 // (rootfs-samples/pause-image.sh, built once), one pod run with crictl, and the daemon read
-// again 3 s later (pod). A reading: VmRSS, RssAnon, RssFile, RssShmem, threads; with
+// again 3 s later (pod) and 32 s after the load (settled: the unpacking thread has ended). A reading: VmRSS, RssAnon, RssFile, RssShmem, threads; with
 // --detail also where the resident pages of the executable are (its ELF sections, from
 // /proc/PID/pagemap: node's text, read-only data with ICU's, the SEA blob) and the largest
 // anonymous mappings.
@@ -166,7 +166,7 @@ async function printDetail(pid, exe) {
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-mem-'));
 const archive = path.join(work, 'pause.tar');
-const results = { idle: [], loaded: [], pod: [] };
+const results = { idle: [], loaded: [], pod: [], settled: [] };
 try {
   if (!opts['no-cri'] && !opts.floor) {
     if (!fs.existsSync(CRICTL)) throw new Error(`crictl not found at ${CRICTL} (set CRICTL)`);
@@ -205,6 +205,7 @@ try {
       if (opts['no-cri']) continue;
       const load = await run(d.isula, ['-H', d.host, 'load', '-i', archive]);
       if (!load.ok) throw load.err;
+      const loadedAt = Date.now();
       await sleep(1000);
       const loaded = reading(d.pid);
       results.loaded.push(loaded);
@@ -224,13 +225,19 @@ try {
       results.pod.push(pod);
       console.log(`run ${i + 1} pod:  ${show(pod)}`);
       if (opts.detail) await printDetail(d.pid, path.join(opts.dist, 'isulad'));
+      // The pull's unpacking thread (src/image/oci/storage/unpack-thread.ts) ends 30 s after its last layer.
+      await sleep(Math.max(0, loadedAt + 32_000 - Date.now()));
+      const settled = reading(d.pid);
+      results.settled.push(settled);
+      console.log(`run ${i + 1} pod, 32 s after the load: ${show(settled)}`);
+      if (opts.detail) await printDetail(d.pid, path.join(opts.dist, 'isulad'));
       await run(CRICTL, ['-r', `unix://${sock}`, '-i', `unix://${sock}`, 'stopp', runp.out]);
       await run(CRICTL, ['-r', `unix://${sock}`, '-i', `unix://${sock}`, 'rmp', runp.out]);
     } finally {
       await d.stop();
     }
   }
-  for (const k of ['idle', 'loaded', 'pod']) {
+  for (const k of ['idle', 'loaded', 'pod', 'settled']) {
     const rs = results[k];
     if (!rs.length) continue;
     const m = (f) => mb(median(rs.map((r) => r[f])));
