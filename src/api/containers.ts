@@ -79,6 +79,8 @@ export interface HealthcheckSpec {
 export interface CreateRequest {
   name?: string;
   image: string;
+  /** `os/arch[/variant]` (`--platform`): the image must be of it (else not found, and the client pulls it). */
+  platform?: string;
   externalRootfs?: string;
   cmd: string[];
   entrypoint?: string[];

@@ -18,14 +18,19 @@ export async function createWithPull(ctx: CliContext, args: Args, request: Creat
   if (!POLICIES.has(policy)) throw invalidArgs(`invalid --pull "${policy}": want missing, always or never`);
   const client = ctx.client();
   const canPull = request.externalRootfs === undefined && request.image !== 'none' && request.image !== 'none:latest';
-  const pull = (): Promise<unknown> => pullWithProgress(client, request.image, undefined, writeErr, tty.isatty(2));
+  const pull = (): Promise<unknown> => pullWithProgress(client, request.image, request.platform, writeErr, tty.isatty(2));
+  const create = async (): Promise<string> => {
+    const r = await client.unary('ContainerService/Create', request);
+    for (const w of r.warnings ?? []) ctx.err(`WARNING: ${w}`);
+    return r.id;
+  };
   if (policy === 'always' && canPull) await pull();
   try {
-    return (await client.unary('ContainerService/Create', request)).id;
+    return await create();
   } catch (e) {
     if (policy !== 'missing' || !canPull || !(e instanceof DaemonError) || e.exitCode !== ExitCode.imageNotFound) throw e;
     ctx.err(`Unable to find image '${request.image}' locally`);
     await pull();
-    return (await client.unary('ContainerService/Create', request)).id;
+    return await create();
   }
 }

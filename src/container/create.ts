@@ -283,7 +283,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
 
   const backend = ctx.images.find((b) => b.detect(req.image, req.externalRootfs));
   if (!backend) throw imageNotFound(`No such image: ${req.image}`);
-  const image = await backend.resolve(req.image, req.externalRootfs);
+  const image = await backend.resolve(req.image, req.externalRootfs, req.platform);
   requireSquashfsSupport(ctx, [...image.mounts, ...mounts]);
 
   const merged = mergeImageConfig(req, image.config, healthcheck);
@@ -301,21 +301,6 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const name = req.name || id;
   ctx.store.assertNameFree(name);
 
-  // The container's own rootfs comes before its record: a record never names a rootfs that is
-  // not there, and a rootfs without a record is swept at the next start.
-  let rootfs = image.rootfs;
-  if (backend.createRootfs) {
-    rootfs = { kind: 'dir', path: await backend.createRootfs(id, image) };
-    try {
-      // Every verb resolves the user from the rootfs (spec.ts): one that names a user is
-      // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs.
-      if (merged.user) resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? rootfs.path);
-    } catch (e) {
-      await backend.removeRootfs?.(id).catch(() => undefined);
-      throw e;
-    }
-  }
-
   const dir = ctx.store.dirOf(id);
   const record: ContainerRecord = {
     config: {
@@ -327,7 +312,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       Image: image.name,
       ImageType: image.type,
       ...(image.id ? { ImageId: image.id } : {}),
-      BaseFs: rootfs.path,
+      // The container's own rootfs, once made (below).
+      BaseFs: image.rootfs.path,
       LogPath: req.criLogPath ?? `${dir}/console.log`,
       RestartCount: 0,
       Config: {
@@ -382,7 +368,23 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   const container = new Container(record, dir);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    await Promise.all([writeEtcFiles(container), container.saveHost(), container.save()]);
+    // The container's own rootfs is made while hostconfig.json and the etc files are written;
+    // config.v2.json, the record's commit point, only once the rootfs is there: a record never
+    // names a rootfs that is not there, a directory without config.v2.json is a create that
+    // never finished (deleted at the next start), and so is a rootfs without a record.
+    const [made, ...written] = await Promise.allSettled([
+      backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
+      writeEtcFiles(container),
+      container.saveHost(),
+    ]);
+    for (const r of [made, ...written]) if (r.status === 'rejected') throw r.reason;
+    if (backend.createRootfs) {
+      record.config.BaseFs = (made as PromiseFulfilledResult<string>).value;
+      // Every verb resolves the user from the rootfs (spec.ts): one that names a user is
+      // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs.
+      if (merged.user) resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? record.config.BaseFs);
+    }
+    await container.save();
     await runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
@@ -392,7 +394,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
     throw e;
   }
   ctx.events.emit('container', 'create', id, { name, image: image.name });
-  return { id, warnings: [] };
+  return { id, warnings: image.warnings ?? [] };
 }
 
 /**

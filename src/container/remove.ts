@@ -1,4 +1,5 @@
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { failedPrecondition } from '../api/errors.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
@@ -8,6 +9,8 @@ import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { awaitExit } from './wait-exit.js';
 import { startedOf } from './started.js';
 import { requireOperation } from './state.js';
+import { fsyncDirAsync } from '../sys/atomic-write.js';
+import type { Runtime, RuntimeSpec } from '../runtime/runtime.js';
 
 /** SIGKILL not obeyed within this long means stuck (D state, frozen by someone else). */
 const STUCK_AFTER_MS = 1000;
@@ -16,6 +19,11 @@ const STUCK_AFTER_MS = 1000;
 async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Promise<void> {
   await c.closeFiles();
   if (deleteDir) await fsp.rm(c.dir, { recursive: true, force: true });
+  untrack(ctx, c);
+}
+
+/** Gone from the engine: out of the store (its name free), destroy told, waiters released. */
+function untrack(ctx: EngineContext, c: Container): void {
   c.removed = true;
   ctx.store.delete(c);
   ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
@@ -23,8 +31,25 @@ async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Pro
   c.notifyFinished(c.state.ExitCode);
 }
 
-/** `isula rm [-f]`: a running container needs -f, and is killed first. */
-export function removeContainer(ctx: EngineContext, c: Container, force: boolean): Promise<void> {
+/** Removals whose host-side cleanup goes on after the call answered (CRI's `later`). */
+const finishing = new Set<Promise<void>>();
+
+/** Resolves once the cleanups of `later` removals have ended (daemon stop). */
+export async function removalsSettled(): Promise<void> {
+  await Promise.allSettled([...finishing]);
+}
+
+/**
+ * `isula rm [-f]`: a running container needs -f, and is killed first. With `later` (CRI, as
+ * containerd's RemoveContainer is a metadata delete and its collector removes snapshots) the
+ * call answers once the container's record is durably gone; the rest follows: the wait for the
+ * runtime's helper to finish its teardown, the runtime's files, the directory, the rootfs. A
+ * daemon started after a kill in between finds a directory without config.v2.json (a create
+ * that never finished: removed), the runtime's leftovers of a container without a record
+ * (swept) and a layer of no container (swept); an image removal and the daemon's stop wait for
+ * what is under way.
+ */
+export function removeContainer(ctx: EngineContext, c: Container, force: boolean, opts: { later?: boolean } = {}): Promise<void> {
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
@@ -46,6 +71,17 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
         return;
       }
     }
+    if (opts.later && !ctx.gc.has(c.id)) {
+      await c.closeFiles();
+      await fsp.rm(path.join(c.dir, 'config.v2.json'), { force: true });
+      await fsyncDirAsync(c.dir);
+      untrack(ctx, c);
+      const done = finish(ctx, c, runtime, spec)
+        .catch((e: Error) => ctx.log.warn(`cleaning up after removed container ${c.id}: ${e.message}`))
+        .finally(() => finishing.delete(done));
+      finishing.add(done);
+      return;
+    }
     await c.releasing;
     if (ctx.gc.has(c.id)) {
       ctx.gc.markRemoved(c.id, [...runtime.hostResources(spec).stateDirs, c.dir], c.record.config.ImageType);
@@ -56,4 +92,12 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     await forget(ctx, c, true);
     await removeRootfs(ctx, c);
   });
+}
+
+/** The host side of a `later` removal, once the runtime's helper is done. */
+async function finish(ctx: EngineContext, c: Container, runtime: Runtime, spec: RuntimeSpec): Promise<void> {
+  await c.releasing;
+  await runtime.cleanup(spec);
+  await fsp.rm(c.dir, { recursive: true, force: true });
+  await removeRootfs(ctx, c);
 }

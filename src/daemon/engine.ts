@@ -7,6 +7,7 @@ import { applyExitPolicy } from '../container/exit-policy.js';
 import { HealthChecks } from '../container/health.js';
 import { readHookSpec } from '../container/hooks.js';
 import { GarbageCollector } from '../gc/collector.js';
+import { removalsSettled } from '../container/remove.js';
 import { RestartManager } from '../container/restart-manager.js';
 import { stopContainer } from '../container/stop.js';
 import { restoreContainer } from '../container/restore.js';
@@ -184,6 +185,10 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
       ctx.restarts.close();
       ctx.health.close();
       ctx.gc.close();
+      // Removals CRI did not wait for: finished (with the runtimes still open) rather than left
+      // to the next start's sweeps.
+      await removalsSettled();
+      await ociParts?.store.removalsSettled();
       // Containers keep running; their output waits in the FIFOs for the next daemon.
       for (const c of store.all()) c.pump?.detach();
       for (const runtime of runtimes.all()) runtime.close();

@@ -103,7 +103,9 @@ async function run(config: DaemonConfig): Promise<void> {
   // now by 14 to 25 MB, for the same CPU per operation (docs/design.md, "Daemon memory over a soak").
   // --max-semi-space-size would say so directly, but V8 reads it only as it starts, before the
   // single executable runs any of ours; the growth factor is read each time the young
-  // generation would grow. Bun has no V8: a no-op there.
+  // generation would grow. Bun has no V8: a no-op there. The single executable's loader
+  // (src/main.ts) sets it already, before this bundle is compiled; here for the daemon run
+  // from out/ (bench profiles).
   v8.setFlagsFromString('--semi-space-growth-factor=1');
   makeDirs(config.graph, 0o700);
   makeDirs(config.state, 0o700);

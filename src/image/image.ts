@@ -44,6 +44,8 @@ export interface ResolvedImage {
   config: ImageConfig;
   /** Directory whose etc/passwd and etc/group name users for -u (after createRootfs for OCI). */
   userDbRoot: string;
+  /** Shown to the user by the client (`WARNING: ...`), as Docker's create warnings. */
+  warnings?: string[];
 }
 
 /**
@@ -54,7 +56,8 @@ export interface ResolvedImage {
 export interface ImageBackend {
   readonly kind: ImageKind;
   detect(image: string, externalRootfs: string | undefined): boolean;
-  resolve(image: string, externalRootfs: string | undefined): Promise<ResolvedImage>;
+  /** `platform` (`os/arch[/variant]`, `--platform`): an image of another platform is not found (the client then pulls that platform). */
+  resolve(image: string, externalRootfs: string | undefined, platform?: string): Promise<ResolvedImage>;
   /** At create, before the record is written: makes the container's rootfs (not mounted yet); returns its directory. */
   createRootfs?(containerId: string, image: ResolvedImage): Promise<string>;
   /** Before a start (or a create that reads its users): mounts the rootfs unless it is; returns its directory. */

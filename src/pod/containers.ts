@@ -4,6 +4,7 @@ import type { DeviceSpec, MountSpec, NamespaceShares, ResourceSpec } from '../ap
 import { failedPrecondition, invalidArgs } from '../api/errors.js';
 import type { Container } from '../container/container.js';
 import { createContainer } from '../container/create.js';
+import { ensureRootfs } from '../container/rootfs.js';
 import type { PodContext } from './context.js';
 import { podEtcMounts } from './etc.js';
 import {
@@ -153,6 +154,9 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       namespaces,
       ...(logPath ? { criLogPath: logPath } : {}),
     });
+    // Kubelet starts what it creates: the rootfs is mounted now, in the background, and the
+    // start waits for that mount (or makes it, and reports its failure).
+    ensureRootfs(pc.engine, pc.engine.store.get(id)).catch(() => undefined);
     return id;
   });
 }

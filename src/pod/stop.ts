@@ -49,9 +49,9 @@ export function removePod(pc: PodContext, pod: PodRecord): Promise<void> {
   return pc.locks.run(pod.id, async () => {
     if (!pc.store.find(pod.id)) return;
     const containers = async (): Promise<void> => {
-      await Promise.all(podContainers(pc, pod.id).map((c) => removeContainer(pc.engine, c, true)));
+      await Promise.all(podContainers(pc, pod.id).map((c) => removeContainer(pc.engine, c, true, { later: true })));
       const pause = pc.engine.store.find(pod.id);
-      if (pause) await removeContainer(pc.engine, pause, true);
+      if (pause) await removeContainer(pc.engine, pause, true, { later: true });
     };
     const attached = pod.networkAttached;
     const [removed, detached] = await Promise.allSettled([containers(), attached ? pc.network?.cni?.tearDown(networkRequest(pod)) : undefined]);

@@ -1,5 +1,6 @@
 import { generalError, unimplemented } from '../api/errors.js';
 import type { EventLog } from '../container/events.js';
+import { removalsSettled } from '../container/remove.js';
 import type { ContainerStore } from '../container/store.js';
 import { type ImageVerbDeps, inspectImage, listImages, loadImage, removeImage } from '../image/embedded/verbs.js';
 import type { EmbeddedImageStore } from '../image/embedded/store.js';
@@ -64,7 +65,11 @@ export function imageService(
       return { images: [...(oci ? oci.list(req.filters) : []), ...embedded] };
     },
     'ImageService/Remove': async (req) => {
-      if (oci?.find(req.name)) return oci.remove(req.name, req.force);
+      if (oci?.find(req.name)) {
+        // A CRI container just removed may still be letting go of its layer.
+        await removalsSettled();
+        return oci.remove(req.name, req.force);
+      }
       removeImage(deps, req.name, req.force);
       return { untagged: [req.name] };
     },

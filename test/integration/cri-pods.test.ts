@@ -350,6 +350,22 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.deepEqual((await criCall(client, rt.listPodSandbox, { filter: { id: podId } })).items, []);
     assert.ok(!fs.existsSync(path.join(engine.root, 'pods', podId)), 'the pod folder is gone');
   });
+
+  it('RemoveContainer answers before the host-side cleanup; a daemon SIGKILL right after it leaves no container, files, layer or mount', async () => {
+    const podId = await runPod('gamma');
+    const cid = await runContainer(podId, 'gamma', 'brief', ['exec sleep 1000']);
+    await criCall(client, rt.stopContainer, { containerId: cid, timeout: 0n });
+    await criCall(client, rt.removeContainer, { containerId: cid });
+    await engine.restart();
+    client.close();
+    client = criClient(engine.sock);
+    assert.equal((await criFailure(criCall(client, rt.containerStatus, { containerId: cid }))).code, grpc.status.NOT_FOUND);
+    assert.ok(!ok(await engine.isula(['ps', '-a', '-q', '--no-trunc']), 'isula ps').includes(cid), 'not listed after the restart');
+    assert.ok(!fs.existsSync(path.join(engine.root, 'engines', 'lcr', cid)), 'its directory is gone');
+    assert.ok(!fs.existsSync(path.join(engine.root, 'storage', 'overlay', cid)), 'its layer is gone');
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(cid), 'its rootfs is not mounted');
+    await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
+  });
 });
 
 const PLUGINS = '/usr/lib/cni';

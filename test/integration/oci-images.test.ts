@@ -196,6 +196,21 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
 
   it('rmi: untags a name of several, refuses while a container uses the image (exit 2), -f only for stopped ones', async () => {
     const id = ok(await isula(['inspect', '-f', '{{.Id}}', 'mine:1']), 'id').trim();
+    // A digest reference of an image with other names: only that reference goes (Docker's untag).
+    type Refs = { Id: string; RepoTags: string[]; RepoDigests: string[] };
+    const [refs] = JSON.parse(ok(await isula(['inspect', 'mine:1']), 'inspect')) as Refs[];
+    const multiDigest = refs!.RepoDigests.find((d) => d.startsWith(`${reg.host}/multi@sha256:`));
+    assert.ok(multiDigest, JSON.stringify(refs));
+    assert.equal(ok(await isula(['rmi', multiDigest]), 'rmi REPO@DIGEST'), `Untagged: ${multiDigest}\n`);
+    const [left] = JSON.parse(ok(await isula(['inspect', 'mine:1']), 'inspect')) as Refs[];
+    assert.equal(left!.Id, id);
+    assert.deepEqual(left!.RepoTags, refs!.RepoTags);
+    assert.deepEqual(
+      left!.RepoDigests,
+      refs!.RepoDigests.filter((d) => d !== multiDigest),
+    );
+    const gone = await isula(['rmi', multiDigest]);
+    assert.equal(gone.code, 20, show(gone));
     const byId = await isula(['rmi', id.replace(/^sha256:/, '').slice(0, 12)]);
     assert.equal(byId.code, 2, show(byId));
     assert.match(byId.stderr, /must be forced/);
@@ -271,6 +286,37 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it('--platform: pull, run and create pick that manifest of an index; a missing platform is a clear error', async () => {
+    pushImage(multiArchImage(), reg, 'plat:1');
+    const plat = `${reg.host}/plat:1`;
+    const missing = await isula(['pull', '--platform', 'linux/riscv64', plat]);
+    assert.equal(missing.code, 20, show(missing));
+    assert.match(missing.stderr, /no matching manifest for linux\/riscv64 .*it has: linux\/amd64, linux\/arm64\/v8/);
+    const bad = await isula(['pull', '--platform', 'arm64', plat]);
+    assert.notEqual(bad.code, 0, show(bad));
+    assert.match(bad.stderr, /expected os\/arch\[\/variant\]/);
+    ok(await isula(['pull', '--platform', 'linux/arm64', plat]), 'pull arm64');
+    assert.equal(ok(await isula(['inspect', '-f', '{{.Architecture}}', plat]), 'inspect').trim(), 'arm64');
+    assert.match(ok(await isula(['images', plat]), 'images'), /plat\s+1\s/);
+    // As Docker: another arch without --platform is created, with a warning (the test's arm64
+    // manifest carries the amd64 busybox, so it even runs).
+    const warned = await isula(['run', '--rm', plat, 'echo', 'ran']);
+    assert.equal(warned.code, 0, show(warned));
+    assert.equal(warned.stdout, 'ran\n');
+    assert.match(warned.stderr, /^WARNING: The requested image's platform \(linux\/arm64\/v8\) does not match the detected host platform \(linux\/amd64\)/m);
+    // --platform the local image lacks: not found locally, so that platform is pulled, then run.
+    const amd = await isula(['run', '--rm', '--platform', 'linux/amd64', plat, 'echo', 'amd']);
+    assert.equal(amd.code, 0, show(amd));
+    assert.equal(amd.stdout, 'amd\n');
+    assert.match(amd.stderr, /Unable to find image/);
+    assert.doesNotMatch(amd.stderr, /WARNING/);
+    assert.equal(ok(await isula(['inspect', '-f', '{{.Architecture}}', plat]), 'inspect').trim(), 'amd64');
+    const created = await isula(['create', '--platform', 'linux/arm64', '--pull', 'never', plat, 'true']);
+    assert.equal(created.code, 20, show(created));
+    assert.match(created.stderr, /does not match the specified platform: wanted linux\/arm64\/v8, actual: linux\/amd64/);
+    ok(await isula(['rmi', plat]), 'rmi');
   });
 
   it('records image events', async () => {

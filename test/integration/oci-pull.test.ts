@@ -2,17 +2,56 @@
  * Pulls as a user sees them, beyond oci-images.test.ts (issue 16): two pulls at once of two
  * images that share layers fetch each shared layer from the registry once (counted in the
  * registry's own access log); on a terminal a pull draws a progress bar per layer and Ctrl-C
- * cancels it; an image of 130 layers pulls and runs; the vfs driver pulls and runs.
+ * cancels it; an image of 130 layers pulls and runs; the vfs driver pulls and runs; a blob
+ * the registry serves corrupted fails the pull naming it (checked in the unpacking thread).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, show } from '../helpers/cli.js';
 import { type RunResult, TestEngine } from '../helpers/engine.js';
-import { bigImage, bigPrefixImage, busyboxImage, HARDLINK_CONTENT, layoutManifest, manyLayersImage, pushImage, readBlob } from '../helpers/oci-images.js';
+import {
+  bigImage,
+  bigPrefixImage,
+  busyboxImage,
+  HARDLINK_CONTENT,
+  layoutManifest,
+  manyLayersImage,
+  type OciImage,
+  pushImage,
+  readBlob,
+  registryManifest,
+  tarball,
+  writeBlob,
+} from '../helpers/oci-images.js';
 import { isulaOnTerminal } from '../helpers/pty.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+/** A one-layer image of 1 MiB of random bytes (a blob of its own in the registry; skopeo gzips it there). */
+function randomImage(dir: string): OciImage {
+  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  const layer = tarball([{ name: 'f', type: 'file', data: randomBytes(1 << 20) }]);
+  const layerDigest = writeBlob(dir, layer);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: writeBlob(dir, config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+    }),
+  );
+  const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: writeBlob(dir, manifest), size: manifest.length };
+  fs.writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ ...entry, annotations: { 'org.opencontainers.image.ref.name': '1' } }] }),
+  );
+  return { layout: dir, tag: '1', ociRef: `oci:${dir}:1`, isIndex: false };
+}
 
 /** The layers both images have: big's first SHARED layers (the busybox base and two of 25 MB). */
 const SHARED = 3;
@@ -107,6 +146,27 @@ describe('OCI pulls', { timeout: 10 * 60_000 }, () => {
     assert.equal(ok(await isula(['pull', many]), 'pull').match(/: (Pull complete|Already exists)$/gm)?.length, MANY);
     assert.equal(ok(await isula(['run', '--rm', many, 'sh', '-c', `ls /layers | wc -l; cat /layers/${MANY - 1}`]), 'run'), `${MANY - 1}\n${MANY - 1}\n`);
     ok(await isula(['rmi', many]), 'rmi');
+  });
+
+  it('a blob served corrupted fails the pull naming it; nothing of it is kept', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-test-corrupt-'));
+    try {
+      pushImage(randomImage(path.join(dir, 'layout')), reg, 'corrupt:1');
+      const layerDigest = (JSON.parse(registryManifest(reg, 'corrupt:1').toString()) as { layers: { digest: string }[] }).layers[0]!.digest;
+      const file = reg.blobFile(layerDigest);
+      const bytes = fs.readFileSync(file);
+      // gzip's OS byte: the layer still decompresses to the same tar (its diff_id holds), only the blob's digest differs.
+      bytes[9]! ^= 0xff;
+      fs.writeFileSync(file, bytes);
+      const r = await isula(['pull', `${reg.host}/corrupt:1`]);
+      assert.notEqual(r.code, 0, show(r));
+      assert.match(r.stderr, new RegExp(`layer 0 ${layerDigest} failed verification: its content has digest sha256:`));
+      assert.doesNotMatch(ok(await isula(['images']), 'images'), /corrupt/);
+      const tmp = path.join(engine.root, 'storage', 'tmp');
+      await eventually('the layer being unpacked to be removed', () => (fs.readdirSync(tmp).length === 0 ? true : undefined));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the vfs driver pulls and runs: whiteouts, hard links, device nodes', async () => {

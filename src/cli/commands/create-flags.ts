@@ -12,6 +12,7 @@ export const CREATE_OPTIONS: OptionTable = {
   'external-rootfs': { type: 'string', describe: 'Rootfs (directory or block device) not managed by isulad' },
   runtime: { alias: 'R', type: 'string', describe: 'Runtime to use for the container (lcr, lxc)' },
   pull: { type: 'string', describe: 'Pull image before running: missing (default), always or never' },
+  platform: { type: 'string', describe: 'Set platform if server is multi-platform capable (os/arch[/variant])' },
   'system-container': { type: 'boolean', describe: 'Extend some features only needed by running a system container' },
   env: { alias: 'e', type: 'string', list: true, describe: 'Set environment variables' },
   'env-file': { type: 'string', list: true, describe: 'Read in a line delimited file of environment variables' },
@@ -302,6 +303,7 @@ export function createRequestOf(args: Args, autoRemove = false): CreateRequest {
   return {
     name: str(args.name),
     image,
+    ...(str(args.platform) !== undefined ? { platform: str(args.platform) } : {}),
     externalRootfs: externalRootfs === undefined ? undefined : absolute(externalRootfs),
     cmd,
     entrypoint: args.entrypoint === undefined ? undefined : str(args.entrypoint) === '' ? [] : [str(args.entrypoint)!],

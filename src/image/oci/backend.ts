@@ -6,7 +6,8 @@
 import { generalError, imageNotFound } from '../../api/errors.js';
 import type { ImageBackend, ImageConfig, ResolvedImage } from '../image.js';
 import type { OciStorePort, ReferencePort, StoredImage } from './ports.js';
-import type { ImageConfigFile } from './types.js';
+import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, platformMatches } from './registry/manifest.js';
+import type { ImageConfigFile, Platform } from './types.js';
 
 const ID_RE = /^(sha256:)?[0-9a-f]{4,64}$/;
 
@@ -69,9 +70,27 @@ export class OciImageBackend implements ImageBackend {
     return externalRootfs === undefined && findImage(this.store, this.refs, image) !== undefined;
   }
 
-  async resolve(image: string): Promise<ResolvedImage> {
+  async resolve(image: string, _externalRootfs?: string, platform?: string): Promise<ResolvedImage> {
     const found = findImage(this.store, this.refs, image);
     if (!found) throw imageNotFound(`No such image: ${image}`);
+    const config = await readImageConfig(this.store, found);
+    const have: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+    const warnings: string[] = [];
+    // Docker's rules: a --platform the local image does not have is "not found" (the client
+    // pulls that platform); without --platform another arch is created, with a warning (its
+    // programs may then fail at exec: "exec format error").
+    if (platform !== undefined) {
+      const want = parsePlatform(platform);
+      if (!platformMatches(have, want)) {
+        throw imageNotFound(
+          `image with reference ${image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(normalizePlatform(have))}`,
+        );
+      }
+    } else if (!platformMatches(have, hostPlatform())) {
+      warnings.push(
+        `The requested image's platform (${formatPlatform(normalizePlatform(have))}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested`,
+      );
+    }
     return {
       // As Docker: the container shows the image as the user named it.
       name: image,
@@ -79,8 +98,9 @@ export class OciImageBackend implements ImageBackend {
       id: found.id,
       rootfs: { kind: 'dir', path: '' },
       mounts: [],
-      config: imageConfigOf(await readImageConfig(this.store, found)),
+      config: imageConfigOf(config),
       userDbRoot: '',
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
   }
 
@@ -94,8 +114,7 @@ export class OciImageBackend implements ImageBackend {
     return this.store.mount(containerId);
   }
 
-  async removeRootfs(containerId: string): Promise<void> {
-    await this.store.unmount(containerId);
-    await this.store.removeContainerLayer(containerId);
+  removeRootfs(containerId: string): Promise<void> {
+    return this.store.removeContainerLayer(containerId);
   }
 }

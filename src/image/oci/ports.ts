@@ -48,6 +48,8 @@ export interface OciStorePort {
   mount(containerId: string): Promise<string>;
   unmount(containerId: string): Promise<void>;
   removeContainerLayer(containerId: string): Promise<void>;
+  /** Resolves once the container layer removals under way have ended. */
+  removalsSettled(): Promise<void>;
   /** At start: removes the layers of containers that no longer exist. */
   sweep(knownContainerIds: Iterable<string>): Promise<void>;
 }

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import type { PullProgress } from '../../api/images.js';
 import type { OciStorePort, ReferencePort, RegistryAuth, RegistryPort, StoredImage } from './ports.js';
 import { chainIds as chainIdsOf } from './storage/store.js';
+import { warmUnpackThread } from './storage/unpack-thread.js';
 import type { ImageRef, LayerSource, Platform } from './types.js';
 
 /** Docker's default: three layers downloading at a time. */
@@ -61,6 +62,8 @@ export class Puller {
     const { signal, onProgress } = opts;
     const ref = this.refs.parse(text);
     const name = this.refs.format(ref);
+    // The unpacking thread starts while the manifest comes (a pull of an image present leaves it idle, to end).
+    warmUnpackThread();
     const fetched = await this.registry.fetchImage(ref, { platform: opts.platform, signal, ...(opts.auth ? { auth: opts.auth } : {}) });
     // After the manifest, as Docker: a pull that fails to find the image says only why.
     onProgress({ status: `${ref.tag ?? ref.digest}: Pulling from ${ref.repository}` });

@@ -75,6 +75,13 @@ export interface LayerSource {
    * bytes do not match `descriptor.digest` / `descriptor.size`.
    */
   open(): Promise<Readable>;
+  /**
+   * The same bytes not checked, for a consumer that checks them against `descriptor` itself
+   * before using anything (the store's unpacking does, off the main thread); `what` names the
+   * blob in the errors, as open()'s stream would. Each chunk is a buffer of its own, held by
+   * nothing else once emitted (the consumer may hand it to another thread).
+   */
+  openUnverified?(): Promise<{ body: Readable; what: string }>;
 }
 
 /** Everything needed to add one image to the store. */

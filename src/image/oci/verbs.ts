@@ -158,19 +158,29 @@ export class OciImages {
     const { store, refs } = this.deps;
     const image = this.get(text);
     let byName: string | undefined;
+    let byDigest: string | undefined;
     try {
       const ref = refs.parse(text);
-      if (!ref.digest && image.names.includes(refs.format(ref))) byName = refs.format(ref);
+      const full = refs.format(ref);
+      if (!ref.digest && image.names.includes(full)) byName = full;
+      if (ref.digest && image.repoDigests.includes(full)) byDigest = full;
     } catch {
       // an id
     }
     const untagged: string[] = [];
+    // As Docker: `rmi repo@sha256:...` takes off that digest reference only while the image
+    // keeps another name or digest; the last reference deletes it.
+    if (byDigest && image.names.length + image.repoDigests.length > 1) {
+      await store.untag(byDigest);
+      this.deps.emit('untag', byDigest, { name: byDigest, id: `sha256:${image.id}` });
+      return { untagged: [refs.familiar(byDigest)] };
+    }
     if (byName && image.names.length > 1) {
       await store.untag(byName);
       this.deps.emit('untag', byName, { name: byName, id: `sha256:${image.id}` });
       return { untagged: [refs.familiar(byName)] };
     }
-    if (!byName && image.names.length > 1 && !force) {
+    if (!byName && !byDigest && image.names.length > 1 && !force) {
       throw fault(
         'FailedPrecondition',
         `conflict: unable to delete ${hex(image.id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`,

@@ -9,6 +9,7 @@ import type { ImageConfigFile } from '../../image/oci/types.js';
 import type { OciImages } from '../../image/oci/verbs.js';
 import { diskUsage, type DiskUsage } from '../../sys/disk-usage.js';
 import { criUnary, type CriHandler } from './handlers.js';
+import { removalsSettled } from '../../container/remove.js';
 
 export interface CriImageDeps {
   images: OciImages;
@@ -147,6 +148,8 @@ export function criImageService(deps: CriImageDeps): CriHandler[] {
     criUnary(method.removeImage, async (request) => {
       const image = lookup(request.image?.image ?? '');
       if (!image) return {};
+      // A container just removed may still be letting go of its layer (RemoveContainer's `later`).
+      await removalsSettled();
       // The whole image, every name (containerd's behaviour; kubelet removes by id).
       await images.remove(imageId(image), true);
       return {};

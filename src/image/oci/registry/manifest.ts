@@ -136,7 +136,7 @@ const ARCH_ALIASES: Readonly<Record<string, string>> = {
   ia32: '386',
 };
 
-function normalize(p: Platform): Platform {
+export function normalizePlatform(p: Platform): Platform {
   const architecture = ARCH_ALIASES[p.architecture.toLowerCase()] ?? p.architecture.toLowerCase();
   const out: Platform = { os: p.os.toLowerCase(), architecture };
   let variant = p.variant?.toLowerCase();
@@ -149,7 +149,7 @@ function normalize(p: Platform): Platform {
 
 /** The host's platform in the OCI vocabulary (x86_64 → amd64, aarch64 → arm64/v8). */
 export function hostPlatform(): Platform {
-  return normalize({ os: os.platform(), architecture: process.arch });
+  return normalizePlatform({ os: os.platform(), architecture: process.arch });
 }
 
 /** `os/arch[/variant]` as `--platform` takes it. */
@@ -158,10 +158,17 @@ export function parsePlatform(s: string): Platform {
   const ok = /^[a-z0-9_.-]+$/i;
   if (parts.length < 2 || parts.length > 3 || !parts.every((p) => ok.test(p)))
     throw invalidArgs(`invalid platform ${JSON.stringify(s.slice(0, 100))}: expected os/arch[/variant]`);
-  return normalize({ os: parts[0]!, architecture: parts[1]!, variant: parts[2] });
+  return normalizePlatform({ os: parts[0]!, architecture: parts[1]!, variant: parts[2] });
 }
 
 export const formatPlatform = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+
+/** Same os and architecture, and the same variant when both name one (the rule of the index pick). */
+export function platformMatches(have: Platform, want: Platform): boolean {
+  const h = normalizePlatform(have);
+  const w = normalizePlatform(want);
+  return h.os === w.os && h.architecture === w.architecture && (w.variant === undefined || h.variant === undefined || h.variant === w.variant);
+}
 
 /**
  * The index entry for `want`: same os and architecture, and the same variant when `want`
@@ -169,17 +176,13 @@ export const formatPlatform = (p: Platform): string => `${p.os}/${p.architecture
  * without the platform fails naming the platforms it has.
  */
 export function pickPlatform(manifests: Descriptor[], want: Platform, name: string): Descriptor {
-  const w = normalize(want);
+  const w = normalizePlatform(want);
   const images = manifests.filter((d) => d.mediaType === MediaType.ociManifest || d.mediaType === MediaType.dockerManifest);
-  const candidates = images.filter((d) => {
-    if (!d.platform) return false;
-    const p = normalize(d.platform);
-    return p.os === w.os && p.architecture === w.architecture && (w.variant === undefined || p.variant === undefined || p.variant === w.variant);
-  });
-  const exact = candidates.find((d) => normalize(d.platform as Platform).variant === w.variant);
+  const candidates = images.filter((d) => d.platform !== undefined && platformMatches(d.platform, w));
+  const exact = candidates.find((d) => normalizePlatform(d.platform as Platform).variant === w.variant);
   const pick = exact ?? candidates[0];
   if (pick) return pick;
-  const have = images.flatMap((d) => (d.platform ? [formatPlatform(normalize(d.platform))] : [])).filter((p) => p !== 'unknown/unknown');
+  const have = images.flatMap((d) => (d.platform ? [formatPlatform(normalizePlatform(d.platform))] : [])).filter((p) => p !== 'unknown/unknown');
   throw imageNotFound(
     `no matching manifest for ${formatPlatform(w)} in the manifest list entries of ${name}; it has: ${have.length > 0 ? [...new Set(have)].join(', ') : 'none'}`,
   );

@@ -38,8 +38,9 @@ import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mou
 import { SharedSyncfs } from '../../../sys/shared-syncfs.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
-import { assembleTar, SkeletonWriter } from './skeleton.js';
-import { DEFAULT_MAX_ENTRIES, type UnpackResult, unpackLayer } from './unpack.js';
+import { assembleTar } from './skeleton.js';
+import { DEFAULT_MAX_ENTRIES, type UnpackResult } from './unpack.js';
+import { unpackLayerOffThread } from './unpack-thread.js';
 import { buildVfsRoot } from './vfs.js';
 
 export interface OciStoreOptions {
@@ -177,6 +178,8 @@ export class OciStore {
   private readonly inflight = new Map<string, Promise<LayerRecord>>();
   private readonly touched = new Map<string, number>();
   private readonly mounting = new Map<string, Promise<string>>();
+  /** Container layer removals under way, by container id. */
+  private readonly removing = new Map<string, Promise<void>>();
   private readonly syncfs: SharedSyncfs;
   private readonly log: Logger;
   private readonly maxEntries: number;
@@ -329,7 +332,7 @@ export class OciStore {
   private async unpackInto(
     knownId: string | undefined,
     parent: string | undefined,
-    src: { descriptor?: Descriptor; diffId?: string; what: string; open(): Promise<Readable> },
+    src: { descriptor?: Descriptor; diffId?: string; what: string; open(): Promise<Readable>; openUnverified?: LayerSource['openUnverified'] },
     onProgress?: (p: LayerProgress) => void,
     onceKnown?: (id: string, commit: () => Promise<LayerRecord>) => Promise<LayerRecord>,
   ): Promise<LayerRecord> {
@@ -338,17 +341,19 @@ export class OciStore {
     try {
       const diff = path.join(work, 'diff');
       fs.mkdirSync(diff, { mode: 0o755 });
-      const stream: Readable = await src.open();
-      const skeleton = new SkeletonWriter(path.join(work, 'skeleton'));
+      // The blob checked where it is unpacked (off the main thread), when its source allows.
+      const raw = src.descriptor && src.openUnverified ? await src.openUnverified() : undefined;
+      const stream: Readable = raw ? raw.body : await src.open();
       const total = src.descriptor?.size;
       let current = 0;
       let lastReport = 0;
-      const result = await unpackLayer({
+      const result = await unpackLayerOffThread({
         src: stream,
         what,
-        diffId: src.diffId,
+        ...(src.diffId !== undefined ? { diffId: src.diffId } : {}),
         dir: diff,
-        skeleton,
+        skeletonPath: path.join(work, 'skeleton'),
+        ...(raw ? { blob: { descriptor: src.descriptor!, what: raw.what }, ownChunks: true } : {}),
         limits: { maxBytes: this.options.layerMaxSize, maxEntries: this.maxEntries, minFreeSpace: this.options.minFreeSpace },
         onBytes: (n) => {
           current += n;
@@ -549,6 +554,7 @@ export class OciStore {
 
   /** Removes image `id` and the layers nothing else needs. Refused (exit 2) while a container layer uses it. */
   async removeImage(id: string): Promise<void> {
+    await this.removalsSettled();
     const img = this.need(id);
     const user = Object.values(this.containers).find((c) => c.imageId === id);
     if (user) throw imageBusy(`Image used by container ${user.id}: ${img.names[0] ?? id}`);
@@ -669,13 +675,31 @@ export class OciStore {
   }
 
   async unmount(containerId: string): Promise<void> {
+    // A mount still under way (CRI's CreateContainer starts one) would land after this unmount.
+    await this.mounting.get(containerId)?.catch(() => undefined);
     if (this.driver === 'overlay2') await unmount(this.rootfsPath(containerId));
   }
 
-  /** Unmounts and removes the container's layer; nothing to do when it has none. */
-  async removeContainerLayer(containerId: string): Promise<void> {
-    if (!this.containers[containerId]) return;
+  /**
+   * Unmounts and removes the container's layer; nothing more to do when it has none. An image
+   * removal waits for the removals under way (CRI's RemoveContainer does not wait for its own).
+   */
+  removeContainerLayer(containerId: string): Promise<void> {
+    const p = this.removeContainerLayerNow(containerId).finally(() => {
+      if (this.removing.get(containerId) === p) this.removing.delete(containerId);
+    });
+    this.removing.set(containerId, p);
+    return p;
+  }
+
+  /** Resolves once the container layer removals under way have ended (image removal, daemon stop). */
+  async removalsSettled(): Promise<void> {
+    await Promise.allSettled(this.removing.values());
+  }
+
+  private async removeContainerLayerNow(containerId: string): Promise<void> {
     await this.unmount(containerId);
+    if (!this.containers[containerId]) return;
     if (this.driver === 'overlay2' && isMountPoint(this.rootfsPath(containerId))) throw generalError(`container ${containerId}: its rootfs is still mounted`);
     delete this.containers[containerId];
     await this.containerIndex.write(this.containers);

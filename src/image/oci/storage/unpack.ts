@@ -18,7 +18,9 @@ import fsp from 'node:fs/promises';
 import { Readable, type Transform, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { type EngineError, generalError, resourceExhausted } from '../../../api/errors.js';
-import type { SkeletonWriter } from './skeleton.js';
+import type { Descriptor } from '../types.js';
+import { VerifyStream } from '../registry/verify.js';
+import { SkeletonWriter } from './skeleton.js';
 import { BLOCK, buildHeaders, isZeroBlock, type OutEntry, paddingOf, parseHeader, parsePax, type RawHeader, TarFormatError, utf8 } from './tar-header.js';
 
 export interface UnpackLimits {
@@ -512,25 +514,39 @@ async function writeAll(child: ChildProcess, pieces: Buffer[]): Promise<void> {
   }
 }
 
+/** What one layer's unpacking needs besides its bytes (plain data: it also goes to a worker thread). */
+export interface UnpackJob {
+  /** Names the layer in errors. */
+  what: string;
+  /** The config's diff_id; undefined: learnt (an import). */
+  diffId?: string;
+  /** The empty directory GNU tar writes into. */
+  dir: string;
+  /** The file the skeleton (skeleton.ts) is written to. */
+  skeletonPath: string;
+  limits: UnpackLimits;
+  /** The source is the blob unchecked: its size and digest are checked here (a mismatch fails the unpacking). */
+  blob?: { descriptor: Descriptor; what: string };
+}
+
 /**
  * Unpacks the (compressed or plain) layer `src` into the empty directory `dir` and its
- * skeleton into `skeleton`. Throws, with the layer and the entry named, at the first entry
+ * skeleton into `skeletonPath`. Throws, with the layer and the entry named, at the first entry
  * refused, and when the uncompressed digest is not `diffId` (when given); the caller then
  * removes `dir` (tar has exited by then).
  */
-export async function unpackLayer(opts: {
-  src: Readable;
-  what: string;
-  diffId?: string;
-  dir: string;
-  skeleton: SkeletonWriter;
-  limits: UnpackLimits;
-  onBytes?: (compressedBytes: number) => void;
-}): Promise<UnpackResult> {
-  const u = new Unpacker(opts.what, opts.dir, opts.limits, opts.skeleton);
+export async function unpackLayer(opts: UnpackJob & { src: Readable; onBytes?: (compressedBytes: number) => void }): Promise<UnpackResult> {
+  const skeleton = new SkeletonWriter(opts.skeletonPath);
+  const u = new Unpacker(opts.what, opts.dir, opts.limits, skeleton);
   const tar = runTar(opts.dir);
+  let src = opts.src;
+  if (opts.blob) {
+    const verify = new VerifyStream(opts.blob.descriptor, opts.blob.what);
+    pipeline(opts.src, verify, () => undefined);
+    src = verify;
+  }
   try {
-    for await (const chunk of decompressed(opts.src, opts.what, opts.onBytes ?? (() => undefined))) {
+    for await (const chunk of decompressed(src, opts.what, opts.onBytes ?? (() => undefined))) {
       await writeAll(tar.child, await u.feed(chunk));
       // tar failed early: its own message says why. (After the end blocks it may exit 0 while the trailer still comes.)
       if (tar.child.exitCode !== null && tar.child.exitCode !== 0) break;
@@ -543,11 +559,11 @@ export async function unpackLayer(opts: {
     if (opts.diffId !== undefined && result.diffId !== opts.diffId) {
       throw generalError(`layer ${opts.what}: the uncompressed layer has digest ${result.diffId}, not the diff_id ${opts.diffId} of the image config`);
     }
-    await opts.skeleton.end();
+    await skeleton.end();
     return result;
   } catch (e) {
-    opts.src.destroy();
-    opts.skeleton.destroy();
+    src.destroy();
+    skeleton.destroy();
     tar.child.kill('SIGKILL');
     await tar.exited;
     throw e;
