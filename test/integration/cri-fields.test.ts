@@ -107,13 +107,18 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     client?.close();
     await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
     await reg?.stop();
-    for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', hierarchy, cgroupParent);
+    // The pod cgroups the tests named (empty once their containers went): children first.
+    const rmdirTree = (dir: string): void => {
+      if (!fs.existsSync(dir)) return;
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(path.join(dir, e.name));
       try {
         fs.rmdirSync(dir);
       } catch {
-        // not there, or already gone
+        // still in use: left for the next run to see
       }
+    };
+    for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
+      for (const parent of [cgroupParent, `${cgroupParent}-gc`]) rmdirTree(path.join('/sys/fs/cgroup', hierarchy, parent));
     }
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
