@@ -46,6 +46,7 @@ export async function openCri(config: DaemonConfig, engine: EngineContext, image
       log.info(`pulling the pod sandbox image ${ref}`);
       await images.pull(ref, undefined, signal, () => undefined);
     },
+    repoDigestOf: (imageId) => (imageId === '' ? undefined : images?.find(imageId)?.repoDigests[0]),
     runtimeFor: (handler) => {
       if (handler === '') return config.defaultRuntime;
       const runtime = config.criRuntimes[handler];

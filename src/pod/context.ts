@@ -28,6 +28,8 @@ export interface PodContext {
   sandboxImage: string;
   /** Pulls the image when the store lacks it. */
   ensureImage(ref: string, signal: AbortSignal): Promise<void>;
+  /** The image's first repo digest (`repo@sha256:…`), if the store has the image and it has one. */
+  repoDigestOf(imageId: string): string | undefined;
   /** The engine runtime a CRI runtime handler names (cri-runtimes); an unknown one is an error naming it. */
   runtimeFor(handler: string): string;
   network?: PodNetworkPort;

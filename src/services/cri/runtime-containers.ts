@@ -185,7 +185,8 @@ function statusOf(pc: PodContext, c: Container) {
     finishedAt: nanos(c.state.FinishedAt),
     exitCode: s.state === ContainerState.CONTAINER_EXITED ? c.state.ExitCode : 0,
     image: s.image,
-    imageRef: s.imageRef,
+    // kubelet shows this as the container's imageID: the repo digest when there is one, as containerd.
+    imageRef: pc.repoDigestOf(s.imageId) ?? s.imageRef,
     imageId: s.imageId,
     reason: reasonOf(c),
     message: c.state.Error,
