@@ -32,7 +32,7 @@ test('runCommand: arguments are data, never shell code', async () => {
 
 test('runCommand: many at once, each its own answer; a timeout kills the command', async () => {
   const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => runCommand('sh', ['-c', `echo e${i} >&2; exit ${i % 7}`])));
-  rs.forEach((r, i) => assert.deepEqual(r, { code: i % 7, stderr: `e${i}` }));
+  for (const [i, r] of rs.entries()) assert.deepEqual(r, { code: i % 7, stderr: `e${i}` });
   const t = Date.now();
   await assert.rejects(runCommand('sleep', ['30'], { timeoutMs: 200 }), /timed out/);
   assert.ok(Date.now() - t < 5000);
