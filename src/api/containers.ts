@@ -124,6 +124,14 @@ export interface CreateRequest {
   apparmorProfile?: string;
   /** PR_SET_NO_NEW_PRIVS for the container's processes. */
   noNewPrivileges?: boolean;
+  /** Paths under /proc and /sys hidden (a file: /dev/null over it; a directory: an empty read-only tmpfs). */
+  maskedPaths?: string[];
+  /** Paths under /proc and /sys made read-only. */
+  readonlyPaths?: string[];
+  /** Supplementary group ids of the container's processes, besides those etc/group gives its user. */
+  groupAdd?: number[];
+  /** Only `groupAdd`, not etc/group's (CRI's SupplementalGroupsPolicy Strict). */
+  groupsStrict?: boolean;
   /** Output in CRI's log format (`TIME STREAM P|F text`) at this path instead of the json-file log. */
   criLogPath?: string;
 }

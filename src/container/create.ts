@@ -177,6 +177,15 @@ function validateSysctls(sysctls: Record<string, string>): void {
   }
 }
 
+/**
+ * Masked and read-only paths are mounted over LXC's own /proc and /sys (targets inside those
+ * filesystems, not the rootfs): only clean paths under them.
+ */
+function validateProcSysPath(p: string): void {
+  if (!/^\/(proc|sys)\/[A-Za-z0-9_.\-/:]+$/.test(p) || p.split('/').some((part) => part === '..' || part === '.'))
+    throw invalidArgs(`invalid masked or read-only path "${p}": only paths under /proc and /sys are supported`);
+}
+
 /** A namespace to join: the host's (`host`), another container's (`container:<id>`) or an absolute namespace file. */
 function validateNamespaces(ctx: EngineContext, shares: NamespaceShares): NamespaceShares {
   const out: NamespaceShares = {};
@@ -266,6 +275,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   validateResources(req, ctx);
   const healthcheck = healthConfigOf(req.healthcheck);
   if (req.sysctls) validateSysctls(req.sysctls);
+  for (const p of [...(req.maskedPaths ?? []), ...(req.readonlyPaths ?? [])]) validateProcSysPath(p);
+  for (const g of req.groupAdd ?? []) if (!Number.isSafeInteger(g) || g < 0 || g > 0xfffffffe) throw invalidArgs(`invalid supplementary group ${g}`);
   const namespaces = req.namespaces ? validateNamespaces(ctx, req.namespaces) : undefined;
   if (req.criLogPath !== undefined && (!req.criLogPath.startsWith('/') || /[\r\n]/.test(req.criLogPath)))
     throw invalidArgs(`invalid log path "${req.criLogPath}": must be absolute`);
@@ -348,6 +359,10 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
       ...(req.seccompProfile !== undefined ? { SeccompProfile: req.seccompProfile } : {}),
       ...(req.apparmorProfile !== undefined ? { AppArmorProfile: req.apparmorProfile } : {}),
       ...(req.noNewPrivileges ? { NoNewPrivileges: true } : {}),
+      ...(req.maskedPaths?.length ? { MaskedPaths: req.maskedPaths } : {}),
+      ...(req.readonlyPaths?.length ? { ReadonlyPaths: req.readonlyPaths } : {}),
+      ...(req.groupAdd?.length ? { GroupAdd: req.groupAdd } : {}),
+      ...(req.groupsStrict ? { GroupsStrict: true } : {}),
     },
   };
   const container = new Container(record, dir);

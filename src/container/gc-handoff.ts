@@ -18,5 +18,6 @@ export function handToCollector(ctx: EngineContext, c: Container, runtime: Runti
     mounts: res.mounts,
     dirs: removed ? [...res.stateDirs, c.dir] : [],
     removed,
+    ...(removed ? { imageType: c.record.config.ImageType } : {}),
   });
 }

@@ -113,6 +113,10 @@ export interface HostConfig {
   SeccompProfile?: string;
   AppArmorProfile?: string;
   NoNewPrivileges?: boolean;
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
+  GroupAdd?: number[];
+  GroupsStrict?: boolean;
 }
 
 export interface ContainerRecord {

@@ -84,7 +84,7 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     }
     await c.releasing;
     if (ctx.gc.has(c.id)) {
-      ctx.gc.markRemoved(c.id, [...runtime.hostResources(spec).stateDirs, c.dir]);
+      ctx.gc.markRemoved(c.id, [...runtime.hostResources(spec).stateDirs, c.dir], c.record.config.ImageType);
       await forget(ctx, c, false);
       return;
     }

@@ -48,7 +48,10 @@ export function sharedNamespaces(store: ContainerStore, c: Container): RuntimeSp
 export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): RuntimeSpec {
   const { config: cfg, host } = c.record;
   const rootfsIsDir = cfg.BaseFs !== '' && !cfg.BaseFs.startsWith('/dev/');
-  const user = resolveUser(cfg.Config.User, rootfsIsDir ? cfg.BaseFs : '/');
+  const resolved = resolveUser(cfg.Config.User, rootfsIsDir ? cfg.BaseFs : '/');
+  const added = host.GroupAdd ?? [];
+  const user =
+    added.length > 0 || host.GroupsStrict ? { ...resolved, groups: [...new Set([...(host.GroupsStrict ? [] : resolved.groups), ...added])] } : resolved;
   return {
     id: c.id,
     hostname: cfg.Config.Hostname,
@@ -75,6 +78,8 @@ export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): Runtim
     ...(host.SeccompProfile !== undefined ? { seccompProfile: host.SeccompProfile } : {}),
     ...(host.AppArmorProfile !== undefined ? { apparmorProfile: host.AppArmorProfile } : {}),
     ...(host.NoNewPrivileges ? { noNewPrivileges: true } : {}),
+    ...(host.MaskedPaths?.length ? { maskedPaths: host.MaskedPaths } : {}),
+    ...(host.ReadonlyPaths?.length ? { readonlyPaths: host.ReadonlyPaths } : {}),
     etcFiles: {
       hostname: path.join(c.dir, 'hostname'),
       hosts: path.join(c.dir, 'hosts'),

@@ -91,6 +91,9 @@ export function wireContext(parts: ContextParts): EngineContext {
         // Collected: now the exit's restart policy and --rm apply, as after any exit.
         const c = entry.removed ? undefined : store.find(entry.id);
         if (c && !c.state.Running) void applyExitPolicy(ctx, c);
+        // A removed container's own rootfs (an OCI image's overlay) was held by its processes until now.
+        const owner = entry.removed ? parts.images.find((b) => b.kind === entry.imageType && b.removeRootfs !== undefined) : undefined;
+        void owner?.removeRootfs?.(entry.id).catch((e: Error) => containerLog.warn(`removing the rootfs of ${entry.id}: ${e.message}`));
       },
     ),
     restarts: new RestartManager(

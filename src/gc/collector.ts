@@ -25,6 +25,8 @@ export interface GcEntry {
   dirs: string[];
   /** Apply the restart policy / --rm when done; false for containers already removed. */
   removed: boolean;
+  /** A removed container's image kind: its own rootfs (an OCI image's layer) goes once clean. */
+  imageType?: string;
   processes: StuckProcess[];
   reported: boolean;
 }
@@ -90,11 +92,12 @@ export class GarbageCollector {
   }
 
   /** Marks an entry's container as removed by the user (rm -f while in GC). */
-  markRemoved(id: string, dirs: string[]): void {
+  markRemoved(id: string, dirs: string[], imageType?: string): void {
     const e = this.entries.get(id);
     if (!e) return;
     e.removed = true;
     e.dirs.push(...dirs);
+    if (imageType) e.imageType = imageType;
     this.save();
   }
 

@@ -10,6 +10,7 @@ import { podEtcMounts } from './etc.js';
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_IMAGE,
+  ANNOTATION_IMAGE_ANNOTATIONS,
   ANNOTATION_LOG_PATH,
   ANNOTATION_NAME,
   LABEL_SANDBOX_ID,
@@ -24,6 +25,8 @@ export interface PodContainerConfig {
   name: string;
   attempt: number;
   image: string;
+  /** ImageSpec.annotations, kept and reported with the image. */
+  imageAnnotations: Record<string, string>;
   command: string[];
   args: string[];
   workingDir: string;
@@ -48,6 +51,10 @@ export interface PodContainerConfig {
   seccompProfile?: string;
   apparmorProfile?: string;
   noNewPrivileges: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  groupAdd: number[];
+  groupsStrict: boolean;
 }
 
 const NAME_PART_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -115,6 +122,7 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
         [ANNOTATION_NAME]: cfg.name,
         [ANNOTATION_ATTEMPT]: String(cfg.attempt),
         [ANNOTATION_IMAGE]: cfg.image,
+        ...(Object.keys(cfg.imageAnnotations).length > 0 ? { [ANNOTATION_IMAGE_ANNOTATIONS]: JSON.stringify(cfg.imageAnnotations) } : {}),
         ...(logPath ? { [ANNOTATION_LOG_PATH]: cfg.logPath } : {}),
       },
       ...(cfg.workingDir ? { workdir: cfg.workingDir } : {}),
@@ -136,6 +144,10 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       ...(cfg.seccompProfile !== undefined ? { seccompProfile: cfg.seccompProfile } : {}),
       ...(cfg.apparmorProfile !== undefined ? { apparmorProfile: cfg.apparmorProfile } : {}),
       noNewPrivileges: cfg.noNewPrivileges,
+      maskedPaths: cfg.maskedPaths,
+      readonlyPaths: cfg.readonlyPaths,
+      groupAdd: cfg.groupAdd,
+      groupsStrict: cfg.groupsStrict,
       autoRemove: false,
       cgroupParent: pod.config.cgroupParent,
       networkMode: ns.hostNetwork ? 'host' : 'none',

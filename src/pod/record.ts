@@ -77,4 +77,6 @@ export const ANNOTATION_PREFIX = 'cri.isulad.';
 export const ANNOTATION_NAME = 'cri.isulad.name';
 export const ANNOTATION_ATTEMPT = 'cri.isulad.attempt';
 export const ANNOTATION_IMAGE = 'cri.isulad.image';
+/** The ImageSpec's annotations of CreateContainer, as JSON, reported back with the image. */
+export const ANNOTATION_IMAGE_ANNOTATIONS = 'cri.isulad.image-annotations';
 export const ANNOTATION_LOG_PATH = 'cri.isulad.log-path';

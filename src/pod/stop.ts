@@ -40,20 +40,29 @@ async function stopLocked(pc: PodContext, pod: PodRecord): Promise<void> {
 }
 
 /**
- * RemovePodSandbox: stopped first if it is not, then its containers and pause go while the
- * netns is unpinned (no process of the pod is left in it), then the record.
+ * RemovePodSandbox: its containers and pause removed as `rm -f` removes them (killed; one that
+ * does not die, stuck in D or a zombie nobody reaps, handed to the garbage collector) while CNI
+ * DELs, then the netns unpinned (no process of the pod is left in it) and the record deleted.
+ * Kubelet has stopped the pod already; a stop that waited here would wait on stuck processes.
  */
 export function removePod(pc: PodContext, pod: PodRecord): Promise<void> {
   return pc.locks.run(pod.id, async () => {
     if (!pc.store.find(pod.id)) return;
-    await stopLocked(pc, pod);
     const containers = async (): Promise<void> => {
-      for (const c of podContainers(pc, pod.id)) await removeContainer(pc.engine, c, true, { later: true });
+      await Promise.all(podContainers(pc, pod.id).map((c) => removeContainer(pc.engine, c, true, { later: true })));
       const pause = pc.engine.store.find(pod.id);
       if (pause) await removeContainer(pc.engine, pause, true, { later: true });
     };
-    const removed = await Promise.allSettled([containers(), pod.netnsPath ? pc.network?.removeNetns(pod.netnsPath) : undefined]);
-    for (const r of removed) if (r.status === 'rejected') throw r.reason;
+    const attached = pod.networkAttached;
+    const [removed, detached] = await Promise.allSettled([containers(), attached ? pc.network?.cni?.tearDown(networkRequest(pod)) : undefined]);
+    if (detached.status === 'rejected' || removed.status === 'rejected') {
+      if (attached && detached.status === 'fulfilled') {
+        pod.networkAttached = false;
+        await pc.store.save(pod);
+      }
+      throw removed.status === 'rejected' ? removed.reason : (detached as PromiseRejectedResult).reason;
+    }
+    if (pod.netnsPath) await pc.network?.removeNetns(pod.netnsPath);
     await pc.store.delete(pod.id);
   });
 }

@@ -37,6 +37,9 @@ export interface RuntimeSpec {
   /** Absent or `unconfined`: none; else the profile LXC puts the container in. */
   apparmorProfile?: string;
   noNewPrivileges?: boolean;
+  /** Under /proc and /sys: hidden, or made read-only, once LXC has mounted them. */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
 }
 
 /** The running container's processes, persisted so a restarted daemon finds them again. */

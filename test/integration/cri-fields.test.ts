@@ -105,15 +105,20 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
       }
     }
     client?.close();
-    await engine?.cleanup();
+    await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
     await reg?.stop();
-    for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', hierarchy, cgroupParent);
+    // The pod cgroups the tests named (empty once their containers went): children first.
+    const rmdirTree = (dir: string): void => {
+      if (!fs.existsSync(dir)) return;
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(path.join(dir, e.name));
       try {
         fs.rmdirSync(dir);
       } catch {
-        // not there, or already gone
+        // still in use: left for the next run to see
       }
+    };
+    for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
+      for (const parent of [cgroupParent, `${cgroupParent}-gc`]) rmdirTree(path.join('/sys/fs/cgroup', hierarchy, parent));
     }
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
@@ -279,6 +284,66 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
 
+  it('masked and read-only paths (kubelet’s defaults) hide and protect /proc and /sys', async () => {
+    const pod = await runPod('masked');
+    const masked = [
+      '/proc/acpi',
+      '/proc/kcore',
+      '/proc/keys',
+      '/proc/latency_stats',
+      '/proc/timer_list',
+      '/proc/timer_stats',
+      '/proc/sched_debug',
+      '/proc/scsi',
+      '/sys/firmware',
+    ];
+    const readonly = ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+    const c = await runContainer(pod, 'm', 'exec sleep 1000', { linux: { securityContext: { maskedPaths: masked, readonlyPaths: readonly } } });
+    const open = await runContainer(pod, 'open', 'exec sleep 1000');
+    const probe =
+      'wc -c < /proc/timer_list; ls /sys/firmware | wc -l; grep -c " /proc/bus " /proc/self/mountinfo; grep " /proc/bus " /proc/self/mountinfo | grep -c " ro,"';
+    const r = await exec(c, probe);
+    const [timerList, firmware, busMounts, busRo] = r.out
+      .trim()
+      .split('\n')
+      .map((x) => Number(x.trim()));
+    assert.equal(timerList, 0, '/proc/timer_list reads empty');
+    assert.equal(firmware, 0, '/sys/firmware is empty');
+    assert.ok(busMounts! >= 1 && busRo! >= 1, `/proc/bus is mounted read-only: ${r.out}`);
+    const o = (await exec(open, probe)).out
+      .trim()
+      .split('\n')
+      .map((x) => Number(x.trim()));
+    assert.ok(o[0]! > 0, 'without the lists /proc/timer_list has content');
+    await invalid(
+      criCall(client, rt.createContainer, {
+        podSandboxId: pod,
+        config: ctrConfig('bad', 'true', { linux: { securityContext: { maskedPaths: ['/etc/shadow'] } } }),
+      }),
+      /only paths under \/proc and \/sys/,
+    );
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('supplemental groups: added to the user’s, or alone with the Strict policy', async () => {
+    const pod = await runPod('groups');
+    const merged = await runContainer(pod, 'merged', 'exec sleep 1000', {
+      linux: { securityContext: { runAsUser: { value: 0n }, supplementalGroups: [1234n, 5678n] } },
+    });
+    const strict = await runContainer(pod, 'strict', 'exec sleep 1000', {
+      linux: { securityContext: { runAsUser: { value: 0n }, supplementalGroups: [1234n], supplementalGroupsPolicy: 1 } },
+    });
+    // The container's init, seen from the host (lxc-attach gives exec'd processes no supplementary groups).
+    const groupsOf = async (id: string) => {
+      const pid = (JSON.parse((await criCall(client, rt.containerStatus, { containerId: id, verbose: true })).info.info!) as { pid: number }).pid;
+      return (/^Groups:[ \t]*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+    };
+    const m = await groupsOf(merged);
+    assert.ok(m.includes('1234') && m.includes('5678'), `groups ${m.join(' ')}`);
+    assert.deepEqual(await groupsOf(strict), ['1234']);
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
   it('sysctls: namespaced ones act, others and the host’s namespaces’ are refused', async () => {
     const pod = await runPod('sysctl', { sysctls: { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel/shmmni': '2048' } });
     const c = await runContainer(pod, 's', 'exec sleep 1000');
@@ -334,6 +399,7 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     const stats = (await criCall(client, rt.containerStats, { containerId: c })).stats!;
     assert.ok((stats.memory?.workingSetBytes?.value ?? 0n) > 0n);
     assert.ok(stats.memory?.rssBytes !== undefined && stats.memory?.pageFaults !== undefined);
+    assert.equal(stats.memory?.availableBytes?.value, 40n * MiB - stats.memory!.workingSetBytes!.value, 'available: the limit less the working set');
     assert.ok((stats.cpu?.usageCoreNanoSeconds?.value ?? 0n) > 0n);
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
   });
@@ -438,7 +504,10 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
   it('isula sees CRI containers: ps with Kubernetes’ names, logs from the CRI log at log_path', async () => {
     const pod = await runPod('seen');
     fs.mkdirSync(path.join(work, 'logs', 'seen'), { recursive: true });
-    const c = await runContainer(pod, 'web', 'echo hello out; echo hello err >&2; exec sleep 1000', { logPath: 'web/0.log' });
+    const c = await runContainer(pod, 'web', 'echo hello out; echo hello err >&2; exec sleep 1000', {
+      logPath: 'web/0.log',
+      image: { image: bb, annotations: { 'example.com/image-note': 'kept' } },
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const logFile = path.join(work, 'logs', 'seen', 'web', '0.log');
     assert.match(fs.readFileSync(logFile, 'utf8'), /^\S+ stdout F hello out$/m, 'the CRI format on disk');
@@ -446,9 +515,139 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     assert.equal(logs.code, 0, show(logs));
     assert.equal(logs.stdout, 'hello out\n');
     assert.equal(logs.stderr, 'hello err\n');
+    // ImageSpec annotations round-trip (CRI 1.25).
+    assert.deepEqual((await criCall(client, rt.containerStatus, { containerId: c })).status?.image?.annotations, { 'example.com/image-note': 'kept' });
+    assert.deepEqual((await criCall(client, rt.listContainers, { filter: { id: c } })).containers[0]?.image?.annotations, { 'example.com/image-note': 'kept' });
     const ps = ok(await engine.isula(['ps', '--no-trunc']), 'isula ps');
     assert.match(ps, new RegExp(`${c}.*k8s_web_seen_default_uid-seen_\\d+`));
     assert.match(ps, new RegExp(`${pod}.*k8s_POD_seen_default_uid-seen_\\d+`));
     await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+  });
+
+  it('the garbage collector takes a pod whose cgroup someone else froze: RemovePodSandbox returns, thaw reclaims pause and container', {
+    skip: !fs.existsSync('/sys/fs/cgroup/freezer') && 'needs the cgroup v1 freezer',
+  }, async () => {
+    const parent = `${cgroupParent}-gc`;
+    const freezer = `/sys/fs/cgroup/freezer/${parent}`;
+    const pod = await runPod('stuck', { cgroupParent: `/${parent}` });
+    const c = await runContainer(pod, 'frozen', 'exec sleep 1000');
+    const pidOf = async (id: string): Promise<number> =>
+      (JSON.parse((await criCall(client, rt.containerStatus, { containerId: id, verbose: true })).info.info!) as { pid: number }).pid;
+    const pid = await pidOf(c);
+    const rootfs = (JSON.parse((await criCall(client, rt.containerStatus, { containerId: c, verbose: true })).info.info!) as { config: { BaseFs: string } })
+      .config.BaseFs;
+    const mounted = (): boolean => fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${rootfs} `);
+    assert.ok(mounted(), `the container's rootfs ${rootfs} is mounted`);
+    fs.writeFileSync(`${freezer}/freezer.state`, 'FROZEN');
+    try {
+      const t0 = Date.now();
+      await criCall(client, rt.removePodSandbox, { podSandboxId: pod });
+      assert.ok(Date.now() - t0 < 8000, `RemovePodSandbox took ${Date.now() - t0} ms`);
+      assert.deepEqual(
+        (await criCall(client, rt.listPodSandbox, {})).items.filter((p) => p.id === pod),
+        [],
+      );
+      assert.deepEqual((await criCall(client, rt.listContainers, { filter: { podSandboxId: pod } })).containers, []);
+      assert.match(ok(await engine.isula(['info']), 'isula info'), /^Garbage Collector: 2 leftover\(s\)$/m, 'the pause and the container');
+      assert.equal(fs.readFileSync(`${freezer}/freezer.state`, 'utf8').trim(), 'FROZEN', 'a cgroup the engine does not own stays frozen');
+    } finally {
+      fs.writeFileSync(`${freezer}/freezer.state`, 'THAWED');
+    }
+    const deadline = Date.now() + 8000;
+    let info = '';
+    while (Date.now() < deadline) {
+      info = ok(await engine.isula(['info']), 'isula info');
+      if (/^Garbage Collector: 0 leftover\(s\)$/m.test(info) && !fs.existsSync(`/proc/${pid}`)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.match(info, /^Garbage Collector: 0 leftover\(s\)$/m);
+    for (let i = 0; i < 25 && mounted(); i++) await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(!mounted(), 'the collected container’s rootfs overlay is unmounted');
+    assert.ok(!fs.existsSync(`/proc/${pid}/cmdline`) || fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '', 'the container’s process is gone');
+    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+      assert.ok(!fs.existsSync(`/sys/fs/cgroup/${h}/${parent}/${c}`), `no cgroup of the container left in ${h}`);
+      try {
+        fs.rmdirSync(`/sys/fs/cgroup/${h}/${parent}`);
+      } catch {
+        // not made in this hierarchy
+      }
+    }
+  });
+});
+
+const PLUGINS = '/usr/lib/cni';
+const cniSkip =
+  (!['bridge', 'host-local', 'loopback'].every((p) => fs.existsSync(path.join(PLUGINS, p))) && `needs containernetworking-plugins in ${PLUGINS}`) || false;
+
+describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, skip: cniSkip }, () => {
+  // Unique per run: a bridge and subnets of its own, beside other tests' and helpers'.
+  const tag = (process.pid % 50000).toString(36);
+  const BRIDGE = `crif${tag}`;
+  const V4 = `10.${100 + (process.pid % 150)}.77.`;
+  const V6 = `fd00:77:${(process.pid % 65535).toString(16)}::`;
+  let engine: TestEngine;
+  let client: grpc.Client;
+  let work: string;
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-fields-cni-'));
+    const confDir = path.join(work, 'net.d');
+    fs.mkdirSync(confDir);
+    fs.writeFileSync(
+      path.join(confDir, '10-dual.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: `cri-fields-${tag}`,
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: BRIDGE,
+            isGateway: true,
+            ipMasq: false,
+            ipam: { type: 'host-local', ranges: [[{ subnet: `${V4}0/24` }], [{ subnet: `${V6}/64` }]], dataDir: path.join(work, 'ipam') },
+          },
+          { type: 'loopback' },
+        ],
+      }),
+    );
+    const archive = path.join(work, 'pause.tar');
+    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+    engine = await TestEngine.start(['--log-driver', 'stdout'], {
+      'enable-cri-v1': true,
+      'pod-sandbox-image': PAUSE,
+      'network-plugin': 'cni',
+      'cni-conf-dir': confDir,
+      'cni-bin-dir': PLUGINS,
+      'websocket-server-listening-port': await freePort(),
+    });
+    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
+    client = criClient(engine.sock);
+  });
+
+  after(async () => {
+    for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
+      await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
+    }
+    client?.close();
+    await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
+    try {
+      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
+    } catch {
+      // never made, or gone with its last veth
+    }
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('PodSandboxStatus reports the IPv4 address as ip and the IPv6 one in additional_ips', async () => {
+    const podId = (await criCall(client, rt.runPodSandbox, { config: { metadata: { name: 'dual', uid: 'uid-dual', namespace: 'net', attempt: 0 } } }))
+      .podSandboxId;
+    const network = (await criCall(client, rt.podSandboxStatus, { podSandboxId: podId })).status?.network;
+    assert.ok(network?.ip.startsWith(V4), `ip ${network?.ip} in ${V4}0/24`);
+    assert.deepEqual(
+      network?.additionalIps.map((a) => a.ip.startsWith(V6.replace(/::$/, ':'))),
+      [true],
+      `additional ips ${JSON.stringify(network?.additionalIps.map((a) => a.ip))} in ${V6}/64`,
+    );
+    await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
   });
 });

@@ -5,6 +5,9 @@ import { podLimits } from '../../src/pod/cgroup.js';
 import type { PodConfig } from '../../src/pod/record.js';
 import { cgroupSettings, renderLxcConfig } from '../../src/runtime/lxc/config.js';
 import { lxcSeccompOf } from '../../src/runtime/lxc/seccomp.js';
+import { create } from '@bufbuild/protobuf';
+import { NamespaceOptionSchema, SecurityProfileSchema } from '../../src/api/cri/gen/api_pb.js';
+import { apparmorOf, checkUserns, podSysctls, seccompOf } from '../../src/services/cri/security.js';
 import { lxcPaths, runtimeSpec } from '../helpers/runtime-spec.js';
 
 describe('OCI seccomp profiles in LXC’s format', () => {
@@ -103,5 +106,38 @@ describe('CRI log lines back as entries (isula logs)', () => {
       assert.deepEqual(parseCriLine(w.line(entry)), entry);
     }
     assert.throws(() => parseCriLine('{"log":"x"}'), /not a CRI log line/);
+  });
+});
+
+describe('CRI security fields', () => {
+  it('pod sysctls: namespaced ones only, none of a namespace shared with the host', () => {
+    assert.deepEqual(podSysctls({ 'kernel/shmmax': '1', 'net.ipv4.ip_forward': '1', 'fs.mqueue.msg_max': '20' }, false, false), {
+      'kernel.shmmax': '1',
+      'net.ipv4.ip_forward': '1',
+      'fs.mqueue.msg_max': '20',
+    });
+    assert.throws(() => podSysctls({ 'vm.swappiness': '1' }, false, false), /not namespaced/);
+    assert.throws(() => podSysctls({ 'kernel.sem': '1 2 3 4' }, false, true), /host's IPC/);
+    assert.throws(() => podSysctls({ 'net.core.somaxconn': '1' }, true, false), /host's network/);
+  });
+
+  it('user namespaces: NODE or none; POD refused by the field’s name', () => {
+    checkUserns('x', undefined);
+    checkUserns('x', create(NamespaceOptionSchema, { usernsOptions: { mode: 2 } }));
+    assert.throws(() => checkUserns('pod', create(NamespaceOptionSchema, { usernsOptions: { mode: 0 } })), /pod\.userns_options: mode POD/);
+    assert.throws(() => checkUserns('pod', create(NamespaceOptionSchema, { usernsOptions: { mode: 3 } })), /not valid for a user namespace/);
+  });
+
+  it('profiles: RuntimeDefault is the engine default, Unconfined none, deprecated strings alike; bad ones refused', () => {
+    const p = (profileType: number, localhostRef = '') => create(SecurityProfileSchema, { profileType, localhostRef });
+    assert.equal(seccompOf('s', p(0), ''), undefined);
+    assert.equal(seccompOf('s', p(1), ''), 'unconfined');
+    assert.equal(seccompOf('s', undefined, 'unconfined'), 'unconfined');
+    assert.equal(seccompOf('s', undefined, 'runtime/default'), undefined);
+    assert.throws(() => seccompOf('s', undefined, 'weird'), /unknown profile "weird"/);
+    assert.throws(() => seccompOf('s', p(2), ''), /needs localhost_ref/);
+    assert.throws(() => seccompOf('s', p(2, '/nonexistent/profile.json'), ''), /no such file/);
+    assert.equal(apparmorOf('a', p(1), ''), 'unconfined');
+    assert.equal(apparmorOf('a', undefined, ''), undefined);
   });
 });

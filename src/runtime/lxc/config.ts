@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { ResourceSpec } from '../../api/containers.js';
 import { cleanInRoot } from '../../sys/in-root.js';
 import type { RuntimeSpec } from '../runtime.js';
@@ -107,6 +108,41 @@ function renderMountEntry(e: MountEntry): string {
   // LXC takes a relative target as relative to the rootfs.
   const target = fstabField(clean(e.target.replace(/^\/+/, ''), 'mount destination'));
   return `lxc.mount.entry = ${fstabField(clean(e.source, 'mount source'))} ${target} ${e.fstype} ${options} 0 0`;
+}
+
+/** LXC's proc:mixed already makes these read-only. */
+const READ_ONLY_ALREADY = new Set(['/proc/sys', '/proc/sysrq-trigger']);
+
+/**
+ * Masked and read-only paths (CRI's, kubelet's defaults) as mount entries after the others:
+ * LXC has mounted /proc and /sys by then (lxc.mount.auto), so the targets are in them. A
+ * masked file gets /dev/null bound over it, a directory an empty read-only tmpfs; a read-only
+ * path the host's same path bound read-only (their contents are not per-container: /proc/bus,
+ * /proc/irq, ...). The host decides file or directory; what a kernel lacks is `optional`.
+ */
+function procSysEntries(spec: RuntimeSpec): string[] {
+  const isDir = (p: string): boolean | undefined => {
+    try {
+      return fs.statSync(p).isDirectory();
+    } catch {
+      return undefined;
+    }
+  };
+  const lines: string[] = [];
+  for (const p of spec.maskedPaths ?? []) {
+    const dir = isDir(p);
+    if (dir === undefined) continue;
+    const target = fstabField(clean(p.slice(1), 'masked path'));
+    lines.push(
+      dir ? `lxc.mount.entry = tmpfs ${target} tmpfs ro,nosuid,nodev,noexec,optional 0 0` : `lxc.mount.entry = /dev/null ${target} none bind,ro,optional 0 0`,
+    );
+  }
+  for (const p of spec.readonlyPaths ?? []) {
+    if (READ_ONLY_ALREADY.has(p) || isDir(p) === undefined) continue;
+    const path = fstabField(clean(p, 'read-only path'));
+    lines.push(`lxc.mount.entry = ${path} ${path.slice(1)} none rbind,ro,optional 0 0`);
+  }
+  return lines;
 }
 
 /** One resource limit: the cgroup file `<controller>.<key>` of the container gets `value`. */
@@ -220,6 +256,7 @@ export function renderLxcConfig(spec: RuntimeSpec, paths: LxcPaths, cgroupV2: bo
 
   for (const [key, value] of Object.entries(spec.sysctls ?? {})) lines.push(`lxc.sysctl.${clean(key, 'sysctl')} = ${clean(value, 'sysctl value')}`);
   for (const e of mounts) lines.push(renderMountEntry(e));
+  for (const line of procSysEntries(spec)) lines.push(line);
   for (const e of spec.env) lines.push(`lxc.environment = ${clean(e, 'environment variable')}`);
   return `${lines.filter((l) => l !== '').join('\n')}\n`;
 }

@@ -3,7 +3,15 @@
  * StopContainer, RemoveContainer, ListContainers, ContainerStatus, UpdateContainerResources,
  * ExecSync. Only translation lives here.
  */
-import { type ContainerConfig, ContainerEventType, ContainerState, MountPropagation, NamespaceMode, RuntimeService } from '../../api/cri/gen/api_pb.js';
+import {
+  type ContainerConfig,
+  ContainerEventType,
+  ContainerState,
+  MountPropagation,
+  NamespaceMode,
+  RuntimeService,
+  SupplementalGroupsPolicy,
+} from '../../api/cri/gen/api_pb.js';
 import type { DeviceSpec, MountSpec } from '../../api/containers.js';
 import { failedPrecondition, invalidArgs, notFound } from '../../api/errors.js';
 import type { Container } from '../../container/container.js';
@@ -18,6 +26,7 @@ import { createInPod, podContainers, type PodContainerConfig } from '../../pod/c
 import {
   ANNOTATION_ATTEMPT,
   ANNOTATION_IMAGE,
+  ANNOTATION_IMAGE_ANNOTATIONS,
   ANNOTATION_LOG_PATH,
   ANNOTATION_NAME,
   ANNOTATION_PREFIX,
@@ -86,6 +95,7 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
     name: config.metadata.name,
     attempt: config.metadata.attempt,
     image: config.image?.image ?? '',
+    imageAnnotations: { ...config.image?.annotations },
     command: config.command,
     args: config.args,
     workingDir: config.workingDir,
@@ -110,6 +120,10 @@ function podContainerConfigOf(config: ContainerConfig | undefined): PodContainer
     ...(seccompProfile !== undefined ? { seccompProfile } : {}),
     ...(apparmorProfile !== undefined ? { apparmorProfile } : {}),
     noNewPrivileges: sc?.noNewPrivs ?? false,
+    maskedPaths: sc?.maskedPaths ?? [],
+    readonlyPaths: sc?.readonlyPaths ?? [],
+    groupAdd: (sc?.supplementalGroups ?? []).map(Number),
+    groupsStrict: sc?.supplementalGroupsPolicy === SupplementalGroupsPolicy.Strict,
   };
 }
 
@@ -130,6 +144,15 @@ function userLabels(c: Container): Record<string, string> {
   return rest;
 }
 
+/** The ImageSpec annotations CreateContainer was given (none when unreadable). */
+function imageAnnotationsOf(a: Record<string, string>): Record<string, string> {
+  try {
+    return JSON.parse(a[ANNOTATION_IMAGE_ANNOTATIONS] ?? '{}') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
 function summaryOf(c: Container) {
   const a = c.record.config.Config.Annotations ?? {};
   const id = c.record.config.ImageId ?? '';
@@ -139,7 +162,7 @@ function summaryOf(c: Container) {
     id: c.id,
     podSandboxId: c.record.config.Config.Labels[LABEL_SANDBOX_ID] ?? '',
     metadata: { name: a[ANNOTATION_NAME] ?? c.name, attempt: Number(a[ANNOTATION_ATTEMPT] ?? 0) },
-    image: { image: a[ANNOTATION_IMAGE] ?? c.record.config.Image },
+    image: { image: a[ANNOTATION_IMAGE] ?? c.record.config.Image, annotations: imageAnnotationsOf(a) },
     imageRef,
     imageId: imageRef,
     state: stateOf(c),

@@ -47,6 +47,14 @@ export function criStatsService(pc: PodContext): CriHandler[] {
     };
   };
 
+  /** available_bytes: the memory limit less the working set, as kubelet computes it; only with a limit. */
+  const withAvailable = <U extends ReturnType<typeof usageOf>>(u: U, limit: number | undefined): U => {
+    const ws = u.memory.workingSetBytes?.value;
+    if (!limit || ws === undefined) return u;
+    const free = BigInt(limit) - ws;
+    return { ...u, memory: { ...u.memory, availableBytes: u64(free > 0n ? free : 0n) } };
+  };
+
   const containerStats = (c: Container, now: bigint) => {
     const a = c.record.config.Config.Annotations ?? {};
     const { [LABEL_TYPE]: _t, [LABEL_SANDBOX_ID]: _p, ...labels } = c.record.config.Config.Labels;
@@ -57,7 +65,7 @@ export function criStatsService(pc: PodContext): CriHandler[] {
         labels,
         annotations: Object.fromEntries(Object.entries(a).filter(([k]) => !k.startsWith(ANNOTATION_PREFIX))),
       },
-      ...usageOf(c.id, [cgroupPathOf(c, pc.engine.defaults)], now),
+      ...withAvailable(usageOf(c.id, [cgroupPathOf(c, pc.engine.defaults)], now), c.record.host.Resources.memory),
     };
   };
 
