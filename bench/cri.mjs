@@ -30,7 +30,9 @@
 // bench/compare.sh --cri [--install] runs this.
 // Usage: node bench/cri.mjs [--engines isula,containerd] [--rounds 2] [--serial 20]
 //          [--parallel 20] [--results DIR] [--md docs/benchmarks.md] [--command TEXT]
-//          [--profile DIR]
+//          [--profile DIR] [--strace FILE]
+// --strace FILE: isula's daemon traced (strace -f -e execve) during the serial lifecycles, the
+// programs it started counted per call (the latencies of that run are strace's, not isula's).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,7 +42,7 @@ import { performance } from 'node:perf_hooks';
 import { cgroupSnapshot, cliOptions, machine, median, ROOT, removeNewCgroups, replaceSection, startDaemon, statusKb } from './daemon.mjs';
 
 const USAGE = `usage: node bench/cri.mjs [--engines isula,containerd] [--rounds R] [--serial N] [--parallel M]
-         [--results DIR] [--md FILE] [--command TEXT] [--profile DIR]`;
+         [--results DIR] [--md FILE] [--command TEXT] [--profile DIR] [--strace FILE]`;
 const opts = cliOptions(
   {
     engines: { type: 'string', default: 'isula,containerd' },
@@ -52,6 +54,7 @@ const opts = cliOptions(
     command: { type: 'string', default: 'node bench/cri.mjs' },
     // isula's daemon from out/ under node --cpu-prof (bench/daemon.mjs), the profile kept here.
     profile: { type: 'string' },
+    strace: { type: 'string' },
   },
   USAGE,
 );
@@ -85,6 +88,8 @@ fs.mkdirSync(results, { recursive: true });
 
 // Teardown steps, run in reverse at the end whatever happened (also on a signal).
 const cleanups = [];
+/** The serial calls' wall-clock spans (epoch seconds), for --strace. */
+const spans = [];
 let cleaned = false;
 async function cleanup() {
   if (cleaned) return;
@@ -294,6 +299,58 @@ function descendants(pid) {
   return out;
 }
 
+// --- --strace: the programs isula's daemon starts per call --------------------------------------
+let tracer;
+let tracedPid;
+async function startStrace(pid) {
+  tracedPid = pid;
+  tracer = spawn('strace', ['-f', '-qq', '-ttt', '-e', 'trace=execve,clone,clone3,fork,vfork', '-e', 'signal=none', '-o', opts.strace, '-p', String(pid)], {
+    stdio: 'ignore',
+  });
+  cleanups.push(() => stopStrace());
+  await new Promise((r) => setTimeout(r, 500));
+}
+async function stopStrace() {
+  if (!tracer || tracer.exitCode !== null || tracer.signalCode !== null) return;
+  const done = new Promise((r) => tracer.once('exit', r));
+  tracer.kill('SIGINT');
+  await done;
+  // "PID 1700000000.123456 execve("/usr/bin/x", ["x", ...], ...) = 0": a program started.
+  // Forks by the daemon's main thread are the ones that block its event loop ("direct").
+  const execs = [];
+  const parent = new Map();
+  for (const line of fs.readFileSync(opts.strace, 'utf8').split('\n')) {
+    const c = /^(\d+)\s+\S+ (?:clone3?|v?fork)\(.*= (\d+)$/.exec(line);
+    if (c) parent.set(Number(c[2]), Number(c[1]));
+    // A failed try of a PATH search ends "= -1 ENOENT (…)"; an interleaved one "<unfinished ...>".
+    const m = /^\d+\s+(\d+\.\d+) execve\("([^"]+)", \[(.*?)\]/.exec(line);
+    if (/= -1 /.test(line)) continue;
+    if (m) execs.push({ t: Number(m[1]), pid: Number(line.split(/\s/)[0]), prog: path.basename(m[2]), argv: m[3] });
+  }
+  const lines = [];
+  for (const op of OPS) {
+    const mine = spans.filter((x) => x.op === op);
+    const names = {};
+    let [n, direct] = [0, 0];
+    for (const x of execs) {
+      if (!mine.some((sp) => x.t >= sp.from && x.t <= sp.to)) continue;
+      const own = parent.get(x.pid) === tracedPid;
+      n++;
+      if (own) direct++;
+      const k = own ? `${x.prog}*` : x.prog;
+      names[k] = (names[k] ?? 0) + 1;
+    }
+    const per = (k) => (k / Math.max(1, mine.length)).toFixed(1);
+    lines.push(
+      `${op}: ${per(n)} programs per call, ${per(direct)} forked by the daemon (*): ${Object.entries(names)
+        .map(([k, v]) => `${k} ${per(v)}`)
+        .join(', ')}`,
+    );
+  }
+  fs.writeFileSync(`${opts.strace}.summary`, `${lines.join('\n')}\n`);
+  for (const l of lines) log(l);
+}
+
 // --- one engine's lifecycles ------------------------------------------------------------------
 /** The seven calls of a pod's lifecycle, each on a state { config, podSandboxId, containerId }. */
 function lifecycle(client, ctx, engine) {
@@ -339,8 +396,10 @@ async function measureRound(eng, ctx, round) {
   const failures = [];
   const timed = async (samples, op, s) => {
     const t = performance.now();
+    const from = Date.now() / 1000;
     await steps[op](s);
     samples[op].push(performance.now() - t);
+    if (samples === serial) spans.push({ op, from, to: Date.now() / 1000 });
   };
   try {
     // Serial: one pod's whole lifecycle after the other's.
@@ -476,6 +535,7 @@ try {
     const s = newPod();
     for (const op of OPS) await steps[op](s);
     warm.close();
+    if (e === 'isula' && opts.strace) await startStrace(eng.pid);
   }
   for (let r = 1; r <= rounds; r++) {
     for (const e of abab(engines, r)) {
@@ -485,6 +545,7 @@ try {
       log(`round ${r}/${rounds}: ${e}: ${OPS.map((o) => `${o} ${median(res.serial[o]).toFixed(0)}`).join(', ')} ms (serial medians)`);
     }
   }
+  if (opts.strace) await stopStrace();
   for (const e of engines) {
     mem[e] = await memory(started[e], ctx);
     log(`${e}: daemon VmRSS ${(mem[e].pod.vmRss / 1024).toFixed(1)} MiB with one pod`);

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fault } from '../api/errors.js';
 import { isMountPoint, unmount } from '../sys/mount.js';
+import { runCommand } from '../sys/spawner.js';
 
 /*
  * A pod's network namespace lives as long as its sandbox, not as long as a process: the
@@ -18,13 +18,11 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** The directory of the pinned namespaces under the daemon's state directory. */
 export const netnsDir = (stateDir: string): string => path.join(stateDir, 'netns');
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, LC_ALL: 'C' }, timeout: TIMEOUT_MS, killSignal: 'SIGKILL' }, (err, _out, stderr) => {
-      if (!err) return resolve();
-      reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.toString().trim().split('\n')[0] || err.message}`));
-    });
+async function run(cmd: string, args: string[]): Promise<void> {
+  const r = await runCommand(cmd, args, { timeoutMs: TIMEOUT_MS }).catch((e: Error) => {
+    throw new Error(`${cmd} ${args.join(' ')}: ${e.message}`);
   });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`);
 }
 
 /**

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { runCommand } from './spawner.js';
 
-function run(cmd: string, args: string[], cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, LC_ALL: 'C' }, cwd }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      const detail = stderr.toString().trim().split('\n')[0] || err.message;
-      reject(new Error(`${cmd} ${args.join(' ')} failed: ${detail.replace(/^(u?mount): /, '')}`));
-    });
-  });
+async function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+  const r = await runCommand(cmd, args, { cwd });
+  if (r.code === 0) return;
+  const detail = r.stderr.trim() || `exit status ${r.code}`;
+  throw new Error(`${cmd} ${args.join(' ')} failed: ${detail.replace(/^(u?mount): /, '')}`);
 }
 
 /** Mount points currently in this mount namespace (octal escapes of mountinfo decoded). */
