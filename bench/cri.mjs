@@ -608,7 +608,7 @@ if (engines.includes('isula') && engines.includes('containerd')) {
 md.push(
   '#### Daemon memory, one pod running (MiB)',
   '',
-  "The daemon's own process (/proc/PID/status), 2 s after RunPodSandbox, then 2 s after a busybox container started in the pod. Per-pod helpers excluded (containerd: its containerd-shim-runc-v2 processes; isula: the daemon's child processes, LXC's monitors), their summed VmRSS shown beside. Target of issue 17: at most 45 MB.",
+  "The daemon's own process (/proc/PID/status) after all the rounds' lifecycles (a freshly started daemon with one pod: `bench/daemon-mem.mjs`, its own section), 2 s after RunPodSandbox, then 2 s after a busybox container started in the pod. Per-pod helpers excluded (containerd: its containerd-shim-runc-v2 processes; isula: the daemon's child processes, LXC's monitors), their summed VmRSS shown beside. Target of issue 17: at most 45 MB.",
   '',
   '| engine | VmRSS | RssAnon | RssFile | with a container: VmRSS | helpers (VmRSS sum) |',
   '|---|---|---|---|---|---|',
