@@ -3,9 +3,11 @@
 // how a change to the pull was measured (docs/design.md, "Pull and create-from-image
 // benchmark"). Before each pull, unmeasured: the image and its layers removed (`rmi` +
 // `images prune -a -f`) and `sync`. Prints each executable's median and the median over the
-// rounds of its time ÷ the first one's, with the load seen. Needs `npx tsc -p tsconfig.json`
-// (the test helpers in out/). As root.
-// Usage: node bench/pull-ab.mjs [--rounds 10] DIST_DIR DIST_DIR...   (a dist/ directory each, e.g. a copy of the old one)
+// rounds of its time ÷ the first one's, with the load seen. --idle S: before each round every
+// daemon is left S seconds without a pull (31: their layer unpacking threads have ended, so
+// each pull starts its thread, as the first pull after a quiet spell does). Needs
+// `npx tsc -p tsconfig.json` (the test helpers in out/). As root.
+// Usage: node bench/pull-ab.mjs [--rounds 10] [--idle S] DIST_DIR DIST_DIR...   (a dist/ directory each, e.g. a copy of the old one)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +15,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, ROOT, run, startDaemon } from './daemon.mjs';
 
-const USAGE = 'usage: node bench/pull-ab.mjs [--rounds R] DIST_DIR DIST_DIR...';
+const USAGE = 'usage: node bench/pull-ab.mjs [--rounds R] [--idle S] DIST_DIR DIST_DIR...';
 let args;
 try {
-  args = parseArgs({ options: { rounds: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  args = parseArgs({
+    options: { rounds: { type: 'string', default: '10' }, idle: { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
 } catch (e) {
   console.error(`${e.message}\n${USAGE}`);
   process.exit(2);
@@ -27,7 +32,8 @@ if (args.values.help) {
 }
 const dists = args.positionals;
 const rounds = Number(args.values.rounds);
-if (dists.length < 2 || !Number.isInteger(rounds) || rounds < 1 || dists.some((d) => !fs.existsSync(path.join(d, 'isulad')))) {
+const idle = Number(args.values.idle);
+if (dists.length < 2 || !Number.isInteger(rounds) || rounds < 1 || !(idle >= 0) || dists.some((d) => !fs.existsSync(path.join(d, 'isulad')))) {
   console.error(`want two or more dist directories (each with isulad and isula) and a positive --rounds\n${USAGE}`);
   process.exit(2);
 }
@@ -43,14 +49,21 @@ try {
   pushImage(bigImage(), reg, 'bench/big:1');
   const ref = `${reg.host}/bench/big:1`;
   for (const dist of dists) daemons.push(await startDaemon({ dist, config: { 'insecure-registries': [reg.host] } }));
+  const clear = async (d) => {
+    await run(d.isula, ['-H', d.host, 'rmi', ref]);
+    await run(d.isula, ['-H', d.host, 'images', 'prune', '-a', '-f']);
+    execFileSync('sync');
+  };
   for (let r = 0; r < rounds; r++) {
+    if (idle > 0) {
+      for (const d of daemons) await clear(d);
+      await new Promise((resolve) => setTimeout(resolve, idle * 1000));
+    }
     const order = dists.map((_, i) => i);
     for (const i of r % 2 ? order.reverse() : order) {
       const d = daemons[i];
       const c = (...a) => run(d.isula, ['-H', d.host, ...a]);
-      await c('rmi', ref);
-      await c('images', 'prune', '-a', '-f');
-      execFileSync('sync');
+      if (idle === 0) await clear(d);
       const pulled = await c('pull', ref);
       if (!pulled.ok) throw pulled.err;
       times[i].push(pulled.ms);

@@ -7,7 +7,9 @@
 //   treats 127.0.0.0/8 as insecure), podman (private root, --tls-verify=false) and `skopeo copy
 //   docker://… dir:…`; before each pull, unmeasured: the image and its layers removed (isula
 //   rmi + images prune -a, docker rmi + image prune -a, podman rmi, skopeo a fresh directory)
-//   and `sync`, so that no pull pays for another's dirty pages;
+//   and `sync`, so that no pull pays for another's dirty pages; isula's pulls are marked by
+//   the state of its layer unpacking thread (cold: the daemon's first pull, or none in the
+//   last 30 s, so the pull starts the thread; warm: it still runs) and reported apart too;
 // - create from that image in the same ABAB rounds, one `node bench/lifecycle.mjs --image REF`
 //   per engine and round (10 serial create, start, stop, rm; 100 parallel; the image pulled
 //   before measuring) and, as the reference, isula's --external-rootfs create (lifecycle.mjs
@@ -22,6 +24,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { cliOptions, machine, median, mustRun, podmanRoot, ROOT, replaceSection, run, startDaemon } from './daemon.mjs';
 
 const USAGE = `usage: node bench/pull.mjs [--engines isula,docker,podman,skopeo] [--rounds R] [--serial N] [--parallel M]
@@ -72,17 +75,27 @@ fs.mkdirSync(results, { recursive: true });
 const docker = opts['docker-cli'];
 const dockerPrefix = ['-H', opts['docker-host']];
 
+/** The daemon ends its layer unpacking thread after this long without a pull (src/image/oci/storage/unpack-thread.ts). */
+const UNPACK_THREAD_IDLE_MS = 30_000;
+
 // --- pullers: each sets up once, then per pull removes the image (unmeasured) and pulls it -------
 async function isulaPuller(ref, registry) {
   const daemon = await startDaemon({ config: { 'insecure-registries': [registry] } });
   const c = (...a) => run(daemon.isula, ['-H', daemon.host, ...a]);
+  let lastPullEnd;
   return {
     version: async () => (await mustRun(daemon.isula, ['--version'])).split('\n')[0],
     clear: async () => {
       await c('rmi', ref);
       await c('images', 'prune', '-a', '-f');
     },
-    pull: () => c('pull', ref),
+    // A margin of a second on the idle end: a pull this close to it is neither, and is called cold.
+    pull: async () => {
+      const thread = lastPullEnd !== undefined && performance.now() - lastPullEnd < UNPACK_THREAD_IDLE_MS - 1000 ? 'warm' : 'cold';
+      const p = await c('pull', ref);
+      lastPullEnd = performance.now();
+      return { ...p, thread };
+    },
     teardown: () => daemon.stop(),
   };
 }
@@ -141,8 +154,9 @@ async function pulls(ref, registry) {
         await set[e].clear();
         execFileSync('sync');
         const p = await set[e].pull();
-        byEngine[e].push({ round: r, ok: p.ok, ms: p.ms, ...(p.err && { err: p.err.message.split('\n')[0] }) });
-        log(`round ${r}/${rounds}: ${e} pull ${p.ok ? `${(p.ms / 1000).toFixed(2)} s` : `failed: ${p.err.message.split('\n')[0]}`}`);
+        byEngine[e].push({ round: r, ok: p.ok, ms: p.ms, ...(p.thread && { thread: p.thread }), ...(p.err && { err: p.err.message.split('\n')[0] }) });
+        const thread = p.thread ? ` (unpacking thread ${p.thread === 'cold' ? 'not running: started by this pull' : 'running'})` : '';
+        log(`round ${r}/${rounds}: ${e} pull ${p.ok ? `${(p.ms / 1000).toFixed(2)} s` : `failed: ${p.err.message.split('\n')[0]}`}${thread}`);
       }
     }
   } finally {
@@ -204,7 +218,7 @@ fs.writeFileSync(path.join(results, 'pull.json'), `${JSON.stringify({ machine: m
 const s = (ms) => (ms / 1000).toFixed(2);
 const msf = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
 const medRange = (xs, f) => (xs.length ? `${f(median(xs))} <sub>${f(Math.min(...xs))}–${f(Math.max(...xs))}</sub>` : '–');
-const pullMs = (e) => pulled.byEngine[e]?.filter((p) => p.ok).map((p) => p.ms) ?? [];
+const pullMs = (e, thread) => pulled.byEngine[e]?.filter((p) => p.ok && (!thread || p.thread === thread)).map((p) => p.ms) ?? [];
 const runsOf = (name) => (created[name] ?? []).filter((x) => x.res);
 const metric = {
   'serial create': (r) => r.serial.create.median,
@@ -244,12 +258,19 @@ md.push(
 md.push('');
 md.push(
   `Image: \`${image.ref}\`, an OCI manifest (config ${image.mediaType}), ${image.layers} gzip layers, ${(image.bytes / 1e6).toFixed(1)} MB compressed (test/helpers/oci-images.ts \`bigImage()\`: a busybox base and 4 layers of 25 MiB of random bytes; pushed once with skopeo). ` +
-    'Pull: one CLI process to its exit, output to a pipe (no progress bars); before each, unmeasured, the image and its layers are removed (isula `rmi` + `images prune -a -f`, docker `rmi -f` + `image prune -a -f`, podman `rmi -f`, skopeo a fresh `dir:`) and `sync` runs. ' +
+    'Pull: one CLI process to its exit, output to a pipe (no progress bars); before each, unmeasured, the image and its layers are removed (isula `rmi` + `images prune -a -f`, docker `rmi -f` + `image prune -a -f`, podman `rmi -f`, skopeo a fresh `dir:`) and `sync` runs. the isula daemon unpacks layers in a thread that a pull starts and 30 s without one ends: its first pull of the run starts the thread (cold), a pull within 30 s of the one before finds it running (warm); both are shown apart below the isula row. ' +
     `Create: \`bench/lifecycle.mjs --image\` per engine and round (the image pulled before, unmeasured): ${opts.serial} containers created one after the other, then started (median ms per container), then ${opts.parallel} created at once and started at once (wall seconds of the phase), \`sleep 3600\`, no network; isula's reference is the same with \`--external-rootfs\` (busybox rootfs). Medians of the rounds, ranges below.`,
 );
 md.push('');
 md.push('#### Cold pull: seconds (failures)', '', '| tool | pull | failed |', '|---|---|---|');
 for (const e of engines) md.push(`| ${LABEL[e]} | ${medRange(pullMs(e), s)} | ${pulled.byEngine[e].filter((p) => !p.ok).length} of ${rounds} |`);
+if (engines.includes('isula'))
+  for (const thread of ['cold', 'warm']) {
+    const n = pulled.byEngine.isula.filter((p) => p.thread === thread).length;
+    md.push(
+      `| of which isula, unpacking thread ${thread === 'cold' ? 'started by the pull' : 'already running'} (${n}) | ${medRange(pullMs('isula', thread), s)} | |`,
+    );
+  }
 md.push('');
 const creators = CREATORS.map(([n]) => n);
 md.push(

@@ -15,7 +15,13 @@ import type { Runtime, RuntimeSpec } from '../runtime/runtime.js';
 /** SIGKILL not obeyed within this long means stuck (D state, frozen by someone else). */
 const STUCK_AFTER_MS = 1000;
 
-/** Drops the container: its record files closed, and its directory deleted unless the collector has it. */
+/**
+ * Drops the container: its record files closed, its directory deleted unless the collector
+ * has it, then its rootfs. Only then is it gone from the list and told gone (destroy, and the
+ * waits of `run --rm` end), as Docker's removal releases the layer before the container
+ * leaves its store: an `rmi` right after `run --rm`, or after `inspect` stops finding a
+ * `-d --rm` container, must not find the image still in use.
+ */
 async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Promise<void> {
   await c.closeFiles();
   if (deleteDir) await fsp.rm(c.dir, { recursive: true, force: true });
@@ -25,6 +31,7 @@ async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Pro
 /** Gone from the engine: out of the store (its name free), destroy told, waiters released. */
 function untrack(ctx: EngineContext, c: Container): void {
   c.removed = true;
+  if (deleteDir) await removeRootfs(ctx, c);
   ctx.store.delete(c);
   ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
   c.notifyExit(c.state.ExitCode);
@@ -90,7 +97,6 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     }
     await runtime.cleanup(spec);
     await forget(ctx, c, true);
-    await removeRootfs(ctx, c);
   });
 }
 

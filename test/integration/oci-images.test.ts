@@ -248,6 +248,18 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     assert.match(r.stderr, /^Digest: sha256:/m);
   });
 
+  it('run --rm returns once the container and its layer are gone: rmi right after never finds it in use; -d --rm returns at once', async () => {
+    for (let i = 0; i < 10; i++) {
+      ok(await isula(['run', '--rm', bb, 'true']), `run --rm ${i}`);
+      ok(await isula(['rmi', bb]), `rmi right after run --rm ${i}`);
+    }
+    ok(await isula(['pull', bb]), 'pull');
+    // As Docker: -d --rm prints the id and returns; the removal follows the exit.
+    const id = ok(await isula(['run', '-d', '--rm', bb, 'sleep', '1']), 'run -d --rm').trim();
+    assert.equal(ok(await isula(['inspect', '-f', '{{.State.Running}}', id]), 'inspect').trim(), 'true');
+    await eventually('the -d --rm container removed', async () => ((await isula(['inspect', id])).code !== 0 ? true : undefined));
+  });
+
   it('logs in to an htpasswd registry, keeps the credentials encrypted, and pushes there', async () => {
     const bad = await isula(['login', '-u', 'u', '-p', 'wrong', authReg.host]);
     assert.notEqual(bad.code, 0, show(bad));
