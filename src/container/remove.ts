@@ -24,14 +24,17 @@ const STUCK_AFTER_MS = 1000;
  */
 async function forget(ctx: EngineContext, c: Container, deleteDir: boolean): Promise<void> {
   await c.closeFiles();
-  if (deleteDir) await fsp.rm(c.dir, { recursive: true, force: true });
+  if (deleteDir) {
+    await fsp.rm(c.dir, { recursive: true, force: true });
+    c.removed = true;
+    await removeRootfs(ctx, c);
+  }
   untrack(ctx, c);
 }
 
 /** Gone from the engine: out of the store (its name free), destroy told, waiters released. */
 function untrack(ctx: EngineContext, c: Container): void {
   c.removed = true;
-  if (deleteDir) await removeRootfs(ctx, c);
   ctx.store.delete(c);
   ctx.events.emit('container', 'destroy', c.id, { name: c.name, image: c.record.config.Image });
   c.notifyExit(c.state.ExitCode);
