@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
+import { holdYoungGeneration } from '../sys/young-generation.js';
 import { EngineError, generalError, toEngineError } from '../api/errors.js';
 import { ENGINE_VERSION, GIT_COMMIT } from '../api/version.js';
 import { containerService } from '../services/containers.js';
@@ -106,7 +106,7 @@ async function run(config: DaemonConfig): Promise<void> {
   // generation would grow. Bun has no V8: a no-op there. The single executable's loader
   // (src/main.ts) sets it already, before this bundle is compiled; here for the daemon run
   // from out/ (bench profiles).
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  holdYoungGeneration();
   makeDirs(config.graph, 0o700);
   makeDirs(config.state, 0o700);
   const release = claimSingleInstance(config.pidfile, config.graph);

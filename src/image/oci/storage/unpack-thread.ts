@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { holdYoungGeneration } from '../../../sys/young-generation.js';
 import { EngineError, type ErrorKind, type ExitCodeValue } from '../../../api/errors.js';
 import type { FromWorker, ToWorker } from './unpack-protocol.js';
 import { type UnpackJob, type UnpackResult, unpackLayer } from './unpack.js';
@@ -68,6 +69,8 @@ function theThread(from: Source): Thread {
   const options = { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } };
   const worker = 'code' in from ? new Worker(from.code, { ...options, eval: true }) : new Worker(from.url, options);
   const t: Thread = { worker, jobs: new Map() };
+  // The thread's heap, configured as it started, reset the process's young-generation flag.
+  worker.once('online', holdYoungGeneration);
   worker.on('message', (m: FromWorker) => t.jobs.get(m.job)?.onMessage(m));
   const gone = (e: Error): void => {
     if (thread === t) thread = undefined;
