@@ -7,7 +7,8 @@
 // --expose-gc, and a preload that, on SIGUSR2, collects and writes its heap figures (and a heap
 // snapshot with --snapshots) to a file. Same registry, images and CNI conflist as bench/cri.mjs.
 // Usage: node bench/cri-leak.mjs [--batches 60,60,120,240] [--parallel 0] [--snapshots DIR]
-// --parallel N: each batch runs N pods at once per step instead of one after the other.
+// --parallel N: each batch runs N whole lifecycles at once instead of one after the other.
+// With --snapshots the RssAnon readings after the first include the snapshot writer's memory.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
