@@ -44,6 +44,10 @@ export class LxcMonitor extends EventEmitter {
 
   constructor(private readonly lxcpath: string) {
     super();
+    // One `waitFor` listener per container starting or stopping at once (20 pods in parallel
+    // passed Node's default of 10 and printed a "possible leak" warning); each is removed when
+    // its state comes or its time is up.
+    this.setMaxListeners(0);
   }
 
   get fifoPath(): string {
