@@ -39,7 +39,7 @@ if (!Number.isInteger(runs) || runs < 1) {
   console.error(USAGE);
   process.exit(2);
 }
-const CRICTL = process.env.CRICTL || path.resolve(ROOT, '..', '..', 'shared', 'tools', 'crictl');
+const CRICTL = process.env.CRICTL || path.resolve(ROOT, '..', 'shared', 'tools', 'crictl');
 const PAUSE = 'localhost/pause:3.9';
 /** A free TCP port on 127.0.0.1 for the streaming server. */
 const freePort = () =>
