@@ -19,6 +19,7 @@ import { emptyState, type ContainerRecord, type HealthConfig } from './record.js
 import { validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
 import { resolveUser } from './user.js';
+import { hostResolvConf } from '../sys/host-resolv.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
@@ -405,12 +406,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
  */
 export async function writeEtcFiles(c: Container): Promise<void> {
   const hostname = c.record.config.Config.Hostname;
-  let resolv = '';
-  try {
-    resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    // a host without one gives the container an empty file
-  }
+  const resolv = await hostResolvConf();
   const files: [string, string][] = [
     ['hostname', `${hostname}\n`],
     ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],

@@ -2,11 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { invalidArgs } from '../api/errors.js';
 import type { PodConfig } from './record.js';
-
-/** The host's resolver config, for a pod whose DNSConfig is empty (kubelet's ClusterFirst sends one). */
-async function hostResolvConf(): Promise<string> {
-  return fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-}
+import { hostResolvConf } from '../sys/host-resolv.js';
 
 const noNewline = (s: string, what: string): string => {
   if (/[\r\n]/.test(s)) throw invalidArgs(`invalid ${what} "${s.split(/[\r\n]/)[0]}": must not contain a newline`);
@@ -27,6 +23,7 @@ export function resolvConfOf(dns: NonNullable<PodConfig['dns']>): string {
 export async function writePodEtc(dir: string, config: PodConfig, hostname: string): Promise<void> {
   const dns = config.dns;
   const hasDns = dns && dns.servers.length + dns.searches.length + dns.options.length > 0;
+  // An empty DNSConfig gets the host's resolver (kubelet's ClusterFirst sends one).
   const resolv = hasDns ? resolvConfOf(dns) : await hostResolvConf();
   const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`;
   await Promise.all([

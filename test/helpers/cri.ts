@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMethodUnary, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { criPath } from '../../src/api/cri/services.js';
-import { run, type RunResult } from './engine.js';
+import { run, type RunResult, TestEngine } from './engine.js';
+import { freePort } from './registry.js';
 
 /** A CRI v1 client on grpc-js, typed from the project's own runtime.v1 descriptors. */
 export function criClient(sock: string, options: grpc.ChannelOptions = {}): grpc.Client {
@@ -52,4 +54,22 @@ export function findCrictl(): string | undefined {
 
 export function crictl(binary: string, sock: string, args: string[]): Promise<RunResult> {
   return run(binary, ['-r', `unix://${sock}`, '-i', `unix://${sock}`, '--timeout', '10s', ...args]);
+}
+
+/**
+ * A daemon with the CRI services on (`args`, `config` added to its flags and daemon.json) and
+ * the pause image `pause`, built by rootfs-samples/pause-image.sh into `work`, loaded.
+ */
+export async function startCriEngine(work: string, pause: string, args: string[], config: Record<string, unknown>): Promise<TestEngine> {
+  const archive = path.join(work, 'pause.tar');
+  execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', pause], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const engine = await TestEngine.start(args, {
+    'enable-cri-v1': true,
+    'pod-sandbox-image': pause,
+    'websocket-server-listening-port': await freePort(),
+    ...config,
+  });
+  const loaded = await engine.isula(['load', '-i', archive]);
+  if (loaded.code !== 0) throw new Error(`isula load of the pause image: ${loaded.stderr}`);
+  return engine;
 }

@@ -24,11 +24,11 @@ import {
 } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { criCall, criClient, criFailure } from '../helpers/cri.js';
+import { criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
-import { TestEngine } from '../helpers/engine.js';
+import type { TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
-import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const rt = RuntimeService.method;
 const PAUSE = 'localhost/pause:3.9';
@@ -85,15 +85,9 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
     reg = await startRegistry();
     pushImage(busyboxImage(), reg, 'busybox:latest');
     bb = `${reg.host}/busybox:latest`;
-    const archive = path.join(work, 'pause.tar');
-    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
-    engine = await TestEngine.start(['--log-driver', 'stdout'], {
-      'enable-cri-v1': true,
-      'pod-sandbox-image': PAUSE,
+    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout'], {
       'insecure-registries': [reg.host],
-      'websocket-server-listening-port': await freePort(),
     });
-    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
     client = criClient(engine.sock);
     await criCall(client, ImageService.method.pullImage, { image: { image: bb } });
   });
@@ -610,17 +604,11 @@ describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, sk
         ],
       }),
     );
-    const archive = path.join(work, 'pause.tar');
-    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
-    engine = await TestEngine.start(['--log-driver', 'stdout'], {
-      'enable-cri-v1': true,
-      'pod-sandbox-image': PAUSE,
+    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout'], {
       'network-plugin': 'cni',
       'cni-conf-dir': confDir,
       'cni-bin-dir': PLUGINS,
-      'websocket-server-listening-port': await freePort(),
     });
-    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
     client = criClient(engine.sock);
   });
 

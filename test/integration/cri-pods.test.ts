@@ -16,9 +16,9 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ContainerEventType, ContainerState, ImageService, PodSandboxState, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { criCall, criClient, criFailure, crictl, findCrictl } from '../helpers/cri.js';
+import { criCall, criClient, criFailure, crictl, findCrictl, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
-import { run, TestEngine } from '../helpers/engine.js';
+import { run, type TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -84,16 +84,10 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     reg = await startRegistry();
     pushImage(busyboxImage(), reg, 'busybox:latest');
     bb = `${reg.host}/busybox:latest`;
-    const archive = path.join(work, 'pause.tar');
-    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
-    engine = await TestEngine.start(['--log-driver', 'stdout', '--log-level', 'DEBUG'], {
-      'enable-cri-v1': true,
-      'pod-sandbox-image': PAUSE,
+    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout', '--log-level', 'DEBUG'], {
       'insecure-registries': [reg.host],
       'cri-runtimes': { lxc: 'lcr' },
-      'websocket-server-listening-port': await freePort(),
     });
-    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
     client = criClient(engine.sock);
     await criCall(client, ImageService.method.pullImage, { image: { image: bb } });
   });
@@ -415,17 +409,11 @@ describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, ()
         ],
       }),
     );
-    const archive = path.join(work, 'pause.tar');
-    execFileSync('rootfs-samples/pause-image.sh', ['--archive', archive, '--name', PAUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
-    engine = await TestEngine.start(['--log-driver', 'stdout', '--log-level', 'DEBUG'], {
-      'enable-cri-v1': true,
-      'pod-sandbox-image': PAUSE,
+    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout', '--log-level', 'DEBUG'], {
       'network-plugin': 'cni',
       'cni-conf-dir': confDir,
       'cni-bin-dir': PLUGINS,
-      'websocket-server-listening-port': await freePort(),
     });
-    ok(await engine.isula(['load', '-i', archive]), 'isula load of the pause image');
     client = criClient(engine.sock);
   });
 
