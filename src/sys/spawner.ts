@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { shellQuote } from './shell.js';
 
 /*
  * Short commands the daemon only waits for (mount, umount, unshare, sync) are started by one
@@ -33,8 +34,6 @@ export interface CommandOptions {
 
 /** A line of the shell is at most ~230 bytes; anything past this is not our protocol. */
 const MAX_BUFFERED = 64 * 1024;
-
-const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
 interface Pending {
   resolve: (r: CommandResult) => void;
@@ -70,8 +69,8 @@ class Spawner {
     for (const a of [cmd, ...args, opts.cwd ?? '']) if (a.includes('\0')) return Promise.reject(new Error(`${cmd}: an argument holds a NUL byte`));
     const sh = this.shell();
     const n = ++this.seq;
-    const argv = [cmd, ...args].map(quote).join(' ');
-    const cd = opts.cwd === undefined ? '' : `cd -- ${quote(opts.cwd)} && `;
+    const argv = [cmd, ...args].map(shellQuote).join(' ');
+    const cd = opts.cwd === undefined ? '' : `cd -- ${shellQuote(opts.cwd)} && `;
     // ${e%%<newline>*}: the first line of what the command wrote to stderr.
     const script = `( ( e=$(${cd}exec ${argv} 2>&1 >/dev/null </dev/null); printf 'x ${n} %s %.200s\\n' "$?" "\${e%%\n*}" ) & echo "p ${n} $!" )\n`;
     return new Promise<CommandResult>((resolve, reject) => {
