@@ -238,11 +238,23 @@ describe('CRI v1 off (enable-cri-v1 false, the default)', () => {
 
   it('sends GOAWAY to its connections when it stops, and does not wait for a silent one', async () => {
     const session = connect(engine.sock);
-    const goaway = new Promise<number>((resolve) => session.on('goaway', (code) => resolve(code)));
-    await new Promise<void>((resolve) => session.on('connect', () => resolve()));
+    const goaway = new Promise<number>((resolve, reject) => {
+      session.on('goaway', (code) => resolve(code));
+      session.on('close', () => reject(new Error('the session closed without a GOAWAY')));
+    });
+    goaway.catch(() => undefined); // awaited below; rejected early only if the test fails before
+    // A session or socket that fails before connecting rejects with why, not a test left pending.
+    await new Promise<void>((resolve, reject) => {
+      session.on('connect', () => resolve());
+      session.on('error', reject);
+      session.on('close', () => reject(new Error('the HTTP/2 session closed before it connected')));
+    });
     const silent = net.connect(engine.sock);
+    await new Promise<void>((resolve, reject) => {
+      silent.on('connect', () => resolve());
+      silent.on('error', reject);
+    });
     silent.on('error', () => undefined);
-    await new Promise<void>((resolve) => silent.on('connect', () => resolve()));
     const started = Date.now();
     await engine.stop();
     assert.ok(Date.now() - started < 5000, `stopping took ${Date.now() - started} ms`);
