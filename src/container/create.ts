@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec, NamespaceShares } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
@@ -16,7 +15,7 @@ import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS } from './health.js';
 import { readHookSpec } from './hooks.js';
 import type { EngineContext } from './context.js';
 import { emptyState, type ContainerRecord, type HealthConfig } from './record.js';
-import { validateResourceValues } from './resources.js';
+import { hostCpuCount, validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
 import { resolveUser } from './user.js';
 import { hostResolvConf } from '../sys/host-resolv.js';
@@ -163,7 +162,7 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
   if (r.cpusetCpus !== undefined) {
     if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(r.cpusetCpus)) throw invalidArgs(`Invalid value ${r.cpusetCpus} for cpuset cpus`);
     const highest = Math.max(...r.cpusetCpus.split(/[,-]/).map(Number));
-    const cpus = os.cpus().length;
+    const cpus = hostCpuCount();
     if (highest >= cpus) throw invalidArgs(`Requested CPUs are not available - requested ${r.cpusetCpus}, available: 0-${cpus - 1}`);
   }
 }
