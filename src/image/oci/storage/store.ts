@@ -182,6 +182,8 @@ export class OciStore {
   private readonly inflight = new Map<string, Promise<LayerRecord>>();
   private readonly touched = new Map<string, number>();
   private readonly mounting = new Map<string, Promise<string>>();
+  /** Container layers made by this daemon and not mounted since: mount() need not read mountinfo. */
+  private readonly neverMounted = new Set<string>();
   /** Config blobs of recently used images, by id (imageConfig). */
   private readonly configs = new Map<string, Buffer>();
   /** Container layer removals under way, by container id. */
@@ -651,6 +653,7 @@ export class OciStore {
       await fsp.rm(dir, { recursive: true, force: true });
       throw e;
     }
+    this.neverMounted.add(containerId);
     return record;
   }
 
@@ -668,7 +671,8 @@ export class OciStore {
     const c = this.containers[containerId];
     if (!c) throw notFound(`container ${containerId} has no layer in the image store`);
     const target = this.rootfsPath(containerId);
-    if (this.driver === 'vfs' || isMountPoint(target)) return target;
+    // Only a layer this daemon has not seen mounted can be mounted already (after a restart).
+    if (this.driver === 'vfs' || (!this.neverMounted.delete(containerId) && isMountPoint(target))) return target;
     const lowers = [...c.layers].reverse().map((l) => {
       const r = this.layers[l];
       if (!r) throw generalError(`container ${containerId}: layer ${l} is missing from the store`);
@@ -715,6 +719,7 @@ export class OciStore {
 
   private async removeContainerLayerNow(containerId: string): Promise<void> {
     await this.unmount(containerId);
+    this.neverMounted.delete(containerId);
     if (!this.containers[containerId]) return;
     if (this.driver === 'overlay2' && isMountPoint(this.rootfsPath(containerId))) throw generalError(`container ${containerId}: its rootfs is still mounted`);
     delete this.containers[containerId];
