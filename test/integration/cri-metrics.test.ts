@@ -131,7 +131,7 @@ describe('CRI metrics', { timeout: 5 * 60_000, skip: cniSkip }, () => {
     assert.deepEqual(descriptors.get('container_network_receive_bytes_total')?.labelKeys.slice(5), ['interface']);
   });
 
-  it('reports a ready pod: its container’s CPU counter grows, memory gauges, network per interface; label values pair with the keys', async () => {
+  it('reports a ready pod: its container’s CPU counter grows, memory gauges, network per interface (in PodSandboxStats too); label values pair with the keys', async () => {
     const podId = (await criCall(client, rt.runPodSandbox, { config: podConfig('burn') })).podSandboxId;
     const gateway = `${NET}1`;
     // One request to the gateway (refused: nothing listens) puts bytes on eth0 both ways, then a busy loop.
@@ -191,6 +191,18 @@ describe('CRI metrics', { timeout: 5 * 60_000, skip: cniSkip }, () => {
     for (const name of ['container_network_receive_bytes_total', 'container_network_transmit_bytes_total']) {
       assert.ok((net.find((x) => x.m.name === name)?.m.value?.value ?? 0n) > 0n, `${name} > 0 after the request`);
     }
+
+    // PodSandboxStats reads the same namespace: eth0 is its default interface.
+    const podNet = (await criCall(client, rt.podSandboxStats, { podSandboxId: podId })).stats?.linux?.network;
+    assert.equal(podNet?.defaultInterface?.name, 'eth0');
+    assert.deepEqual(
+      podNet?.interfaces.map((n) => n.name),
+      ['eth0'],
+    );
+    assert.ok(
+      (podNet?.defaultInterface?.rxBytes?.value ?? 0n) > 0n && (podNet?.defaultInterface?.txBytes?.value ?? 0n) > 0n,
+      'PodSandboxStats: eth0 bytes both ways',
+    );
 
     // A stopped pod is absent (only ready pods are listed).
     await criCall(client, rt.stopPodSandbox, { podSandboxId: podId });
