@@ -48,6 +48,7 @@ async function criRoutes(
     { criPodService, criStreamingLookup },
     { criContainerService },
     { criStatsService },
+    { criMetricsService },
     { criStreamingHandlers },
     { openCri },
   ] = await Promise.all([
@@ -57,6 +58,7 @@ async function criRoutes(
     import('../services/cri/runtime-pods.js'),
     import('../services/cri/runtime-containers.js'),
     import('../services/cri/runtime-stats.js'),
+    import('../services/cri/runtime-metrics.js'),
     import('../services/cri/streaming.js'),
     import('./cri-pods.js'),
   ]);
@@ -86,6 +88,7 @@ async function criRoutes(
     ...criPodService(pods),
     ...criContainerService(pods),
     ...criStatsService(pods),
+    ...criMetricsService(pods),
     ...criStreamingHandlers(cri.streaming, criStreamingLookup(pods)),
   ]);
   return { routes: table, close: cri.close };

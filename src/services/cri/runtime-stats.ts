@@ -10,6 +10,7 @@ import type { PodContext } from '../../pod/context.js';
 import { podContainers } from '../../pod/containers.js';
 import { ANNOTATION_ATTEMPT, ANNOTATION_NAME, ANNOTATION_PREFIX, LABEL_SANDBOX_ID, LABEL_TYPE, TYPE_CONTAINER, type PodRecord } from '../../pod/record.js';
 import { cgroupUsage, type CgroupUsage } from '../../sys/cgroup/stats.js';
+import { readNetDev } from '../../sys/net-dev.js';
 import { criUnary, type CriHandler } from './handlers.js';
 import { matchesLabels } from './runtime-pods.js';
 
@@ -69,7 +70,16 @@ export function criStatsService(pc: PodContext): CriHandler[] {
     };
   };
 
-  const podStats = (pod: PodRecord, now: bigint) => {
+  /** The pod's own network namespace (none with host_network: those counters are the node's); eth0 first, as CNI names it. */
+  const networkOf = async (pod: PodRecord, pause: Container | undefined, now: bigint) => {
+    if (pod.config.namespaces.hostNetwork || !pause?.state.Running || !pause.state.Pid) return undefined;
+    const interfaces = ((await readNetDev(pause.state.Pid)) ?? [])
+      .filter((n) => n.name !== 'lo')
+      .map((n) => ({ name: n.name, rxBytes: u64(n.rxBytes), rxErrors: u64(n.rxErrors), txBytes: u64(n.txBytes), txErrors: u64(n.txErrors) }));
+    return { timestamp: now, defaultInterface: interfaces.find((n) => n.name === 'eth0') ?? interfaces[0], interfaces };
+  };
+
+  const podStats = async (pod: PodRecord, now: bigint) => {
     const containers = podContainers(pc, pod.id);
     const pause = store.find(pod.id);
     const cgroups = [...(pause ? [pause] : []), ...containers].map((c) => cgroupPathOf(c, pc.engine.defaults));
@@ -82,6 +92,7 @@ export function criStatsService(pc: PodContext): CriHandler[] {
       },
       linux: {
         ...usageOf(`pod:${pod.id}`, cgroups, now),
+        network: await networkOf(pod, pause, now),
         process: { timestamp: now, processCount: u64(BigInt(containers.filter((c) => c.state.Running).length)) },
         containers: containers.map((c) => containerStats(c, now)),
       },
@@ -112,17 +123,16 @@ export function criStatsService(pc: PodContext): CriHandler[] {
     }),
     criUnary(method.podSandboxStats, async (request) => {
       if (request.podSandboxId === '') throw invalidArgs('pod sandbox id is empty');
-      return { stats: podStats(pc.store.get(request.podSandboxId), now()) };
+      return { stats: await podStats(pc.store.get(request.podSandboxId), now()) };
     }),
     criUnary(method.listPodSandboxStats, async (request) => {
       const f = request.filter;
       const t = now();
-      const stats = pc.store
+      const pods = pc.store
         .all()
         .filter((p) => !f?.id || p.id.startsWith(f.id))
-        .filter((p) => !f || matchesLabels(p.config.labels, f.labelSelector))
-        .map((p) => podStats(p, t));
-      return { stats };
+        .filter((p) => !f || matchesLabels(p.config.labels, f.labelSelector));
+      return { stats: await Promise.all(pods.map((p) => podStats(p, t))) };
     }),
   ];
 }
