@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { CreateRequest, CreateResponse, DeviceSpec, HealthcheckSpec, MountSpec, NamespaceShares } from '../api/containers.js';
 import { imageNotFound, invalidArgs } from '../api/errors.js';
@@ -16,7 +15,7 @@ import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS } from './health.js';
 import { readHookSpec } from './hooks.js';
 import type { EngineContext } from './context.js';
 import { emptyState, type ContainerRecord, type HealthConfig } from './record.js';
-import { validateResourceValues } from './resources.js';
+import { hostCpuCount, validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
 import { resolveUser } from './user.js';
 import { hostResolvConf } from '../sys/host-resolv.js';
@@ -163,7 +162,7 @@ function validateResources(req: CreateRequest, ctx: EngineContext): void {
   if (r.cpusetCpus !== undefined) {
     if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(r.cpusetCpus)) throw invalidArgs(`Invalid value ${r.cpusetCpus} for cpuset cpus`);
     const highest = Math.max(...r.cpusetCpus.split(/[,-]/).map(Number));
-    const cpus = os.cpus().length;
+    const cpus = hostCpuCount();
     if (highest >= cpus) throw invalidArgs(`Requested CPUs are not available - requested ${r.cpusetCpus}, available: 0-${cpus - 1}`);
   }
 }
@@ -367,30 +366,34 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
     },
   };
   const container = new Container(record, dir);
+  // config.v2.json, the record's commit point, is written beside the rootfs, both durable
+  // before the answer: a directory without it is a create that never finished (deleted at
+  // the next start), and so is a never started record whose rootfs was never made, and a
+  // rootfs without a record (swept). One that names a user waits for the rootfs, whose users
+  // it must read first (below).
+  const recordBeside = !backend.createRootfs || (backend.rootfsOf !== undefined && !merged.user);
+  if (backend.createRootfs && recordBeside) record.config.BaseFs = backend.rootfsOf!(id);
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // The container's own rootfs is made while hostconfig.json and the etc files are written;
-    // config.v2.json, the record's commit point, only once the rootfs is there: a record never
-    // names a rootfs that is not there, a directory without config.v2.json is a create that
-    // never finished (deleted at the next start), and so is a rootfs without a record.
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const [made, ...written] = await Promise.allSettled([
       backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
       writeEtcFiles(container),
       container.saveHost(),
+      ...(recordBeside ? [container.save()] : []),
     ]);
     for (const r of [made, ...written]) if (r.status === 'rejected') throw r.reason;
-    if (backend.createRootfs) {
+    if (!recordBeside) {
       record.config.BaseFs = (made as PromiseFulfilledResult<string>).value;
       // Every verb resolves the user from the rootfs (spec.ts): one that names a user is
       // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs.
-      if (merged.user) resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? record.config.BaseFs);
+      resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? record.config.BaseFs);
+      await container.save();
     }
-    await container.save();
     await runtime.create(runtimeSpecOf(container, ctx.defaults));
     ctx.store.add(container);
   } catch (e) {
     await container.closeFiles();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
     await backend.removeRootfs?.(id).catch((err: Error) => ctx.log.warn(`removing the rootfs of ${id}, whose create failed: ${err.message}`));
     throw e;
   }

@@ -9,7 +9,6 @@ import { runtimeOf, runtimeSpecOf } from './spec.js';
 import { awaitExit } from './wait-exit.js';
 import { startedOf } from './started.js';
 import { requireOperation } from './state.js';
-import { fsyncDirAsync } from '../sys/atomic-write.js';
 import type { Runtime, RuntimeSpec } from '../runtime/runtime.js';
 
 /** SIGKILL not obeyed within this long means stuck (D state, frozen by someone else). */
@@ -65,33 +64,37 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     requireOperation('rm', c.status, c.id, force);
     if (ctx.gc.has(c.id) && !force) throw failedPrecondition(`Cannot remove container ${c.id.slice(0, 12)}: it is in garbage collector progress, use -f`);
     await ctx.restarts.cancel(c);
-    const spec = runtimeSpecOf(c, ctx.defaults);
     const runtime = runtimeOf(ctx.runtimes, c);
+    // Derived when needed: a `later` removal of a stopped container needs it only after its answer.
+    let derived: RuntimeSpec | undefined;
+    const specOf = (): RuntimeSpec => (derived ??= runtimeSpecOf(c, ctx.defaults));
     if (c.state.Running) {
       c.state.ForceKilled = true;
       c.state.ManuallyStopped = true;
       runtime.kill(startedOf(c), 'SIGKILL');
-      await runtime.killAll(spec);
+      await runtime.killAll(specOf());
       // Unlike iSulad (refuses) and Docker (hangs), a container whose processes will not die
       // goes at once: its leftovers stay with the garbage collector, its name is free.
       if (!(await awaitExit(ctx, c, STUCK_AFTER_MS))) {
         c.pump?.detach();
-        handToCollector(ctx, c, runtime, spec, true);
+        handToCollector(ctx, c, runtime, specOf(), true);
         await forget(ctx, c, false);
         return;
       }
     }
     if (opts.later && !ctx.gc.has(c.id)) {
-      await c.closeFiles();
-      await fsp.rm(path.join(c.dir, 'config.v2.json'), { force: true });
-      await fsyncDirAsync(c.dir);
+      await forgetRecord(c);
       untrack(ctx, c);
-      const done = finish(ctx, c, runtime, spec)
+      // Begun once the answer is written: the cleanup's synchronous parts (the runtime's
+      // files) would otherwise run before it.
+      const done = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => finish(ctx, c, runtime, specOf()))
         .catch((e: Error) => ctx.log.warn(`cleaning up after removed container ${c.id}: ${e.message}`))
         .finally(() => finishing.delete(done));
       finishing.add(done);
       return;
     }
+    const spec = specOf();
     await c.releasing;
     if (ctx.gc.has(c.id)) {
       ctx.gc.markRemoved(c.id, [...runtime.hostResources(spec).stateDirs, c.dir], c.record.config.ImageType);
@@ -101,6 +104,22 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     await runtime.cleanup(spec);
     await forget(ctx, c, true);
   });
+}
+
+/**
+ * The commit point of a `later` removal: config.v2.json unlinked and the directory fsynced (the
+ * directory opened meanwhile); a daemon started after this finds a create that never finished.
+ */
+async function forgetRecord(c: Container): Promise<void> {
+  await c.closeFiles();
+  const [unlinked, dir] = await Promise.allSettled([fsp.unlink(path.join(c.dir, 'config.v2.json')), fsp.open(c.dir, 'r')]);
+  try {
+    if (unlinked.status === 'rejected' && (unlinked.reason as NodeJS.ErrnoException).code !== 'ENOENT') throw unlinked.reason;
+    if (dir.status === 'rejected') throw dir.reason;
+    await dir.value.sync();
+  } finally {
+    if (dir.status === 'fulfilled') await dir.value.close();
+  }
 }
 
 /** The host side of a `later` removal, once the runtime's helper is done. */

@@ -1,6 +1,7 @@
 import type { ImageBackend } from '../image/image.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import type { ContainerConfigV2 } from './record.js';
 
 /** The back-end that made the container's rootfs, when its kind gives each container one. */
 function rootfsOwner(ctx: EngineContext, c: Container): ImageBackend | undefined {
@@ -21,4 +22,10 @@ export async function removeRootfs(ctx: EngineContext, c: Container): Promise<vo
   const owner = rootfsOwner(ctx, c);
   if (!owner?.removeRootfs) return;
   await owner.removeRootfs(c.id).catch((e: Error) => ctx.log.warn(`removing the rootfs of ${c.id}: ${e.message}`));
+}
+
+/** At daemon start: false for a record whose back-end gives each container a rootfs and has none for it. */
+export function rootfsMade(images: readonly ImageBackend[], config: ContainerConfigV2): boolean {
+  const owner = images.find((b) => b.kind === config.ImageType && b.hasRootfs !== undefined);
+  return owner?.hasRootfs?.(config.ID) ?? true;
 }

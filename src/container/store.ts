@@ -3,7 +3,7 @@ import path from 'node:path';
 import { generalError, nameConflict, notFound } from '../api/errors.js';
 import type { Logger } from '../sys/log.js';
 import { Container } from './container.js';
-import type { ContainerConfigV2, HostConfig } from './record.js';
+import { type ContainerConfigV2, type HostConfig, ZERO_TIME } from './record.js';
 
 /** What atomic-write.ts names its temp files. */
 const TEMP_FILE = /^\..+\.\d+\.tmp$/;
@@ -23,9 +23,11 @@ export class ContainerStore {
    * Loads every container directory that has both records. One that lacks them, or holds a
    * record that does not parse, is a create the daemon was killed in (both are written
    * before a create is answered): it is removed, unless `keep` says another owner (the
-   * garbage collector) has it. Temp files of writes a crash cut short go too.
+   * garbage collector) has it. So is a never started one whose rootfs `made` says was never
+   * made (the record and the rootfs are written side by side). Temp files of writes a crash
+   * cut short go too.
    */
-  load(log: Logger, keep: (id: string) => boolean): Container[] {
+  load(log: Logger, keep: (id: string) => boolean, made: (config: ContainerConfigV2) => boolean = () => true): Container[] {
     let entries: string[] = [];
     try {
       entries = fs.readdirSync(this.root);
@@ -49,6 +51,11 @@ export class ContainerStore {
         } else {
           log.warn(`skipping container ${id}: cannot read its records: ${(e as Error).message}`);
         }
+        continue;
+      }
+      if (!config.State?.Running && config.State?.StartedAt === ZERO_TIME && !keep(id) && !made(config)) {
+        log.warn(`removing container directory ${id}: a create that never finished (its rootfs was never made)`);
+        fs.rmSync(dir, { recursive: true, force: true });
         continue;
       }
       for (const f of fs.readdirSync(dir)) if (TEMP_FILE.test(f)) fs.rmSync(path.join(dir, f), { force: true });

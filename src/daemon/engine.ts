@@ -11,6 +11,7 @@ import { removalsSettled } from '../container/remove.js';
 import { RestartManager } from '../container/restart-manager.js';
 import { stopContainer } from '../container/stop.js';
 import { restoreContainer } from '../container/restore.js';
+import { rootfsMade } from '../container/rootfs.js';
 import { startLocked } from '../container/start.js';
 import { ContainerStore } from '../container/store.js';
 import { EmbeddedImageBackend } from '../image/embedded/backend.js';
@@ -150,7 +151,11 @@ export async function startEngine(config: DaemonConfig, kernel: KernelFeatureSet
   ctx.events.subscribe(logContainerEvents(log.child('events')));
   // iSulad's order: the GC list first, then the containers, then the GC thread.
   ctx.gc.load();
-  const loaded = store.load(log, (id) => ctx.gc.has(id));
+  const loaded = store.load(
+    log,
+    (id) => ctx.gc.has(id),
+    (config) => rootfsMade(ctx.images, config),
+  );
   const supervisor = superviseExits(ctx, log.child('supervisor'));
   for (const c of loaded) {
     await restoreContainer(ctx, c).catch((e: Error) => log.error(`restoring ${c.id}: ${e.message}`));

@@ -29,8 +29,11 @@ export interface SocketOptions {
 export interface GrpcServer {
   readonly listeners: net.Server[];
   readonly sessions: Set<http2.ServerHttp2Session>;
-  /** Unix-socket connections that have sent nothing yet, so have no session. */
-  readonly silent: Set<net.Socket>;
+  /**
+   * Unix-socket connections not handed to node:http2 yet (no session), each with what hands
+   * it on now (false: it sent nothing, so has no HTTP/2 to close).
+   */
+  readonly silent: Map<net.Socket, () => boolean>;
 }
 
 /** A PEM file is a few kilobytes; a chain of certificates a few more. */
@@ -106,7 +109,7 @@ export async function startServer(
   more: Map<string, Route> = new Map(),
 ): Promise<GrpcServer> {
   const routes = new Map([...routeTable(handlers), ...more]);
-  const grpc: GrpcServer = { listeners: [], sessions: new Set(), silent: new Set() };
+  const grpc: GrpcServer = { listeners: [], sessions: new Set(), silent: new Map() };
   try {
     for (const text of hosts) {
       const host = listenHost(text, socket.tls);
@@ -123,12 +126,12 @@ export async function startServer(
       // On unix sockets grpc-go clients may send a socket path as :authority, which nghttp2
       // refuses: their connections reach node:http2 through the fix (./grpc/authority.ts).
       const accept = (c: net.Socket): void => {
-        grpc.silent.add(c);
-        c.once('close', () => grpc.silent.delete(c));
-        acceptUnixConnection(c, (connection) => {
+        const handOn = acceptUnixConnection(c, (connection) => {
           grpc.silent.delete(c);
           server.emit('connection', connection);
         });
+        grpc.silent.set(c, handOn);
+        c.once('close', () => grpc.silent.delete(c));
       };
       const listener = host.kind === 'unix' ? net.createServer(accept) : server;
       grpc.listeners.push(listener);
@@ -156,9 +159,9 @@ export async function startServer(
  */
 export async function stopServer(server: GrpcServer): Promise<void> {
   const closed = server.listeners.map((l) => new Promise<void>((resolve) => (l.listening ? l.close(() => resolve()) : resolve())));
+  // A connection that began HTTP/2 but made no call yet becomes a session, for its GOAWAY.
+  for (const [socket, handOn] of server.silent) if (!handOn()) socket.destroy();
   for (const session of server.sessions) session.close();
-  // No call under way: nothing to wait for, and close() waits for every connection.
-  for (const socket of server.silent) socket.destroy();
   const force = setTimeout(() => {
     for (const session of server.sessions) session.destroy();
   }, 2000);

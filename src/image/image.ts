@@ -58,8 +58,18 @@ export interface ImageBackend {
   detect(image: string, externalRootfs: string | undefined): boolean;
   /** `platform` (`os/arch[/variant]`, `--platform`): an image of another platform is not found (the client then pulls that platform). */
   resolve(image: string, externalRootfs: string | undefined, platform?: string): Promise<ResolvedImage>;
-  /** At create, before the record is written: makes the container's rootfs (not mounted yet); returns its directory. */
+  /**
+   * At create, while the record is written: makes the container's rootfs (not mounted yet),
+   * durably; returns its directory, the one `rootfsOf` names.
+   */
   createRootfs?(containerId: string, image: ResolvedImage): Promise<string>;
+  /** Where createRootfs makes the container's rootfs, known before it is made. */
+  rootfsOf?(containerId: string): string;
+  /**
+   * At daemon start: whether createRootfs finished for the container. A record naming a rootfs
+   * that was never made is a create the daemon was killed in.
+   */
+  hasRootfs?(containerId: string): boolean;
   /** Before a start (or a create that reads its users): mounts the rootfs unless it is; returns its directory. */
   mountRootfs?(containerId: string): Promise<string>;
   /** At rm, after the record is gone: unmounts and deletes the container's rootfs. */

@@ -72,6 +72,18 @@ export function replaceFileSync(file: string, data: string | Uint8Array, mode = 
   }
 }
 
+/** replaceFileSync on libuv's thread pool. */
+export async function replaceFile(file: string, data: string | Uint8Array, mode = 0o640): Promise<void> {
+  const tmp = tempOf(file);
+  try {
+    await fsp.writeFile(tmp, data, { mode });
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {

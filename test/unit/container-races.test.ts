@@ -107,6 +107,39 @@ describe('container verbs racing each other (fake runtime)', () => {
     }
   }
 
+  it('at load, a never started record whose rootfs was never made is a create cut short and goes; a started one stays', async () => {
+    const fresh = await create({ name: 'fresh' });
+    const started = await create({ name: 'started' });
+    started.state.StartedAt = new Date().toISOString();
+    await started.save();
+    await Promise.all([fresh.closeFiles(), started.closeFiles()]);
+    const dir = path.join(root, 'containers');
+    // Both records name a rootfs their back-end says it never made (a kill between the record's fsync and the layer's).
+    const loaded = new ContainerStore(dir).load(
+      silentLogger,
+      () => false,
+      () => false,
+    );
+    assert.deepEqual(
+      loaded.map((c) => c.name),
+      ['started'],
+    );
+    assert.equal(fs.existsSync(fresh.dir), false);
+    await Promise.all(loaded.map((c) => c.closeFiles()));
+    // With the rootfs there, the never started one would have stayed.
+    const again = await create({ name: 'fresh2' });
+    await again.closeFiles();
+    assert.ok(
+      new ContainerStore(dir)
+        .load(
+          silentLogger,
+          () => false,
+          () => true,
+        )
+        .some((c) => c.name === 'fresh2'),
+    );
+  });
+
   it('a container is created on the runtime the table resolves, by name or alias, and an unknown runtime is refused', async () => {
     const c = await create({ runtime: 'OTHER' });
     assert.equal(c.record.host.Runtime, 'fake');

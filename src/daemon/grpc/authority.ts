@@ -15,9 +15,14 @@ import { encodeHeaders, HpackDecoder, type HeaderList } from '../../common/h2/hp
  * cannot fall out of step. Every other frame passes through untouched, DATA uncopied.
  *
  * Going through JavaScript costs a call about 0.4 ms of the daemon's CPU, so a connection
- * whose first read holds its first header block, with a good authority (the isula client
- * sends everything at once), goes to node:http2 directly; the others (grpc-go waits for the
- * server's SETTINGS before its first request) get the rewriting.
+ * whose first header block has a good authority goes to node:http2 directly. The isula client
+ * sends everything at once: its first read holds that block. grpc clients (grpc-go, grpc-js)
+ * wait for the server's SETTINGS before their first request, so the daemon sends one itself,
+ * empty (the defaults; RFC 9113 3.4 lets the server's preface be that), waits for the first
+ * header block, and takes the client's ACK of that SETTINGS out of the bytes it hands on:
+ * nghttp2 sends its own SETTINGS, and an ACK it never asked for is a PROTOCOL_ERROR. A
+ * connection whose first authority is bad, or whose ACK comes after that block, gets the
+ * rewriting, which drops that ACK then.
  */
 
 /** What nghttp2 accepts in an authority (nghttp2_check_authority). */
@@ -55,6 +60,9 @@ export class HeaderRewriter {
   private block: Buffer[] = [];
   private blockBytes = 0;
   private readonly decoder = new HpackDecoder();
+
+  /** `dropSettingsAck`: the daemon sent a SETTINGS of its own; the client's first ACK is for it (acceptUnixConnection). */
+  constructor(private dropSettingsAck = false) {}
 
   /** The bytes to hand on for `chunk`. */
   push(chunk: Buffer): Buffer[] {
@@ -115,6 +123,10 @@ export class HeaderRewriter {
     const flags = header[4]!;
     const streamId = header.readUInt32BE(5) & 0x7fffffff;
     if (this.open && type !== FrameType.CONTINUATION) throw new Error('HTTP/2: a header block is interrupted by another frame');
+    if (this.dropSettingsAck && type === FrameType.SETTINGS && flags & Flag.ACK && length === 0) {
+      this.dropSettingsAck = false;
+      return;
+    }
     const blockFrame = type === FrameType.HEADERS || type === FrameType.CONTINUATION;
     if (!blockFrame || length > MAX_FRAME) {
       // An oversized frame goes to nghttp2 unparsed; it closes the connection for it.
@@ -184,13 +196,15 @@ export class HeaderRewriter {
  * (which wraps a stream without a native handle itself). Backpressure goes both ways.
  */
 export class AuthorityFixingSocket extends Duplex {
-  private readonly rewriter = new HeaderRewriter();
+  private readonly rewriter: HeaderRewriter;
 
   constructor(
     private readonly socket: net.Socket,
     first?: Buffer,
+    settingsSent = false,
   ) {
     super({ allowHalfOpen: false });
+    this.rewriter = new HeaderRewriter(settingsSent);
     if (first) this.fromClient(first);
     socket.on('data', (chunk: Buffer) => this.fromClient(chunk));
     socket.on('end', () => this.push(null));
@@ -246,50 +260,89 @@ export class AuthorityFixingSocket extends Duplex {
   }
 }
 
+/** What the daemon answers a client's preface with, before node:http2 has the connection. */
+const EARLY_SETTINGS = encodeFrame(FrameType.SETTINGS, 0, 0);
+/** Bytes a client may send before its first header block is whole; past them, the rewriting. */
+const MAX_OPENING = PREFACE.length + 2 * MAX_HEADER_BLOCK;
+
 /**
- * Whether `first`, a connection's first read, holds the client preface and a whole first
- * header block whose authority nghttp2 takes. Anything else, or anything unsure, is false.
+ * What to do with a connection's opening bytes: 'more' while they are a start of the HTTP/2
+ * preface and frames with no whole first header block yet; the bytes to hand node:http2 when
+ * that block's authority is good (and, with `ackDue`, a SETTINGS ACK came before it: it is
+ * left out); 'rewrite' for anything else or unsure, or a frame before that block that wants
+ * an answer (PING).
  */
-export function firstHeadersFit(first: Buffer): boolean {
-  if (first.length < PREFACE.length || !first.subarray(0, PREFACE.length).equals(PREFACE)) return false;
-  for (let at = PREFACE.length; at + 9 <= first.length; ) {
-    const length = first.readUIntBE(at, 3);
-    const type = first[at + 3]!;
-    const flags = first[at + 4]!;
-    if (at + 9 + length > first.length) return false;
+export function openingVerdict(bytes: Buffer, ackDue: boolean): 'more' | 'rewrite' | Buffer {
+  if (bytes.length < PREFACE.length) return PREFACE.subarray(0, bytes.length).equals(bytes) ? 'more' : 'rewrite';
+  if (!bytes.subarray(0, PREFACE.length).equals(PREFACE)) return 'rewrite';
+  let ack = -1;
+  for (let at = PREFACE.length; at + 9 <= bytes.length; ) {
+    const length = bytes.readUIntBE(at, 3);
+    const type = bytes[at + 3]!;
+    const flags = bytes[at + 4]!;
+    if (length > MAX_FRAME) return 'rewrite';
+    if (at + 9 + length > bytes.length) break;
+    if (type === FrameType.SETTINGS && flags & Flag.ACK && ack < 0) ack = at;
+    // A PING (a keepalive before any call) and the like need nghttp2's answer now.
+    if (type !== FrameType.SETTINGS && type !== FrameType.WINDOW_UPDATE && type !== FrameType.HEADERS) return 'rewrite';
     if (type === FrameType.HEADERS) {
-      if (!(flags & Flag.END_HEADERS)) return false;
-      let block = first.subarray(at + 9, at + 9 + length);
+      if (!(flags & Flag.END_HEADERS) || (ackDue && ack < 0)) return 'rewrite';
+      let block = bytes.subarray(at + 9, at + 9 + length);
       const pad = flags & Flag.PADDED ? (block[0] ?? 0) : -1;
       if (pad >= 0) block = block.subarray(1, block.length - pad);
       if (flags & Flag.PRIORITY) block = block.subarray(5);
       try {
-        return new HpackDecoder().decode(block).every(([name, value]) => name !== ':authority' || VALID_AUTHORITY.test(value));
+        if (!new HpackDecoder().decode(block).every(([name, value]) => name !== ':authority' || VALID_AUTHORITY.test(value))) return 'rewrite';
       } catch {
-        return false;
+        return 'rewrite';
       }
+      return ackDue ? Buffer.concat([bytes.subarray(0, ack), bytes.subarray(ack + 9)]) : bytes;
     }
     at += 9 + length;
   }
-  return false;
+  return bytes.length > MAX_OPENING ? 'rewrite' : 'more';
 }
 
 /**
- * Takes a connection accepted on a unix socket to node:http2 (`serve`): directly when its first
- * read shows no need for the rewriting, through an AuthorityFixingSocket otherwise.
+ * Takes a connection accepted on a unix socket to node:http2 (`serve`): directly when its
+ * opening shows no need for the rewriting, through an AuthorityFixingSocket otherwise.
+ * Returns what hands it on at once, through the rewriting, when the server stops (for
+ * node:http2's GOAWAY) or the connection idles before its first call; false when the
+ * connection has sent nothing yet (it is then the caller's to close).
  */
-export function acceptUnixConnection(socket: net.Socket, serve: (connection: Duplex) => void): void {
-  // Until the first byte, nothing else times a silent connection out.
-  socket.setTimeout(GRPC_LIMITS.idleTimeoutMs, () => socket.destroy());
-  socket.on('error', () => socket.destroy());
-  socket.once('data', (first: Buffer) => {
+export function acceptUnixConnection(socket: net.Socket, serve: (connection: Duplex) => void): () => boolean {
+  let opening: Buffer = Buffer.alloc(0);
+  let settingsSent = false;
+  let served = false;
+  const handOn = (verdict: 'rewrite' | Buffer): void => {
+    served = true;
+    socket.off('data', onData);
     socket.setTimeout(0);
     socket.pause();
-    // Bun's node:http2 refuses such an authority too, but does not read what was put back.
-    if (firstHeadersFit(first) && !process.versions.bun) {
+    if (verdict === 'rewrite') serve(new AuthorityFixingSocket(socket, opening, settingsSent));
+    else {
       // node:http2 reads what is already buffered before the rest from the handle.
-      socket.unshift(first);
+      socket.unshift(verdict);
       serve(socket);
-    } else serve(new AuthorityFixingSocket(socket, first));
-  });
+    }
+  };
+  const now = (): boolean => {
+    if (!served && opening.length > 0) handOn('rewrite');
+    return served;
+  };
+  const onData = (chunk: Buffer): void => {
+    opening = opening.length === 0 ? chunk : Buffer.concat([opening, chunk]);
+    // Bun's node:http2 refuses such an authority too, but does not read what was put back.
+    const verdict = process.versions.bun ? 'rewrite' : openingVerdict(opening, settingsSent);
+    if (verdict !== 'more') return handOn(verdict);
+    if (!settingsSent) {
+      settingsSent = true;
+      socket.write(EARLY_SETTINGS);
+    }
+  };
+  // Until the first call, nothing else times a silent connection out.
+  socket.setTimeout(GRPC_LIMITS.idleTimeoutMs, () => now() || socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.on('data', onData);
+  return now;
 }

@@ -110,6 +110,14 @@ export class OciImageBackend implements ImageBackend {
     return this.store.rootfsPath(containerId);
   }
 
+  rootfsOf(containerId: string): string {
+    return this.store.rootfsPath(containerId);
+  }
+
+  hasRootfs(containerId: string): boolean {
+    return this.store.containerLayer(containerId) !== undefined;
+  }
+
   mountRootfs(containerId: string): Promise<string> {
     return this.store.mount(containerId);
   }

@@ -42,6 +42,8 @@ export interface OciStorePort {
   /** Deletes the image and the layers nothing else uses; refused while a container layer uses it. */
   removeImage(id: string): Promise<void>;
   createContainerLayer(containerId: string, imageId: string): Promise<unknown>;
+  /** The container's layer once its creation is recorded. */
+  containerLayer(containerId: string): unknown;
   /** Where the container's rootfs is once mounted. */
   rootfsPath(containerId: string): string;
   /** Mounts (if not yet) and returns the container's rootfs directory. */

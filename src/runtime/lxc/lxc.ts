@@ -97,13 +97,14 @@ export class LxcRuntime implements Runtime {
     this.monitor.on('error', (e: Error) => this.log.error(`LXC monitor FIFO: ${e.message}`));
   }
 
+  /** Rendered now, written once the create has answered (config-writer.ts): start, update and cleanup wait for that. */
   async create(spec: RuntimeSpec): Promise<void> {
-    fs.mkdirSync(this.layout.containerDir(spec.id), { recursive: true, mode: 0o700 });
-    this.config.write(spec);
+    this.config.prepare(spec).catch((e: Error) => this.log.warn(`writing the LXC config of ${spec.id}: ${e.message} (its start writes it again)`));
   }
 
   async start(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {
     if (!this.monitor || !this.fifos) throw new Error('LXC runtime not initialised');
+    await this.config.settled(spec.id);
     const { layout, config, host, runs, monitor, fifos, log, startTimeoutMs } = this;
     return startRun({ layout, config, host, runs, monitor, fifos, log, startTimeoutMs }, spec, stdinSource, ttySize);
   }
@@ -164,6 +165,7 @@ export class LxcRuntime implements Runtime {
   }
 
   async update(spec: RuntimeSpec, resources: ResourceSpec): Promise<void> {
+    await this.config.settled(spec.id);
     for (const { controller, key, value } of cgroupSettings(resources, isCgroupV2Only())) {
       const dir = controllerDir(spec.cgroupPath, controller);
       if (!dir) throw generalError(`cannot update ${controller}.${key}: no ${controller} cgroup on this host`);
@@ -197,6 +199,7 @@ export class LxcRuntime implements Runtime {
   }
 
   async cleanup(spec: RuntimeSpec): Promise<void> {
+    await this.config.settled(spec.id);
     // The container goes: an end of its helper seen from now on records no exit for it.
     this.runs.forget(spec.id);
     await this.host.stopped(spec);

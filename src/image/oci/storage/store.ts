@@ -110,6 +110,10 @@ function shortLink(): string {
   return s;
 }
 
+/** imageConfig keeps this many config blobs, each at most this large. */
+const KEPT_CONFIGS = 16;
+const MAX_KEPT_CONFIG = 64 * 1024;
+
 /**
  * Overlay features a kernel may turn on by default that tie an upper layer to the exact lower
  * layers it was made over (index: file handles of the lowers; metacopy: data left in the
@@ -178,6 +182,10 @@ export class OciStore {
   private readonly inflight = new Map<string, Promise<LayerRecord>>();
   private readonly touched = new Map<string, number>();
   private readonly mounting = new Map<string, Promise<string>>();
+  /** Container layers made by this daemon and not mounted since: mount() need not read mountinfo. */
+  private readonly neverMounted = new Set<string>();
+  /** Config blobs of recently used images, by id (imageConfig). */
+  private readonly configs = new Map<string, Buffer>();
   /** Container layer removals under way, by container id. */
   private readonly removing = new Map<string, Promise<void>>();
   private readonly syncfs: SharedSyncfs;
@@ -524,9 +532,18 @@ export class OciStore {
     return img;
   }
 
-  imageConfig(id: string): Promise<Buffer> {
+  /** An image's config blob; the small ones of the last images asked for are kept (every create reads its image's). */
+  async imageConfig(id: string): Promise<Buffer> {
     this.need(id);
-    return fsp.readFile(path.join(this.imagesDir, id, 'config'));
+    const kept = this.configs.get(id);
+    if (kept) return kept;
+    const bytes = await fsp.readFile(path.join(this.imagesDir, id, 'config'));
+    // Its id is its digest: the bytes never change while the image exists.
+    if (bytes.length <= MAX_KEPT_CONFIG && this.images[id]) {
+      if (this.configs.size >= KEPT_CONFIGS) this.configs.delete(this.configs.keys().next().value!);
+      this.configs.set(id, bytes);
+    }
+    return bytes;
   }
 
   imageManifest(id: string): Promise<Buffer> {
@@ -559,6 +576,7 @@ export class OciStore {
     const user = Object.values(this.containers).find((c) => c.imageId === id);
     if (user) throw imageBusy(`Image used by container ${user.id}: ${img.names[0] ?? id}`);
     delete this.images[id];
+    this.configs.delete(id);
     await this.imageIndex.write(this.images);
     await fsp.rm(path.join(this.imagesDir, id), { recursive: true, force: true });
     await this.collectLayers(img.layers);
@@ -635,6 +653,7 @@ export class OciStore {
       await fsp.rm(dir, { recursive: true, force: true });
       throw e;
     }
+    this.neverMounted.add(containerId);
     return record;
   }
 
@@ -652,7 +671,8 @@ export class OciStore {
     const c = this.containers[containerId];
     if (!c) throw notFound(`container ${containerId} has no layer in the image store`);
     const target = this.rootfsPath(containerId);
-    if (this.driver === 'vfs' || isMountPoint(target)) return target;
+    // Only a layer this daemon has not seen mounted can be mounted already (after a restart).
+    if (this.driver === 'vfs' || (!this.neverMounted.delete(containerId) && isMountPoint(target))) return target;
     const lowers = [...c.layers].reverse().map((l) => {
       const r = this.layers[l];
       if (!r) throw generalError(`container ${containerId}: layer ${l} is missing from the store`);
@@ -699,6 +719,7 @@ export class OciStore {
 
   private async removeContainerLayerNow(containerId: string): Promise<void> {
     await this.unmount(containerId);
+    this.neverMounted.delete(containerId);
     if (!this.containers[containerId]) return;
     if (this.driver === 'overlay2' && isMountPoint(this.rootfsPath(containerId))) throw generalError(`container ${containerId}: its rootfs is still mounted`);
     delete this.containers[containerId];
