@@ -13,6 +13,7 @@ import { CriLogWriter } from './logs/cri-file.js';
 import { JsonFileWriter } from './logs/json-file.js';
 import { logLimits } from './logs/limits.js';
 import type { ContainerIo, Runtime, RuntimeSpec } from '../runtime/runtime.js';
+import { warmCgroupMigration } from '../sys/cgroup/warm.js';
 import { InRootError, writeFileInRoot } from '../sys/in-root.js';
 import type { ContainerState } from './record.js';
 import { runtimeOf, runtimeSpecOf, sharedNamespaces } from './spec.js';
@@ -140,6 +141,9 @@ async function undoStart(ctx: EngineContext, c: Container, spec: RuntimeSpec, be
 
 /** Starts a container; one run with --rm whose start fails is removed, as iSulad does. */
 export async function startContainer(ctx: EngineContext, c: Container, attach: StartAttach = {}): Promise<(() => void) | undefined> {
+  // From the request on, so that the runtime's cgroup writes find the kernel's migration lock
+  // warm (sys/cgroup/warm.ts): its first grace period runs beside the mount and the config.
+  const cooled = warmCgroupMigration();
   try {
     return await c.lock.run(async () => {
       // A start by the user begins a new count for on-failure:N.
@@ -150,5 +154,7 @@ export async function startContainer(ctx: EngineContext, c: Container, attach: S
   } catch (e) {
     if (c.record.host.AutoRemove && !c.state.Running) await removeContainer(ctx, c, true).catch(() => undefined);
     throw e;
+  } finally {
+    cooled();
   }
 }

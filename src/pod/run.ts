@@ -7,6 +7,7 @@ import { invalidArgs } from '../api/errors.js';
 import { createContainer } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
+import { warmCgroupMigration } from '../sys/cgroup/warm.js';
 import { applyPodLimits } from './cgroup.js';
 import type { PodContext } from './context.js';
 import { criContainerName } from './containers.js';
@@ -60,6 +61,9 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   if (config.namespaces.pid === 'node') namespaces.pid = 'host';
   let id: string | undefined;
   let pod: PodRecord | undefined;
+  // From here on, so that the pause's lxc-start finds the kernel's cgroup migration lock warm
+  // (sys/cgroup/warm.ts): its grace period runs beside the netns and the pause's create.
+  const cooled = warmCgroupMigration();
   try {
     const [made, created] = await Promise.allSettled([
       netnsMade,
@@ -123,6 +127,8 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   } catch (e) {
     await undoRun(pc, id, pod, netnsPath).catch((err: Error) => pc.log.warn(`undoing the failed run of pod ${config.name}: ${err.message}`));
     throw e;
+  } finally {
+    cooled();
   }
 }
 
