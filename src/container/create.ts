@@ -257,8 +257,20 @@ export function mergeImageConfig(
   return { entrypoint, cmd, user: req.user ?? image.user ?? '', healthcheck };
 }
 
-/** `isula create`: validates everything first, so a refused request leaves nothing behind. */
-export async function createContainer(ctx: EngineContext, req: CreateRequest): Promise<CreateResponse> {
+/** A fresh id that no container has. */
+export function newContainerId(ctx: EngineContext): string {
+  let id: string;
+  do id = crypto.randomBytes(32).toString('hex');
+  while (ctx.store.find(id));
+  return id;
+}
+
+/**
+ * `isula create`: validates everything first, so a refused request leaves nothing behind.
+ * `chosenId`: an id the caller made (newContainerId) because it names the container elsewhere
+ * before the create is done (a pod's network is set up under its pause's id meanwhile).
+ */
+export async function createContainer(ctx: EngineContext, req: CreateRequest, chosenId?: string): Promise<CreateResponse> {
   const runtime = runtimeNamed(ctx.runtimes, req.runtime, ctx.defaults.defaultRuntime);
   if (req.name !== undefined && req.name !== '') {
     if (!NAME_RE.test(req.name)) throw invalidArgs(`Invalid container name (${req.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -295,9 +307,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest): P
   // An OCI image's users are looked up once its rootfs exists, below.
   if (merged.user && !backend.createRootfs) resolveUser(merged.user, image.userDbRoot);
 
-  let id: string;
-  do id = crypto.randomBytes(32).toString('hex');
-  while (ctx.store.find(id));
+  const id = chosenId ?? newContainerId(ctx);
+  if (ctx.store.find(id)) throw invalidArgs(`container id ${id} is taken`);
   const name = req.name || id;
   ctx.store.assertNameFree(name);
 

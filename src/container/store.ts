@@ -1,12 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generalError, nameConflict, notFound } from '../api/errors.js';
+import { removeStaleTemps } from '../sys/atomic-write.js';
 import type { Logger } from '../sys/log.js';
 import { Container } from './container.js';
 import { type ContainerConfigV2, type HostConfig, ZERO_TIME } from './record.js';
-
-/** What atomic-write.ts names its temp files. */
-const TEMP_FILE = /^\..+\.\d+\.tmp$/;
 
 /** All containers in memory, indexed by id and name; each one's files live in its own dir. */
 export class ContainerStore {
@@ -58,7 +56,7 @@ export class ContainerStore {
         fs.rmSync(dir, { recursive: true, force: true });
         continue;
       }
-      for (const f of fs.readdirSync(dir)) if (TEMP_FILE.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+      removeStaleTemps(dir);
       const c = new Container({ config, host }, dir);
       try {
         this.add(c);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { atomicWriteFile, fsyncDir } from '../sys/atomic-write.js';
+import { atomicWriteFile, fsyncDir, removeStaleTemps } from '../sys/atomic-write.js';
 import { readBoundedRegularFile } from '../sys/bounded-read.js';
 import type { NetworkList } from './config.js';
 
@@ -27,8 +27,10 @@ export interface CacheRecord {
 
 export class ResultCache {
   private readonly dir: string;
+  /** At the daemon's start: a record a crash cut short is a temp file, never the record (its ADD never ran). */
   constructor(cacheDir: string) {
     this.dir = path.join(cacheDir, 'results');
+    removeStaleTemps(this.dir);
   }
 
   private file(podId: string, ifName: string): string {

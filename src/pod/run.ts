@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import type { NamespaceShares } from '../api/containers.js';
+import type { CreateRequest, NamespaceShares } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
-import { createContainer } from '../container/create.js';
+import { createContainer, newContainerId } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
 import { warmCgroupMigration } from '../sys/cgroup/warm.js';
@@ -31,13 +31,14 @@ export function networkRequest(pod: PodRecord): PodNetworkRequest {
 }
 
 /**
- * RunPodSandbox: the pod's network namespace (unless host networking) and the pause container
- * made in it, the record written, then CNI ADD and the pause's start, then `ready`. The record
- * is written before the ADD, so a daemon killed in between still DELs at the pod's stop;
- * anything else that fails undoes what was made. Work that does not depend on each other
- * overlaps: the namespace is pinned while the pause is created (which only names its file),
- * and the plugins configure the namespace while the pause starts in it (the pause needs the
- * namespace, not its addresses; the call answers once both are done, as kubelet expects).
+ * RunPodSandbox: the pod's network namespace (unless host networking), then two paths side by
+ * side: CNI ADD in that namespace; the pause container's create, the pod's record, the pause's
+ * start. Then `ready`. The pod id (the pause's) is chosen first, so the network is set up under
+ * it while the pause is made: the ADD's cache record comes before any plugin runs, and a daemon
+ * killed before the pod's record DELs it, unpins the namespace and removes the pause at its
+ * next start (restore.ts); after the record, kubelet's StopPodSandbox DELs it. Anything that
+ * fails undoes what was made. The pause needs the namespace, not its addresses; the call
+ * answers once both paths are done, as kubelet expects.
  */
 export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSignal): Promise<string> {
   if (config.name === '' || config.namespace === '' || config.uid === '') throw invalidArgs('pod sandbox metadata must have a name, a namespace and a uid');
@@ -59,77 +60,83 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   if (netnsPath) namespaces.net = netnsPath;
   if (config.namespaces.hostIpc) namespaces.ipc = 'host';
   if (config.namespaces.pid === 'node') namespaces.pid = 'host';
-  let id: string | undefined;
-  let pod: PodRecord | undefined;
+  const id = newContainerId(pc.engine);
+  const pod: PodRecord = {
+    id,
+    config: { ...config, hostname },
+    createdAt: String(BigInt(Date.now()) * 1_000_000n),
+    state: 'notready',
+    ...(netnsPath ? { netnsPath } : {}),
+    networkAttached: network?.cni !== undefined,
+    ips: [],
+  };
+  let networkTried = false;
   // From here on, so that the pause's lxc-start finds the kernel's cgroup migration lock warm
   // (sys/cgroup/warm.ts): its grace period runs beside the netns and the pause's create.
   const cooled = warmCgroupMigration();
   try {
-    const [made, created] = await Promise.allSettled([
-      netnsMade,
-      createContainer(pc.engine, {
-        name,
-        image: pc.sandboxImage,
-        cmd: [],
-        env: [],
-        labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
-        annotations: config.annotations,
-        hostname,
-        tty: false,
-        openStdin: false,
-        runtime,
-        systemContainer: false,
-        readOnly: false,
-        mounts: [],
-        resources: {},
-        capAdd: [],
-        capDrop: [],
-        privileged: config.privileged,
-        devices: [],
-        ulimits: [],
-        logOpts: { 'disable-log': 'true' },
-        autoRemove: false,
-        cgroupParent: config.cgroupParent,
-        networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
-        ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
-        ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
-        ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
-      }),
-    ]);
-    if (created.status === 'fulfilled') id = created.value.id;
-    // The namespace's failure first: without its file the create fails too.
-    firstFailure([made, created]);
-    id = id!;
-    pod = {
-      id,
-      config: { ...config, hostname },
-      createdAt: String(BigInt(Date.now()) * 1_000_000n),
-      state: 'notready',
-      ...(netnsPath ? { netnsPath } : {}),
-      networkAttached: network?.cni !== undefined,
-      ips: [],
-    };
-    await pc.store.save(pod);
     const cni = network?.cni;
-    const record = pod;
-    const started = await Promise.allSettled([
-      writePodEtc(pc.store.dirOf(id), pod.config, hostname),
-      cni?.setUp(networkRequest(pod)).then((result) => {
-        record.ips = result.ips;
+    const results = await Promise.allSettled([
+      // The network as soon as its namespace is pinned: its cache record comes before any
+      // plugin runs, so a daemon killed from here on DELs it at its next start (restore.ts).
+      netnsMade?.then(async () => {
+        if (!cni) return;
+        networkTried = true;
+        pod.ips = (await cni.setUp(networkRequest(pod))).ips;
       }),
-      startContainer(pc.engine, pc.engine.store.get(id)),
+      (async () => {
+        await createContainer(pc.engine, pauseRequest(pc, config, name, hostname, runtime, namespaces), id);
+        // The pause needs its namespace pinned before it starts.
+        await netnsMade;
+        await pc.store.save(pod);
+        const started = await Promise.allSettled([writePodEtc(pc.store.dirOf(id), pod.config, hostname), startContainer(pc.engine, pc.engine.store.get(id))]);
+        firstFailure(started);
+      })(),
     ]);
-    firstFailure(started);
+    // The namespace's failure first: without its file the create fails too.
+    firstFailure(results);
     await setPodSysctls(pc.engine.store.get(id).state.Pid, config.sysctls);
     pod.state = 'ready';
     await pc.store.save(pod);
     return id;
   } catch (e) {
-    await undoRun(pc, id, pod, netnsPath).catch((err: Error) => pc.log.warn(`undoing the failed run of pod ${config.name}: ${err.message}`));
+    await undoRun(pc, pod, networkTried, netnsPath).catch((err: Error) => pc.log.warn(`undoing the failed run of pod ${config.name}: ${err.message}`));
     throw e;
   } finally {
     cooled();
   }
+}
+
+/** The pause container's create: the pod's labels, namespaces and security settings, no logs. */
+function pauseRequest(pc: PodContext, config: PodConfig, name: string, hostname: string, runtime: string, namespaces: NamespaceShares): CreateRequest {
+  return {
+    name,
+    image: pc.sandboxImage,
+    cmd: [],
+    env: [],
+    labels: { ...config.labels, [LABEL_TYPE]: TYPE_SANDBOX },
+    annotations: config.annotations,
+    hostname,
+    tty: false,
+    openStdin: false,
+    runtime,
+    systemContainer: false,
+    readOnly: false,
+    mounts: [],
+    resources: {},
+    capAdd: [],
+    capDrop: [],
+    privileged: config.privileged,
+    devices: [],
+    ulimits: [],
+    logOpts: { 'disable-log': 'true' },
+    autoRemove: false,
+    cgroupParent: config.cgroupParent,
+    networkMode: config.namespaces.hostNetwork ? 'host' : 'none',
+    ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
+    ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
+    ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
+  };
 }
 
 /** Throws the first rejection of steps that ran side by side (all of them settled). */
@@ -155,10 +162,10 @@ async function setPodSysctls(pid: number, sysctls: Record<string, string>): Prom
   }
 }
 
-async function undoRun(pc: PodContext, id: string | undefined, pod: PodRecord | undefined, netnsPath: string | undefined): Promise<void> {
-  const c = id ? pc.engine.store.find(id) : undefined;
+async function undoRun(pc: PodContext, pod: PodRecord, networkTried: boolean, netnsPath: string | undefined): Promise<void> {
+  const c = pc.engine.store.find(pod.id);
   if (c) await removeContainer(pc.engine, c, true);
-  if (pod?.networkAttached) await pc.network?.cni?.tearDown(networkRequest(pod));
+  if (networkTried) await pc.network?.cni?.tearDown(networkRequest(pod));
   if (netnsPath) await pc.network?.removeNetns(netnsPath);
-  if (id) await pc.store.delete(id);
+  await pc.store.delete(pod.id);
 }

@@ -3,6 +3,21 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 const tempOf = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+const TEMP_FILE = /^\..+\.\d+\.tmp$/;
+
+/**
+ * Deletes the temp files of writes a crash cut short in `dir` (none if it does not exist).
+ * Only for a directory this daemon alone writes, before it writes there again.
+ */
+export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (TEMP_FILE.test(name)) fs.rmSync(path.join(dir, name), { force: true });
+}
 
 /**
  * Replaces `file` so that a crash at any moment leaves either the old or the new content:

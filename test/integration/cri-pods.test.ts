@@ -490,4 +490,49 @@ describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, ()
     await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
     assert.ok(!fs.existsSync(netnsPath), 'remove dropped the netns');
   });
+
+  it('a daemon SIGKILLed while a pod’s network is added, before the pod’s record, leaves no address, namespace or pause after the restart', async () => {
+    const resultsDir = path.join(engine.root, 'cni', 'results');
+    const podsDir = path.join(engine.root, 'pods');
+    const netnsDir = path.join(engine.state, 'netns');
+    fs.mkdirSync(resultsDir, { recursive: true });
+    const addresses = (): string[] => fs.readdirSync(path.join(ipamDir, `cri-pods-${tag}`)).filter((f) => net.isIP(f) !== 0);
+    const podRecords = (): string[] => fs.readdirSync(podsDir).filter((id) => fs.existsSync(path.join(podsDir, id, 'pod.json')));
+    let caught = false;
+    for (let attempt = 0; attempt < 6 && !caught; attempt++) {
+      const pid = engine.pid;
+      // Killed the moment the ADD's cache record appears (renamed from its temp file): the
+      // plugins are about to run, the pause is being made.
+      let fired: () => void = () => undefined;
+      const killed = new Promise<void>((resolve) => (fired = resolve));
+      const watcher = fs.watch(resultsDir, (_event, name) => {
+        if (!name?.endsWith('.json')) return;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        fired();
+      });
+      const run = criCall(client, rt.runPodSandbox, { config: podConfig(`half${attempt}`) }).catch(() => undefined);
+      await Promise.race([killed, run]);
+      await engine.kill9();
+      watcher.close();
+      await run;
+      caught = podRecords().length === 0 && fs.readdirSync(resultsDir).some((f) => f.endsWith('.json'));
+      await engine.startDaemon();
+      client.close();
+      client = criClient(engine.sock);
+      if (!caught) {
+        // Too late (the record was written): the pod is a normal one; removed, and another try.
+        for (const pod of (await criCall(client, rt.listPodSandbox, {})).items) await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id });
+      }
+    }
+    assert.ok(caught, 'the kill landed between the network’s cache record and the pod’s record');
+    assert.deepEqual(fs.readdirSync(resultsDir), [], 'the restarted daemon DELed the network');
+    assert.deepEqual(addresses(), [], 'host-local holds no address');
+    assert.deepEqual(fs.readdirSync(netnsDir), [], 'no namespace file');
+    assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
+    assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_half/, 'no pause left');
+  });
 });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generalError, imageNotFound, nameConflict } from '../../api/errors.js';
-import { atomicWriteFileSync, mkdirDurable } from '../../sys/atomic-write.js';
+import { atomicWriteFileSync, mkdirDurable, removeStaleTemps } from '../../sys/atomic-write.js';
 import type { LoadedManifest } from './manifest.js';
 import { describePath } from './paths.js';
 
@@ -32,8 +32,6 @@ export interface EmbeddedImageRecord {
 
 export const STORE_FILE = 'images.json';
 const FORMAT_VERSION = 1;
-/** atomicWriteFileSync's temp name; one left by a crash is stale, as only one daemon owns the directory. */
-const TEMP_FILE = /^\.images\.json\.[0-9]+\.tmp$/;
 
 interface StoreFile {
   version: typeof FORMAT_VERSION;
@@ -55,7 +53,7 @@ export class EmbeddedImageStore {
   constructor(dir: string) {
     mkdirDurable(dir, 0o700);
     this.file = path.join(dir, STORE_FILE);
-    removeStaleTempFiles(dir);
+    removeStaleTemps(dir);
     this.images = readStoreFile(this.file);
   }
 
@@ -116,12 +114,6 @@ export class EmbeddedImageStore {
     const content: StoreFile = { version: FORMAT_VERSION, images };
     atomicWriteFileSync(this.file, `${JSON.stringify(content, null, 2)}\n`);
     this.images = images;
-  }
-}
-
-function removeStaleTempFiles(dir: string): void {
-  for (const entry of fs.readdirSync(dir)) {
-    if (TEMP_FILE.test(entry)) fs.rmSync(path.join(dir, entry), { force: true });
   }
 }
 
