@@ -73,3 +73,17 @@ export async function startCriEngine(work: string, pause: string, args: string[]
   if (loaded.code !== 0) throw new Error(`isula load of the pause image: ${loaded.stderr}`);
   return engine;
 }
+
+/**
+ * A CNI network as a site would write one, in a new `<work>/net.d`: a bridge with host-local
+ * addresses from `subnets` (kept under `<work>/ipam/<name>`), then `more` plugins and loopback.
+ * Returns the daemon.json keys that use it with the plugins in `binDir`.
+ */
+export function bridgeNetwork(work: string, name: string, bridge: string, subnets: string[], binDir: string, more: object[] = []): Record<string, string> {
+  const confDir = path.join(work, 'net.d');
+  fs.mkdirSync(confDir);
+  const ipam = { type: 'host-local', ranges: subnets.map((subnet) => [{ subnet }]), dataDir: path.join(work, 'ipam') };
+  const plugins = [{ type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam }, ...more, { type: 'loopback' }];
+  fs.writeFileSync(path.join(confDir, `10-${name}.conflist`), JSON.stringify({ cniVersion: '1.0.0', name, plugins }));
+  return { 'network-plugin': 'cni', 'cni-conf-dir': confDir, 'cni-bin-dir': binDir };
+}

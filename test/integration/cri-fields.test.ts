@@ -24,7 +24,7 @@ import {
 } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
 import type { TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
@@ -585,30 +585,8 @@ describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, sk
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-fields-cni-'));
-    const confDir = path.join(work, 'net.d');
-    fs.mkdirSync(confDir);
-    fs.writeFileSync(
-      path.join(confDir, '10-dual.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: `cri-fields-${tag}`,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: BRIDGE,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', ranges: [[{ subnet: `${V4}0/24` }], [{ subnet: `${V6}/64` }]], dataDir: path.join(work, 'ipam') },
-          },
-          { type: 'loopback' },
-        ],
-      }),
-    );
-    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout'], {
-      'network-plugin': 'cni',
-      'cni-conf-dir': confDir,
-      'cni-bin-dir': PLUGINS,
-    });
+    const network = bridgeNetwork(work, `cri-fields-${tag}`, BRIDGE, [`${V4}0/24`, `${V6}/64`], PLUGINS);
+    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout'], network);
     client = criClient(engine.sock);
   });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { ImageService, MetricType, RuntimeService, type Metric, type MetricDescriptor } from '../../src/api/cri/gen/api_pb.js';
-import { criCall, criClient, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, criCall, criClient, startCriEngine } from '../helpers/cri.js';
 import type { TestEngine } from '../helpers/engine.js';
 import { BUSYBOX_BIN, busyboxImage, pushImage } from '../helpers/oci-images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -36,33 +36,13 @@ describe('CRI metrics', { timeout: 5 * 60_000, skip: cniSkip }, () => {
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-metrics-'));
-    const confDir = path.join(work, 'net.d');
-    fs.mkdirSync(confDir);
-    fs.writeFileSync(
-      path.join(confDir, '10-metrics.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: `cri-metrics-${tag}`,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: BRIDGE,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', ranges: [[{ subnet: `${NET}0/24` }]], dataDir: path.join(work, 'ipam') },
-          },
-          { type: 'loopback' },
-        ],
-      }),
-    );
+    const network = bridgeNetwork(work, `cri-metrics-${tag}`, BRIDGE, [`${NET}0/24`], PLUGINS);
     reg = await startRegistry();
     pushImage(busyboxImage(), reg, 'busybox:latest');
     bb = `${reg.host}/busybox:latest`;
     engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout'], {
       'insecure-registries': [reg.host],
-      'network-plugin': 'cni',
-      'cni-conf-dir': confDir,
-      'cni-bin-dir': PLUGINS,
+      ...network,
     });
     client = criClient(engine.sock);
     await criCall(client, ImageService.method.pullImage, { image: { image: bb } });

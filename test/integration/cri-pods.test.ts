@@ -16,7 +16,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ContainerEventType, ContainerState, ImageService, PodSandboxState, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { criCall, criClient, criFailure, crictl, findCrictl, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, criCall, criClient, criFailure, crictl, findCrictl, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
 import { run, type TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
@@ -389,31 +389,10 @@ describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, ()
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-cni-'));
     ipamDir = path.join(work, 'ipam');
-    const confDir = path.join(work, 'net.d');
-    fs.mkdirSync(confDir);
-    fs.writeFileSync(
-      path.join(confDir, '10-pods.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: `cri-pods-${tag}`,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: BRIDGE,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', ranges: [[{ subnet: `${SUBNET_PREFIX}0/24` }]], dataDir: ipamDir },
-          },
-          { type: 'portmap', capabilities: { portMappings: true } },
-          { type: 'loopback' },
-        ],
-      }),
-    );
-    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout', '--log-level', 'DEBUG'], {
-      'network-plugin': 'cni',
-      'cni-conf-dir': confDir,
-      'cni-bin-dir': PLUGINS,
-    });
+    const network = bridgeNetwork(work, `cri-pods-${tag}`, BRIDGE, [`${SUBNET_PREFIX}0/24`], PLUGINS, [
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ]);
+    engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout', '--log-level', 'DEBUG'], network);
     client = criClient(engine.sock);
   });
 

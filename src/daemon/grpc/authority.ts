@@ -17,8 +17,8 @@ import { encodeHeaders, HpackDecoder, type HeaderList } from '../../common/h2/hp
  * Going through JavaScript costs a call about 0.4 ms of the daemon's CPU, so a connection
  * whose first header block has a good authority goes to node:http2 directly. The isula client
  * sends everything at once: its first read holds that block. grpc clients (grpc-go, grpc-js)
- * wait for the server's SETTINGS before their first request, so the daemon sends one itself,
- * empty (the defaults; RFC 9113 3.4 lets the server's preface be that), waits for the first
+ * wait for the server's SETTINGS before their first request, so the daemon sends one itself
+ * (RFC 9113 3.4: the server's preface; the same limits node:http2 sends), waits for the first
  * header block, and takes the client's ACK of that SETTINGS out of the bytes it hands on:
  * nghttp2 sends its own SETTINGS, and an ACK it never asked for is a PROTOCOL_ERROR. A
  * connection whose first authority is bad, or whose ACK comes after that block, gets the
@@ -260,8 +260,20 @@ export class AuthorityFixingSocket extends Duplex {
   }
 }
 
-/** What the daemon answers a client's preface with, before node:http2 has the connection. */
-const EARLY_SETTINGS = encodeFrame(FrameType.SETTINGS, 0, 0);
+/** RFC 9113 6.5.2's SETTINGS_MAX_CONCURRENT_STREAMS. */
+const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
+
+/**
+ * What the daemon answers a client's preface with, before node:http2 has the connection: the
+ * settings node:http2 will send (limits.ts), so that a client knows the stream limit from the
+ * first SETTINGS on, as it does from a server that is node:http2 from the start.
+ */
+const EARLY_SETTINGS = (() => {
+  const entry = Buffer.alloc(6);
+  entry.writeUInt16BE(SETTINGS_MAX_CONCURRENT_STREAMS, 0);
+  entry.writeUInt32BE(GRPC_LIMITS.maxConcurrentStreams, 2);
+  return encodeFrame(FrameType.SETTINGS, 0, 0, entry);
+})();
 /** Bytes a client may send before its first header block is whole; past them, the rewriting. */
 const MAX_OPENING = PREFACE.length + 2 * MAX_HEADER_BLOCK;
 
