@@ -87,3 +87,11 @@ export function bridgeNetwork(work: string, name: string, bridge: string, subnet
   fs.writeFileSync(path.join(confDir, `10-${name}.conflist`), JSON.stringify({ cniVersion: '1.0.0', name, plugins }));
   return { 'network-plugin': 'cni', 'cni-conf-dir': confDir, 'cni-bin-dir': binDir };
 }
+
+/** Where Debian's containernetworking-plugins are. */
+export const CNI_PLUGINS = '/usr/lib/cni';
+
+/** A test's skip reason when one of `plugins` is not installed; false when all are. */
+export function missingCniPlugins(plugins: string[]): string | false {
+  return plugins.every((p) => fs.existsSync(path.join(CNI_PLUGINS, p))) ? false : `needs containernetworking-plugins in ${CNI_PLUGINS}`;
+}

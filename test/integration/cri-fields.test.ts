@@ -24,7 +24,7 @@ import {
 } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { bridgeNetwork, criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, CNI_PLUGINS, missingCniPlugins, criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
 import type { TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
@@ -569,9 +569,7 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
   });
 });
 
-const PLUGINS = '/usr/lib/cni';
-const cniSkip =
-  (!['bridge', 'host-local', 'loopback'].every((p) => fs.existsSync(path.join(PLUGINS, p))) && `needs containernetworking-plugins in ${PLUGINS}`) || false;
+const cniSkip = missingCniPlugins(['bridge', 'host-local', 'loopback']);
 
 describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, skip: cniSkip }, () => {
   // Unique per run: a bridge and subnets of its own, beside other tests' and helpers'.
@@ -585,7 +583,7 @@ describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, sk
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-fields-cni-'));
-    const network = bridgeNetwork(work, `cri-fields-${tag}`, BRIDGE, [`${V4}0/24`, `${V6}/64`], PLUGINS);
+    const network = bridgeNetwork(work, `cri-fields-${tag}`, BRIDGE, [`${V4}0/24`, `${V6}/64`], CNI_PLUGINS);
     engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout'], network);
     client = criClient(engine.sock);
   });

@@ -11,16 +11,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { ImageService, MetricType, RuntimeService, type Metric, type MetricDescriptor } from '../../src/api/cri/gen/api_pb.js';
-import { bridgeNetwork, criCall, criClient, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, CNI_PLUGINS, missingCniPlugins, criCall, criClient, startCriEngine } from '../helpers/cri.js';
 import type { TestEngine } from '../helpers/engine.js';
 import { BUSYBOX_BIN, busyboxImage, pushImage } from '../helpers/oci-images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const rt = RuntimeService.method;
 const PAUSE = 'localhost/pause:3.9';
-const PLUGINS = '/usr/lib/cni';
-const cniSkip =
-  (!['bridge', 'host-local', 'loopback'].every((p) => fs.existsSync(path.join(PLUGINS, p))) && `needs containernetworking-plugins in ${PLUGINS}`) || false;
+const cniSkip = missingCniPlugins(['bridge', 'host-local', 'loopback']);
 
 describe('CRI metrics', { timeout: 5 * 60_000, skip: cniSkip }, () => {
   // Unique per run: a bridge and a subnet of its own, beside other tests' and helpers'.
@@ -36,7 +34,7 @@ describe('CRI metrics', { timeout: 5 * 60_000, skip: cniSkip }, () => {
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-metrics-'));
-    const network = bridgeNetwork(work, `cri-metrics-${tag}`, BRIDGE, [`${NET}0/24`], PLUGINS);
+    const network = bridgeNetwork(work, `cri-metrics-${tag}`, BRIDGE, [`${NET}0/24`], CNI_PLUGINS);
     reg = await startRegistry();
     pushImage(busyboxImage(), reg, 'busybox:latest');
     bb = `${reg.host}/busybox:latest`;

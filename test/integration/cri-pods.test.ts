@@ -16,7 +16,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ContainerEventType, ContainerState, ImageService, PodSandboxState, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { bridgeNetwork, criCall, criClient, criFailure, crictl, findCrictl, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, CNI_PLUGINS, missingCniPlugins, criCall, criClient, criFailure, crictl, findCrictl, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
 import { run, type TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
@@ -363,11 +363,8 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
   });
 });
 
-const PLUGINS = '/usr/lib/cni';
 const cniSkip =
-  (!['bridge', 'host-local', 'portmap', 'loopback'].every((p) => fs.existsSync(path.join(PLUGINS, p))) && `needs containernetworking-plugins in ${PLUGINS}`) ||
-  (!fs.existsSync('/usr/bin/socat') && 'needs socat (port-forward)') ||
-  false;
+  missingCniPlugins(['bridge', 'host-local', 'portmap', 'loopback']) || (!fs.existsSync('/usr/bin/socat') && 'needs socat (port-forward)') || false;
 
 describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, () => {
   // Unique per run: a bridge and a subnet of its own, beside other tests' and helpers'.
@@ -389,7 +386,7 @@ describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, ()
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-cri-cni-'));
     ipamDir = path.join(work, 'ipam');
-    const network = bridgeNetwork(work, `cri-pods-${tag}`, BRIDGE, [`${SUBNET_PREFIX}0/24`], PLUGINS, [
+    const network = bridgeNetwork(work, `cri-pods-${tag}`, BRIDGE, [`${SUBNET_PREFIX}0/24`], CNI_PLUGINS, [
       { type: 'portmap', capabilities: { portMappings: true } },
     ]);
     engine = await startCriEngine(work, PAUSE, ['--log-driver', 'stdout', '--log-level', 'DEBUG'], network);
