@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { describeCgroups, parseCgroupMounts } from '../../src/sys/cgroup/mounts.js';
+import { describeCgroups, hostCgroups, parseCgroupMounts } from '../../src/sys/cgroup/mounts.js';
+import { cgroupPresent, removeCgroup } from '../../src/sys/cgroup/tree.js';
 import { RotatingFileSink } from '../../src/sys/log.js';
 import { detectKernelFeatures, effectiveStorageDriver, kernelDegradations, type KernelFeatureSet } from '../../src/sys/kernel.js';
 import { parseProcStat } from '../../src/sys/procfs.js';
@@ -38,6 +39,25 @@ describe('cgroup mounts', () => {
     const layout = describeCgroups(parseCgroupMounts('1 0 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw', () => ['cpu', 'memory', 'pids']));
     assert.equal(layout.version, 'v2');
     assert.deepEqual(layout.controllers, ['cpu', 'memory', 'pids']);
+  });
+});
+
+describe('cgroup leftovers', () => {
+  const hierarchies = hostCgroups().mounts;
+  const skip = (process.getuid?.() !== 0 && 'needs root') || (hierarchies.length < 2 && 'needs more than one cgroup hierarchy') || false;
+
+  it('a cgroup left in one hierarchy only (the last one) is seen and removed', { skip }, () => {
+    const rel = `isulad-unit-${process.pid}`;
+    const only = path.join(hierarchies[hierarchies.length - 1]!.path, rel);
+    fs.mkdirSync(only);
+    try {
+      assert.equal(cgroupPresent(rel), true);
+      assert.deepEqual(removeCgroup(rel), []);
+      assert.equal(fs.existsSync(only), false);
+      assert.equal(cgroupPresent(rel), false);
+    } finally {
+      if (fs.existsSync(only)) fs.rmdirSync(only);
+    }
   });
 });
 

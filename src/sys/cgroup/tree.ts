@@ -95,12 +95,12 @@ export function removeCgroup(rel: string): string[] {
 }
 
 /**
- * Whether cgroup `rel` is there, from one look in the hierarchy cgroupPids reads: LXC makes
- * and removes a container's cgroups in every hierarchy at once.
+ * Whether cgroup `rel` is in any hierarchy. LXC makes and removes a container's cgroups one
+ * hierarchy after another, so a monitor killed in between leaves them in some only (seen: the
+ * name=systemd one alone).
  */
 export function cgroupPresent(rel: string): boolean {
-  const dir = pidsHierarchyDir(rel);
-  return !!dir && fs.existsSync(dir);
+  return cgroupDirs(rel).some(({ dir }) => fs.existsSync(dir));
 }
 
 /** Cgroup `rel` in the one hierarchy that holds all its processes: pids (or cgroup2), else the first. */
