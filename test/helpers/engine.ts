@@ -138,8 +138,11 @@ export class TestEngine {
     await Promise.race([waitForSocket(this.sock, 15_000), early]);
   }
 
+  /** Throws rather than give 0, which process.kill would take as this test's process group. */
   get pid(): number {
-    return this.child?.pid ?? 0;
+    const pid = this.child?.pid;
+    if (!pid) throw new Error('the test daemon is not running');
+    return pid;
   }
 
   isula(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {

@@ -285,14 +285,28 @@ describe('CNI networking with the real plugins', { skip }, () => {
     const code = `const { CniNetwork } = await import(${JSON.stringify(lib)});
       const cni = new CniNetwork({ confDir: ${JSON.stringify(confDir)}, binDirs: ${JSON.stringify([failBin, PLUGINS])}, cacheDir: ${JSON.stringify(cacheDir)}, log: { info() {}, warn() {}, error() {}, debug() {} } });
       await cni.setUp(${JSON.stringify(request(id, ns))});`;
+    // The sleeper writes its pid here (exec keeps it); one left by an earlier test is not its.
+    const sleeperPidFile = path.join(failBin, 'sleeper.pid');
+    fs.rmSync(sleeperPidFile, { force: true });
+    const sleeperPid = (): number => {
+      try {
+        return Number.parseInt(fs.readFileSync(sleeperPidFile, 'utf8'), 10) || 0;
+      } catch {
+        return 0;
+      }
+    };
     const daemon = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && ipamFiles().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    // Killed once the bridge plugin is done and the next one, the sleeper, runs.
+    for (let i = 0; i < 200 && sleeperPid() === 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(ipamFiles().length, 1, 'the bridge plugin ran');
     daemon.kill('SIGKILL');
     await new Promise((r) => daemon.once('exit', r));
-    // The orphaned plugin, by the pid it wrote (exec keeps it).
+    // The orphaned plugin, by the pid it wrote, never anything else: a pid of 0 would be this
+    // test's whole process group (an empty file read as one once killed a CI run).
+    const orphan = sleeperPid();
+    assert.ok(orphan > 1, 'the sleeper wrote its pid');
     try {
-      process.kill(Number(fs.readFileSync(path.join(failBin, 'sleeper.pid'), 'utf8')), 'SIGKILL');
+      if (fs.readFileSync(`/proc/${orphan}/cmdline`, 'utf8').includes('sleep')) process.kill(orphan, 'SIGKILL');
     } catch {
       // gone already
     }
