@@ -307,8 +307,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
   // An OCI image's users are looked up once its rootfs exists, below.
   if (merged.user && !backend.createRootfs) resolveUser(merged.user, image.userDbRoot);
 
+  if (chosenId && ctx.store.find(chosenId)) throw invalidArgs(`container id ${chosenId} is taken`);
   const id = chosenId ?? newContainerId(ctx);
-  if (ctx.store.find(id)) throw invalidArgs(`container id ${id} is taken`);
   const name = req.name || id;
   ctx.store.assertNameFree(name);
 

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type net from 'node:net';
 import { GRPC_LIMITS } from './limits.js';
-import { DEFAULT_MAX_FRAME_SIZE, encodeFrame, Flag, FrameType, PREFACE } from '../../common/h2/frames.js';
+import { DEFAULT_MAX_FRAME_SIZE, encodeFrame, encodeSettings, Flag, FrameType, PREFACE, Setting } from '../../common/h2/frames.js';
 import { encodeHeaders, HpackDecoder, type HeaderList } from '../../common/h2/hpack.js';
 
 /*
@@ -260,20 +260,12 @@ export class AuthorityFixingSocket extends Duplex {
   }
 }
 
-/** RFC 9113 6.5.2's SETTINGS_MAX_CONCURRENT_STREAMS. */
-const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
-
 /**
  * What the daemon answers a client's preface with, before node:http2 has the connection: the
  * settings node:http2 will send (limits.ts), so that a client knows the stream limit from the
  * first SETTINGS on, as it does from a server that is node:http2 from the start.
  */
-const EARLY_SETTINGS = (() => {
-  const entry = Buffer.alloc(6);
-  entry.writeUInt16BE(SETTINGS_MAX_CONCURRENT_STREAMS, 0);
-  entry.writeUInt32BE(GRPC_LIMITS.maxConcurrentStreams, 2);
-  return encodeFrame(FrameType.SETTINGS, 0, 0, entry);
-})();
+const EARLY_SETTINGS = encodeSettings([[Setting.MAX_CONCURRENT_STREAMS, GRPC_LIMITS.maxConcurrentStreams]]);
 /** Bytes a client may send before its first header block is whole; past them, the rewriting. */
 const MAX_OPENING = PREFACE.length + 2 * MAX_HEADER_BLOCK;
 
