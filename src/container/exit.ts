@@ -2,14 +2,11 @@ import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
 import { handToCollector } from './gc-handoff.js';
 import { runtimeOf, runtimeSpecOf } from './spec.js';
-import { processAlive } from '../sys/procfs.js';
 import { waitUntil } from '../sys/wait.js';
 
 const DRAIN_TIMEOUT_MS = 5000;
-/** How long the runtime's helper may take to finish after its container's init has exited. */
+/** How long the runtime's helper may take to finish after its container's init has exited (it takes 10-30 ms; a remove waits for it). */
 const HELPER_EXIT_MS = 5000;
-/** Polled this often: a remove waits for it (the helper takes 10-30 ms), a read of /proc each time. */
-const HELPER_POLL_MS = 2;
 
 /**
  * Records the end of a container's run: waits until all output is read, saves the exit, and
@@ -40,7 +37,7 @@ export async function handleExit(ctx: EngineContext, c: Container, code: number,
       handToCollector(ctx, c, runtime, spec, false);
     } else if (helperRunning) {
       const { ShimPid: pid, ShimStartTime: startTime } = c.state;
-      c.releasing = waitUntil(() => !processAlive(pid, startTime), HELPER_EXIT_MS, HELPER_POLL_MS).then(release);
+      c.releasing = runtime.helperEnded({ pid, startTime }, HELPER_EXIT_MS).then(release);
     } else {
       await release();
     }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { daemonEnv } from '../sys/env.js';
 
 /*
  * One CNI plugin run (the CNI spec's execution protocol): the network config on stdin, the
@@ -54,7 +55,7 @@ function pluginError(inv: Invocation, stdout: string, stderr: string, status: st
 export function invokePlugin(inv: Invocation): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const env = {
-      ...process.env,
+      ...daemonEnv(),
       CNI_COMMAND: inv.command,
       CNI_CONTAINERID: inv.containerId,
       CNI_NETNS: inv.netns,

@@ -111,6 +111,8 @@ export interface Runtime {
    * still tearing down (the record in `exitsDir` follows when the helper is done).
    */
   onInitExit(listener: (id: string, code: number) => void): void;
+  /** Whether a run's helper (its `shimPid` and `shimStartTime`) ends within `timeoutMs`. */
+  helperEnded(helper: { pid: number; startTime: number }, timeoutMs: number): Promise<boolean>;
   /** Undefined when the runtime can be used here, else why not. */
   detect(): Promise<string | undefined>;
   /** Writes the runtime's own configuration of the container. */

@@ -17,6 +17,7 @@ export function superviseExits(ctx: EngineContext, log: Logger): { close(): void
   const watchers = ctx.runtimes.all().map((runtime) => {
     const watcher = new ExitWatcher(
       runtime.exitsDir,
+      (id) => runtime.recordedExit(id),
       (id, code) => {
         const c = running(id);
         if (c) void handleExit(ctx, c, code);

@@ -88,3 +88,24 @@ export function readBoundedRegularFileSync(file: string, limit: number): Buffer 
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/**
+ * The last `limit` bytes (at most) of the regular file `file` as text, '' when it cannot be
+ * read: for a log whose end is what matters and which may have grown large.
+ */
+export function readTail(file: string, limit: number): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, FLAGS | fs.constants.O_NOFOLLOW);
+    const st = fs.fstatSync(fd);
+    refuse(st);
+    const length = Math.min(st.size, limit);
+    const buffer = Buffer.allocUnsafe(length);
+    const n = fs.readSync(fd, buffer, 0, length, st.size - length);
+    return buffer.toString('utf8', 0, n);
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -69,6 +69,11 @@ export class FakeRuntime implements Runtime {
     }
   }
 
+  /** Its helper is this test process: never ends. */
+  async helperEnded(): Promise<boolean> {
+    return false;
+  }
+
   /** Exits are told by their records only. */
   onInitExit(): void {}
 

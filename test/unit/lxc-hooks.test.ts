@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { renderPostStopHook } from '../../src/runtime/lxc/scripts.js';
+import { exitCodeInLog, renderPostStopHook } from '../../src/runtime/lxc/scripts.js';
+import { readTail } from '../../src/sys/bounded-read.js';
 import { readExitRecord } from '../../src/sys/exit-record.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-hook-'));
@@ -31,16 +32,41 @@ const recorded = (id: string): string | undefined => readExitRecord(path.join(ex
 const deadPid = (): number => spawnSync('true').pid!;
 
 describe('LXC post-stop hook', () => {
-  it("records the exit code of the init from LXC's log line", () => {
-    const error = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (42)', `${process.pid}\n`);
-    assert.equal(spawnSync('sh', [hook], { env: error.env }).status, 0);
-    assert.equal(recorded(error.id), '42');
-    const killed = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on signal Killed(9)', `${process.pid}\n`);
-    spawnSync('sh', [hook], { env: killed.env });
-    assert.equal(recorded(killed.id), '137');
-    const clean = container('lxc-start c 20261127 INFO start - start.c:2 - Child <999> ended on error (1)');
-    spawnSync('sh', [hook], { env: clean.env });
-    assert.equal(recorded(clean.id), '0', 'a line about another pid does not count; exit 0 logs no line');
+  it('records which init ended, with no process of its own', () => {
+    const c = container('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (42)', `${process.pid}\n`);
+    const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', 'sh', hook], { env: c.env, encoding: 'utf8' });
+    if (traced.error) assert.equal(spawnSync('sh', [hook], { env: c.env }).status, 0);
+    else {
+      assert.equal(traced.status, 0);
+      assert.equal(traced.stderr.split('\n').filter((l) => l.includes('execve(')).length, 1, `only the shell runs:\n${traced.stderr}`);
+    }
+    assert.equal(recorded(c.id), 'pid 4242');
+  });
+
+  it("reads the init's exit code from LXC's log line", () => {
+    const log = (line: string): string =>
+      `lxc-start c 20261127 INFO start - start.c:1 - Started\n${line}\nlxc-start c 20261127 INFO conf - conf.c:3 - Executing script\n`;
+    assert.equal(exitCodeInLog(log('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (42)'), '4242'), 42);
+    assert.equal(exitCodeInLog(log('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on signal Killed(9)'), '4242'), 137);
+    assert.equal(
+      exitCodeInLog(log('lxc-start c 20261127 INFO start - start.c:2 - Child <999> ended on error (1)'), '4242'),
+      0,
+      'a line about another pid does not count',
+    );
+    assert.equal(exitCodeInLog(log('lxc-start c 20261127 INFO start - start.c:2 - Started'), '4242'), 0, 'exit 0 logs no line');
+    assert.equal(exitCodeInLog(log('lxc-start c 20261127 INFO start - start.c:2 - Child <4242> ended on error (3)'), ''), 0, 'no pid: no line of it');
+    const two = `${log('x - Child <4242> ended on error (1)')}${log('x - Child <4242> ended on error (2)')}`;
+    assert.equal(exitCodeInLog(two, '4242'), 2, 'the last run of that pid');
+  });
+
+  it('reads only the end of a large log, and nothing through a symlink', () => {
+    const file = path.join(root, 'big.log');
+    fs.writeFileSync(file, `${'x'.repeat(100_000)}\nx - Child <7> ended on error (9)\n`);
+    const tail = readTail(file, 1024);
+    assert.equal(tail.length, 1024);
+    assert.equal(exitCodeInLog(tail, '7'), 9);
+    fs.symlinkSync(file, path.join(root, 'link.log'));
+    assert.equal(readTail(path.join(root, 'link.log'), 1024), '');
   });
 
   it('holds on (and so keeps lxc-start and its FIFOs) while the daemon reading the output is gone', async () => {
@@ -49,7 +75,7 @@ describe('LXC post-stop hook', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(child.exitCode, null, 'still waiting for a reader');
-    assert.equal(recorded(c.id), '3', 'the exit code is recorded before waiting');
+    assert.equal(recorded(c.id), 'pid 4242', 'the end is recorded before waiting');
     fs.writeFileSync(path.join(state, c.id, 'reader'), `${process.pid}\n`);
     assert.equal(await exited, 0);
   });

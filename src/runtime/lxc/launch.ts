@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TerminalSize } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
+import { daemonEnv } from '../../sys/env.js';
 import { type FifoPool, openFifoReader, openFifoWriter } from '../../sys/fifo.js';
 import type { Logger } from '../../sys/log.js';
 import { detachLoop } from '../../sys/loop.js';
@@ -128,13 +129,12 @@ async function launch(
   );
   let child: ChildProcess;
   try {
-    child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/' });
+    child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/', env: daemonEnv() });
   } finally {
     for (const fd of childFds) fs.closeSync(fd);
   }
   child.unref();
   const childPid = child.pid;
-  if (childPid !== undefined) runs.launched(spec.id, childPid);
   const childGone = new Promise<void>((resolve) => {
     child.once('error', () => resolve());
     child.once('exit', (code, signal) => {
@@ -142,6 +142,7 @@ async function launch(
       resolve();
     });
   });
+  if (childPid !== undefined) runs.launched(spec.id, childPid, childGone);
   if (stdin && stdinSource && childPid !== undefined) {
     holdStdin(fifo('stdin'), spec.id, childPid, layout.stdinHolderFile(spec.id));
     pipeToFifo(stdinSource, stdin, () => releaseStdin(layout.stdinHolderFile(spec.id)));

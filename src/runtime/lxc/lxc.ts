@@ -5,6 +5,7 @@ import type { ResourceSpec, TerminalSize } from '../../api/containers.js';
 import { generalError } from '../../api/errors.js';
 import { atomicWriteFileSync } from '../../sys/atomic-write.js';
 import { readExitRecord } from '../../sys/exit-record.js';
+import { readTail } from '../../sys/bounded-read.js';
 import { setFrozen } from '../../sys/cgroup/freezer.js';
 import { cgroupPids, controllerDir, isCgroupV2Only, writeCgroupFile } from '../../sys/cgroup/tree.js';
 import { ensureFifo, FifoPool } from '../../sys/fifo.js';
@@ -22,7 +23,7 @@ import { startRun } from './launch.js';
 import { LxcLayout } from './layout.js';
 import { exitCodeOfWaitStatus, LxcMonitor, type MonitorMessage } from './monitor.js';
 import { RunTracker } from './runs.js';
-import { REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
+import { EXIT_LOG_TAIL_BYTES, exitCodeInLog, REMOUNT_RO_HOOK, renderPostStopHook } from './scripts.js';
 import { resizeTerminalOf } from './pty.js';
 
 export { LXC_LOCK_DIR } from './layout.js';
@@ -125,10 +126,23 @@ export class LxcRuntime implements Runtime {
     });
   }
 
-  /** The exit code recorded for `id`, if the container has exited. */
+  helperEnded(started: { pid: number; startTime: number }, timeoutMs: number): Promise<boolean> {
+    return this.runs.helperEnded(started.pid, started.startTime, timeoutMs);
+  }
+
+  /**
+   * The exit code recorded for `id`, if the container has exited: the code itself (an end the
+   * daemon saw), or `pid <init>` from the post-stop hook, whose code is in lxc.log (scripts.ts).
+   */
   recordedExit(id: string): number | undefined {
     const text = readExitRecord(this.layout.exitFile(id));
-    return text === undefined || text === '' ? undefined : Number(text);
+    if (text === undefined || text === '') return undefined;
+    const hook = /^pid (\d*)$/.exec(text);
+    if (hook) return exitCodeInLog(readTail(this.layout.logFile(id), EXIT_LOG_TAIL_BYTES), hook[1]!);
+    const code = Number(text);
+    if (Number.isInteger(code)) return code;
+    this.log.warn(`ignoring unreadable exit record of ${id}: ${JSON.stringify(text)}`);
+    return undefined;
   }
 
   kill(started: StartedContainer, signal: NodeJS.Signals | number): void {
