@@ -17,7 +17,9 @@ export function superviseExits(ctx: EngineContext, log: Logger): { close(): void
   const watchers = ctx.runtimes.all().map((runtime) => {
     const watcher = new ExitWatcher(
       runtime.exitsDir,
-      (id) => runtime.recordedExit(id),
+      // Read only for a run not yet ended: most exits are known from the runtime first, and
+      // every write of a record is an event.
+      (id) => (running(id)?.exiting === false ? runtime.recordedExit(id) : undefined),
       (id, code) => {
         const c = running(id);
         if (c) void handleExit(ctx, c, code);
