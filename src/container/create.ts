@@ -7,6 +7,7 @@ import { imageNotFound, invalidArgs } from '../api/errors.js';
 import type { ImageConfig } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RuntimeTable } from '../runtime/table.js';
+import { fsyncDirAsync } from '../sys/atomic-write.js';
 import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
@@ -389,7 +390,12 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
     const [made, ...written] = await Promise.allSettled([
       backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
       fsp.mkdir(dir, { recursive: true, mode: 0o700 }).then(async () => {
-        const files = await Promise.allSettled([writeEtcFiles(container), recordBeside ? container.createFiles() : container.saveHost()]);
+        // The store's directory is fsynced too, for the new directory's own entry.
+        const files = await Promise.allSettled([
+          writeEtcFiles(container),
+          recordBeside ? container.createFiles() : container.saveHost(),
+          fsyncDirAsync(ctx.store.root),
+        ]);
         for (const r of files) if (r.status === 'rejected') throw r.reason;
       }),
     ]);
