@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { PassThrough } from 'node:stream';
 import type { RuntimeSpec } from '../runtime/runtime.js';
 import { DurableFile } from '../sys/durable-file.js';
+import { writeNewFilesDurably } from '../sys/atomic-write.js';
 import type { OutputPump } from './io.js';
 import type { ContainerRecord } from './record.js';
 import { statusOf, type Status } from './state.js';
@@ -72,6 +73,19 @@ export class Container {
   /** config.v2.json: written on every state change, atomically; a reply waits for it. */
   save(): Promise<void> {
     return this.configFile.save();
+  }
+
+  /**
+   * config.v2.json and hostconfig.json of a create, in its new directory: written as new files
+   * and fsynced beside the directory (writeNewFilesDurably). A crash before both are whole
+   * leaves a file that does not parse or none, which the next start takes for a create that
+   * never finished; every later save replaces them atomically.
+   */
+  createFiles(): Promise<void> {
+    return writeNewFilesDurably(this.dir, [
+      ['config.v2.json', this.configFile.render(), this.configFile.mode],
+      ['hostconfig.json', this.hostFile.render(), this.hostFile.mode],
+    ]);
   }
 
   /** hostconfig.json: written at create and update. */

@@ -7,6 +7,7 @@ import { imageNotFound, invalidArgs } from '../api/errors.js';
 import type { ImageConfig } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RuntimeTable } from '../runtime/table.js';
+import { fsyncDirAsync } from '../sys/atomic-write.js';
 import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
 import { Container } from './container.js';
@@ -378,19 +379,25 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
   };
   const container = new Container(record, dir);
   // config.v2.json, the record's commit point, is written beside the rootfs, both durable
-  // before the answer: a directory without it is a create that never finished (deleted at
-  // the next start), and so is a never started record whose rootfs was never made, and a
-  // rootfs without a record (swept). One that names a user waits for the rootfs, whose users
-  // it must read first (below).
+  // before the answer: a directory without it, or with a record that does not parse, is a
+  // create that never finished (deleted at the next start), and so is a never started record
+  // whose rootfs was never made, and a rootfs without a record (swept). One that names a user
+  // waits for the rootfs, whose users it must read first (below).
   const recordBeside = !backend.createRootfs || (backend.rootfsOf !== undefined && !merged.user);
   if (backend.createRootfs && recordBeside) record.config.BaseFs = backend.rootfsOf!(id);
   try {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    // The rootfs does not need the directory: begun while it is made.
     const [made, ...written] = await Promise.allSettled([
       backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
-      writeEtcFiles(container),
-      container.saveHost(),
-      ...(recordBeside ? [container.save()] : []),
+      fsp.mkdir(dir, { recursive: true, mode: 0o700 }).then(async () => {
+        // The store's directory is fsynced too, for the new directory's own entry.
+        const files = await Promise.allSettled([
+          writeEtcFiles(container),
+          recordBeside ? container.createFiles() : container.saveHost(),
+          fsyncDirAsync(ctx.store.root),
+        ]);
+        for (const r of files) if (r.status === 'rejected') throw r.reason;
+      }),
     ]);
     for (const r of [made, ...written]) if (r.status === 'rejected') throw r.reason;
     if (!recordBeside) {

@@ -58,7 +58,7 @@ export async function removalsSettled(): Promise<void> {
  * (swept) and a layer of no container (swept); an image removal and the daemon's stop wait for
  * what is under way.
  */
-export function removeContainer(ctx: EngineContext, c: Container, force: boolean, opts: { later?: boolean } = {}): Promise<void> {
+export function removeContainer(ctx: EngineContext, c: Container, force: boolean, opts: { later?: boolean | Promise<void> } = {}): Promise<void> {
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
@@ -85,9 +85,9 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     if (opts.later && !ctx.gc.has(c.id)) {
       await forgetRecord(c);
       untrack(ctx, c);
-      // Begun once the answer is written: the cleanup's synchronous parts (the runtime's
-      // files) would otherwise run before it.
-      const done = new Promise<void>((resolve) => setImmediate(resolve))
+      // Begun once the answer is written (the promise `later` gives, or the next turn): the
+      // cleanup's synchronous parts (the runtime's files) would otherwise run before it.
+      const done = (opts.later instanceof Promise ? opts.later : new Promise<void>((resolve) => setImmediate(resolve)))
         .then(() => finish(ctx, c, runtime, specOf()))
         .catch((e: Error) => ctx.log.warn(`cleaning up after removed container ${c.id}: ${e.message}`))
         .finally(() => finishing.delete(done));
@@ -118,7 +118,8 @@ async function forgetRecord(c: Container): Promise<void> {
     if (dir.status === 'rejected') throw dir.reason;
     await dir.value.sync();
   } finally {
-    if (dir.status === 'fulfilled') await dir.value.close();
+    // Not awaited: the answer does not wait for a read-only descriptor of a directory to go.
+    if (dir.status === 'fulfilled') dir.value.close().catch(() => undefined);
   }
 }
 

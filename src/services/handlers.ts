@@ -14,6 +14,12 @@ export interface StreamCall<M extends MethodName> {
   /** The client went away or cancelled. */
   onCancel(listener: () => void): void;
   readonly cancelled: boolean;
+  /**
+   * Resolves once the call's answer, its status included, has been written (or the call is
+   * over some other way): work that only follows an answer waits for it instead of running
+   * between the answer's message and its status.
+   */
+  answered(): Promise<void>;
 }
 
 export type UnaryHandler<M extends UnaryMethod> = (request: Req<M>) => Promise<Res<M>>;

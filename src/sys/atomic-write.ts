@@ -62,6 +62,39 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
   await fsyncDirAsync(path.dirname(file));
 }
 
+/**
+ * Writes files that must not exist yet into `dir`, durably: each is created in place (no temp
+ * file, no rename) and fsynced, and the directory is fsynced at the same time, once every file
+ * has its entry. For a directory just made whose reader takes a torn or empty file for a write
+ * that never finished (a new container's records): one fsync deep instead of two in a row, and
+ * half the thread-pool round trips of an atomic write. On failure the files it made are removed.
+ */
+export async function writeNewFilesDurably(dir: string, files: readonly (readonly [name: string, data: string, mode: number])[]): Promise<void> {
+  const paths = files.map(([name]) => path.join(dir, name));
+  const opened = await Promise.allSettled(files.map(([, , mode], i) => fsp.open(paths[i]!, 'wx', mode)));
+  const made = paths.filter((_, i) => opened[i]!.status === 'fulfilled');
+  const failed = opened.find((o) => o.status === 'rejected');
+  const done = failed
+    ? [failed, ...(await Promise.allSettled(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined))))]
+    : await Promise.allSettled([
+        ...opened.map(async (o, i) => {
+          const h = (o as PromiseFulfilledResult<fsp.FileHandle>).value;
+          try {
+            await h.writeFile(files[i]![1]);
+            await h.sync();
+          } finally {
+            await h.close();
+          }
+        }),
+        fsyncDirAsync(dir),
+      ]);
+  const error = done.find((d) => d.status === 'rejected');
+  if (error) {
+    await Promise.allSettled(made.map((p) => fsp.rm(p, { force: true })));
+    throw error.reason;
+  }
+}
+
 /** fsyncDir on libuv's thread pool. */
 export async function fsyncDirAsync(dir: string): Promise<void> {
   const handle = await fsp.open(dir, 'r');

@@ -16,8 +16,8 @@ export class DurableFile {
 
   constructor(
     readonly file: string,
-    private readonly render: () => string,
-    private readonly mode = 0o640,
+    readonly render: () => string,
+    readonly mode = 0o640,
   ) {}
 
   save(): Promise<void> {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { writeNewFilesDurably } from '../../src/sys/atomic-write.js';
 import { DurableFile } from '../../src/sys/durable-file.js';
 
 describe('DurableFile', () => {
@@ -57,5 +58,36 @@ describe('DurableFile', () => {
     await pending;
     await file.save();
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
+
+describe('writeNewFilesDurably', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isulad-unit-nf-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes new files with their modes, and no temp file', async () => {
+    await writeNewFilesDurably(dir, [
+      ['config.v2.json', '{"a":1}', 0o640],
+      ['hostconfig.json', '{"b":2}', 0o600],
+    ]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['config.v2.json', 'hostconfig.json']);
+    assert.equal(fs.readFileSync(path.join(dir, 'config.v2.json'), 'utf8'), '{"a":1}');
+    assert.equal(fs.statSync(path.join(dir, 'hostconfig.json')).mode & 0o777, 0o600);
+  });
+
+  it('refuses a file that exists, leaving it as it was and removing the ones it made', async () => {
+    fs.writeFileSync(path.join(dir, 'hostconfig.json'), 'old');
+    await assert.rejects(
+      writeNewFilesDurably(dir, [
+        ['config.v2.json', '{}', 0o640],
+        ['hostconfig.json', '{}', 0o640],
+      ]),
+      { code: 'EEXIST' },
+    );
+    assert.deepEqual(fs.readdirSync(dir), ['hostconfig.json']);
+    assert.equal(fs.readFileSync(path.join(dir, 'hostconfig.json'), 'utf8'), 'old');
   });
 });

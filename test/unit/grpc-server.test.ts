@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -58,6 +59,13 @@ const handlers = {
         resolve();
       });
     }),
+  // Work that follows the answer (RemoveContainer's cleanup) holds the event loop a while.
+  'ContainerService/Unpause': async (_req: unknown, call: StreamCall<'ContainerService/Unpause'>) => {
+    void call.answered().then(() => {
+      const until = Date.now() + 400;
+      while (Date.now() < until);
+    });
+  },
   // Listens only after a while, as attach does after starting its container; echoes input
   // until eof, then ends with an exit code, as exec does.
   'ContainerService/Exec': async (req: { cmd: string[] }, call: StreamCall<'ContainerService/Exec'>) => {
@@ -286,6 +294,26 @@ describe('gRPC server on node:http2', { skip: process.getuid?.() !== 0 ? 'needs 
       new MessageReader(1 << 20, 'identity').push(ok.body).map((m) => decodeMessage(m)),
       [{ version: 'test' }],
     );
+  });
+
+  it('has the status out before the work that waits for the answer runs', async () => {
+    // Another process times the reply: this one's event loop is what the work holds. With
+    // that work begun on the next turn instead, the trailers would come 400 ms after the message.
+    const script = `
+      const http2 = require('node:http2'), net = require('node:net');
+      const s = http2.connect('http://localhost', { createConnection: () => net.connect(process.argv[1]) });
+      const req = s.request({ ':method': 'POST', ':path': '/isulad.ContainerService/Unpause', 'content-type': 'application/grpc', te: 'trailers' });
+      let first;
+      req.on('data', () => (first ??= Date.now()));
+      req.on('trailers', (t) => { console.log(JSON.stringify({ status: t['grpc-status'], ms: Date.now() - first })); s.close(); });
+      req.end(Buffer.from(process.argv[2], 'hex'));`;
+    const body = frameMessage(encodeMessage({ id: 'x' })).toString('hex');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script, socketPath, body], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    const { status, ms } = JSON.parse(out) as { status: string; ms: number };
+    assert.equal(status, '0');
+    assert.ok(ms < 200, `trailers ${ms} ms after the message`);
   });
 
   it('stops promptly, cutting streams that never end', async () => {

@@ -53,6 +53,7 @@ export class ServerCall {
   private receive: ((chunk: Buffer) => void) | undefined;
   /** The request's grpc-encoding, named when a compressed message is refused. */
   private readonly encoding: string;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
@@ -84,6 +85,21 @@ export class ServerCall {
 
   get cancelled(): boolean {
     return this.isCancelled;
+  }
+
+  /**
+   * Resolves once the stream has closed: its trailers are out, or it was reset. node:http2
+   * sends the trailers a loop turn after the last DATA frame ('wantTrailers' comes from its
+   * send pass, and sendTrailers defers to setImmediate); work begun right after the handler
+   * would run before them, and the client's call ends only with them. 'close' is emitted
+   * from within that send pass, before its bytes reach the socket: hence the setImmediate.
+   */
+  answered(): Promise<void> {
+    this.closed ??= new Promise((resolve) => {
+      if (this.stream.closed || this.stream.destroyed) setImmediate(resolve);
+      else this.stream.once('close', () => setImmediate(resolve));
+    });
+    return this.closed;
   }
 
   /** Hands each request message to `onMessage`, and calls `onEnd` when the client half-closes. */

@@ -74,6 +74,7 @@ function serve(route: Route, call: ServerCall, log: Logger): void {
     get cancelled() {
       return call.cancelled;
     },
+    answered: () => call.answered(),
   };
 
   if (route.kind === 'bidi') {

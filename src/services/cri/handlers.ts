@@ -4,6 +4,8 @@ import { generalError } from '../../api/errors.js';
 /** What a CRI handler knows of its call: a signal aborted when the client goes away or its deadline passes. */
 export interface CriCallContext {
   signal: AbortSignal;
+  /** Resolves once the answer, status included, is written (or the call ended otherwise). */
+  answered(): Promise<void>;
 }
 
 /** A unary CRI method: the decoded request in, the response (a message or its init shape) out. */
@@ -13,6 +15,7 @@ export type CriUnaryHandler<M extends DescMethodUnary> = (request: MessageShape<
 interface ServerCallView {
   onCancel(listener: () => void): void;
   readonly cancelled: boolean;
+  answered(): Promise<void>;
 }
 
 /** One implemented CRI method; the server answers every other one with UNIMPLEMENTED. */
@@ -26,7 +29,7 @@ function callContext(call: ServerCallView | undefined): CriCallContext {
   const cancel = (): void => controller.abort(generalError('the call was cancelled by its client or its deadline passed'));
   if (call?.cancelled) cancel();
   else call?.onCancel(cancel);
-  return { signal: controller.signal };
+  return { signal: controller.signal, answered: () => call?.answered() ?? new Promise((resolve) => setImmediate(resolve)) };
 }
 
 export function criUnary<M extends DescMethodUnary>(method: M, handler: CriUnaryHandler<M>): CriHandler {

@@ -290,11 +290,11 @@ export function criContainerService(pc: PodContext): CriHandler[] {
       await stopContainer(pc.engine, get(request.containerId), Number(request.timeout));
       return {};
     }),
-    criUnary(method.removeContainer, async (request) => {
+    criUnary(method.removeContainer, async (request, call) => {
       if (request.containerId === '') throw invalidArgs('container id is empty');
       // Idempotent, as kubelet expects.
       const c = store.find(request.containerId);
-      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true, { later: true });
+      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true, { later: call.answered() });
       return {};
     }),
     criUnary(method.listContainers, async (request) => {
