@@ -6,7 +6,6 @@ import type { CreateRequest, NamespaceShares } from '../api/containers.js';
 import { invalidArgs } from '../api/errors.js';
 import { createContainer, newContainerId } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
-import { ensureRootfs } from '../container/rootfs.js';
 import { startContainer } from '../container/start.js';
 import { warmCgroupMigration } from '../sys/cgroup/warm.js';
 import { applyPodLimits } from './cgroup.js';
@@ -87,9 +86,6 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
       }),
       (async () => {
         await createContainer(pc.engine, pauseRequest(pc, config, name, hostname, runtime, namespaces), id);
-        // The pause's rootfs is mounted while its namespace and the pod's record are awaited;
-        // its start waits for that mount (or makes it, and reports its failure).
-        ensureRootfs(pc.engine, pc.engine.store.get(id)).catch(() => undefined);
         // The pause needs its namespace pinned before it starts.
         await netnsMade;
         await pc.store.save(pod);
