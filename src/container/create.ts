@@ -10,6 +10,7 @@ import type { RuntimeTable } from '../runtime/table.js';
 import { fsyncDirAsync } from '../sys/atomic-write.js';
 import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
+import { settleAll } from '../sys/wait.js';
 import { Container } from './container.js';
 import { mergeEnv } from './env.js';
 import { HEALTH_DEFAULTS, HEALTH_MAX_TIMEOUT_MS } from './health.js';
@@ -387,21 +388,15 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
   if (backend.createRootfs && recordBeside) record.config.BaseFs = backend.rootfsOf!(id);
   try {
     // The rootfs does not need the directory: begun while it is made.
-    const [made, ...written] = await Promise.allSettled([
+    const [rootfs] = await settleAll([
       backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
-      fsp.mkdir(dir, { recursive: true, mode: 0o700 }).then(async () => {
+      fsp.mkdir(dir, { recursive: true, mode: 0o700 }).then(() =>
         // The store's directory is fsynced too, for the new directory's own entry.
-        const files = await Promise.allSettled([
-          writeEtcFiles(container),
-          recordBeside ? container.createFiles() : container.saveHost(),
-          fsyncDirAsync(ctx.store.root),
-        ]);
-        for (const r of files) if (r.status === 'rejected') throw r.reason;
-      }),
+        settleAll([writeEtcFiles(container), recordBeside ? container.createFiles() : container.saveHost(), fsyncDirAsync(ctx.store.root)]),
+      ),
     ]);
-    for (const r of [made, ...written]) if (r.status === 'rejected') throw r.reason;
     if (!recordBeside) {
-      record.config.BaseFs = (made as PromiseFulfilledResult<string>).value;
+      record.config.BaseFs = rootfs;
       // Every verb resolves the user from the rootfs (spec.ts): one that names a user is
       // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs.
       resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? record.config.BaseFs);

@@ -58,7 +58,7 @@ export async function removalsSettled(): Promise<void> {
  * (swept) and a layer of no container (swept); an image removal and the daemon's stop wait for
  * what is under way.
  */
-export function removeContainer(ctx: EngineContext, c: Container, force: boolean, opts: { later?: boolean | Promise<void> } = {}): Promise<void> {
+export function removeContainer(ctx: EngineContext, c: Container, force: boolean, opts: { later?: () => Promise<void> } = {}): Promise<void> {
   return c.lock.run(async () => {
     if (c.removed) return;
     requireOperation('rm', c.status, c.id, force);
@@ -85,9 +85,10 @@ export function removeContainer(ctx: EngineContext, c: Container, force: boolean
     if (opts.later && !ctx.gc.has(c.id)) {
       await forgetRecord(c);
       untrack(ctx, c);
-      // Begun once the answer is written (the promise `later` gives, or the next turn): the
-      // cleanup's synchronous parts (the runtime's files) would otherwise run before it.
-      const done = (opts.later instanceof Promise ? opts.later : new Promise<void>((resolve) => setImmediate(resolve)))
+      // Begun once `later` says the answer is written: the cleanup's synchronous parts (the
+      // runtime's files) would otherwise run before it.
+      const done = opts
+        .later()
         .then(() => finish(ctx, c, runtime, specOf()))
         .catch((e: Error) => ctx.log.warn(`cleaning up after removed container ${c.id}: ${e.message}`))
         .finally(() => finishing.delete(done));

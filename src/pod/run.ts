@@ -8,6 +8,7 @@ import { createContainer, newContainerId } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
 import { startContainer } from '../container/start.js';
 import { warmCgroupMigration } from '../sys/cgroup/warm.js';
+import { settleAll } from '../sys/wait.js';
 import { applyPodLimits } from './cgroup.js';
 import type { PodContext } from './context.js';
 import { criContainerName } from './containers.js';
@@ -76,7 +77,8 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
   const cooled = warmCgroupMigration();
   try {
     const cni = network?.cni;
-    const results = await Promise.allSettled([
+    // The namespace's failure first: without its file the create fails too.
+    await settleAll([
       // The network as soon as its namespace is pinned: its cache record comes before any
       // plugin runs, so a daemon killed from here on DELs it at its next start (restore.ts).
       netnsMade?.then(async () => {
@@ -89,12 +91,9 @@ export async function runPod(pc: PodContext, config: PodConfig, signal: AbortSig
         // The pause needs its namespace pinned before it starts.
         await netnsMade;
         await pc.store.save(pod);
-        const started = await Promise.allSettled([writePodEtc(pc.store.dirOf(id), pod.config, hostname), startContainer(pc.engine, pc.engine.store.get(id))]);
-        firstFailure(started);
+        await settleAll([writePodEtc(pc.store.dirOf(id), pod.config, hostname), startContainer(pc.engine, pc.engine.store.get(id))]);
       })(),
     ]);
-    // The namespace's failure first: without its file the create fails too.
-    firstFailure(results);
     await setPodSysctls(pc.engine.store.get(id).state.Pid, config.sysctls);
     pod.state = 'ready';
     await pc.store.save(pod);
@@ -137,11 +136,6 @@ function pauseRequest(pc: PodContext, config: PodConfig, name: string, hostname:
     ...(config.seccompProfile !== undefined ? { seccompProfile: config.seccompProfile } : {}),
     ...(config.apparmorProfile !== undefined ? { apparmorProfile: config.apparmorProfile } : {}),
   };
-}
-
-/** Throws the first rejection of steps that ran side by side (all of them settled). */
-function firstFailure(results: PromiseSettledResult<unknown>[]): void {
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { removeContainer } from '../container/remove.js';
 import { stopContainer } from '../container/stop.js';
 import type { PodContext } from './context.js';
@@ -49,9 +50,9 @@ export function removePod(pc: PodContext, pod: PodRecord): Promise<void> {
   return pc.locks.run(pod.id, async () => {
     if (!pc.store.find(pod.id)) return;
     const containers = async (): Promise<void> => {
-      await Promise.all(podContainers(pc, pod.id).map((c) => removeContainer(pc.engine, c, true, { later: true })));
+      await Promise.all(podContainers(pc, pod.id).map((c) => removeContainer(pc.engine, c, true, { later: nextTurn })));
       const pause = pc.engine.store.find(pod.id);
-      if (pause) await removeContainer(pc.engine, pause, true, { later: true });
+      if (pause) await removeContainer(pc.engine, pause, true, { later: nextTurn });
     };
     const attached = pod.networkAttached;
     const [removed, detached] = await Promise.allSettled([containers(), attached ? pc.network?.cni?.tearDown(networkRequest(pod)) : undefined]);

@@ -72,25 +72,22 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
 export async function writeNewFilesDurably(dir: string, files: readonly (readonly [name: string, data: string, mode: number])[]): Promise<void> {
   const paths = files.map(([name]) => path.join(dir, name));
   const opened = await Promise.allSettled(files.map(([, , mode], i) => fsp.open(paths[i]!, 'wx', mode)));
-  const made = paths.filter((_, i) => opened[i]!.status === 'fulfilled');
-  const failed = opened.find((o) => o.status === 'rejected');
-  const done = failed
-    ? [failed, ...(await Promise.allSettled(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined))))]
-    : await Promise.allSettled([
-        ...opened.map(async (o, i) => {
-          const h = (o as PromiseFulfilledResult<fsp.FileHandle>).value;
-          try {
-            await h.writeFile(files[i]![1]);
-            await h.sync();
-          } finally {
-            await h.close();
-          }
-        }),
-        fsyncDirAsync(dir),
-      ]);
+  // Every file that could be made has its entry now.
+  const done = await Promise.allSettled([
+    ...opened.map(async (o, i) => {
+      if (o.status === 'rejected') throw o.reason;
+      try {
+        await o.value.writeFile(files[i]![1]);
+        await o.value.sync();
+      } finally {
+        await o.value.close();
+      }
+    }),
+    fsyncDirAsync(dir),
+  ]);
   const error = done.find((d) => d.status === 'rejected');
   if (error) {
-    await Promise.allSettled(made.map((p) => fsp.rm(p, { force: true })));
+    await Promise.allSettled(paths.filter((_, i) => opened[i]!.status === 'fulfilled').map((p) => fsp.rm(p, { force: true })));
     throw error.reason;
   }
 }

@@ -15,3 +15,13 @@ export async function waitUntil(condition: () => boolean, ms: number, intervalMs
   }
   return true;
 }
+
+/**
+ * Promise.all that waits for every step, then throws the first failure in the given order:
+ * nothing is still running behind an error (the caller undoes what the steps made).
+ */
+export async function settleAll<T extends readonly unknown[]>(steps: [...T]): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(steps);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}

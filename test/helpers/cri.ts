@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMethodUnary, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { RuntimeService } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { run, type RunResult, TestEngine } from './engine.js';
 import { freePort } from './registry.js';
@@ -94,4 +95,21 @@ export const CNI_PLUGINS = '/usr/lib/cni';
 /** A test's skip reason when one of `plugins` is not installed; false when all are. */
 export function missingCniPlugins(plugins: string[]): string | false {
   return plugins.every((p) => fs.existsSync(path.join(CNI_PLUGINS, p))) ? false : `needs containernetworking-plugins in ${CNI_PLUGINS}`;
+}
+
+/** Removes every pod through CRI (pods hold pinned network namespaces) before an engine's directory goes; failures are ignored. */
+export async function removeAllPods(client: grpc.Client): Promise<void> {
+  const rt = RuntimeService.method;
+  for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
+    await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
+  }
+}
+
+/** Deletes a test's bridge. */
+export function deleteBridge(bridge: string): void {
+  try {
+    execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+  } catch {
+    // never made, or gone with its last veth
+  }
 }

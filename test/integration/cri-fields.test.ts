@@ -5,7 +5,6 @@
  * and status, and what the LXC runtime cannot do refused by the field's name.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +23,7 @@ import {
 } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { bridgeNetwork, CNI_PLUGINS, missingCniPlugins, criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, CNI_PLUGINS, deleteBridge, removeAllPods, missingCniPlugins, criCall, criClient, criFailure, startCriEngine } from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
 import type { TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
@@ -94,9 +93,7 @@ describe('CRI 1.25 fields', { timeout: 10 * 60_000 }, () => {
 
   after(async () => {
     if (client) {
-      for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
-        await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
-      }
+      await removeAllPods(client);
     }
     client?.close();
     await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
@@ -589,16 +586,10 @@ describe('CRI 1.25 fields on a dual-stack CNI bridge', { timeout: 5 * 60_000, sk
   });
 
   after(async () => {
-    for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
-      await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
-    }
+    await removeAllPods(client);
     client?.close();
     await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
-    try {
-      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
-    } catch {
-      // never made, or gone with its last veth
-    }
+    deleteBridge(BRIDGE);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

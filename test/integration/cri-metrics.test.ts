@@ -4,14 +4,13 @@
  * the bridge's gateway, and the figures kubelet would serve as /metrics/cadvisor.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { ImageService, MetricType, RuntimeService, type Metric, type MetricDescriptor } from '../../src/api/cri/gen/api_pb.js';
-import { bridgeNetwork, CNI_PLUGINS, missingCniPlugins, criCall, criClient, startCriEngine } from '../helpers/cri.js';
+import { bridgeNetwork, CNI_PLUGINS, deleteBridge, removeAllPods, missingCniPlugins, criCall, criClient, startCriEngine } from '../helpers/cri.js';
 import type { TestEngine } from '../helpers/engine.js';
 import { BUSYBOX_BIN, busyboxImage, pushImage } from '../helpers/oci-images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -49,17 +48,11 @@ describe('CRI metrics', { timeout: 5 * 60_000, skip: cniSkip }, () => {
 
   after(async () => {
     if (client) {
-      for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
-        await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
-      }
+      await removeAllPods(client);
     }
     client?.close();
     await engine?.cleanup().catch((e: Error) => console.log(`# engine cleanup: ${e.message}`));
-    try {
-      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
-    } catch {
-      // never made, or gone with its last veth
-    }
+    deleteBridge(BRIDGE);
     await reg?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });

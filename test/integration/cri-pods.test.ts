@@ -16,7 +16,19 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ContainerEventType, ContainerState, ImageService, PodSandboxState, RuntimeService } from '../../src/api/cri/gen/api_pb.js';
 import { criPath } from '../../src/api/cri/services.js';
 import { show } from '../helpers/cli.js';
-import { bridgeNetwork, CNI_PLUGINS, missingCniPlugins, criCall, criClient, criFailure, crictl, findCrictl, startCriEngine } from '../helpers/cri.js';
+import {
+  bridgeNetwork,
+  CNI_PLUGINS,
+  deleteBridge,
+  removeAllPods,
+  missingCniPlugins,
+  criCall,
+  criClient,
+  criFailure,
+  crictl,
+  findCrictl,
+  startCriEngine,
+} from '../helpers/cri.js';
 import type { RunResult } from '../helpers/engine.js';
 import { run, type TestEngine } from '../helpers/engine.js';
 import { busyboxImage, pushImage } from '../helpers/oci-images.js';
@@ -92,15 +104,8 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     await criCall(client, ImageService.method.pullImage, { image: { image: bb } });
   });
 
-  /** Pods hold pinned network namespaces: removed through CRI, before the engine's directory goes. */
-  async function removeAllPods(): Promise<void> {
-    for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
-      await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
-    }
-  }
-
   after(async () => {
-    if (client) await removeAllPods();
+    if (client) await removeAllPods(client);
     client?.close();
     await engine?.cleanup();
     await reg?.stop();
@@ -395,16 +400,10 @@ describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, ()
 
   after(async () => {
     for (const child of children) child.kill('SIGKILL');
-    for (const pod of (await criCall(client, rt.listPodSandbox, {}).catch(() => ({ items: [] }))).items) {
-      await criCall(client, rt.removePodSandbox, { podSandboxId: pod.id }).catch(() => undefined);
-    }
+    await removeAllPods(client);
     client?.close();
     await engine?.cleanup();
-    try {
-      execFileSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
-    } catch {
-      // never made, or gone with its last veth
-    }
+    deleteBridge(BRIDGE);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

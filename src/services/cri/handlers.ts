@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DescMethod, DescMethodUnary, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { generalError } from '../../api/errors.js';
 
@@ -29,7 +30,7 @@ function callContext(call: ServerCallView | undefined): CriCallContext {
   const cancel = (): void => controller.abort(generalError('the call was cancelled by its client or its deadline passed'));
   if (call?.cancelled) cancel();
   else call?.onCancel(cancel);
-  return { signal: controller.signal, answered: () => call?.answered() ?? new Promise((resolve) => setImmediate(resolve)) };
+  return { signal: controller.signal, answered: () => call?.answered() ?? nextTurn() };
 }
 
 export function criUnary<M extends DescMethodUnary>(method: M, handler: CriUnaryHandler<M>): CriHandler {

@@ -294,7 +294,7 @@ export function criContainerService(pc: PodContext): CriHandler[] {
       if (request.containerId === '') throw invalidArgs('container id is empty');
       // Idempotent, as kubelet expects.
       const c = store.find(request.containerId);
-      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true, { later: call.answered() });
+      if (c && c.record.config.Config.Labels[LABEL_TYPE] === TYPE_CONTAINER) await removeContainer(pc.engine, c, true, { later: call.answered });
       return {};
     }),
     criUnary(method.listContainers, async (request) => {

@@ -11,9 +11,10 @@ import type { PodContext } from '../../pod/context.js';
 import { podContainers } from '../../pod/containers.js';
 import { ANNOTATION_IMAGE, ANNOTATION_NAME, type PodRecord } from '../../pod/record.js';
 import { cgroupUsage } from '../../sys/cgroup/stats.js';
-import { type NetDevCounters, readNetDev } from '../../sys/net-dev.js';
+import type { NetDevCounters } from '../../sys/net-dev.js';
 import { criUnary, type CriHandler } from './handlers.js';
 import { podReady } from './runtime-pods.js';
+import { podInterfaces } from './runtime-stats.js';
 
 interface Descriptor {
   name: string;
@@ -97,14 +98,13 @@ function containerMetrics(pc: PodContext, c: Container, pod: PodRecord, timestam
   return out;
 }
 
-/** Network counters of the pod's own namespace (none for a host-network pod: those are the node's). */
+/** Network counters of the pod's own namespace (podInterfaces). */
 async function podNetworkMetrics(pc: PodContext, pod: PodRecord, timestamp: bigint): Promise<Metric[]> {
   const pause = pc.engine.store.find(pod.id);
-  if (pod.config.namespaces.hostNetwork || !pause?.state.Running || !pause.state.Pid) return [];
-  const interfaces = (await readNetDev(pause.state.Pid)) ?? [];
+  const interfaces = await podInterfaces(pod, pause);
+  if (!pause || !interfaces) return [];
   const base = { id: pod.id, image: pause.record.config.Image, namespace: pod.config.namespace, pod: pod.config.name, container: 'POD' };
-  // Loopback traffic never leaves the pod; cAdvisor leaves it out too.
-  return interfaces.filter((n) => n.name !== 'lo').flatMap((n) => NETWORK.map(([d, field]) => metric(d, { ...base, interface: n.name }, n[field], timestamp)));
+  return interfaces.flatMap((n) => NETWORK.map(([d, field]) => metric(d, { ...base, interface: n.name }, n[field], timestamp)));
 }
 
 export function criMetricsService(pc: PodContext): CriHandler[] {

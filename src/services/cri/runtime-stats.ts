@@ -10,11 +10,21 @@ import type { PodContext } from '../../pod/context.js';
 import { podContainers } from '../../pod/containers.js';
 import { ANNOTATION_ATTEMPT, ANNOTATION_NAME, ANNOTATION_PREFIX, LABEL_SANDBOX_ID, LABEL_TYPE, TYPE_CONTAINER, type PodRecord } from '../../pod/record.js';
 import { cgroupUsage, type CgroupUsage } from '../../sys/cgroup/stats.js';
-import { readNetDev } from '../../sys/net-dev.js';
+import { type NetDevCounters, readNetDev } from '../../sys/net-dev.js';
 import { criUnary, type CriHandler } from './handlers.js';
 import { matchesLabels } from './runtime-pods.js';
 
 const u64 = (value: bigint | undefined) => (value === undefined ? undefined : { value });
+
+/**
+ * The interfaces of the pod's own network namespace but lo (loopback traffic never leaves the
+ * pod); undefined when it has none to report: host_network (those counters are the node's) or
+ * no running pause.
+ */
+export async function podInterfaces(pod: PodRecord, pause: Container | undefined): Promise<NetDevCounters[] | undefined> {
+  if (pod.config.namespaces.hostNetwork || !pause?.state.Running || !pause.state.Pid) return undefined;
+  return ((await readNetDev(pause.state.Pid)) ?? []).filter((n) => n.name !== 'lo');
+}
 
 export function criStatsService(pc: PodContext): CriHandler[] {
   const method = RuntimeService.method;
@@ -70,12 +80,17 @@ export function criStatsService(pc: PodContext): CriHandler[] {
     };
   };
 
-  /** The pod's own network namespace (none with host_network: those counters are the node's); eth0 first, as CNI names it. */
+  /** eth0 first, as CNI names it. */
   const networkOf = async (pod: PodRecord, pause: Container | undefined, now: bigint) => {
-    if (pod.config.namespaces.hostNetwork || !pause?.state.Running || !pause.state.Pid) return undefined;
-    const interfaces = ((await readNetDev(pause.state.Pid)) ?? [])
-      .filter((n) => n.name !== 'lo')
-      .map((n) => ({ name: n.name, rxBytes: u64(n.rxBytes), rxErrors: u64(n.rxErrors), txBytes: u64(n.txBytes), txErrors: u64(n.txErrors) }));
+    const own = await podInterfaces(pod, pause);
+    if (!own) return undefined;
+    const interfaces = own.map((n) => ({
+      name: n.name,
+      rxBytes: u64(n.rxBytes),
+      rxErrors: u64(n.rxErrors),
+      txBytes: u64(n.txBytes),
+      txErrors: u64(n.txErrors),
+    }));
     return { timestamp: now, defaultInterface: interfaces.find((n) => n.name === 'eth0') ?? interfaces[0], interfaces };
   };
 

@@ -108,10 +108,6 @@ function pidsHierarchyDir(rel: string): string | undefined {
   return controllerDir(rel, 'pids') ?? cgroupDirs(rel)[0]?.dir;
 }
 
-export function cgroupExists(rel: string): boolean {
-  return cgroupDirs(rel).some(({ dir }) => fs.existsSync(dir));
-}
-
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   fs.writeFileSync(path.join(dir, file), value);
 }

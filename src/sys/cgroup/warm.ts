@@ -24,14 +24,18 @@ const INTERVAL_MS = 3;
 /** The daemon's own cgroup.procs in one hierarchy (cgroup2 if mounted, else the first v1 one). */
 function ownProcsFile(): string | undefined {
   try {
-    const mounts = hostCgroups().mounts;
-    const lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-    for (const m of [...mounts.filter((x) => x.version === 2), ...mounts.filter((x) => x.version === 1)]) {
-      const line = lines.find((l) => {
-        const [, list = '', rel] = l.split(':', 3);
-        return rel !== undefined && (m.version === 2 ? list === '' && l.startsWith('0::') : list.split(',').some((c) => m.controllers.includes(c)));
+    // "ID:CONTROLLERS:PATH" lines; cgroup2's is "0::PATH".
+    const own = fs
+      .readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const m = /^(\d+):([^:]*):(.+)$/.exec(line);
+        return m ? [{ v2: m[1] === '0' && m[2] === '', controllers: m[2]!.split(','), rel: m[3]! }] : [];
       });
-      if (line) return path.join(m.path, line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1), 'cgroup.procs');
+    const mounts = hostCgroups().mounts;
+    for (const m of [...mounts.filter((x) => x.version === 2), ...mounts.filter((x) => x.version === 1)]) {
+      const entry = own.find((e) => (m.version === 2 ? e.v2 : e.controllers.some((c) => m.controllers.includes(c))));
+      if (entry) return path.join(m.path, entry.rel, 'cgroup.procs');
     }
   } catch {
     // no cgroups to warm
