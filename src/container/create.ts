@@ -19,7 +19,7 @@ import type { EngineContext } from './context.js';
 import { emptyState, type ContainerRecord, type HealthConfig } from './record.js';
 import { hostCpuCount, validateResourceValues } from './resources.js';
 import { runtimeSpecOf } from './spec.js';
-import { resolveUser } from './user.js';
+import { namesUserOrGroup, resolveUser } from './user.js';
 import { hostResolvConf } from '../sys/host-resolv.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -383,8 +383,9 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
   // before the answer: a directory without it, or with a record that does not parse, is a
   // create that never finished (deleted at the next start), and so is a never started record
   // whose rootfs was never made, and a rootfs without a record (swept). One that names a user
-  // waits for the rootfs, whose users it must read first (below).
-  const recordBeside = !backend.createRootfs || (backend.rootfsOf !== undefined && !merged.user);
+  // or group waits for the rootfs, whose files must resolve the name first (below); ids
+  // always resolve, and the start reads the rest (home, groups) from the mounted rootfs.
+  const recordBeside = !backend.createRootfs || (backend.rootfsOf !== undefined && !namesUserOrGroup(merged.user));
   if (backend.createRootfs && recordBeside) record.config.BaseFs = backend.rootfsOf!(id);
   try {
     // The rootfs does not need the directory: begun while it is made.
@@ -398,7 +399,8 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
     if (!recordBeside) {
       record.config.BaseFs = rootfs;
       // Every verb resolves the user from the rootfs (spec.ts): one that names a user is
-      // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs.
+      // mounted now, so a bad name is refused here and rm never meets an unmounted rootfs
+      // (where the name would not resolve).
       resolveUser(merged.user, (await backend.mountRootfs?.(id)) ?? record.config.BaseFs);
       await container.save();
     }

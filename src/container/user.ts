@@ -30,6 +30,11 @@ function readDb(root: string, file: string): string[][] {
     .map((l) => l.split(':'));
 }
 
+/** Whether `spec` names a user or a group: only the rootfs's files resolve a name (or refuse it); ids always resolve. */
+export function namesUserOrGroup(spec: string): boolean {
+  return spec.split(':', 2).some((part) => !/^\d*$/.test(part));
+}
+
 /** Resolves `-u name|uid[:group|gid]` against the rootfs's etc/passwd and etc/group, as Docker does. */
 export function resolveUser(spec: string, userDbRoot: string): ResolvedUser {
   const [userPart = '', groupPart] = spec.split(':', 2);

@@ -367,6 +367,16 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     assert.equal(ok(await isula(['run', '--rm', '-u', 'nobody', bb, 'id', '-u']), 'run -u nobody').trim(), '65534');
   });
 
+  it('-u with ids only: no lookup at create, so no mount; the start runs as those ids', async () => {
+    const id = ok(await isula(['create', '-u', '1000', bb, 'sh', '-c', 'echo "$(id -u):$(id -g)"']), 'create -u 1000').trim();
+    assert.equal(isMountPoint(path.join(storage(), 'overlay', id, 'merged')), false, 'not mounted at create');
+    assert.equal(ok(await isula(['start', '-a', id]), 'start -a').trim(), '1000:1000');
+    ok(await isula(['rm', id]), 'rm');
+    const never = ok(await isula(['create', '-u', '1000:0', bb, 'true']), 'create -u 1000:0').trim();
+    ok(await isula(['rm', never]), 'rm of a never-started container with ids');
+    assert.equal(fs.existsSync(path.join(storage(), 'overlay', never)), false);
+  });
+
   it('a container layer whose record is gone (an rm the daemon was killed in) is removed at the next start', async () => {
     const id = ok(await isula(['create', bb, 'true']), 'create').trim();
     await engine.kill9();
