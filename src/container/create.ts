@@ -422,13 +422,29 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
  * writes side by side on the thread pool (nothing reads them earlier, and a create that
  * fails removes the directory).
  */
-export async function writeEtcFiles(c: Container): Promise<void> {
+export async function writeEtcFiles(c: Container, only?: (name: string) => boolean): Promise<void> {
   const hostname = c.record.config.Config.Hostname;
-  const resolv = await hostResolvConf();
-  const files: [string, string][] = [
-    ['hostname', `${hostname}\n`],
-    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
-    ['resolv.conf', resolv],
+  const files: [string, () => string | Promise<string>][] = [
+    ['hostname', () => `${hostname}\n`],
+    ['hosts', () => `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
+    ['resolv.conf', hostResolvConf],
   ];
-  await Promise.all(files.map(([name, text]) => fsp.writeFile(path.join(c.dir, name), text, { mode: 0o644 })));
+  await Promise.all(
+    files.filter(([name]) => only?.(name) ?? true).map(async ([name, text]) => fsp.writeFile(path.join(c.dir, name), await text(), { mode: 0o644 })),
+  );
+}
+
+/**
+ * At daemon start: the etc files are written beside the record, not before it, and without
+ * fsync (derived from the record), so a create the daemon was killed in after its record was
+ * whole, or a power cut after the answer, can leave them missing (or, hostname and hosts,
+ * empty): written again, or the start would fail to bind them. One that is there is kept
+ * (the container may have changed it).
+ */
+export async function repairEtcFiles(c: Container): Promise<void> {
+  const lost = (name: string): boolean => {
+    const st = fs.statSync(path.join(c.dir, name), { throwIfNoEntry: false });
+    return st === undefined || (st.size === 0 && name !== 'resolv.conf');
+  };
+  await writeEtcFiles(c, lost);
 }

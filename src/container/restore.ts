@@ -4,6 +4,7 @@ import { settlesWithin } from '../sys/wait.js';
 import { isFrozen } from '../sys/cgroup/freezer.js';
 import type { Container } from './container.js';
 import type { EngineContext } from './context.js';
+import { repairEtcFiles } from './create.js';
 import { handleExit } from './exit.js';
 import { removeContainer } from './remove.js';
 import { cgroupPathOf, runtimeOf, runtimeSpecOf } from './spec.js';
@@ -35,6 +36,7 @@ export async function restoreContainer(ctx: EngineContext, c: Container): Promis
   const s = c.state;
   // iSulad skips containers the garbage collector owns; it finishes them.
   if (ctx.gc.has(c.id)) return;
+  await repairEtcFiles(c).catch((e: Error) => ctx.log.error(`container ${c.id}: writing its etc files again: ${e.message}`));
   if (!s.Running) {
     if (await reclaim(ctx, c)) ctx.log.warn(`container ${c.id} had processes of a run its record does not show; killed them`);
     if (c.record.host.AutoRemove) await removeContainer(ctx, c, true);

@@ -383,7 +383,69 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     fs.rmSync(path.join(engine.root, 'engines', 'lcr', id), { recursive: true, force: true });
     await engine.startDaemon();
     assert.ok(!fs.existsSync(path.join(storage(), 'overlay', id)), 'the orphan layer is swept');
-    assert.doesNotMatch(fs.readFileSync(path.join(storage(), 'overlay-containers', 'containers.json'), 'utf8'), new RegExp(id));
+  });
+
+  /** The ids of every container, full length. */
+  const allIds = async (): Promise<string[]> =>
+    ok(await isula(['ps', '-aq', '--no-trunc']), 'ps -aq')
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+  /** Container layers in the store: directories of the driver that are no image layer (those have a link file). */
+  const containerLayers = (): string[] =>
+    fs
+      .readdirSync(path.join(storage(), 'overlay'))
+      .filter((n) => /^[0-9a-f]{64}$/.test(n) && !fs.existsSync(path.join(storage(), 'overlay', n, 'link')))
+      .sort();
+
+  it('a daemon killed amid creates: every answered create is there after the restart, and nothing half made is left', async () => {
+    const overlay = path.join(storage(), 'overlay');
+    const records = (): number => containerLayers().filter((n) => fs.existsSync(path.join(overlay, n, 'container.json'))).length;
+    // Killed as the first layer directory appears, once three records are written, once six are.
+    const moments: [string, () => boolean][] = [
+      ['a layer directory made', () => containerLayers().length > 0],
+      ['three records written', () => records() >= 3],
+      ['six records written', () => records() >= 6],
+    ];
+    for (const [moment, reached] of moments) {
+      assert.deepEqual(await allIds(), [], `${moment}: no container before`);
+      const clients = Array.from({ length: 8 }, () => isula(['create', bb, 'true']));
+      for (const until = Date.now() + 30_000; !reached() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 1));
+      await engine.kill9();
+      const answered = (await Promise.all(clients)).filter((r) => r.code === 0).map((r) => r.stdout.trim());
+      await engine.startDaemon();
+      const ids = await allIds();
+      for (const id of answered) assert.ok(ids.includes(id), `${moment}: the answered create ${id} is there`);
+      assert.deepEqual(containerLayers(), ids, `${moment}: a layer for each container, none other`);
+      for (const id of ids) assert.equal(ok(await isula(['start', '-a', id]), `${moment}: start ${id}`), '');
+      if (ids.length > 0) ok(await isula(['rm', ...ids]), 'rm');
+      assert.deepEqual(containerLayers(), [], `${moment}: the layers go with rm`);
+    }
+  });
+
+  it('a store of the previous version (one index of container layers) loads: its containers run, start and are removed', async () => {
+    ok(await isula(['run', '-d', '--name', 'before-up', bb, 'sleep', '1000']), 'run -d');
+    ok(await isula(['create', '--name', 'before-new', bb, 'cat', '/hardlink']), 'create');
+    await engine.stop();
+    // What the previous version kept: no record in a layer's directory, one index of them all.
+    const overlay = path.join(storage(), 'overlay');
+    const index: Record<string, unknown> = {};
+    for (const id of containerLayers()) {
+      index[id] = JSON.parse(fs.readFileSync(path.join(overlay, id, 'container.json'), 'utf8'));
+      fs.rmSync(path.join(overlay, id, 'container.json'));
+    }
+    assert.equal(Object.keys(index).length, 2);
+    const legacy = path.join(storage(), 'overlay-containers');
+    fs.mkdirSync(legacy, { mode: 0o700 });
+    fs.writeFileSync(path.join(legacy, 'containers.json'), `${JSON.stringify(index)}\n`, { mode: 0o600 });
+    await engine.startDaemon();
+    assert.equal(fs.existsSync(legacy), false, 'the old index is adopted and gone');
+    assert.equal(ok(await isula(['exec', 'before-up', 'cat', '/hardlink']), 'exec'), HARDLINK_CONTENT);
+    assert.equal(ok(await isula(['start', '-a', 'before-new']), 'start'), HARDLINK_CONTENT);
+    ok(await isula(['rm', '-f', 'before-up', 'before-new']), 'rm -f');
+    assert.deepEqual(containerLayers(), [], 'their layers go with rm');
+    await engine.restart();
+    assert.deepEqual(await allIds(), []);
   });
 
   it('a daemon killed in the middle of a pull restarts clean, and the pull then succeeds', async () => {

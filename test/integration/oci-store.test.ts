@@ -463,7 +463,7 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     assert.ok(seen > 0, 'the killed child had added images');
   });
 
-  it('SIGKILL at any moment of container layer create and remove: the index names only whole layers, open sweeps the rest', async () => {
+  it('SIGKILL at any moment of container layer create and remove: a whole record names a whole layer, open sweeps the rest', async () => {
     const graph = newGraph();
     const storeModule = new URL('../../src/image/oci/storage/store.js', import.meta.url).href;
     const logModule = new URL('../../src/sys/log.js', import.meta.url).href;
@@ -489,8 +489,16 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
         await Promise.all(ids.map((id) => store.createContainerLayer(id, img.id)));
         for (const id of ids.filter((_, i) => (n + i) % 2)) await store.removeContainerLayer(id);
       }`;
-    const index = path.join(graph, 'storage/overlay-containers/containers.json');
     const overlay = path.join(graph, 'storage/overlay');
+    /** Container layers whose record parses (the commit point), before any open repairs the store. */
+    const recorded = (): string[] =>
+      fs.readdirSync(overlay).filter((id) => {
+        try {
+          return JSON.parse(fs.readFileSync(path.join(overlay, id, 'container.json'), 'utf8')).id === id;
+        } catch {
+          return false;
+        }
+      });
     let seen = 0;
     for (const delay of [20, 60, 120, 200, 320]) {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -501,8 +509,8 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      // Before any open repairs it: every layer the index names is there, whole.
-      const named = Object.keys(JSON.parse(fs.readFileSync(index, 'utf8')) as Record<string, unknown>);
+      // Before any open repairs it: every layer with a whole record is there, whole.
+      const named = recorded();
       for (const id of named) {
         for (const d of ['diff', 'work', 'merged', 'empty']) assert.ok(fs.existsSync(path.join(overlay, id, d)), `after a kill at ${delay} ms: ${id}/${d}`);
       }
@@ -514,6 +522,78 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
       assert.deepEqual(dirs.sort(), named.sort(), `after a kill at ${delay} ms`);
     }
     assert.ok(seen > 0, 'the killed child had made container layers');
+    assert.equal(fs.existsSync(path.join(graph, 'storage/overlay-containers')), false, 'no index of container layers is made');
+  });
+
+  it('a torn container layer record (a power cut mid-create) is a create that never finished: open removes the layer', async () => {
+    const graph = newGraph();
+    const store = await open(graph);
+    const l = layer(makeTar([{ name: 'f', content: 'x' }]));
+    await putAll(store, [l]);
+    const img = await store.addImage(imageOf([l]), ['torn:1'], []);
+    const ids = ['1', '2', '3', '4'].map((c) => c.repeat(64));
+    for (const id of ids) await store.createContainerLayer(id, img.id);
+    const record = (id: string): string => path.join(graph, 'storage/overlay', id, 'container.json');
+    const whole = fs.readFileSync(record(ids[0]!), 'utf8');
+    fs.writeFileSync(record(ids[0]!), whole.slice(0, whole.length >> 1));
+    fs.writeFileSync(record(ids[1]!), '');
+    fs.rmSync(record(ids[2]!));
+    const again = await open(graph);
+    for (const id of ids.slice(0, 3)) {
+      assert.equal(again.containerLayer(id), undefined, id);
+      assert.equal(fs.existsSync(path.join(graph, 'storage/overlay', id)), false, id);
+    }
+    assert.equal(again.containerLayer(ids[3]!)?.imageId, img.id);
+    // The image is still used by the whole one; its layer stays.
+    await assert.rejects(again.removeImage(img.id), /Image used by container/);
+    await again.removeContainerLayer(ids[3]!);
+    assert.equal(fs.existsSync(path.join(graph, 'storage/overlay', ids[3]!)), false);
+    assert.equal((await open(graph)).containerLayer(ids[3]!), undefined);
+  });
+
+  it('a store of the previous version (one index of container layers) opens: its layers mount and remove, the index goes', async () => {
+    const graph = newGraph();
+    const store = await open(graph);
+    const l = layer(makeTar([{ name: 'old', content: 'from before' }]));
+    await putAll(store, [l]);
+    const img = await store.addImage(imageOf([l]), ['old:1'], []);
+    const ids = ['a', 'b', 'd'].map((c) => c.repeat(64));
+    for (const id of ids) await store.createContainerLayer(id, img.id);
+    // What the previous version wrote: no record in the layers' directories, one index.
+    const overlay = path.join(graph, 'storage/overlay');
+    const index: Record<string, unknown> = {};
+    for (const id of ids) {
+      index[id] = JSON.parse(fs.readFileSync(path.join(overlay, id, 'container.json'), 'utf8'));
+      fs.rmSync(path.join(overlay, id, 'container.json'));
+    }
+    // A name the index keeps whose directory is gone, and an adoption killed midway (one record
+    // already written, another's temp file left).
+    index['e'.repeat(64)] = { ...(index[ids[0]!] as object), id: 'e'.repeat(64) };
+    fs.writeFileSync(path.join(overlay, ids[0]!, 'container.json'), JSON.stringify(index[ids[0]!]));
+    fs.writeFileSync(path.join(overlay, ids[1]!, `.container.json.${process.pid}.tmp`), '{"id":');
+    const legacyDir = path.join(graph, 'storage/overlay-containers');
+    fs.mkdirSync(legacyDir);
+    fs.writeFileSync(path.join(legacyDir, 'containers.json'), `${JSON.stringify(index)}\n`, { mode: 0o600 });
+    const again = await open(graph);
+    assert.equal(fs.existsSync(legacyDir), false, 'the old index is gone once adopted');
+    for (const id of ids) {
+      assert.equal(again.containerLayer(id)?.imageId, img.id, id);
+      assert.deepEqual(fs.readdirSync(path.join(overlay, id)).sort(), ['container.json', 'diff', 'empty', 'merged', 'work'], id);
+    }
+    assert.equal(again.containerLayer('e'.repeat(64)), undefined);
+    const root = await again.mount(ids[0]!);
+    assert.equal(fs.readFileSync(path.join(root, 'old'), 'utf8'), 'from before');
+    await again.removeContainerLayer(ids[0]!);
+    assert.equal(fs.existsSync(path.join(overlay, ids[0]!)), false);
+    // Opened again: the adopted records are the store's own now.
+    const third = await open(graph);
+    assert.equal(third.containerLayer(ids[0]!), undefined);
+    for (const id of ids.slice(1)) assert.equal(third.containerLayer(id)?.imageId, img.id, id);
+    await third.sweep([]);
+    assert.deepEqual(
+      fs.readdirSync(overlay).filter((n) => n !== 'l' && !third.layerRecord(`sha256:${n}`)),
+      [],
+    );
   });
 
   it('a layer whose stream fails midway leaves nothing', async () => {

@@ -6,18 +6,19 @@
  *   <d>/<chain id hex>/link             its short name; <d>/l/<short> → ../<hex>/diff
  *   <d>/<container id>/{diff,work,merged}   overlay: upper, work dir, mount point
  *   <d>/<container id>/rootfs           vfs: a full copy
+ *   <d>/<container id>/container.json   the container layer's record (its commit point)
  *   <d>-layers/layers.json              layer records (the commit point of a layer)
  *   <d>-layers/<hex>.tar-skeleton.gz    what rebuilds the layer's original tar (skeleton.ts)
  *   <d>-images/images.json              image records (names, digests, layers)
  *   <d>-images/<id>/{config,manifest}   the blobs as fetched
- *   <d>-containers/containers.json      container layer records
+ *   <d>-containers/containers.json      container layer records of an older version, read once
  *   tmp/                                work in progress; emptied at every open
  *
  * Layers and images are made in tmp/ and renamed into place; a container's layer (empty
- * directories, or the vfs copy) is made in place. An index file (written atomically) is the
- * commit point: SIGKILL at any moment leaves index files that name only complete
- * directories, and open() removes whatever no index names. Removal goes the other way
- * (index first, files after).
+ * directories, or the vfs copy) is made in place. An index file (written atomically), or a
+ * container layer's own record (a new file in its new directory), is the commit point:
+ * SIGKILL at any moment leaves records that name only complete directories, and open()
+ * removes whatever no record names. Removal goes the other way (record first, files after).
  *
  * API (ids: `sha256:<hex>` for layers, 64 hex for images and containers):
  *   layers      chainIds, hasLayer, putLayer, layerTar, layerRecord
@@ -31,11 +32,13 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { generalError, imageBusy, imageNotFound, invalidArgs, nameConflict, notFound } from '../../../api/errors.js';
-import { atomicWriteFile, fsyncDir } from '../../../sys/atomic-write.js';
+import { atomicWriteFile, fsyncDir, fsyncDirAsync, removeStaleTemps, writeNewFilesDurably } from '../../../sys/atomic-write.js';
 import { DurableFile } from '../../../sys/durable-file.js';
+import { InRootError, readFileInRoot } from '../../../sys/in-root.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
 import { SharedSyncfs } from '../../../sys/shared-syncfs.js';
+import { settleAll } from '../../../sys/wait.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
 import { assembleTar } from './skeleton.js';
@@ -95,6 +98,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
  */
 const LAYER_GRACE_MS = 10 * 60 * 1000;
 const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** A container layer's record, in its own directory. */
+const CONTAINER_RECORD = 'container.json';
+/** One chain id is ~75 bytes: room for thousands of layers. */
+const MAX_CONTAINER_RECORD = 1024 * 1024;
+/** The older version's index of every container layer's record. */
+const MAX_LEGACY_INDEX = 256 * 1024 * 1024;
 
 /** OCI image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -108,6 +117,19 @@ function shortLink(): string {
   let s = '';
   for (const b of bytes) s += LINK_CHARS[b % LINK_CHARS.length];
   return s;
+}
+
+/** A container layer's record as read back (its directory's name is its id), or undefined if it is not one. */
+function parseContainerRecord(id: string, text: string): ContainerLayerRecord | undefined {
+  let r: Partial<ContainerLayerRecord>;
+  try {
+    r = JSON.parse(text) as Partial<ContainerLayerRecord>;
+  } catch {
+    return undefined;
+  }
+  if (typeof r !== 'object' || r === null || r.id !== id || typeof r.imageId !== 'string' || !HEX64.test(r.imageId)) return undefined;
+  if (!Array.isArray(r.layers) || !r.layers.every((l) => typeof l === 'string' && DIGEST.test(l)) || typeof r.created !== 'string') return undefined;
+  return { id, imageId: r.imageId, layers: [...r.layers], created: r.created };
 }
 
 /** imageConfig keeps this many config blobs, each at most this large. */
@@ -131,9 +153,9 @@ function overlayDefaultsOff(): string[] {
 }
 
 /**
- * One JSON index file, written whole and durably. Writes asked for while one is on disk fold
- * into one more (sys/durable-file.ts): 100 containers created at once made 100 queued writes,
- * each waiting for the fsyncs of all before it.
+ * One JSON index file (layers, images), written whole and durably. Writes asked for while one
+ * is on disk fold into one more (sys/durable-file.ts): layers committed together make one
+ * queued write, not one each waiting for the fsyncs of all before it.
  */
 class IndexFile<T> {
   private data: Record<string, T> = {};
@@ -175,7 +197,8 @@ export class OciStore {
   private readonly tmpDir: string;
   private readonly layerIndex: IndexFile<LayerRecord>;
   private readonly imageIndex: IndexFile<ImageRecord>;
-  private readonly containerIndex: IndexFile<ContainerLayerRecord>;
+  /** Where an older version kept every container layer's record (adoptLegacyContainerIndex). */
+  private readonly legacyContainerIndex: string;
   private layers: Record<string, LayerRecord> = {};
   private images: Record<string, ImageRecord> = {};
   private containers: Record<string, ContainerLayerRecord> = {};
@@ -207,13 +230,13 @@ export class OciStore {
     this.syncfs = new SharedSyncfs(this.root);
     this.layerIndex = new IndexFile(path.join(this.layersDir, 'layers.json'));
     this.imageIndex = new IndexFile(path.join(this.imagesDir, 'images.json'));
-    this.containerIndex = new IndexFile(path.join(this.root, `${d}-containers`, 'containers.json'));
+    this.legacyContainerIndex = path.join(this.root, `${d}-containers`, 'containers.json');
   }
 
   /** Opens (creating) the store and removes what a crash left half made. Refuses bad storage-opts. */
   static async open(opts: OciStoreOptions): Promise<OciStore> {
     const s = new OciStore(opts);
-    for (const dir of [s.root, s.driverDir, s.linkDir, s.layersDir, s.imagesDir, path.dirname(s.containerIndex.file), s.tmpDir]) {
+    for (const dir of [s.root, s.driverDir, s.linkDir, s.layersDir, s.imagesDir, s.tmpDir]) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     await s.recover();
@@ -224,18 +247,11 @@ export class OciStore {
     for (const name of fs.readdirSync(this.tmpDir)) await fsp.rm(path.join(this.tmpDir, name), { recursive: true, force: true });
     this.layers = this.layerIndex.read();
     this.images = this.imageIndex.read();
-    this.containers = this.containerIndex.read();
-    let dirty = false;
+    this.containers = this.readContainerRecords();
+    await this.adoptLegacyContainerIndex();
     for (const [id, c] of Object.entries(this.containers)) {
-      if (!fs.existsSync(path.join(this.driverDir, id))) {
-        this.log.warn(`container layer ${id} has no directory; record dropped`);
-        delete this.containers[id];
-        dirty = true;
-      } else if (c.layers.some((l) => !this.layers[l])) {
-        this.log.error(`container ${id} needs a layer the store lacks; its rootfs cannot be mounted`);
-      }
+      if (c.layers.some((l) => !this.layers[l])) this.log.error(`container ${id} needs a layer the store lacks; its rootfs cannot be mounted`);
     }
-    if (dirty) await this.containerIndex.write(this.containers);
     for (const img of Object.values(this.images)) {
       if (img.layers.some((l) => !this.layers[l])) this.log.error(`image ${img.id} needs a layer the store lacks`);
     }
@@ -247,7 +263,8 @@ export class OciStore {
       await this.layerIndex.write(this.layers);
       this.log.info(`removed ${unused.length} layer(s) no image uses`);
     }
-    // Directories and files no index names.
+    // Directories and files no record names: among them container layers whose record is
+    // missing or torn (a create killed before its record was whole).
     const keepDirs = new Set([...Object.keys(this.layers).map(hexOf), ...Object.keys(this.containers), 'l']);
     for (const name of fs.readdirSync(this.driverDir)) {
       if (keepDirs.has(name)) continue;
@@ -264,8 +281,65 @@ export class OciStore {
     for (const name of fs.readdirSync(this.imagesDir)) {
       if (name !== 'images.json' && !this.images[name]) await fsp.rm(path.join(this.imagesDir, name), { recursive: true, force: true });
     }
-    const containersDir = path.dirname(this.containerIndex.file);
-    for (const name of fs.readdirSync(containersDir)) if (name !== 'containers.json') await fsp.rm(path.join(containersDir, name), { force: true });
+  }
+
+  /**
+   * The container layers' records, each in its layer's directory (a 64-hex name that is no
+   * layer's). One missing, torn or not naming its directory is left out: open() then removes
+   * the directory as a create that never finished.
+   */
+  private readContainerRecords(): Record<string, ContainerLayerRecord> {
+    const layerDirs = new Set(Object.keys(this.layers).map(hexOf));
+    const out: Record<string, ContainerLayerRecord> = {};
+    for (const name of fs.readdirSync(this.driverDir)) {
+      if (!HEX64.test(name) || layerDirs.has(name)) continue;
+      let text: string | undefined;
+      try {
+        // Bounded, and no symlink followed (the store's own file, read as if it were not).
+        text = readFileInRoot(this.driverDir, `${name}/${CONTAINER_RECORD}`, MAX_CONTAINER_RECORD);
+      } catch (e) {
+        if (!(e instanceof InRootError)) throw e;
+        this.log.warn(`container layer ${name}: its record: ${e.message}`);
+        continue;
+      }
+      if (text === undefined) continue;
+      const record = parseContainerRecord(name, text);
+      if (record) out[name] = record;
+      else this.log.warn(`container layer ${name}: its record is torn or damaged (a create that never finished); removed`);
+    }
+    return out;
+  }
+
+  /**
+   * A store of an older version kept every container layer's record in one index file
+   * (rewritten whole at each create, two fsyncs deep). Each of its records becomes its
+   * directory's own (atomically: a kill midway leaves the index, adopted again at the next
+   * open), then the index goes.
+   */
+  private async adoptLegacyContainerIndex(): Promise<void> {
+    const dir = path.dirname(this.legacyContainerIndex);
+    if (!fs.existsSync(dir)) return;
+    const text = readFileInRoot(this.root, path.relative(this.root, this.legacyContainerIndex), MAX_LEGACY_INDEX);
+    let legacy: Record<string, unknown> = {};
+    try {
+      if (text !== undefined) legacy = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw generalError(`${this.legacyContainerIndex}: not valid JSON; the store's index is damaged`);
+    }
+    for (const [id, entry] of Object.entries(legacy)) {
+      if (this.containers[id]) continue;
+      const record = HEX64.test(id) ? parseContainerRecord(id, JSON.stringify(entry)) : undefined;
+      const layerDir = path.join(this.driverDir, id);
+      if (!record || !fs.lstatSync(layerDir, { throwIfNoEntry: false })?.isDirectory()) {
+        this.log.warn(`container layer ${id} of the old index has ${record ? 'no directory' : 'a damaged record'}; record dropped`);
+        continue;
+      }
+      removeStaleTemps(layerDir);
+      await atomicWriteFile(path.join(layerDir, CONTAINER_RECORD), `${JSON.stringify(record)}\n`, 0o600);
+      this.containers[id] = record;
+    }
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsyncDirAsync(this.root);
   }
 
   private usedLayers(): Set<string> {
@@ -616,8 +690,8 @@ export class OciStore {
     if (!HEX64.test(containerId)) throw invalidArgs(`container id ${JSON.stringify(containerId)} is not 64 hex digits`);
     if (this.containers[containerId]) throw nameConflict(`container ${containerId} already has a layer`);
     const img = this.need(imageId);
-    // Made in place, not in tmp/ and renamed: the index written below is the commit point, and
-    // open() removes a directory no index names (a create SIGKILLed before its index write).
+    // Made in place, not in tmp/ and renamed: the record written below is the commit point, and
+    // open() removes a directory without a whole record (a create SIGKILLed before it).
     const dir = path.join(this.driverDir, containerId);
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
@@ -627,7 +701,7 @@ export class OciStore {
     }
     try {
       if (this.driver === 'overlay2') {
-        // No directory fsync before the index names it: the index write's fsync forces the
+        // Made durable with the record: the fsync of this directory (its entries) forces the
         // filesystem's journal (ext4, xfs: one ordered log) past these mkdirs too.
         for (const d of ['diff', 'work', 'merged', 'empty']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
       } else {
@@ -647,7 +721,10 @@ export class OciStore {
     const record: ContainerLayerRecord = { id: containerId, imageId, layers: [...img.layers], created: new Date().toISOString() };
     this.containers[containerId] = record;
     try {
-      await this.containerIndex.write(this.containers);
+      // A new file in a new directory: the file, its entry and the directory's own entry
+      // fsynced side by side, one fsync deep (no temp file, no rename, no shared index
+      // rewritten). Cut short, it does not parse, and open() removes the directory.
+      await settleAll([writeNewFilesDurably(dir, [[CONTAINER_RECORD, `${JSON.stringify(record)}\n`, 0o600]]), fsyncDirAsync(this.driverDir)]);
     } catch (e) {
       delete this.containers[containerId];
       await fsp.rm(dir, { recursive: true, force: true });
@@ -723,8 +800,15 @@ export class OciStore {
     if (!this.containers[containerId]) return;
     if (this.driver === 'overlay2' && isMountPoint(this.rootfsPath(containerId))) throw generalError(`container ${containerId}: its rootfs is still mounted`);
     delete this.containers[containerId];
-    await this.containerIndex.write(this.containers);
-    await fsp.rm(path.join(this.driverDir, containerId), { recursive: true, force: true });
+    // The record's unlink, durable, is the commit point: a directory without one is removed at open.
+    const dir = path.join(this.driverDir, containerId);
+    try {
+      await fsp.unlink(path.join(dir, CONTAINER_RECORD));
+      await fsyncDirAsync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    await fsp.rm(dir, { recursive: true, force: true });
   }
 
   /** At daemon start, once the container records are read: removes the layers of containers that no longer exist. */
