@@ -7,7 +7,6 @@ import { imageNotFound, invalidArgs } from '../api/errors.js';
 import type { ImageConfig } from '../image/image.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RuntimeTable } from '../runtime/table.js';
-import { fsyncDirAsync } from '../sys/atomic-write.js';
 import { cleanInRoot } from '../sys/in-root.js';
 import { signalNumber } from '../sys/signals.js';
 import { settleAll } from '../sys/wait.js';
@@ -393,7 +392,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
       backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
       fsp.mkdir(dir, { recursive: true, mode: 0o700 }).then(() =>
         // The store's directory is fsynced too, for the new directory's own entry.
-        settleAll([writeEtcFiles(container), recordBeside ? container.createFiles() : container.saveHost(), fsyncDirAsync(ctx.store.root)]),
+        settleAll([writeEtcFiles(container), recordBeside ? container.createFiles() : container.saveHost(), ctx.store.rootSync.sync()]),
       ),
     ]);
     if (!recordBeside) {

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generalError, nameConflict, notFound } from '../api/errors.js';
-import { removeStaleTemps } from '../sys/atomic-write.js';
+import { fsyncDirAsync, removeStaleTemps } from '../sys/atomic-write.js';
 import type { Logger } from '../sys/log.js';
+import { SharedSyncfs } from '../sys/shared-syncfs.js';
 import { Container } from './container.js';
 import { type ContainerConfigV2, type HostConfig, ZERO_TIME } from './record.js';
 
@@ -11,7 +12,12 @@ export class ContainerStore {
   private readonly byId = new Map<string, Container>();
   private readonly byName = new Map<string, Container>();
 
-  constructor(readonly root: string) {}
+  /** fsyncs of this directory (a new container's entry), one shared by the creates asking at about the same time. */
+  readonly rootSync: SharedSyncfs;
+
+  constructor(readonly root: string) {
+    this.rootSync = new SharedSyncfs(root, fsyncDirAsync);
+  }
 
   dirOf(id: string): string {
     return path.join(this.root, id);

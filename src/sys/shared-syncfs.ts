@@ -1,7 +1,9 @@
 import { syncFilesystem } from './mount.js';
 
 /**
- * syncfs(2) of one filesystem, shared by callers that ask at about the same time. A caller's
+ * syncfs(2) of one filesystem (or, given `fsyncDirAsync` as `flush`, an fsync of one directory:
+ * the new entries of creates at about the same time), shared by callers that ask at about the
+ * same time. A caller's
  * promise settles once a syncfs that began after its call has finished, so everything it wrote
  * before calling is on disk, as with a syncfs of its own. Asked while one is running, a caller
  * waits for the next one, which carries every caller that asked meanwhile: the layers of a

@@ -212,6 +212,8 @@ export class OciStore {
   /** Container layer removals under way, by container id. */
   private readonly removing = new Map<string, Promise<void>>();
   private readonly syncfs: SharedSyncfs;
+  /** fsyncs of the driver directory (new container layers' entries), shared by creates at about the same time. */
+  private readonly driverDirSync: SharedSyncfs;
   private readonly log: Logger;
   private readonly maxEntries: number;
 
@@ -228,6 +230,7 @@ export class OciStore {
     this.imagesDir = path.join(this.root, `${d}-images`);
     this.tmpDir = path.join(this.root, 'tmp');
     this.syncfs = new SharedSyncfs(this.root);
+    this.driverDirSync = new SharedSyncfs(this.driverDir, fsyncDirAsync);
     this.layerIndex = new IndexFile(path.join(this.layersDir, 'layers.json'));
     this.imageIndex = new IndexFile(path.join(this.imagesDir, 'images.json'));
     this.legacyContainerIndex = path.join(this.root, `${d}-containers`, 'containers.json');
@@ -724,7 +727,7 @@ export class OciStore {
       // A new file in a new directory: the file, its entry and the directory's own entry
       // fsynced side by side, one fsync deep (no temp file, no rename, no shared index
       // rewritten). Cut short, it does not parse, and open() removes the directory.
-      await settleAll([writeNewFilesDurably(dir, [[CONTAINER_RECORD, `${JSON.stringify(record)}\n`, 0o600]]), fsyncDirAsync(this.driverDir)]);
+      await settleAll([writeNewFilesDurably(dir, [[CONTAINER_RECORD, `${JSON.stringify(record)}\n`, 0o600]]), this.driverDirSync.sync()]);
     } catch (e) {
       delete this.containers[containerId];
       await fsp.rm(dir, { recursive: true, force: true });
