@@ -14,6 +14,7 @@ import { eventually, show } from '../helpers/cli.js';
 import { ISULA, type RunResult, TestEngine } from '../helpers/engine.js';
 import { bigImage, busyboxImage, HARDLINK_CONTENT, multiArchImage, type OciImage, pushImage, tarball, writeBlob } from '../helpers/oci-images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { RecordLog } from '../../src/image/oci/storage/record-log.js';
 import { isMountPoint } from '../../src/sys/mount.js';
 
 /**
@@ -385,6 +386,9 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     assert.ok(!fs.existsSync(path.join(storage(), 'overlay', id)), 'the orphan layer is swept');
   });
 
+  const containerLogFile = (): string => path.join(storage(), 'overlay-containers', 'containers.log');
+  /** The container layers' records in the store's log, read as the store reads it. */
+  const containerRecords = (): Map<string, unknown> => RecordLog.read(containerLogFile(), 1 << 30, (v) => v as { id: string }).records;
   /** The ids of every container, full length. */
   const allIds = async (): Promise<string[]> =>
     ok(await isula(['ps', '-aq', '--no-trunc']), 'ps -aq')
@@ -399,13 +403,12 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
       .sort();
 
   it('a daemon killed amid creates: every answered create is there after the restart, and nothing half made is left', async () => {
-    const overlay = path.join(storage(), 'overlay');
-    const records = (): number => containerLayers().filter((n) => fs.existsSync(path.join(overlay, n, 'container.json'))).length;
-    // Killed as the first layer directory appears, once three records are written, once six are.
+    const records = (): number => containerRecords().size;
+    // Killed as the first layer directory appears, once three records are flushed, once six are.
     const moments: [string, () => boolean][] = [
       ['a layer directory made', () => containerLayers().length > 0],
-      ['three records written', () => records() >= 3],
-      ['six records written', () => records() >= 6],
+      ['three records flushed', () => records() >= 3],
+      ['six records flushed', () => records() >= 6],
     ];
     for (const [moment, reached] of moments) {
       assert.deepEqual(await allIds(), [], `${moment}: no container before`);
@@ -427,19 +430,15 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     ok(await isula(['run', '-d', '--name', 'before-up', bb, 'sleep', '1000']), 'run -d');
     ok(await isula(['create', '--name', 'before-new', bb, 'cat', '/hardlink']), 'create');
     await engine.stop();
-    // What the previous version kept: no record in a layer's directory, one index of them all.
-    const overlay = path.join(storage(), 'overlay');
-    const index: Record<string, unknown> = {};
-    for (const id of containerLayers()) {
-      index[id] = JSON.parse(fs.readFileSync(path.join(overlay, id, 'container.json'), 'utf8'));
-      fs.rmSync(path.join(overlay, id, 'container.json'));
-    }
+    // What the previous version kept: one index of them all, rewritten at every create; no log.
+    const index = Object.fromEntries(containerRecords());
     assert.equal(Object.keys(index).length, 2);
-    const legacy = path.join(storage(), 'overlay-containers');
-    fs.mkdirSync(legacy, { mode: 0o700 });
-    fs.writeFileSync(path.join(legacy, 'containers.json'), `${JSON.stringify(index)}\n`, { mode: 0o600 });
+    const legacy = path.join(storage(), 'overlay-containers', 'containers.json');
+    fs.rmSync(containerLogFile());
+    fs.writeFileSync(legacy, `${JSON.stringify(index)}\n`, { mode: 0o600 });
     await engine.startDaemon();
     assert.equal(fs.existsSync(legacy), false, 'the old index is adopted and gone');
+    assert.deepEqual(Object.fromEntries(containerRecords()), index, 'its records are in the log');
     assert.equal(ok(await isula(['exec', 'before-up', 'cat', '/hardlink']), 'exec'), HARDLINK_CONTENT);
     assert.equal(ok(await isula(['start', '-a', 'before-new']), 'start'), HARDLINK_CONTENT);
     ok(await isula(['rm', '-f', 'before-up', 'before-new']), 'rm -f');

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import type { EngineError } from '../../src/api/errors.js';
 import { parseStorageOpts } from '../../src/image/oci/storage/options.js';
+import { RecordLog } from '../../src/image/oci/storage/record-log.js';
 import { chainIds, OciStore } from '../../src/image/oci/storage/store.js';
 import type { ImageConfigFile, ImageSource, LayerSource } from '../../src/image/oci/types.js';
 import { silentLogger } from '../../src/sys/log.js';
@@ -100,6 +101,10 @@ const open = (graph: string, driver: 'overlay2' | 'vfs' = 'overlay2', extra: { s
   OciStore.open({ graph, driver, storageOpts: extra.storageOpts ?? [], log: silentLogger, maxEntries: extra.maxEntries });
 
 const CONTAINER = 'c'.repeat(64);
+
+/** The container layer records the store's log holds, read as the store reads it. */
+const containerLog = (graph: string): Map<string, { id: string; imageId: string }> =>
+  RecordLog.read(path.join(graph, 'storage/overlay-containers/containers.log'), 1 << 30, (v) => v as { id: string; imageId: string }).records;
 const LONG = `long/${'d'.repeat(150)}/${'f'.repeat(200)}`;
 
 /** The base layer, written by GNU tar (POSIX format unless told) from a real tree. */
@@ -490,15 +495,8 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
         for (const id of ids.filter((_, i) => (n + i) % 2)) await store.removeContainerLayer(id);
       }`;
     const overlay = path.join(graph, 'storage/overlay');
-    /** Container layers whose record parses (the commit point), before any open repairs the store. */
-    const recorded = (): string[] =>
-      fs.readdirSync(overlay).filter((id) => {
-        try {
-          return JSON.parse(fs.readFileSync(path.join(overlay, id, 'container.json'), 'utf8')).id === id;
-        } catch {
-          return false;
-        }
-      });
+    /** Container layers the log holds (the commit point), before any open repairs the store. */
+    const recorded = (): string[] => [...containerLog(graph).keys()];
     let seen = 0;
     for (const delay of [20, 60, 120, 200, 320]) {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -522,33 +520,59 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
       assert.deepEqual(dirs.sort(), named.sort(), `after a kill at ${delay} ms`);
     }
     assert.ok(seen > 0, 'the killed child had made container layers');
-    assert.equal(fs.existsSync(path.join(graph, 'storage/overlay-containers')), false, 'no index of container layers is made');
   });
 
-  it('a torn container layer record (a power cut mid-create) is a create that never finished: open removes the layer', async () => {
+  it('a torn line of the container layer log (a kill mid-append) is skipped; a layer the log never named is removed', async () => {
     const graph = newGraph();
     const store = await open(graph);
     const l = layer(makeTar([{ name: 'f', content: 'x' }]));
     await putAll(store, [l]);
     const img = await store.addImage(imageOf([l]), ['torn:1'], []);
-    const ids = ['1', '2', '3', '4'].map((c) => c.repeat(64));
+    const ids = ['1', '2', '3'].map((c) => c.repeat(64));
     for (const id of ids) await store.createContainerLayer(id, img.id);
-    const record = (id: string): string => path.join(graph, 'storage/overlay', id, 'container.json');
-    const whole = fs.readFileSync(record(ids[0]!), 'utf8');
-    fs.writeFileSync(record(ids[0]!), whole.slice(0, whole.length >> 1));
-    fs.writeFileSync(record(ids[1]!), '');
-    fs.rmSync(record(ids[2]!));
+    await store.removeContainerLayer(ids[1]!);
+    const log = path.join(graph, 'storage/overlay-containers/containers.log');
+    const line = JSON.stringify({ add: { ...store.containerLayer(ids[0]!), id: '4'.repeat(64) } });
+    fs.mkdirSync(path.join(graph, 'storage/overlay', '4'.repeat(64), 'diff'), { recursive: true });
+    fs.appendFileSync(log, line.slice(0, line.length - 3));
+    // A create killed before its line: its directory, no record.
+    fs.mkdirSync(path.join(graph, 'storage/overlay', '5'.repeat(64), 'diff'), { recursive: true });
     const again = await open(graph);
-    for (const id of ids.slice(0, 3)) {
+    assert.equal(again.containerLayer(ids[0]!)?.imageId, img.id);
+    assert.equal(again.containerLayer(ids[1]!), undefined, 'removed before');
+    assert.equal(again.containerLayer(ids[2]!)?.imageId, img.id);
+    for (const id of ['4', '5'].map((c) => c.repeat(64))) {
       assert.equal(again.containerLayer(id), undefined, id);
       assert.equal(fs.existsSync(path.join(graph, 'storage/overlay', id)), false, id);
     }
-    assert.equal(again.containerLayer(ids[3]!)?.imageId, img.id);
-    // The image is still used by the whole one; its layer stays.
-    await assert.rejects(again.removeImage(img.id), /Image used by container/);
-    await again.removeContainerLayer(ids[3]!);
-    assert.equal(fs.existsSync(path.join(graph, 'storage/overlay', ids[3]!)), false);
-    assert.equal((await open(graph)).containerLayer(ids[3]!), undefined);
+    // Appends after the open land on whole lines: the torn one is gone.
+    await again.createContainerLayer('6'.repeat(64), img.id);
+    await again.removeContainerLayer(ids[0]!);
+    const third = await open(graph);
+    assert.deepEqual(Object.keys(Object.fromEntries(containerLog(graph))).sort(), [ids[2]!, '6'.repeat(64)]);
+    assert.equal(third.containerLayer('6'.repeat(64))?.imageId, img.id);
+    await assert.rejects(third.removeImage(img.id), /Image used by container/);
+  });
+
+  it('the container layer log is compacted as it grows: only live records are kept', async () => {
+    const graph = newGraph();
+    const store = await open(graph);
+    const l = layer(makeTar([{ name: 'f', content: 'x' }]));
+    await putAll(store, [l]);
+    const img = await store.addImage(imageOf([l]), ['many:1'], []);
+    const log = path.join(graph, 'storage/overlay-containers/containers.log');
+    const kept = 'a'.repeat(64);
+    await store.createContainerLayer(kept, img.id);
+    let largest = 0;
+    for (let i = 0; i < 150; i++) {
+      const ids = Array.from({ length: 8 }, () => randomBytes(32).toString('hex'));
+      await Promise.all(ids.map((id) => store.createContainerLayer(id, img.id)));
+      await Promise.all(ids.map((id) => store.removeContainerLayer(id)));
+      largest = Math.max(largest, fs.statSync(log).size);
+    }
+    assert.ok(largest < 300 * 1024, `the log stays small (${largest} bytes at most)`);
+    assert.deepEqual([...containerLog(graph).keys()], [kept]);
+    assert.equal((await open(graph)).containerLayer(kept)?.imageId, img.id);
   });
 
   it('a store of the previous version (one index of container layers) opens: its layers mount and remove, the index goes', async () => {
@@ -559,39 +583,29 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     const img = await store.addImage(imageOf([l]), ['old:1'], []);
     const ids = ['a', 'b', 'd'].map((c) => c.repeat(64));
     for (const id of ids) await store.createContainerLayer(id, img.id);
-    // What the previous version wrote: no record in the layers' directories, one index.
-    const overlay = path.join(graph, 'storage/overlay');
-    const index: Record<string, unknown> = {};
-    for (const id of ids) {
-      index[id] = JSON.parse(fs.readFileSync(path.join(overlay, id, 'container.json'), 'utf8'));
-      fs.rmSync(path.join(overlay, id, 'container.json'));
-    }
-    // A name the index keeps whose directory is gone, and an adoption killed midway (one record
-    // already written, another's temp file left).
-    index['e'.repeat(64)] = { ...(index[ids[0]!] as object), id: 'e'.repeat(64) };
-    fs.writeFileSync(path.join(overlay, ids[0]!, 'container.json'), JSON.stringify(index[ids[0]!]));
-    fs.writeFileSync(path.join(overlay, ids[1]!, `.container.json.${process.pid}.tmp`), '{"id":');
-    const legacyDir = path.join(graph, 'storage/overlay-containers');
-    fs.mkdirSync(legacyDir);
-    fs.writeFileSync(path.join(legacyDir, 'containers.json'), `${JSON.stringify(index)}\n`, { mode: 0o600 });
+    // What the previous version wrote: one index, no log; and a name the index keeps whose
+    // directory is gone.
+    const dir = path.join(graph, 'storage/overlay-containers');
+    const index = Object.fromEntries(containerLog(graph));
+    index['e'.repeat(64)] = { ...index[ids[0]!]!, id: 'e'.repeat(64) };
+    fs.rmSync(path.join(dir, 'containers.log'));
+    fs.writeFileSync(path.join(dir, 'containers.json'), `${JSON.stringify(index)}\n`, { mode: 0o600 });
     const again = await open(graph);
-    assert.equal(fs.existsSync(legacyDir), false, 'the old index is gone once adopted');
-    for (const id of ids) {
-      assert.equal(again.containerLayer(id)?.imageId, img.id, id);
-      assert.deepEqual(fs.readdirSync(path.join(overlay, id)).sort(), ['container.json', 'diff', 'empty', 'merged', 'work'], id);
-    }
+    assert.deepEqual(fs.readdirSync(dir), ['containers.log'], 'the old index is gone once adopted');
+    for (const id of ids) assert.equal(again.containerLayer(id)?.imageId, img.id, id);
     assert.equal(again.containerLayer('e'.repeat(64)), undefined);
     const root = await again.mount(ids[0]!);
     assert.equal(fs.readFileSync(path.join(root, 'old'), 'utf8'), 'from before');
     await again.removeContainerLayer(ids[0]!);
-    assert.equal(fs.existsSync(path.join(overlay, ids[0]!)), false);
-    // Opened again: the adopted records are the store's own now.
+    assert.equal(fs.existsSync(path.join(graph, 'storage/overlay', ids[0]!)), false);
+    // An adoption killed midway: the log written, the index not yet removed. Nothing comes back.
+    fs.writeFileSync(path.join(dir, 'containers.json'), `${JSON.stringify({ [ids[1]!]: index[ids[1]!] })}\n`, { mode: 0o600 });
     const third = await open(graph);
     assert.equal(third.containerLayer(ids[0]!), undefined);
     for (const id of ids.slice(1)) assert.equal(third.containerLayer(id)?.imageId, img.id, id);
     await third.sweep([]);
     assert.deepEqual(
-      fs.readdirSync(overlay).filter((n) => n !== 'l' && !third.layerRecord(`sha256:${n}`)),
+      fs.readdirSync(path.join(graph, 'storage/overlay')).filter((n) => n !== 'l' && !third.layerRecord(`sha256:${n}`)),
       [],
     );
   });

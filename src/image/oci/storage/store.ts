@@ -6,17 +6,17 @@
  *   <d>/<chain id hex>/link             its short name; <d>/l/<short> → ../<hex>/diff
  *   <d>/<container id>/{diff,work,merged}   overlay: upper, work dir, mount point
  *   <d>/<container id>/rootfs           vfs: a full copy
- *   <d>/<container id>/container.json   the container layer's record (its commit point)
  *   <d>-layers/layers.json              layer records (the commit point of a layer)
  *   <d>-layers/<hex>.tar-skeleton.gz    what rebuilds the layer's original tar (skeleton.ts)
  *   <d>-images/images.json              image records (names, digests, layers)
  *   <d>-images/<id>/{config,manifest}   the blobs as fetched
+ *   <d>-containers/containers.log       container layer records, an append-only log (record-log.ts)
  *   <d>-containers/containers.json      container layer records of an older version, read once
  *   tmp/                                work in progress; emptied at every open
  *
  * Layers and images are made in tmp/ and renamed into place; a container's layer (empty
  * directories, or the vfs copy) is made in place. An index file (written atomically), or a
- * container layer's own record (a new file in its new directory), is the commit point:
+ * container layer's line in the log (appended and flushed), is the commit point:
  * SIGKILL at any moment leaves records that name only complete directories, and open()
  * removes whatever no record names. Removal goes the other way (record first, files after).
  *
@@ -32,15 +32,15 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { generalError, imageBusy, imageNotFound, invalidArgs, nameConflict, notFound } from '../../../api/errors.js';
-import { atomicWriteFile, fsyncDir, fsyncDirAsync, removeStaleTemps, writeNewFilesDurably } from '../../../sys/atomic-write.js';
+import { atomicWriteFile, fsyncDir, fsyncDirAsync } from '../../../sys/atomic-write.js';
 import { DurableFile } from '../../../sys/durable-file.js';
-import { InRootError, readFileInRoot } from '../../../sys/in-root.js';
+import { readFileInRoot } from '../../../sys/in-root.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
 import { SharedSyncfs } from '../../../sys/shared-syncfs.js';
-import { settleAll } from '../../../sys/wait.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
+import { RecordLog } from './record-log.js';
 import { assembleTar } from './skeleton.js';
 import { DEFAULT_MAX_ENTRIES, type UnpackResult } from './unpack.js';
 import { unpackLayerOffThread } from './unpack-thread.js';
@@ -98,12 +98,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
  */
 const LAYER_GRACE_MS = 10 * 60 * 1000;
 const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-/** A container layer's record, in its own directory. */
-const CONTAINER_RECORD = 'container.json';
-/** One chain id is ~75 bytes: room for thousands of layers. */
-const MAX_CONTAINER_RECORD = 1024 * 1024;
-/** The older version's index of every container layer's record. */
-const MAX_LEGACY_INDEX = 256 * 1024 * 1024;
+/** The container layers' log (compacted at every open) and an older version's index of them. */
+const MAX_CONTAINER_RECORDS = 256 * 1024 * 1024;
 
 /** OCI image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -119,17 +115,13 @@ function shortLink(): string {
   return s;
 }
 
-/** A container layer's record as read back (its directory's name is its id), or undefined if it is not one. */
-function parseContainerRecord(id: string, text: string): ContainerLayerRecord | undefined {
-  let r: Partial<ContainerLayerRecord>;
-  try {
-    r = JSON.parse(text) as Partial<ContainerLayerRecord>;
-  } catch {
+/** A container layer's record as read back, or undefined if it is not one. */
+function containerRecordOf(value: unknown): ContainerLayerRecord | undefined {
+  const r = value as Partial<ContainerLayerRecord> | null;
+  if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || !HEX64.test(r.id) || typeof r.imageId !== 'string' || !HEX64.test(r.imageId))
     return undefined;
-  }
-  if (typeof r !== 'object' || r === null || r.id !== id || typeof r.imageId !== 'string' || !HEX64.test(r.imageId)) return undefined;
   if (!Array.isArray(r.layers) || !r.layers.every((l) => typeof l === 'string' && DIGEST.test(l)) || typeof r.created !== 'string') return undefined;
-  return { id, imageId: r.imageId, layers: [...r.layers], created: r.created };
+  return { id: r.id, imageId: r.imageId, layers: [...r.layers], created: r.created };
 }
 
 /** imageConfig keeps this many config blobs, each at most this large. */
@@ -197,7 +189,9 @@ export class OciStore {
   private readonly tmpDir: string;
   private readonly layerIndex: IndexFile<LayerRecord>;
   private readonly imageIndex: IndexFile<ImageRecord>;
-  /** Where an older version kept every container layer's record (adoptLegacyContainerIndex). */
+  private readonly containersDir: string;
+  private readonly containerLog: RecordLog<ContainerLayerRecord>;
+  /** Where an older version kept every container layer's record (adopted at open). */
   private readonly legacyContainerIndex: string;
   private layers: Record<string, LayerRecord> = {};
   private images: Record<string, ImageRecord> = {};
@@ -212,8 +206,6 @@ export class OciStore {
   /** Container layer removals under way, by container id. */
   private readonly removing = new Map<string, Promise<void>>();
   private readonly syncfs: SharedSyncfs;
-  /** fsyncs of the driver directory (new container layers' entries), shared by creates at about the same time. */
-  private readonly driverDirSync: SharedSyncfs;
   private readonly log: Logger;
   private readonly maxEntries: number;
 
@@ -230,16 +222,17 @@ export class OciStore {
     this.imagesDir = path.join(this.root, `${d}-images`);
     this.tmpDir = path.join(this.root, 'tmp');
     this.syncfs = new SharedSyncfs(this.root);
-    this.driverDirSync = new SharedSyncfs(this.driverDir, fsyncDirAsync);
     this.layerIndex = new IndexFile(path.join(this.layersDir, 'layers.json'));
     this.imageIndex = new IndexFile(path.join(this.imagesDir, 'images.json'));
-    this.legacyContainerIndex = path.join(this.root, `${d}-containers`, 'containers.json');
+    this.containersDir = path.join(this.root, `${d}-containers`);
+    this.containerLog = new RecordLog(path.join(this.containersDir, 'containers.log'), () => Object.values(this.containers));
+    this.legacyContainerIndex = path.join(this.containersDir, 'containers.json');
   }
 
   /** Opens (creating) the store and removes what a crash left half made. Refuses bad storage-opts. */
   static async open(opts: OciStoreOptions): Promise<OciStore> {
     const s = new OciStore(opts);
-    for (const dir of [s.root, s.driverDir, s.linkDir, s.layersDir, s.imagesDir, s.tmpDir]) {
+    for (const dir of [s.root, s.driverDir, s.linkDir, s.layersDir, s.imagesDir, s.containersDir, s.tmpDir]) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     await s.recover();
@@ -250,11 +243,7 @@ export class OciStore {
     for (const name of fs.readdirSync(this.tmpDir)) await fsp.rm(path.join(this.tmpDir, name), { recursive: true, force: true });
     this.layers = this.layerIndex.read();
     this.images = this.imageIndex.read();
-    this.containers = this.readContainerRecords();
-    await this.adoptLegacyContainerIndex();
-    for (const [id, c] of Object.entries(this.containers)) {
-      if (c.layers.some((l) => !this.layers[l])) this.log.error(`container ${id} needs a layer the store lacks; its rootfs cannot be mounted`);
-    }
+    await this.readContainerRecords();
     for (const img of Object.values(this.images)) {
       if (img.layers.some((l) => !this.layers[l])) this.log.error(`image ${img.id} needs a layer the store lacks`);
     }
@@ -266,8 +255,8 @@ export class OciStore {
       await this.layerIndex.write(this.layers);
       this.log.info(`removed ${unused.length} layer(s) no image uses`);
     }
-    // Directories and files no record names: among them container layers whose record is
-    // missing or torn (a create killed before its record was whole).
+    // Directories and files no record names: among them container layers whose record was
+    // never flushed (a create killed before it).
     const keepDirs = new Set([...Object.keys(this.layers).map(hexOf), ...Object.keys(this.containers), 'l']);
     for (const name of fs.readdirSync(this.driverDir)) {
       if (keepDirs.has(name)) continue;
@@ -284,65 +273,46 @@ export class OciStore {
     for (const name of fs.readdirSync(this.imagesDir)) {
       if (name !== 'images.json' && !this.images[name]) await fsp.rm(path.join(this.imagesDir, name), { recursive: true, force: true });
     }
+    for (const name of fs.readdirSync(this.containersDir)) {
+      if (name !== 'containers.log') await fsp.rm(path.join(this.containersDir, name), { recursive: true, force: true });
+    }
   }
 
   /**
-   * The container layers' records, each in its layer's directory (a 64-hex name that is no
-   * layer's). One missing, torn or not naming its directory is left out: open() then removes
-   * the directory as a create that never finished.
+   * The container layers' records: the log's, and those of an older version's index (one file
+   * rewritten whole at every create) not in it. The log is then rewritten with them (compacted,
+   * its torn last line gone) before the index goes, so a kill midway loses nothing.
    */
-  private readContainerRecords(): Record<string, ContainerLayerRecord> {
-    const layerDirs = new Set(Object.keys(this.layers).map(hexOf));
-    const out: Record<string, ContainerLayerRecord> = {};
-    for (const name of fs.readdirSync(this.driverDir)) {
-      if (!HEX64.test(name) || layerDirs.has(name)) continue;
-      let text: string | undefined;
+  private async readContainerRecords(): Promise<void> {
+    const { records, torn } = RecordLog.read(this.containerLog.file, MAX_CONTAINER_RECORDS, containerRecordOf);
+    if (torn > 0) this.log.warn(`container layer log: ${torn} torn line(s) skipped (a create or removal that never finished)`);
+    const legacyText = readFileInRoot(this.containersDir, path.basename(this.legacyContainerIndex), MAX_CONTAINER_RECORDS);
+    if (legacyText !== undefined) {
+      let legacy: Record<string, unknown>;
       try {
-        // Bounded, and no symlink followed (the store's own file, read as if it were not).
-        text = readFileInRoot(this.driverDir, `${name}/${CONTAINER_RECORD}`, MAX_CONTAINER_RECORD);
-      } catch (e) {
-        if (!(e instanceof InRootError)) throw e;
-        this.log.warn(`container layer ${name}: its record: ${e.message}`);
+        legacy = JSON.parse(legacyText) as Record<string, unknown>;
+      } catch {
+        throw generalError(`${this.legacyContainerIndex}: not valid JSON; the store's index is damaged`);
+      }
+      for (const entry of Object.values(legacy)) {
+        const record = containerRecordOf(entry);
+        if (record && !records.has(record.id)) records.set(record.id, record);
+      }
+    }
+    this.containers = {};
+    for (const [id, c] of records) {
+      if (!fs.lstatSync(path.join(this.driverDir, id), { throwIfNoEntry: false })?.isDirectory()) {
+        this.log.warn(`container layer ${id} has no directory; record dropped`);
         continue;
       }
-      if (text === undefined) continue;
-      const record = parseContainerRecord(name, text);
-      if (record) out[name] = record;
-      else this.log.warn(`container layer ${name}: its record is torn or damaged (a create that never finished); removed`);
+      if (c.layers.some((l) => !this.layers[l])) this.log.error(`container ${id} needs a layer the store lacks; its rootfs cannot be mounted`);
+      this.containers[id] = c;
     }
-    return out;
-  }
-
-  /**
-   * A store of an older version kept every container layer's record in one index file
-   * (rewritten whole at each create, two fsyncs deep). Each of its records becomes its
-   * directory's own (atomically: a kill midway leaves the index, adopted again at the next
-   * open), then the index goes.
-   */
-  private async adoptLegacyContainerIndex(): Promise<void> {
-    const dir = path.dirname(this.legacyContainerIndex);
-    if (!fs.existsSync(dir)) return;
-    const text = readFileInRoot(this.root, path.relative(this.root, this.legacyContainerIndex), MAX_LEGACY_INDEX);
-    let legacy: Record<string, unknown> = {};
-    try {
-      if (text !== undefined) legacy = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw generalError(`${this.legacyContainerIndex}: not valid JSON; the store's index is damaged`);
+    await this.containerLog.rewrite();
+    if (legacyText !== undefined) {
+      await fsp.rm(this.legacyContainerIndex, { force: true });
+      await fsyncDirAsync(this.containersDir);
     }
-    for (const [id, entry] of Object.entries(legacy)) {
-      if (this.containers[id]) continue;
-      const record = HEX64.test(id) ? parseContainerRecord(id, JSON.stringify(entry)) : undefined;
-      const layerDir = path.join(this.driverDir, id);
-      if (!record || !fs.lstatSync(layerDir, { throwIfNoEntry: false })?.isDirectory()) {
-        this.log.warn(`container layer ${id} of the old index has ${record ? 'no directory' : 'a damaged record'}; record dropped`);
-        continue;
-      }
-      removeStaleTemps(layerDir);
-      await atomicWriteFile(path.join(layerDir, CONTAINER_RECORD), `${JSON.stringify(record)}\n`, 0o600);
-      this.containers[id] = record;
-    }
-    await fsp.rm(dir, { recursive: true, force: true });
-    await fsyncDirAsync(this.root);
   }
 
   private usedLayers(): Set<string> {
@@ -693,8 +663,8 @@ export class OciStore {
     if (!HEX64.test(containerId)) throw invalidArgs(`container id ${JSON.stringify(containerId)} is not 64 hex digits`);
     if (this.containers[containerId]) throw nameConflict(`container ${containerId} already has a layer`);
     const img = this.need(imageId);
-    // Made in place, not in tmp/ and renamed: the record written below is the commit point, and
-    // open() removes a directory without a whole record (a create SIGKILLed before it).
+    // Made in place, not in tmp/ and renamed: the record logged below is the commit point, and
+    // open() removes a directory no record names (a create SIGKILLed before its flush).
     const dir = path.join(this.driverDir, containerId);
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
@@ -704,8 +674,8 @@ export class OciStore {
     }
     try {
       if (this.driver === 'overlay2') {
-        // Made durable with the record: the fsync of this directory (its entries) forces the
-        // filesystem's journal (ext4, xfs: one ordered log) past these mkdirs too.
+        // No directory fsync before the record names it: the log's flush forces the filesystem's
+        // journal (ext4, xfs: one ordered log) past these mkdirs too.
         for (const d of ['diff', 'work', 'merged', 'empty']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
       } else {
         fs.mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
@@ -724,10 +694,8 @@ export class OciStore {
     const record: ContainerLayerRecord = { id: containerId, imageId, layers: [...img.layers], created: new Date().toISOString() };
     this.containers[containerId] = record;
     try {
-      // A new file in a new directory: the file, its entry and the directory's own entry
-      // fsynced side by side, one fsync deep (no temp file, no rename, no shared index
-      // rewritten). Cut short, it does not parse, and open() removes the directory.
-      await settleAll([writeNewFilesDurably(dir, [[CONTAINER_RECORD, `${JSON.stringify(record)}\n`, 0o600]]), this.driverDirSync.sync()]);
+      // One line appended and flushed (with those of creates at about the same time).
+      await this.containerLog.add(record);
     } catch (e) {
       delete this.containers[containerId];
       await fsp.rm(dir, { recursive: true, force: true });
@@ -803,15 +771,8 @@ export class OciStore {
     if (!this.containers[containerId]) return;
     if (this.driver === 'overlay2' && isMountPoint(this.rootfsPath(containerId))) throw generalError(`container ${containerId}: its rootfs is still mounted`);
     delete this.containers[containerId];
-    // The record's unlink, durable, is the commit point: a directory without one is removed at open.
-    const dir = path.join(this.driverDir, containerId);
-    try {
-      await fsp.unlink(path.join(dir, CONTAINER_RECORD));
-      await fsyncDirAsync(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    await fsp.rm(dir, { recursive: true, force: true });
+    await this.containerLog.remove(containerId);
+    await fsp.rm(path.join(this.driverDir, containerId), { recursive: true, force: true });
   }
 
   /** At daemon start, once the container records are read: removes the layers of containers that no longer exist. */
