@@ -17,9 +17,9 @@ const COMPACT_MIN_BYTES = 256 * 1024;
  * while a flush runs go together in the next (one write, one fdatasync for all of them).
  *
  * A line cut short (a kill or power cut mid-append) does not parse (a JSON object ends with its
- * last byte) and is skipped; nothing is ever appended after it, since `open` and a failed append
- * replace the file with the live records (atomically), and so does an append once the file
- * has grown to 4 times what the last rewrite wrote (removed records' lines add up).
+ * last byte) and is skipped; nothing is ever appended after it: the store's open (`rewrite`)
+ * and the flush after a failed append replace the file with the live records (atomically), as
+ * does an append once the file has grown to 4 times what the last rewrite wrote.
  */
 export class RecordLog<T extends { id: string }> {
   private handle: fsp.FileHandle | undefined;
@@ -112,7 +112,8 @@ export class RecordLog<T extends { id: string }> {
     // `live` already holds the records of these lines, and no longer those they remove.
     if (this.damaged || !this.handle || this.size + bytes > this.compactAt) return this.rewrite();
     try {
-      await this.handle.write(data);
+      // writeFile loops until every byte is written (write may write part); O_APPEND puts them at the end.
+      await this.handle.writeFile(data);
       await this.handle.datasync();
       this.size += bytes;
     } catch (e) {
