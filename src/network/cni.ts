@@ -269,31 +269,16 @@ export class CniNetwork {
     };
     const missing = this.missingPlugins(list);
     if (missing) throw fault('FailedPrecondition', missing);
-    // Started beside the cache record's write, it waits for its config; a daemon killed before
-    // that leaves it an empty stdin, on which a plugin fails without doing anything.
-    const first = list.plugins[0] ? this.start('ADD', list, list.plugins[0], rec) : undefined;
-    try {
-      if (await this.cache.read(req.podId, ifName)) throw fault('AlreadyExists', `pod ${req.podId} already has a network on ${ifName}; tear it down first`);
-      // Before any plugin runs: a daemon killed from here on leaves enough to DEL.
-      await this.cache.write(rec);
-    } catch (e) {
-      first?.cancel();
-      throw e;
-    }
+    if (await this.cache.read(req.podId, ifName)) throw fault('AlreadyExists', `pod ${req.podId} already has a network on ${ifName}; tear it down first`);
+    // Before any plugin runs: a daemon killed from here on leaves enough to DEL.
+    await this.cache.write(rec);
     let prev: unknown;
     let ran = 0;
     try {
-      await this.inTurn(
-        'ADD',
-        list,
-        list.plugins,
-        rec,
-        async (plugin, run) => {
-          ran++;
-          prev = await run(this.pluginConfig(list, plugin, rec.runtimeArgs, prev));
-        },
-        first,
-      );
+      await this.inTurn('ADD', list, list.plugins, rec, async (plugin, run) => {
+        ran++;
+        prev = await run(this.pluginConfig(list, plugin, rec.runtimeArgs, prev));
+      });
     } catch (e) {
       const plugin = list.plugins[ran - 1]?.type ?? '?';
       this.log.warn(`network ${list.name}: ADD of pod ${req.podId} failed at plugin ${plugin}: ${(e as Error).message}; deleting what was added`);
