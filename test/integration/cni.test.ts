@@ -262,7 +262,7 @@ describe('CNI networking with the real plugins', { skip }, () => {
     await removeNetns(ns);
   });
 
-  it('plugins act one after the other although the next one is started early; one after a failure never acts', async () => {
+  it('plugins act one after the other though DEL starts the next one early; one after a failed ADD never acts', async () => {
     const turns = path.join(failBin, 'turns');
     writeConf(
       '10-net.conflist',
@@ -287,7 +287,7 @@ describe('CNI networking with the real plugins', { skip }, () => {
       'DEL a end',
     ]);
     fs.rmSync(turns);
-    // The recorder after the failer was started while the failer ran: killed, it never acted.
+    // The recorder after a failed ADD never acts and no process of it is left.
     writeConf('10-net.conflist', conflist([{ type: 'failer' }, { type: 'recorder', tag: 'b' }]));
     await assert.rejects(cni.setUp(request(id, ns)), /injected failure/);
     await new Promise((r) => setTimeout(r, 300));
