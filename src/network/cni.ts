@@ -4,7 +4,7 @@ import { fault } from '../api/errors.js';
 import type { Logger } from '../sys/log.js';
 import { type CacheRecord, ResultCache } from './cache.js';
 import { findNetworkConfig, findPlugin, type NetworkList, type PluginConf } from './config.js';
-import { type CniCommand, invokePlugin } from './invoke.js';
+import { type CniCommand, type StartedPlugin, startPlugin } from './invoke.js';
 import type { NetworkStatus, PodInterface, PodNetworkRequest, PodNetworkResult, PortMapping } from './types.js';
 
 export interface CniNetworkOptions {
@@ -202,16 +202,14 @@ export class CniNetwork {
     return conf;
   }
 
-  private run(
-    command: CniCommand,
-    list: NetworkList,
-    plugin: PluginConf,
-    rec: Pick<CacheRecord, 'podId' | 'ifName' | 'netns' | 'args' | 'runtimeArgs'>,
-    prev: unknown,
-  ): Promise<unknown> {
+  /** The plugin's process, started and waiting for its config; one whose binary is gone fails at its run. */
+  private start(command: CniCommand, list: NetworkList, plugin: PluginConf, rec: Pick<CacheRecord, 'podId' | 'ifName' | 'netns' | 'args'>): StartedPlugin {
     const binary = findPlugin(plugin.type, this.opts.binDirs);
-    if (!binary) return Promise.reject(fault('FailedPrecondition', `network ${list.name}: plugin ${plugin.type} not found in ${this.opts.binDirs.join(':')}`));
-    return invokePlugin({
+    if (!binary) {
+      const missing = fault('FailedPrecondition', `network ${list.name}: plugin ${plugin.type} not found in ${this.opts.binDirs.join(':')}`);
+      return { run: () => Promise.reject(missing), cancel: () => undefined };
+    }
+    return startPlugin({
       binary,
       type: plugin.type,
       command,
@@ -220,9 +218,47 @@ export class CniNetwork {
       ifName: rec.ifName,
       args: rec.args,
       path: this.opts.binDirs.join(':'),
-      config: this.pluginConfig(list, plugin, rec.runtimeArgs, prev),
       timeoutMs: this.timeoutMs,
     });
+  }
+
+  /**
+   * The plugins one after the other, as the CNI spec orders them: `step` runs each (given
+   * the function that hands it its config); one that throws ends the turn. For DEL, the next
+   * plugin's process is started once this one has its config, so its fork and start-up
+   * overlap this one's run; it acts only when its own config comes, after this one has ended.
+   * DEL's chain is StopPodSandbox's critical path; ADD's runs beside the pause's create and
+   * start, where starting early measured nothing (docs/design.md, cri-podrun).
+   */
+  private async inTurn(
+    command: CniCommand,
+    list: NetworkList,
+    plugins: PluginConf[],
+    rec: CacheRecord,
+    step: (plugin: PluginConf, run: (config: unknown) => Promise<unknown>) => Promise<void>,
+  ): Promise<void> {
+    const early = command === 'DEL';
+    let ahead: { index: number; plugin: StartedPlugin } | undefined;
+    const cancelAhead = (): void => {
+      ahead?.plugin.cancel();
+      ahead = undefined;
+    };
+    try {
+      for (const [i, plugin] of plugins.entries()) {
+        if (ahead && ahead.index !== i) cancelAhead();
+        const run = (config: unknown): Promise<unknown> => {
+          const mine = ahead?.index === i ? ahead.plugin : this.start(command, list, plugin, rec);
+          ahead = undefined;
+          const done = mine.run(config);
+          const after = plugins[i + 1];
+          if (after && early) ahead = { index: i + 1, plugin: this.start(command, list, after, rec) };
+          return done;
+        };
+        await step(plugin, run);
+      }
+    } finally {
+      cancelAhead();
+    }
   }
 
   private async add(req: PodNetworkRequest): Promise<PodNetworkResult> {
@@ -244,18 +280,21 @@ export class CniNetwork {
     // Before any plugin runs: a daemon killed from here on leaves enough to DEL.
     await this.cache.write(rec);
     let prev: unknown;
-    for (const [i, plugin] of list.plugins.entries()) {
-      try {
-        prev = await this.run('ADD', list, plugin, rec, prev);
-      } catch (e) {
-        this.log.warn(`network ${list.name}: ADD of pod ${req.podId} failed at plugin ${plugin.type}: ${(e as Error).message}; deleting what was added`);
-        // The failed plugin may have done part of its work: DEL it too, then the ones before it.
-        await this.delPlugins(list, list.plugins.slice(0, i + 1), rec, prev).then(
-          () => this.cache.remove(req.podId, ifName),
-          (d: Error) => this.log.error(`network ${list.name}: DEL after the failed ADD of pod ${req.podId}: ${d.message} (kept for the next teardown)`),
-        );
-        throw fault('Internal', `set up pod ${req.podId} network ${list.name}: ${(e as Error).message}`);
-      }
+    let ran = 0;
+    try {
+      await this.inTurn('ADD', list, list.plugins, rec, async (plugin, run) => {
+        ran++;
+        prev = await run(this.pluginConfig(list, plugin, rec.runtimeArgs, prev));
+      });
+    } catch (e) {
+      const plugin = list.plugins[ran - 1]?.type ?? '?';
+      this.log.warn(`network ${list.name}: ADD of pod ${req.podId} failed at plugin ${plugin}: ${(e as Error).message}; deleting what was added`);
+      // The failed plugin may have done part of its work: DEL it too, then the ones before it.
+      await this.delPlugins(list, list.plugins.slice(0, ran), rec, prev).then(
+        () => this.cache.remove(req.podId, ifName),
+        (d: Error) => this.log.error(`network ${list.name}: DEL after the failed ADD of pod ${req.podId}: ${d.message} (kept for the next teardown)`),
+      );
+      throw fault('Internal', `set up pod ${req.podId} network ${list.name}: ${(e as Error).message}`);
     }
     rec.result = prev ?? null;
     await this.cache.write(rec);
@@ -267,13 +306,11 @@ export class CniNetwork {
   /** DEL each plugin in reverse; all are tried, the first failure is thrown after. */
   private async delPlugins(list: NetworkList, plugins: PluginConf[], rec: CacheRecord, prev: unknown): Promise<void> {
     let first: Error | undefined;
-    for (const plugin of [...plugins].reverse()) {
-      try {
-        await this.run('DEL', list, plugin, rec, prev);
-      } catch (e) {
-        first ??= e as Error;
-      }
-    }
+    await this.inTurn('DEL', list, [...plugins].reverse(), rec, async (plugin, run) => {
+      await run(this.pluginConfig(list, plugin, rec.runtimeArgs, prev)).catch((e: Error) => {
+        first ??= e;
+      });
+    });
     if (first) throw first;
   }
 
@@ -303,12 +340,11 @@ export class CniNetwork {
     if (!rec?.result) throw fault('NotFound', `pod ${req.podId} has no network set up on ${ifName}`);
     if (rec.list.cniVersion.startsWith('0.3.')) throw fault('FailedPrecondition', `network ${rec.list.name}: cniVersion ${rec.list.cniVersion} has no CHECK`);
     if (rec.list.disableCheck) return;
-    for (const plugin of rec.list.plugins) {
-      try {
-        await this.run('CHECK', rec.list, plugin, rec, rec.result);
-      } catch (e) {
-        throw fault('Internal', `check pod ${req.podId} network ${rec.list.name}: ${(e as Error).message}`);
-      }
-    }
+    const { list } = rec;
+    await this.inTurn('CHECK', list, list.plugins, rec, async (plugin, run) => {
+      await run(this.pluginConfig(list, plugin, rec.runtimeArgs, rec.result));
+    }).catch((e: Error) => {
+      throw fault('Internal', `check pod ${req.podId} network ${list.name}: ${e.message}`);
+    });
   }
 }

@@ -133,6 +133,12 @@ describe('CNI networking with the real plugins', { skip }, () => {
       `#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && echo $$ >${failBin}/sleeper.pid && exec sleep 60\nexit 0\n`,
       { mode: 0o755 },
     );
+    // Logs its turn (the `tag` of its conf) once it has its config, and how long it took.
+    fs.writeFileSync(
+      path.join(failBin, 'recorder'),
+      `#!/bin/sh\ncfg=$(cat)\ncase "$cfg" in *'"tag":"a"'*) t=a ;; *) t=b ;; esac\necho "$CNI_COMMAND $t begin" >>${failBin}/turns\nsleep 0.2\necho "$CNI_COMMAND $t end" >>${failBin}/turns\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0"}'\nexit 0\n`,
+      { mode: 0o755 },
+    );
   });
 
   after(async () => {
@@ -253,6 +259,48 @@ describe('CNI networking with the real plugins', { skip }, () => {
     assert.deepEqual(natRulesOf(id), []);
     assert.doesNotMatch(inNetns(ns, ['ip', '-o', 'link']), /eth0/);
     assert.ok(!fs.existsSync(path.join(cacheDir, 'results', `${id}-eth0.json`)));
+    await removeNetns(ns);
+  });
+
+  it('plugins act one after the other though DEL starts the next one early; one after a failed ADD never acts', async () => {
+    const turns = path.join(failBin, 'turns');
+    writeConf(
+      '10-net.conflist',
+      conflist([
+        { type: 'recorder', tag: 'a' },
+        { type: 'recorder', tag: 'b' },
+      ]),
+    );
+    const id = `pod6${tag}`;
+    const ns = await createNetns(id, stateDir);
+    const cni = network([failBin, PLUGINS]);
+    await cni.setUp(request(id, ns));
+    await cni.tearDown(request(id, ns));
+    assert.deepEqual(fs.readFileSync(turns, 'utf8').trim().split('\n'), [
+      'ADD a begin',
+      'ADD a end',
+      'ADD b begin',
+      'ADD b end',
+      'DEL b begin',
+      'DEL b end',
+      'DEL a begin',
+      'DEL a end',
+    ]);
+    fs.rmSync(turns);
+    // The recorder after a failed ADD never acts and no process of it is left.
+    writeConf('10-net.conflist', conflist([{ type: 'failer' }, { type: 'recorder', tag: 'b' }]));
+    await assert.rejects(cni.setUp(request(id, ns)), /injected failure/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!fs.existsSync(turns));
+    const recorder = path.join(failBin, 'recorder');
+    const alive = fs.readdirSync('/proc').filter((pid) => {
+      try {
+        return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(recorder);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(alive, []);
     await removeNetns(ns);
   });
 
