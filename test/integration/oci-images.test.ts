@@ -437,7 +437,7 @@ describe('OCI images', { timeout: 15 * 60_000 }, () => {
     fs.rmSync(containerLogFile());
     fs.writeFileSync(legacy, `${JSON.stringify(index)}\n`, { mode: 0o600 });
     await engine.startDaemon();
-    assert.equal(fs.existsSync(legacy), false, 'the old index is adopted and gone');
+    assert.throws(() => JSON.parse(fs.readFileSync(legacy, 'utf8')), SyntaxError, 'the old index is adopted, then fenced off from older daemons');
     assert.deepEqual(Object.fromEntries(containerRecords()), index, 'its records are in the log');
     assert.equal(ok(await isula(['exec', 'before-up', 'cat', '/hardlink']), 'exec'), HARDLINK_CONTENT);
     assert.equal(ok(await isula(['start', '-a', 'before-new']), 'start'), HARDLINK_CONTENT);

@@ -11,7 +11,8 @@
  *   <d>-images/images.json              image records (names, digests, layers)
  *   <d>-images/<id>/{config,manifest}   the blobs as fetched
  *   <d>-containers/containers.log       container layer records, an append-only log (record-log.ts)
- *   <d>-containers/containers.json      container layer records of an older version, read once
+ *   <d>-containers/containers.json      container layer records of an older version, read once,
+ *                                       then a text that stops an older daemon (not JSON)
  *   tmp/                                work in progress; emptied at every open
  *
  * Layers and images are made in tmp/ and renamed into place; a container's layer (empty
@@ -32,7 +33,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { generalError, imageBusy, imageNotFound, invalidArgs, nameConflict, notFound } from '../../../api/errors.js';
-import { atomicWriteFile, fsyncDir, fsyncDirAsync } from '../../../sys/atomic-write.js';
+import { atomicWriteFile, fsyncDir } from '../../../sys/atomic-write.js';
 import { DurableFile } from '../../../sys/durable-file.js';
 import { readFileInRoot } from '../../../sys/in-root.js';
 import type { Logger } from '../../../sys/log.js';
@@ -100,6 +101,12 @@ const LAYER_GRACE_MS = 10 * 60 * 1000;
 const LINK_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 /** The container layers' log (compacted at every open) and an older version's index of them. */
 const MAX_CONTAINER_RECORDS = 256 * 1024 * 1024;
+/**
+ * Left where an older version kept its container layers' index: not JSON, so such a daemon
+ * (after a downgrade) stops at open with "not valid JSON; the store's index is damaged"
+ * instead of taking every container layer for an unfinished create and removing it.
+ */
+const LEGACY_INDEX_FENCE = 'This store keeps its container layers in containers.log; a daemon that reads this file is older than the store.\n';
 
 /** OCI image-spec config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -274,20 +281,22 @@ export class OciStore {
       if (name !== 'images.json' && !this.images[name]) await fsp.rm(path.join(this.imagesDir, name), { recursive: true, force: true });
     }
     for (const name of fs.readdirSync(this.containersDir)) {
-      if (name !== 'containers.log') await fsp.rm(path.join(this.containersDir, name), { recursive: true, force: true });
+      if (name !== 'containers.log' && name !== 'containers.json') await fsp.rm(path.join(this.containersDir, name), { recursive: true, force: true });
     }
   }
 
   /**
    * The container layers' records: the log's, and those of an older version's index (one file
    * rewritten whole at every create) not in it. The log is then rewritten with them (compacted,
-   * its torn last line gone) before the index goes, so a kill midway loses nothing.
+   * its torn last line gone) before the index is replaced by the fence, so a kill midway loses
+   * nothing.
    */
   private async readContainerRecords(): Promise<void> {
     const { records, torn } = RecordLog.read(this.containerLog.file, MAX_CONTAINER_RECORDS, containerRecordOf);
     if (torn > 0) this.log.warn(`container layer log: ${torn} torn line(s) skipped (a create or removal that never finished)`);
     const legacyText = readFileInRoot(this.containersDir, path.basename(this.legacyContainerIndex), MAX_CONTAINER_RECORDS);
-    if (legacyText !== undefined) {
+    const adopt = legacyText !== undefined && legacyText !== LEGACY_INDEX_FENCE;
+    if (adopt) {
       let legacy: Record<string, unknown>;
       try {
         legacy = JSON.parse(legacyText) as Record<string, unknown>;
@@ -309,10 +318,7 @@ export class OciStore {
       this.containers[id] = c;
     }
     await this.containerLog.rewrite();
-    if (legacyText !== undefined) {
-      await fsp.rm(this.legacyContainerIndex, { force: true });
-      await fsyncDirAsync(this.containersDir);
-    }
+    if (legacyText !== LEGACY_INDEX_FENCE) await atomicWriteFile(this.legacyContainerIndex, LEGACY_INDEX_FENCE, 0o600);
   }
 
   private usedLayers(): Set<string> {
