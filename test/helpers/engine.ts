@@ -169,6 +169,9 @@ export class TestEngine {
 
   /** Removes every container the test made, stops the daemon and deletes its directories. */
   async cleanup(): Promise<void> {
+    // A test that failed while its daemon was stopped may leave containers running (their
+    // rootfs mounted under the directory): a daemon, if one starts, removes them first.
+    if (!this.child || this.child.exitCode !== null) await this.startDaemon().catch(() => undefined);
     if (this.child && this.child.exitCode === null) {
       const ps = await this.isula(['ps', '-a', '-q', '--no-trunc']).catch(() => undefined);
       const ids = ps?.code === 0 ? ps.stdout.split('\n').filter(Boolean) : [];
