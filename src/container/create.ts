@@ -392,7 +392,7 @@ export async function createContainer(ctx: EngineContext, req: CreateRequest, ch
       backend.createRootfs ? backend.createRootfs(id, image) : image.rootfs.path,
       fsp.mkdir(dir, { recursive: true, mode: 0o700 }).then(() =>
         // The store's directory is fsynced too, for the new directory's own entry.
-        settleAll([writeEtcFiles(container), recordBeside ? container.createFiles() : container.saveHost(), ctx.store.rootSync.sync()]),
+        settleAll([writeEtcFiles(container), recordBeside ? container.createFiles() : container.saveHost(), ctx.store.rootSync.run()]),
       ),
     ]);
     if (!recordBeside) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { generalError, nameConflict, notFound } from '../api/errors.js';
 import { fsyncDirAsync, removeStaleTemps } from '../sys/atomic-write.js';
 import type { Logger } from '../sys/log.js';
-import { SharedSyncfs } from '../sys/shared-syncfs.js';
+import { SharedFlush } from '../sys/shared-flush.js';
 import { Container } from './container.js';
 import { type ContainerConfigV2, type HostConfig, ZERO_TIME } from './record.js';
 
@@ -13,10 +13,10 @@ export class ContainerStore {
   private readonly byName = new Map<string, Container>();
 
   /** fsyncs of this directory (a new container's entry), one shared by the creates asking at about the same time. */
-  readonly rootSync: SharedSyncfs;
+  readonly rootSync: SharedFlush;
 
   constructor(readonly root: string) {
-    this.rootSync = new SharedSyncfs(root, fsyncDirAsync);
+    this.rootSync = new SharedFlush(() => fsyncDirAsync(root));
   }
 
   dirOf(id: string): string {

@@ -237,27 +237,22 @@ export class CniNetwork {
     rec: CacheRecord,
     step: (plugin: PluginConf, run: (config: unknown) => Promise<unknown>) => Promise<void>,
   ): Promise<void> {
-    const early = command === 'DEL';
-    let ahead: { index: number; plugin: StartedPlugin } | undefined;
-    const cancelAhead = (): void => {
-      ahead?.plugin.cancel();
-      ahead = undefined;
-    };
+    // The process of plugins[i + 1], started while plugins[i] runs (each step runs its plugin once).
+    let ahead: StartedPlugin | undefined;
     try {
       for (const [i, plugin] of plugins.entries()) {
-        if (ahead && ahead.index !== i) cancelAhead();
         const run = (config: unknown): Promise<unknown> => {
-          const mine = ahead?.index === i ? ahead.plugin : this.start(command, list, plugin, rec);
+          const mine = ahead ?? this.start(command, list, plugin, rec);
           ahead = undefined;
           const done = mine.run(config);
           const after = plugins[i + 1];
-          if (after && early) ahead = { index: i + 1, plugin: this.start(command, list, after, rec) };
+          if (after && command === 'DEL') ahead = this.start(command, list, after, rec);
           return done;
         };
         await step(plugin, run);
       }
     } finally {
-      cancelAhead();
+      ahead?.cancel();
     }
   }
 

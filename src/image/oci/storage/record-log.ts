@@ -2,6 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteFile } from '../../../sys/atomic-write.js';
 import { readFileInRoot } from '../../../sys/in-root.js';
+import { SharedFlush } from '../../../sys/shared-flush.js';
 
 /** One line of the log: a record added, or the record of an id removed. */
 type Entry<T> = { add: T } | { remove: string };
@@ -25,10 +26,13 @@ export class RecordLog<T extends { id: string }> {
   private handle: fsp.FileHandle | undefined;
   private size = 0;
   private compactAt = COMPACT_MIN_BYTES;
+  /** Lines not yet handed to a flush: the next one takes them all. */
   private lines: string[] = [];
-  /** The flush not begun yet: an append now is carried by it. */
-  private next: Promise<void> | undefined;
-  private last: Promise<void> | undefined;
+  private readonly flusher = new SharedFlush(() => {
+    const lines = this.lines;
+    this.lines = [];
+    return this.flush(lines);
+  });
   /** A failed append may have left part of a line: the next flush replaces the file. */
   private damaged = false;
 
@@ -92,18 +96,7 @@ export class RecordLog<T extends { id: string }> {
 
   private append(entry: Entry<T>): Promise<void> {
     this.lines.push(`${JSON.stringify(entry)}\n`);
-    if (this.next) return this.next;
-    const flush = (this.last ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        this.next = undefined;
-        const lines = this.lines;
-        this.lines = [];
-        return this.flush(lines);
-      });
-    this.next = flush;
-    this.last = flush;
-    return flush;
+    return this.flusher.run();
   }
 
   private async flush(lines: string[]): Promise<void> {

@@ -38,7 +38,7 @@ import { DurableFile } from '../../../sys/durable-file.js';
 import { readFileInRoot } from '../../../sys/in-root.js';
 import type { Logger } from '../../../sys/log.js';
 import { isMountPoint, mountFs, syncFilesystem, unmount } from '../../../sys/mount.js';
-import { SharedSyncfs } from '../../../sys/shared-syncfs.js';
+import { SharedFlush } from '../../../sys/shared-flush.js';
 import type { Descriptor, ImageSource, LayerProgress, LayerSource } from '../types.js';
 import { parseStorageOpts, type StorageOptions } from './options.js';
 import { RecordLog } from './record-log.js';
@@ -212,7 +212,7 @@ export class OciStore {
   private readonly configs = new Map<string, Buffer>();
   /** Container layer removals under way, by container id. */
   private readonly removing = new Map<string, Promise<void>>();
-  private readonly syncfs: SharedSyncfs;
+  private readonly syncfs: SharedFlush;
   private readonly log: Logger;
   private readonly maxEntries: number;
 
@@ -228,7 +228,7 @@ export class OciStore {
     this.layersDir = path.join(this.root, `${d}-layers`);
     this.imagesDir = path.join(this.root, `${d}-images`);
     this.tmpDir = path.join(this.root, 'tmp');
-    this.syncfs = new SharedSyncfs(this.root);
+    this.syncfs = new SharedFlush(() => syncFilesystem(this.root));
     this.layerIndex = new IndexFile(path.join(this.layersDir, 'layers.json'));
     this.imageIndex = new IndexFile(path.join(this.imagesDir, 'images.json'));
     this.containersDir = path.join(this.root, `${d}-containers`);
@@ -474,7 +474,7 @@ export class OciStore {
     try {
       await fsp.symlink(`../${hexOf(id)}/diff`, linkFile);
       // The files tar wrote must be on disk before an index names the layer.
-      await this.syncfs.sync();
+      await this.syncfs.run();
       // Layers unpack side by side (each diff stands alone); each is named only after its parent.
       if (parent !== undefined && !this.layers[parent]) {
         await this.inflight.get(parent)?.catch(() => undefined);
