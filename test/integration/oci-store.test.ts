@@ -575,7 +575,7 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
     assert.equal((await open(graph)).containerLayer(kept)?.imageId, img.id);
   });
 
-  it('a store of the previous version (one index of container layers) opens: its layers mount and remove, the index goes', async () => {
+  it('a store of the previous version (one index of container layers) opens: its layers mount and remove, the index is fenced off', async () => {
     const graph = newGraph();
     const store = await open(graph);
     const l = layer(makeTar([{ name: 'old', content: 'from before' }]));
