@@ -6,6 +6,7 @@ import type { Runtime, RuntimeSpec } from '../runtime/runtime.js';
 import type { RuntimeTable } from '../runtime/table.js';
 import type { ContainerDefaults } from './defaults.js';
 import type { Container } from './container.js';
+import type { HostConfig } from './record.js';
 import { resolveUser } from './user.js';
 
 /** The runtime the container's record names. */
@@ -42,6 +43,23 @@ export function sharedNamespaces(store: ContainerStore, c: Container): RuntimeSp
     out[kind] = `/proc/${target.state.Pid}/ns/${kind}`;
   }
   return out;
+}
+
+/**
+ * Whether the engine writes /etc/`name` (hostname, hosts, resolv.conf) for the container, in
+ * its directory: not when a mount of the container's covers it (a pod's container binds its
+ * pod's), which would hide it, as Docker skips its own. A system container gets them written
+ * into its rootfs at start, always.
+ */
+export function ownEtcFile(host: HostConfig, name: string): boolean {
+  return host.SystemContainer || !host.Mounts.some((m) => m.destination === `/etc/${name}`);
+}
+
+/** The file the container sees at /etc/`name`: its own, or the source of the mount that covers it. */
+export function etcFilePath(c: Container, name: string): string {
+  const own = path.join(c.dir, name);
+  if (ownEtcFile(c.record.host, name)) return own;
+  return c.record.host.Mounts.find((m) => m.destination === `/etc/${name}`)?.source ?? own;
 }
 
 /** Derives what the runtime needs from the container's records. */
@@ -81,9 +99,9 @@ export function runtimeSpecOf(c: Container, defaults: ContainerDefaults): Runtim
     ...(host.MaskedPaths?.length ? { maskedPaths: host.MaskedPaths } : {}),
     ...(host.ReadonlyPaths?.length ? { readonlyPaths: host.ReadonlyPaths } : {}),
     etcFiles: {
-      hostname: path.join(c.dir, 'hostname'),
-      hosts: path.join(c.dir, 'hosts'),
-      resolvConf: path.join(c.dir, 'resolv.conf'),
+      ...(ownEtcFile(host, 'hostname') ? { hostname: path.join(c.dir, 'hostname') } : {}),
+      ...(ownEtcFile(host, 'hosts') ? { hosts: path.join(c.dir, 'hosts') } : {}),
+      ...(ownEtcFile(host, 'resolv.conf') ? { resolvConf: path.join(c.dir, 'resolv.conf') } : {}),
     },
   };
 }

@@ -2,6 +2,7 @@ import type { ContainerSummary } from '../api/containers.js';
 import type { GcEntry } from '../gc/collector.js';
 import type { Container } from './container.js';
 import { ZERO_TIME } from './record.js';
+import { etcFilePath } from './spec.js';
 
 /** The container as `isula inspect` shows it: Docker's layout, iSulad's names. */
 export function inspectView(c: Container, gc?: GcEntry): Record<string, unknown> {
@@ -32,9 +33,9 @@ export function inspectView(c: Container, gc?: GcEntry): Record<string, unknown>
     Image: cfg.Image,
     ImageType: cfg.ImageType,
     ...(cfg.ImageId ? { ImageId: cfg.ImageId } : {}),
-    ResolvConfPath: `${c.dir}/resolv.conf`,
-    HostnamePath: `${c.dir}/hostname`,
-    HostsPath: `${c.dir}/hosts`,
+    ResolvConfPath: etcFilePath(c, 'resolv.conf'),
+    HostnamePath: etcFilePath(c, 'hostname'),
+    HostsPath: etcFilePath(c, 'hosts'),
     LogPath: cfg.LogPath,
     Name: cfg.Name,
     RestartCount: cfg.RestartCount,

@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { DeviceSpec, MountSpec, NamespaceShares, ResourceSpec } from '../api/containers.js';
+import type { CreateRequest, DeviceSpec, MountSpec, NamespaceShares, ResourceSpec } from '../api/containers.js';
 import { failedPrecondition, invalidArgs } from '../api/errors.js';
 import type { Container } from '../container/container.js';
 import { createContainer } from '../container/create.js';
@@ -90,7 +90,7 @@ export function isCriContainer(c: Container): boolean {
  * ones by its pid mode), sees the pod's hostname, hosts and resolv.conf, and writes its output
  * in CRI's format under the pod's log directory.
  */
-export async function createInPod(pc: PodContext, podRef: string, cfg: PodContainerConfig): Promise<string> {
+export async function createInPod(pc: PodContext, podRef: string, cfg: PodContainerConfig, answered: () => Promise<void>): Promise<string> {
   const pod = pc.store.get(podRef);
   return pc.locks.run(pod.id, async () => {
     if (pc.store.find(pod.id) !== pod) throw failedPrecondition(`pod sandbox ${pod.id} was removed`);
@@ -108,9 +108,12 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
     } else if (cfg.pid === 'pod') namespaces.pid = pause;
     else if (cfg.pid === 'node') namespaces.pid = 'host';
     const logPath = pod.config.logDirectory && cfg.logPath ? joinLogPath(pod.config.logDirectory, cfg.logPath) : undefined;
-    // Kubelet makes the directory; crictl users may not have.
-    if (logPath) await fsp.mkdir(path.dirname(logPath), { recursive: true, mode: 0o755 });
-    const { id } = await createContainer(pc.engine, {
+    // Kubelet makes the directory; crictl users may not have. On the thread pool while the
+    // create validates; the create fails (and removes what it made) if this does.
+    const logDir = logPath ? fsp.mkdir(path.dirname(logPath), { recursive: true, mode: 0o755 }) : undefined;
+    // A create refused before it awaits this one still made the directory, as before.
+    logDir?.catch(() => undefined);
+    const request: CreateRequest = {
       name: criContainerName(cfg.name, pod.config),
       image: cfg.image,
       ...(cfg.command.length > 0 ? { entrypoint: cfg.command } : {}),
@@ -153,7 +156,8 @@ export async function createInPod(pc: PodContext, podRef: string, cfg: PodContai
       networkMode: ns.hostNetwork ? 'host' : 'none',
       namespaces,
       ...(logPath ? { criLogPath: logPath } : {}),
-    });
+    };
+    const { id } = await createContainer(pc.engine, request, undefined, { alongside: logDir, answered });
     // Kubelet starts what it creates: the rootfs is mounted now, in the background, and the
     // start waits for that mount (or makes it, and reports its failure).
     ensureRootfs(pc.engine, pc.engine.store.get(id)).catch(() => undefined);

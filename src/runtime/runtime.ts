@@ -27,8 +27,8 @@ export interface RuntimeSpec {
   networkMode: string;
   /** OCI hooks (--hook-spec). */
   hooks: OciHooks | undefined;
-  /** Files the engine bind-mounts for app containers: hostname, hosts, resolv.conf. */
-  etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** Files the engine bind-mounts for app containers: hostname, hosts, resolv.conf (not one a mount of the container covers). */
+  etcFiles: { hostname?: string; hosts?: string; resolvConf?: string };
   /** Namespace files to join instead of making new namespaces, resolved at start. */
   namespaces?: Partial<Record<'net' | 'ipc' | 'uts' | 'pid', string>>;
   sysctls?: Record<string, string>;
@@ -115,8 +115,12 @@ export interface Runtime {
   helperEnded(helper: { pid: number; startTime: number }, timeoutMs: number): Promise<boolean>;
   /** Undefined when the runtime can be used here, else why not. */
   detect(): Promise<string | undefined>;
-  /** Writes the runtime's own configuration of the container. */
-  create(spec: RuntimeSpec): Promise<void>;
+  /**
+   * The runtime's own configuration of the container: checked and made now (throws what the
+   * runtime cannot express), written once `committed` resolves (the create's records are
+   * durable); nothing is written if it rejects.
+   */
+  create(spec: RuntimeSpec, committed: Promise<unknown>): void;
   /** `ttySize` is the client's terminal size for a container with a terminal (-t). */
   start(spec: RuntimeSpec, stdin: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }>;
   /**

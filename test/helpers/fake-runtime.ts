@@ -93,7 +93,7 @@ export class FakeRuntime implements Runtime {
     return this.runs.find((r) => r.id === id && r.alive);
   }
 
-  async create(): Promise<void> {}
+  create(): void {}
 
   async start(spec: RuntimeSpec, _stdin: Readable | undefined): Promise<{ started: StartedContainer; io: ContainerIo }> {
     fs.rmSync(path.join(this.exitsDir, spec.id), { force: true });

@@ -351,6 +351,24 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.ok(!fs.existsSync(path.join(engine.root, 'pods', podId)), 'the pod folder is gone');
   });
 
+  it('a CreateContainer whose log directory cannot be made fails and leaves no container, directory or layer', async () => {
+    const config = podConfig('delta');
+    // The pod's log directory is a file: the container's own directory under it cannot be made.
+    fs.mkdirSync(path.dirname(config.logDirectory), { recursive: true });
+    fs.writeFileSync(config.logDirectory, 'not a directory');
+    const podId = (await criCall(client, rt.runPodSandbox, { config })).podSandboxId;
+    const dirs = () => ['engines/lcr', 'storage/overlay'].flatMap((d) => fs.readdirSync(path.join(engine.root, d)).map((e) => `${d}/${e}`)).sort();
+    const before = dirs();
+    const failed = await criFailure(
+      criCall(client, rt.createContainer, { podSandboxId: podId, config: ctrConfig('nolog', ['true'], { logPath: 'sub/nolog.log' }), sandboxConfig: config }),
+    );
+    assert.match(failed.details, /ENOTDIR|not a directory/i);
+    assert.deepEqual((await criCall(client, rt.listContainers, { filter: { podSandboxId: podId } })).containers, []);
+    assert.deepEqual(dirs(), before, 'no container directory or layer is left');
+    await criCall(client, rt.stopPodSandbox, { podSandboxId: podId });
+    await criCall(client, rt.removePodSandbox, { podSandboxId: podId });
+  });
+
   it('RemoveContainer answers before the host-side cleanup; a daemon SIGKILL right after it leaves no container, files, layer or mount', async () => {
     const podId = await runPod('gamma');
     const cid = await runContainer(podId, 'gamma', 'brief', ['exec sleep 1000']);

@@ -49,14 +49,21 @@ export class LxcConfigWriter {
 
   /**
    * At create: rendered now (a config this runtime cannot express is refused with the
-   * create), written on the thread pool once the caller's answer is out. Nothing durable:
-   * every start writes the config again from the record. A failed write only comes back from
-   * `settled`, which the container's next verb awaits before it rewrites.
+   * create), written on the thread pool once `committed` resolved and the caller's answer is
+   * out; not at all if it rejects (the create failed). Nothing durable: every start writes the
+   * config again from the record. A failed write only comes back from `settled`, which the
+   * container's next verb awaits before it rewrites.
    */
-  prepare(spec: RuntimeSpec): Promise<void> {
+  prepare(spec: RuntimeSpec, committed: Promise<unknown>): Promise<void> {
     const r = this.render(spec, false);
-    const p = new Promise<void>((resolve) => setImmediate(resolve))
+    let write = true;
+    const p = committed
+      .catch(() => {
+        write = false;
+      })
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(async () => {
+        if (!write) return;
         await fsp.mkdir(r.dir, { recursive: true, mode: 0o700 });
         await Promise.all(r.extras.map(([file, text, mode]) => replaceFile(file, text, mode)));
         await replaceFile(path.join(r.dir, 'config'), r.config, 0o640);

@@ -75,6 +75,7 @@ export function mountEntries(spec: RuntimeSpec, isFile: (path: string) => boolea
       [spec.etcFiles.hosts, '/etc/hosts'],
       [spec.etcFiles.resolvConf, '/etc/resolv.conf'],
     ] as const) {
+      if (source === undefined) continue;
       entries.push({ source, target, fstype: 'none', options: ['bind', ...(spec.readOnly ? ['ro'] : [])], kind: 'file' });
     }
   }

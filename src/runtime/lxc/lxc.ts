@@ -99,8 +99,8 @@ export class LxcRuntime implements Runtime {
   }
 
   /** Rendered now, written once the create has answered (config-writer.ts): start, update and cleanup wait for that. */
-  async create(spec: RuntimeSpec): Promise<void> {
-    this.config.prepare(spec).catch((e: Error) => this.log.warn(`writing the LXC config of ${spec.id}: ${e.message} (its start writes it again)`));
+  create(spec: RuntimeSpec, committed: Promise<unknown>): void {
+    this.config.prepare(spec, committed).catch((e: Error) => this.log.warn(`writing the LXC config of ${spec.id}: ${e.message} (its start writes it again)`));
   }
 
   async start(spec: RuntimeSpec, stdinSource: Readable | undefined, ttySize?: TerminalSize): Promise<{ started: StartedContainer; io: ContainerIo }> {

@@ -278,9 +278,9 @@ export function criContainerService(pc: PodContext): CriHandler[] {
   };
   return [
     containerEvents(pc),
-    criUnary(method.createContainer, async (request) => {
+    criUnary(method.createContainer, async (request, call) => {
       if (request.podSandboxId === '') throw invalidArgs('pod sandbox id is empty');
-      return { containerId: await createInPod(pc, request.podSandboxId, podContainerConfigOf(request.config)) };
+      return { containerId: await createInPod(pc, request.podSandboxId, podContainerConfigOf(request.config), call.answered) };
     }),
     criUnary(method.startContainer, async (request) => {
       await startContainer(pc.engine, get(request.containerId));
