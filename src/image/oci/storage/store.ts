@@ -208,6 +208,8 @@ export class OciStore {
   private readonly mounting = new Map<string, Promise<string>>();
   /** Container layers made by this daemon and not mounted since: mount() need not read mountinfo. */
   private readonly neverMounted = new Set<string>();
+  /** overlay2's diff, work and merged of new container layers, made after the create's record (overlayDirs). */
+  private readonly dirsMade = new Map<string, Promise<void>>();
   /** Config blobs of recently used images, by id (imageConfig). */
   private readonly configs = new Map<string, Buffer>();
   /** Container layer removals under way, by container id. */
@@ -682,7 +684,7 @@ export class OciStore {
       throw e;
     }
     try {
-      // overlay2's diff, work and merged are made by the first mount (mountOnce).
+      // overlay2's diff, work and merged are made once the record is written (below).
       if (this.driver === 'vfs') {
         fs.mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
         const layers = img.layers.map((l) => ({
@@ -708,7 +710,31 @@ export class OciStore {
       throw e;
     }
     this.neverMounted.add(containerId);
+    // Not awaited: each mkdir is a journal operation the create's answer need not wait for
+    // (the first mount does); made now, they are there by the time a start (a pod's pause: in
+    // the same call) mounts the layer.
+    if (this.driver === 'overlay2') {
+      const made = this.overlayDirs(containerId, img.layers.length === 0);
+      made.catch(() => undefined);
+      this.dirsMade.set(containerId, made);
+    }
     return record;
+  }
+
+  /**
+   * A container layer's diff, work and merged (and for an image without layers, the empty
+   * lower), as the mount needs them: a crash may have left some or all of them unmade (they
+   * are not durable before the mount), and a layer of the previous version has them all.
+   */
+  private async overlayDirs(containerId: string, empty: boolean): Promise<void> {
+    const dirs = ['diff', 'work', 'merged', ...(empty ? ['empty'] : [])];
+    await Promise.all(
+      dirs.map((d) =>
+        fsp.mkdir(path.join(this.driverDir, containerId, d), { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        }),
+      ),
+    );
   }
 
   /** Mounts the container's root filesystem (overlay2; vfs has nothing to mount) and returns its path. */
@@ -732,14 +758,16 @@ export class OciStore {
       if (!r) throw generalError(`container ${containerId}: layer ${l} is missing from the store`);
       return `l/${r.link}`;
     });
-    // Made here rather than at create, where they were on the answer's critical path; a layer
-    // made before a crash, or by a previous version, may have some or all of them already.
-    const made = ['diff', 'work', 'merged', ...(lowers.length > 0 ? [] : ['empty'])].map((d) =>
-      fsp.mkdir(path.join(this.driverDir, containerId, d), { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      }),
-    );
-    await Promise.all(made);
+    // Made after this daemon's create, or now: a layer from before a restart, or a failed try.
+    const made = this.dirsMade.get(containerId);
+    this.dirsMade.delete(containerId);
+    if (
+      !(await made?.then(
+        () => true,
+        () => false,
+      ))
+    )
+      await this.overlayDirs(containerId, lowers.length === 0);
     // Paths relative to the driver directory (mount runs there): 125+ layers in one page.
     const options = [
       `lowerdir=${lowers.length > 0 ? lowers.join(':') : `${containerId}/empty`}`,
@@ -782,6 +810,8 @@ export class OciStore {
   private async removeContainerLayerNow(containerId: string): Promise<void> {
     await this.unmount(containerId);
     this.neverMounted.delete(containerId);
+    await this.dirsMade.get(containerId)?.catch(() => undefined);
+    this.dirsMade.delete(containerId);
     if (!this.containers[containerId]) return;
     if (this.driver === 'overlay2' && isMountPoint(this.rootfsPath(containerId))) throw generalError(`container ${containerId}: its rootfs is still mounted`);
     delete this.containers[containerId];
