@@ -184,7 +184,7 @@ describe('CRI pods', { timeout: 10 * 60_000 }, () => {
     assert.deepEqual(lines.slice(4, 7), ['search default.svc.cluster.local', 'nameserver 10.96.0.10', 'options ndots:5']);
     // The pod's etc files, bound over the rootfs's; the container has none of its own.
     const etc = Buffer.from((await exec(['cat', '/etc/hostname', '/etc/hosts'])).stdout).toString();
-    assert.match(etc, /^alpha-host\n127\.0\.0\.1\tlocalhost\n[^]*ip6-allnodes/);
+    assert.match(etc, /^alpha-host\n127\.0\.0\.1\tlocalhost\n[\s\S]*ip6-allnodes/);
     for (const f of ['hostname', 'hosts', 'resolv.conf']) assert.ok(!fs.existsSync(path.join(engine.root, 'engines', 'lcr', cid, f)), `no ${f} of its own`);
     assert.equal(ok(await engine.isula(['inspect', '-f', '{{.HostsPath}}', cid]), 'inspect').trim(), path.join(engine.root, 'pods', podId, 'hosts'));
 
