@@ -17,10 +17,12 @@ const PAUSE_STOP_SECONDS = 2;
  * is not written again.
  */
 export function stopPod(pc: PodContext, pod: PodRecord): Promise<void> {
-  return pc.locks.run(pod.id, () => stopLocked(pc, pod));
+  return new Promise((answer, fail) => {
+    pc.locks.run(pod.id, () => stopLocked(pc, pod, answer)).then(answer, fail);
+  });
 }
 
-async function stopLocked(pc: PodContext, pod: PodRecord): Promise<void> {
+async function stopLocked(pc: PodContext, pod: PodRecord, answer: () => void): Promise<void> {
   await Promise.all(podContainers(pc, pod.id).map((c) => stopContainer(pc.engine, c, 0)));
   const pause = pc.engine.store.find(pod.id);
   const attached = pod.networkAttached;
@@ -37,7 +39,12 @@ async function stopLocked(pc: PodContext, pod: PodRecord): Promise<void> {
   if (pod.state === 'notready' && !attached && pod.ips.length === 0) return;
   pod.ips = [];
   pod.state = 'notready';
-  await pc.store.save(pod);
+  // Answered before the record is durable; the pod's next verb waits for it (the lock). A record
+  // lost to a kill or a power cut still says ready and attached: the pause is gone, so the pod
+  // reads NOTREADY, and the next stop DELs again, which CNI makes harmless (host-local releases
+  // by container id, bridge and portmap remove what is left).
+  answer();
+  await pc.store.save(pod).catch((e: Error) => pc.log.error(`pod ${pod.id}: saving its stopped state: ${e.message}`));
 }
 
 /**

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { runCommand } from './spawner.js';
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<void> {
@@ -9,7 +10,7 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<void> {
 }
 
 /** Mount points currently in this mount namespace (octal escapes of mountinfo decoded). */
-export function mountPoints(): Set<string> {
+function mountPoints(): Set<string> {
   const points = new Set<string>();
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const field = line.split(' ')[4];
@@ -18,7 +19,17 @@ export function mountPoints(): Set<string> {
   return points;
 }
 
+/**
+ * Whether `dir` (a directory or file the engine made; a symlink is not followed) has something
+ * mounted on it. A filesystem other than its parent's is one at once (overlays, nsfs, block
+ * devices: the engine's own mounts) without reading the whole mount table, which grows with
+ * every running container; a bind mount from the same filesystem looks like its parent, so the
+ * table decides that case. A path that does not exist is not a mount point.
+ */
 export function isMountPoint(dir: string): boolean {
+  const own = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!own) return false;
+  if (own.dev !== fs.lstatSync(path.dirname(dir)).dev) return true;
   return mountPoints().has(dir);
 }
 
@@ -48,8 +59,7 @@ export function syncFilesystem(dir: string): Promise<void> {
 
 /** Unmounts `dir` if it is a mount point; a busy one is detached lazily. */
 export async function unmount(dir: string): Promise<void> {
-  // Most containers never mount: a missing directory spares reading the mount table.
-  if (!fs.existsSync(dir) || !isMountPoint(dir)) return;
+  if (!isMountPoint(dir)) return;
   try {
     await run('umount', [dir]);
   } catch {

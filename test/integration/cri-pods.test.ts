@@ -533,4 +533,39 @@ describe('CRI pods on a CNI bridge', { timeout: 10 * 60_000, skip: cniSkip }, ()
     assert.deepEqual((await criCall(client, rt.listPodSandbox, {})).items, []);
     assert.doesNotMatch(ok(await engine.isula(['ps', '-a']), 'isula ps -a'), /k8s_POD_half/, 'no pause left');
   });
+
+  it('a stop whose record a daemon kill lost: the pod reads NOTREADY after the restart, stopping it again leaves another pod’s address alone, and remove cleans up', async () => {
+    const addressOf = async (podId: string): Promise<string> => (await criCall(client, rt.podSandboxStatus, { podSandboxId: podId })).status?.network?.ip ?? '';
+    const held = (ip: string): boolean => fs.existsSync(path.join(ipamDir, `cri-pods-${tag}`, ip));
+    const stale = (await criCall(client, rt.runPodSandbox, { config: podConfig('lost-stop') })).podSandboxId;
+    const record = path.join(engine.root, 'pods', stale, 'pod.json');
+    const readyRecord = fs.readFileSync(record);
+    const staleIp = await addressOf(stale);
+    await criCall(client, rt.stopPodSandbox, { podSandboxId: stale });
+    assert.ok(!held(staleIp), 'the stop released its address');
+    const other = (await criCall(client, rt.runPodSandbox, { config: podConfig('after-lost-stop') })).podSandboxId;
+    const otherIp = await addressOf(other);
+    assert.ok(held(otherIp), `host-local holds ${otherIp}`);
+
+    // StopPodSandbox answers before its record is durable: a kill (or power cut) then leaves the
+    // record as it was before the stop.
+    await engine.kill9();
+    fs.writeFileSync(record, readyRecord);
+    await engine.startDaemon();
+    client.close();
+    client = criClient(engine.sock);
+    const { status } = await criCall(client, rt.podSandboxStatus, { podSandboxId: stale });
+    assert.equal(status?.state, PodSandboxState.SANDBOX_NOTREADY, 'its pause is gone');
+    await criCall(client, rt.stopPodSandbox, { podSandboxId: stale });
+    assert.equal(await addressOf(stale), '');
+    assert.ok(held(otherIp), 'the second DEL left the other pod’s address');
+    assert.equal(await addressOf(other), otherIp);
+    await criCall(client, rt.removePodSandbox, { podSandboxId: stale });
+    await criCall(client, rt.removePodSandbox, { podSandboxId: other });
+    assert.deepEqual(
+      fs.readdirSync(path.join(ipamDir, `cri-pods-${tag}`)).filter((f) => net.isIP(f) !== 0),
+      [],
+      'host-local holds no address',
+    );
+  });
 });
