@@ -17,12 +17,10 @@ const PAUSE_STOP_SECONDS = 2;
  * is not written again.
  */
 export function stopPod(pc: PodContext, pod: PodRecord): Promise<void> {
-  return new Promise((answer, fail) => {
-    pc.locks.run(pod.id, () => stopLocked(pc, pod, answer)).then(answer, fail);
-  });
+  return pc.locks.run(pod.id, () => stopLocked(pc, pod));
 }
 
-async function stopLocked(pc: PodContext, pod: PodRecord, answer: () => void): Promise<void> {
+async function stopLocked(pc: PodContext, pod: PodRecord): Promise<void> {
   await Promise.all(podContainers(pc, pod.id).map((c) => stopContainer(pc.engine, c, 0)));
   const pause = pc.engine.store.find(pod.id);
   const attached = pod.networkAttached;
@@ -39,12 +37,12 @@ async function stopLocked(pc: PodContext, pod: PodRecord, answer: () => void): P
   if (pod.state === 'notready' && !attached && pod.ips.length === 0) return;
   pod.ips = [];
   pod.state = 'notready';
-  // Answered before the record is durable; the pod's next verb waits for it (the lock). A record
-  // lost to a kill or a power cut still says ready and attached: the pause is gone, so the pod
-  // reads NOTREADY, and the next stop DELs again, which CNI makes harmless (host-local releases
-  // by container id, bridge and portmap remove what is left).
-  answer();
-  await pc.store.save(pod).catch((e: Error) => pc.log.error(`pod ${pod.id}: saving its stopped state: ${e.message}`));
+  // Answered before the record is written (the store keeps the pod's writes in order, so a
+  // remove's delete comes after it). A record lost to a kill or a power cut still says ready
+  // and attached: the pause is gone, so the pod reads NOTREADY, and the next stop DELs again,
+  // which CNI makes harmless (host-local releases by container id, bridge and portmap remove
+  // what is left).
+  pc.store.save(pod).catch((e: Error) => pc.log.error(`pod ${pod.id}: saving its stopped state: ${e.message}`));
 }
 
 /**

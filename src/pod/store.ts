@@ -13,6 +13,8 @@ const ID_RE = /^[0-9a-f]{64}$/;
 /** The pods, in memory and one folder each under `<graph>/pods`. */
 export class PodStore {
   private readonly pods = new Map<string, PodRecord>();
+  /** Each pod's record writes, run in the order asked: a delete never races a save still under way. */
+  private readonly writes = new Map<string, Promise<void>>();
 
   constructor(readonly root: string) {}
 
@@ -38,16 +40,30 @@ export class PodStore {
     return { loaded: [...this.pods.values()], broken };
   }
 
-  async save(record: PodRecord): Promise<void> {
-    const dir = this.dirOf(record.id);
-    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-    await atomicWriteFile(path.join(dir, 'pod.json'), JSON.stringify(record, null, 2), 0o600);
-    this.pods.set(record.id, record);
+  save(record: PodRecord): Promise<void> {
+    return this.inTurn(record.id, async () => {
+      const dir = this.dirOf(record.id);
+      await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      await atomicWriteFile(path.join(dir, 'pod.json'), JSON.stringify(record, null, 2), 0o600);
+      this.pods.set(record.id, record);
+    });
   }
 
-  async delete(id: string): Promise<void> {
-    this.pods.delete(id);
-    await fs.promises.rm(this.dirOf(id), { recursive: true, force: true });
+  delete(id: string): Promise<void> {
+    return this.inTurn(id, async () => {
+      this.pods.delete(id);
+      await fs.promises.rm(this.dirOf(id), { recursive: true, force: true });
+    });
+  }
+
+  private inTurn(id: string, write: () => Promise<void>): Promise<void> {
+    const mine = (this.writes.get(id) ?? Promise.resolve()).then(write);
+    const settled = mine.catch(() => undefined);
+    this.writes.set(id, settled);
+    void settled.then(() => {
+      if (this.writes.get(id) === settled) this.writes.delete(id);
+    });
+    return mine;
   }
 
   /** By full id or a unique prefix of it, as crictl accepts. */
