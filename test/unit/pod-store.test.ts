@@ -11,7 +11,14 @@ const ID = 'a'.repeat(64);
 const quiet = { warn: () => undefined } as unknown as Logger;
 
 const record = (state: PodRecord['state']): PodRecord =>
-  ({ id: ID, config: { name: 'p' }, createdAt: '1', state, networkAttached: state === 'ready', ips: state === 'ready' ? ['10.0.0.2'] : [] }) as unknown as PodRecord;
+  ({
+    id: ID,
+    config: { name: 'p' },
+    createdAt: '1',
+    state,
+    networkAttached: state === 'ready',
+    ips: state === 'ready' ? ['10.0.0.2'] : [],
+  }) as unknown as PodRecord;
 
 describe('PodStore', () => {
   let root: string;
