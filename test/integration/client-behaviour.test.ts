@@ -32,9 +32,12 @@ describe('client behaviour', () => {
   }
 
   it('a service in a container can talk to itself over 127.0.0.1', async () => {
+    // busybox nc shuts its sending side at its stdin's end, and a client that reads that end
+    // before `echo` has written exits having sent nothing: the listener's stdin, a FIFO the
+    // shell holds open, never ends.
     const out = await cli.inside(
       [],
-      'nc -l -p 7777 > /tmp/got & for i in $(seq 50); do echo hello | nc 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait; cat /tmp/got',
+      'mkfifo /tmp/in; exec 3<>/tmp/in; nc -l -p 7777 <&3 > /tmp/got & for i in $(seq 50); do echo hello | nc 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait $!; cat /tmp/got',
     );
     assert.equal(out, 'hello\n');
   });
