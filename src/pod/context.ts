@@ -1,23 +1,8 @@
 import type { EngineContext } from '../container/context.js';
 import type { Logger } from '../sys/log.js';
+import type { PodLocks } from './locks.js';
 import type { PodNetworkPort } from './network.js';
 import type { PodStore } from './store.js';
-
-/** Serializes the verbs on one pod: a stop never races a remove or a container create. */
-export class PodLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const tail = this.tails.get(id) ?? Promise.resolve();
-    const result = tail.then(fn, fn);
-    const settled = result.catch(() => undefined);
-    this.tails.set(id, settled);
-    void settled.then(() => {
-      if (this.tails.get(id) === settled) this.tails.delete(id);
-    });
-    return result;
-  }
-}
 
 /** What the pod verbs work with, wired by the daemon. */
 export interface PodContext {

@@ -4,6 +4,7 @@ import { notFound } from '../api/errors.js';
 import { atomicWriteFile, mkdirDurable } from '../sys/atomic-write.js';
 import { readBoundedRegularFileSync } from '../sys/bounded-read.js';
 import type { Logger } from '../sys/log.js';
+import { PodLocks } from './locks.js';
 import type { PodRecord } from './record.js';
 
 /** A pod record is a few KiB; labels and annotations are bounded by kubelet's own limits. */
@@ -14,7 +15,7 @@ const ID_RE = /^[0-9a-f]{64}$/;
 export class PodStore {
   private readonly pods = new Map<string, PodRecord>();
   /** Each pod's record writes, run in the order asked: a delete never races a save still under way. */
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly writes = new PodLocks();
 
   constructor(readonly root: string) {}
 
@@ -41,7 +42,7 @@ export class PodStore {
   }
 
   save(record: PodRecord): Promise<void> {
-    return this.inTurn(record.id, async () => {
+    return this.writes.run(record.id, async () => {
       const dir = this.dirOf(record.id);
       await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
       await atomicWriteFile(path.join(dir, 'pod.json'), JSON.stringify(record, null, 2), 0o600);
@@ -50,20 +51,10 @@ export class PodStore {
   }
 
   delete(id: string): Promise<void> {
-    return this.inTurn(id, async () => {
+    return this.writes.run(id, async () => {
       this.pods.delete(id);
       await fs.promises.rm(this.dirOf(id), { recursive: true, force: true });
     });
-  }
-
-  private inTurn(id: string, write: () => Promise<void>): Promise<void> {
-    const mine = (this.writes.get(id) ?? Promise.resolve()).then(write);
-    const settled = mine.catch(() => undefined);
-    this.writes.set(id, settled);
-    void settled.then(() => {
-      if (this.writes.get(id) === settled) this.writes.delete(id);
-    });
-    return mine;
   }
 
   /** By full id or a unique prefix of it, as crictl accepts. */

@@ -759,15 +759,9 @@ export class OciStore {
       return `l/${r.link}`;
     });
     // Made after this daemon's create, or now: a layer from before a restart, or a failed try.
-    const made = this.dirsMade.get(containerId);
+    const made = this.dirsMade.get(containerId) ?? Promise.reject();
     this.dirsMade.delete(containerId);
-    if (
-      !(await made?.then(
-        () => true,
-        () => false,
-      ))
-    )
-      await this.overlayDirs(containerId, lowers.length === 0);
+    await made.catch(() => this.overlayDirs(containerId, lowers.length === 0));
     // Paths relative to the driver directory (mount runs there): 125+ layers in one page.
     const options = [
       `lowerdir=${lowers.length > 0 ? lowers.join(':') : `${containerId}/empty`}`,
