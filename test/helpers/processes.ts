@@ -6,6 +6,8 @@ import path from 'node:path';
 
 /** Processes (not clients) whose command line names `id`: lxc-start, `script`, the init's monitor. */
 export function processesOf(id: string): string[] {
+  // An empty id is in every command line: a test whose create failed would name them all.
+  if (id === '') throw new Error('processesOf needs a container id');
   const found: string[] = [];
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
@@ -35,6 +37,8 @@ export function cgroupsOf(id: string): string[] {
 
 /** Kills what a failing engine left of `ids` (the test must not leak when it fails) and removes their cgroups. */
 export function reap(ids: string[]): void {
+  // An id still empty (its create failed or never ran) has nothing to reap.
+  ids = ids.filter((id) => id !== '');
   for (const id of ids) {
     for (const line of processesOf(id)) {
       try {

@@ -180,3 +180,46 @@ describe('a full disk', () => {
     assert.deepEqual(await cli.names(), ['other', 'up']);
   });
 });
+
+describe('a start whose helper cannot be run', () => {
+  let engine: TestEngine;
+  let cli: Cli;
+  // The daemon's PATH: links to every program of the host's, so lxc-start can be taken away
+  // after the daemon has found it at its start.
+  const bin = fs.mkdtempSync('/tmp/isulad-test-path-');
+  before(async () => {
+    for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+      for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+        if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(path.join(dir, name), path.join(bin, name));
+      }
+    }
+    const hostPath = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      engine = await TestEngine.start();
+    } finally {
+      process.env.PATH = hostPath;
+    }
+    cli = new Cli(engine, busyboxRootfs());
+  });
+  after(async () => {
+    await engine.cleanup();
+    fs.rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('fails at once with the reason, leaves nothing running, and the container starts once it can', async () => {
+    const id = (await cli.ok(['create', '--name', 'nohelper', '--external-rootfs', cli.rootfs, 'none', 'sleep', '1000'])).trim();
+    const lxcStart = fs.readlinkSync(path.join(bin, 'lxc-start'));
+    fs.rmSync(path.join(bin, 'lxc-start'));
+    const t0 = Date.now();
+    const start = await cli.isula(['start', 'nohelper']);
+    assert.notEqual(start.code, 0, `start without lxc-start fails: ${show(start)}`);
+    assert.match(start.stderr, /cannot run lxc-start: .*ENOENT/, show(start));
+    assert.ok(Date.now() - t0 < 10_000, `the failure comes at once, not at the start-timeout (${Date.now() - t0} ms)`);
+    assert.equal((await cli.ok(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', 'nohelper'])).trim(), 'inited 0');
+    await assertNothingRuns(id, 'after the failed start');
+    fs.symlinkSync(lxcStart, path.join(bin, 'lxc-start'));
+    await cli.ok(['start', 'nohelper']);
+    assert.match(await cli.status('nohelper'), /^running /);
+  });
+});

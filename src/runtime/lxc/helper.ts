@@ -4,18 +4,14 @@ import { cgroupPids } from '../../sys/cgroup/tree.js';
 import { processAlive, readProcessCmdline, readProcStat } from '../../sys/procfs.js';
 
 /**
- * The helper of a container's run (lxc-start, or `script` around it with -t) records its own
- * pid in STATE/<id>/helper before it becomes lxc-start: written by the process itself, the
- * record exists whenever the process does, however early the daemon is killed. The file
- * stays until the run's host resources are released, so at restore it names a run that may
- * still hold processes.
+ * The helper of a container's run (lxc-start, or `script` around it with -t) has its pid in
+ * STATE/<id>/helper, written by the daemon as soon as spawn returns (the helper has exec'd
+ * by then). The file is made empty before anything of the run exists; a daemon killed before
+ * the pid is in it finds the helper by its command line (helpersOf). The file stays until the
+ * run's host resources are released, so at restore it names a run that may still hold
+ * processes.
  */
 export const HELPER_FILE = 'helper';
-
-/** `argv` run by a shell that first writes its pid (kept through exec) to `pidFile`. */
-export function withPidFile(argv: string[], pidFile: string): string[] {
-  return ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', pidFile, ...argv];
-}
 
 /**
  * The helpers of container `id`'s run: the one `pidFile` names, if it is alive and its

@@ -15,7 +15,7 @@ import type { ContainerIo, RuntimeSpec, StartedContainer } from '../runtime.js';
 import { claimOutput, pipeToFifo } from './attach.js';
 import type { LxcConfigWriter } from './config-writer.js';
 import { firstLxcFailure } from './errors.js';
-import { holdStdin, killHelper, releaseStdin, withPidFile } from './helper.js';
+import { holdStdin, killHelper, releaseStdin } from './helper.js';
 import type { LxcHostResources } from './host.js';
 import type { LxcLayout } from './layout.js';
 import type { LxcMonitor, LxcState } from './monitor.js';
@@ -123,10 +123,7 @@ async function launch(
   const io: ContainerIo = { stdout: openFifoReader(fifo('stdout')), stderr: openFifoReader(fifo('stderr')), stdin };
   claimOutput(layout, spec.id);
   const init = spec.tty ? withControllingTerminal(spec.rootfs.kind === 'block' ? layout.blockRootfsDir(spec.id) : spec.rootfs.path, spec.args) : spec.args;
-  const [cmd, ...args] = withPidFile(
-    withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', layout.lxcpath, '--', ...init], spec.tty, ttySize),
-    layout.helperFile(spec.id),
-  );
+  const [cmd, ...args] = withTerminal(['lxc-start', '-F', '-n', spec.id, '-P', layout.lxcpath, '--', ...init], spec.tty, ttySize);
   let child: ChildProcess;
   try {
     child = spawn(cmd!, args, { detached: true, stdio: [withStdin ? childFds[2]! : 'ignore', childFds[0]!, childFds[1]!], cwd: '/', env: daemonEnv() });
@@ -135,8 +132,22 @@ async function launch(
   }
   child.unref();
   const childPid = child.pid;
+  // The run's record (helper.ts), written as soon as spawn returns: the helper has exec'd by
+  // then, so a daemon killed before this write finds it by its command line.
+  let failure: string | undefined;
+  if (childPid !== undefined) {
+    try {
+      fs.writeFileSync(layout.helperFile(spec.id), `${childPid}\n`);
+    } catch (e) {
+      failure = `cannot record the run's helper: ${(e as Error).message}`;
+    }
+  }
+  let spawnError: Error | undefined;
   const childGone = new Promise<void>((resolve) => {
-    child.once('error', () => resolve());
+    child.once('error', (e) => {
+      spawnError = e;
+      resolve();
+    });
     child.once('exit', (code, signal) => {
       if (childPid !== undefined) runs.exited(spec.id, childPid, signal ? 128 + os.constants.signals[signal] : (code ?? 0));
       resolve();
@@ -148,8 +159,12 @@ async function launch(
     pipeToFifo(stdinSource, stdin, () => releaseStdin(layout.stdinHolderFile(spec.id)));
   }
 
-  // undefined: the start timed out, and what it launched may still run.
-  const state: LxcState | undefined = await reached.catch(() => undefined);
+  if (childPid === undefined) {
+    await childGone;
+    failure = `cannot run ${cmd}: ${spawnError?.message}`;
+  }
+  // undefined: the start failed or timed out, and what it launched may still run.
+  const state: LxcState | undefined = failure === undefined ? await reached.catch(() => undefined) : undefined;
   if (state !== 'RUNNING') {
     runs.forget(spec.id);
     io.stdout.destroy();
@@ -161,7 +176,8 @@ async function launch(
     fs.rmSync(layout.exitFile(spec.id), { force: true });
     if (killed) await l.host.stopped(spec).catch((e: Error) => l.log.warn(`cleaning up the failed start of ${spec.id}: ${e.message}`));
     const reason =
-      state === undefined ? `the container did not start within the start-timeout (${l.startTimeoutMs / 1000}s)` : startFailure(layout.logFile(spec.id));
+      failure ??
+      (state === undefined ? `the container did not start within the start-timeout (${l.startTimeoutMs / 1000}s)` : startFailure(layout.logFile(spec.id)));
     throw generalError(`Start container error: ${reason || 'the container exited during start'}`);
   }
   const monitorPid = childPid!;
