@@ -14,7 +14,7 @@ import zlib from 'node:zlib';
 import type { EngineError } from '../../src/api/errors.js';
 import { parseStorageOpts } from '../../src/image/oci/storage/options.js';
 import { RecordLog } from '../../src/image/oci/storage/record-log.js';
-import { chainIds, OciStore } from '../../src/image/oci/storage/store.js';
+import { chainIds, type ImageRecord, OciStore } from '../../src/image/oci/storage/store.js';
 import type { ImageConfigFile, ImageSource, LayerSource } from '../../src/image/oci/types.js';
 import { silentLogger } from '../../src/sys/log.js';
 import { isMountPoint } from '../../src/sys/mount.js';
@@ -103,6 +103,15 @@ const open = (graph: string, driver: 'overlay2' | 'vfs' = 'overlay2', extra: { s
 const CONTAINER = 'c'.repeat(64);
 
 /** The container layer records the store's log holds, read as the store reads it. */
+/** A new store on a new graph holding one image `name` of one layer with the file `file` (`content`). */
+async function storeWithImage(name: string, file: string, content: string): Promise<{ graph: string; store: OciStore; img: ImageRecord }> {
+  const graph = newGraph();
+  const store = await open(graph);
+  const l = layer(makeTar([{ name: file, content }]));
+  await putAll(store, [l]);
+  return { graph, store, img: await store.addImage(imageOf([l]), [name], []) };
+}
+
 const containerLog = (graph: string): Map<string, { id: string; imageId: string }> =>
   RecordLog.read(path.join(graph, 'storage/overlay-containers/containers.log'), 1 << 30, (v) => v as { id: string; imageId: string }).records;
 const LONG = `long/${'d'.repeat(150)}/${'f'.repeat(200)}`;
@@ -528,11 +537,7 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
   });
 
   it('a torn line of the container layer log (a kill mid-append) is skipped; a layer the log never named is removed', async () => {
-    const graph = newGraph();
-    const store = await open(graph);
-    const l = layer(makeTar([{ name: 'f', content: 'x' }]));
-    await putAll(store, [l]);
-    const img = await store.addImage(imageOf([l]), ['torn:1'], []);
+    const { graph, store, img } = await storeWithImage('torn:1', 'f', 'x');
     const ids = ['1', '2', '3'].map((c) => c.repeat(64));
     for (const id of ids) await store.createContainerLayer(id, img.id);
     await store.removeContainerLayer(ids[1]!);
@@ -560,11 +565,7 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
   });
 
   it('the container layer log is compacted as it grows: only live records are kept', async () => {
-    const graph = newGraph();
-    const store = await open(graph);
-    const l = layer(makeTar([{ name: 'f', content: 'x' }]));
-    await putAll(store, [l]);
-    const img = await store.addImage(imageOf([l]), ['many:1'], []);
+    const { graph, store, img } = await storeWithImage('many:1', 'f', 'x');
     const log = path.join(graph, 'storage/overlay-containers/containers.log');
     const kept = 'a'.repeat(64);
     await store.createContainerLayer(kept, img.id);
@@ -581,11 +582,7 @@ describe('OCI store: layers, images and container layers', { skip: !isRoot && 'n
   });
 
   it('a store of the previous version (one index of container layers) opens: its layers mount and remove, the index is fenced off', async () => {
-    const graph = newGraph();
-    const store = await open(graph);
-    const l = layer(makeTar([{ name: 'old', content: 'from before' }]));
-    await putAll(store, [l]);
-    const img = await store.addImage(imageOf([l]), ['old:1'], []);
+    const { graph, store, img } = await storeWithImage('old:1', 'old', 'from before');
     const ids = ['a', 'b', 'd'].map((c) => c.repeat(64));
     for (const id of ids) await store.createContainerLayer(id, img.id);
     // What the previous version wrote: one index, no log; and a name the index keeps whose

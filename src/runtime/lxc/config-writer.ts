@@ -56,19 +56,15 @@ export class LxcConfigWriter {
    */
   prepare(spec: RuntimeSpec, committed: Promise<unknown>): Promise<void> {
     const r = this.render(spec, false);
-    let write = true;
+    const write = async (): Promise<void> => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await fsp.mkdir(r.dir, { recursive: true, mode: 0o700 });
+      await Promise.all(r.extras.map(([file, text, mode]) => replaceFile(file, text, mode)));
+      await replaceFile(path.join(r.dir, 'config'), r.config, 0o640);
+      this.written.set(r.id, r.config);
+    };
     const p = committed
-      .catch(() => {
-        write = false;
-      })
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(async () => {
-        if (!write) return;
-        await fsp.mkdir(r.dir, { recursive: true, mode: 0o700 });
-        await Promise.all(r.extras.map(([file, text, mode]) => replaceFile(file, text, mode)));
-        await replaceFile(path.join(r.dir, 'config'), r.config, 0o640);
-        this.written.set(r.id, r.config);
-      })
+      .then(write, () => undefined)
       .finally(() => {
         if (this.pending.get(r.id) === p) this.pending.delete(r.id);
       });

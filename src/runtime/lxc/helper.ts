@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { cgroupPids } from '../../sys/cgroup/tree.js';
+import { readFileInRoot } from '../../sys/in-root.js';
 import { processAlive, readProcessCmdline, readProcStat } from '../../sys/procfs.js';
 
 /**
@@ -12,6 +14,7 @@ import { processAlive, readProcessCmdline, readProcStat } from '../../sys/procfs
  * processes.
  */
 export const HELPER_FILE = 'helper';
+const MAX_PID_FILE = 32;
 
 /**
  * The helpers of container `id`'s run: the one `pidFile` names, if it is alive and its
@@ -23,9 +26,10 @@ export function helpersOf(pidFile: string, id: string, lxcpath: string): number[
   const found = new Set<number>();
   let pid = 0;
   try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    // A pid and a newline; read without following a symlink, and no more than that.
+    pid = Number(readFileInRoot(path.dirname(pidFile), path.basename(pidFile), MAX_PID_FILE)?.trim());
   } catch {
-    // no file: only the scan
+    // not a file a daemon wrote: only the scan
   }
   if (Number.isSafeInteger(pid) && pid > 1 && processAlive(pid) && readProcessCmdline(pid)?.some((a) => a.includes(id))) found.add(pid);
   for (const p of fs.readdirSync('/proc')) {
